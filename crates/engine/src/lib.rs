@@ -1,0 +1,1 @@
+//! Runs a test: VU pool, executors, lifecycle (init, setup, iterations, teardown, handleSummary), metrics collection and run control.

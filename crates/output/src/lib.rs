@@ -1,0 +1,1 @@
+//! Results: the end-of-test summary text, summary export, JSON and CSV outputs.
