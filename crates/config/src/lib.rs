@@ -1,1 +1,12 @@
-//! Test options: parsing, merging (defaults < file < script < env < CLI), validation, executors' plans and execution segments. No I/O.
+//! Test options: parsing, merging (defaults < file < script < env < CLI),
+//! validation into a plan, executors' plans and execution segments. No I/O.
+
+pub mod duration;
+pub mod ratio;
+pub mod segment;
+
+pub use duration::{format_duration, DurationError, K6Duration};
+pub use ratio::Ratio;
+pub use segment::{
+    ExecutionSegment, ExecutionSegmentSequence, ExecutionTuple, SegmentError, SegmentedIndex,
+};
