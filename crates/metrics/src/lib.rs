@@ -1,1 +1,19 @@
-//! Metric samples, tag sets, aggregates (HDR trends), per-interval snapshots, thresholds and the summary model. No I/O.
+//! Metric samples, tag sets, aggregates (HDR trends), per-interval snapshots,
+//! thresholds and the summary model. No I/O.
+
+pub mod agg;
+mod builtin;
+mod error;
+mod gofmt;
+mod kind;
+mod registry;
+mod stat;
+mod tags;
+
+pub use agg::{Aggregate, CounterAgg, GaugeAgg, RateAgg, TrendAgg};
+pub use builtin::Builtin;
+pub use error::MetricError;
+pub use kind::{MetricType, ValueType};
+pub use registry::{is_valid_name, Metric, MetricDef, MetricId, Registry};
+pub use stat::{Stat, StatParseError};
+pub use tags::TagSet;
