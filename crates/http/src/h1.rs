@@ -1,0 +1,476 @@
+//! A lean HTTP/1.1 client codec over a [`Conn`].
+//!
+//! Why not hyper's client connection: it needs a spawned connection task and
+//! a channel hop per request, and its body type adds another layer of polling;
+//! here the VU's own future writes the whole request with one `write` and
+//! parses the response from a buffer the connection keeps, which also gives
+//! exact timestamps for k6's sending/waiting/receiving without an I/O shim.
+
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::conn::{Conn, READ_BUF};
+use crate::error::{HttpError, Op};
+
+/// Bodies up to this size are copied into the write buffer so headers and body
+/// leave in one `write`; larger ones are written separately.
+const INLINE_BODY: usize = 64 * 1024;
+/// Bodies up to this size are copied out of the read buffer (which then keeps
+/// its allocation); larger ones are split off without copying.
+const COPY_BODY: usize = 4 * 1024;
+
+/// Instants of one round trip, kept outside the future so a timeout that drops
+/// the future still leaves them readable.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Marks {
+    pub(crate) wrote: Option<Instant>,
+    pub(crate) first_byte: Option<Instant>,
+}
+
+/// A parsed response, body still content-encoded.
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub(crate) minor_version: u8,
+    pub(crate) status: u16,
+    pub(crate) reason: String,
+    /// Canonical names, repeats joined by `, `, first-appearance order.
+    pub(crate) headers: Vec<(String, String)>,
+    /// Each `Set-Cookie` value separately.
+    pub(crate) set_cookies: Vec<String>,
+    /// Each `WWW-Authenticate` value separately.
+    pub(crate) www_authenticate: Vec<String>,
+    pub(crate) body: Bytes,
+    pub(crate) keep_alive: bool,
+}
+
+impl RawResponse {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Writes `conn.wbuf` (the head, possibly with the body inlined) and then
+/// `body` if it was not inlined.
+pub(crate) async fn send(
+    conn: &mut Conn,
+    body: &[u8],
+    body_inlined: bool,
+    marks: &mut Marks,
+) -> Result<(), HttpError> {
+    let res = async {
+        conn.stream.write_all(&conn.wbuf).await?;
+        if !body_inlined && !body.is_empty() {
+            conn.stream.write_all(body).await?;
+        }
+        if conn.stream.is_tls() {
+            conn.stream.flush().await?;
+        }
+        Ok::<(), std::io::Error>(())
+    }
+    .await;
+    res.map_err(|e| HttpError::io(Op::Write, conn.local, Some(conn.remote), &e))?;
+    marks.wrote = Some(Instant::now());
+    Ok(())
+}
+
+/// Whether a body of this size is copied into the head buffer.
+pub(crate) fn inline_body(len: usize) -> bool {
+    len <= INLINE_BODY
+}
+
+/// Reads more bytes into the read buffer; Ok(0) at end of stream.
+async fn fill(conn: &mut Conn, marks: &mut Marks) -> Result<usize, HttpError> {
+    if conn.rbuf.capacity() - conn.rbuf.len() < 1024 {
+        conn.rbuf.reserve(READ_BUF);
+    }
+    let n = conn
+        .stream
+        .read_buf(&mut conn.rbuf)
+        .await
+        .map_err(|e| HttpError::io(Op::Read, conn.local, Some(conn.remote), &e))?;
+    if n > 0 && marks.first_byte.is_none() {
+        marks.first_byte = Some(Instant::now());
+    }
+    Ok(n)
+}
+
+/// Where the body ends.
+enum Framing {
+    None,
+    Length(usize),
+    Chunked,
+    Close,
+}
+
+/// Reads one response (skipping interim 1xx responses) and its body.
+pub(crate) async fn receive(
+    conn: &mut Conn,
+    head_request: bool,
+    collect: bool,
+    marks: &mut Marks,
+) -> Result<RawResponse, HttpError> {
+    let mut interim = 0;
+    let mut resp = loop {
+        match parse_head(&conn.rbuf)? {
+            Some((consumed, resp)) => {
+                conn.rbuf.advance(consumed);
+                // Go skips up to 5 interim responses; 101 is final (and unsupported).
+                if (100..200).contains(&resp.status) && resp.status != 101 && interim < 5 {
+                    interim += 1;
+                    continue;
+                }
+                break resp;
+            }
+            None => {
+                if fill(conn, marks).await? == 0 {
+                    return Err(if conn.rbuf.is_empty() {
+                        HttpError::eof()
+                    } else {
+                        HttpError::unexpected_eof()
+                    });
+                }
+            }
+        }
+    };
+    if resp.status == 101 {
+        return Err(HttpError::plain(
+            crate::error::code::GENERIC,
+            format!(
+                "unsupported response status: {} {}",
+                resp.status, resp.reason
+            ),
+        ));
+    }
+    let framing = framing(&resp, head_request)?;
+    resp.body = match framing {
+        Framing::None => Bytes::new(),
+        Framing::Length(len) => read_length(conn, len, collect, marks).await?,
+        Framing::Chunked => read_chunked(conn, collect, marks).await?,
+        Framing::Close => {
+            resp.keep_alive = false;
+            while fill(conn, marks).await? > 0 {
+                if !collect {
+                    conn.rbuf.clear();
+                }
+            }
+            conn.rbuf.split().freeze()
+        }
+    };
+    Ok(resp)
+}
+
+fn framing(resp: &RawResponse, head_request: bool) -> Result<Framing, HttpError> {
+    if head_request || resp.status == 204 || resp.status == 304 || (100..200).contains(&resp.status)
+    {
+        return Ok(Framing::None);
+    }
+    if let Some(te) = resp.header("Transfer-Encoding") {
+        if te
+            .rsplit(',')
+            .next()
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+        {
+            return Ok(Framing::Chunked);
+        }
+    }
+    if let Some(cl) = resp.header("Content-Length") {
+        // Repeated identical values were joined with ", "; Go accepts those.
+        let first = cl.split(',').next().unwrap_or("").trim();
+        if cl.split(',').any(|v| v.trim() != first) {
+            return Err(HttpError::malformed(format!(
+                "http: message cannot contain multiple Content-Length headers; got {cl:?}"
+            )));
+        }
+        return match first.parse::<usize>() {
+            Ok(n) => Ok(Framing::Length(n)),
+            Err(_) => Err(HttpError::malformed(format!(
+                "bad Content-Length {first:?}"
+            ))),
+        };
+    }
+    Ok(Framing::Close)
+}
+
+async fn read_length(
+    conn: &mut Conn,
+    len: usize,
+    collect: bool,
+    marks: &mut Marks,
+) -> Result<Bytes, HttpError> {
+    if !collect {
+        let mut remaining = len;
+        loop {
+            let take = remaining.min(conn.rbuf.len());
+            conn.rbuf.advance(take);
+            remaining -= take;
+            if remaining == 0 {
+                return Ok(Bytes::new());
+            }
+            if fill(conn, marks).await? == 0 {
+                return Err(HttpError::unexpected_eof());
+            }
+        }
+    }
+    if conn.rbuf.len() < len {
+        conn.rbuf.reserve(len - conn.rbuf.len());
+        while conn.rbuf.len() < len {
+            if fill(conn, marks).await? == 0 {
+                return Err(HttpError::unexpected_eof());
+            }
+        }
+    }
+    Ok(take_body(&mut conn.rbuf, len))
+}
+
+fn take_body(buf: &mut BytesMut, len: usize) -> Bytes {
+    if len <= COPY_BODY {
+        let b = Bytes::copy_from_slice(&buf[..len]);
+        buf.advance(len);
+        b
+    } else {
+        buf.split_to(len).freeze()
+    }
+}
+
+fn find_crlf(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\r\n")
+}
+
+async fn read_line(conn: &mut Conn, marks: &mut Marks) -> Result<usize, HttpError> {
+    loop {
+        if let Some(i) = find_crlf(&conn.rbuf) {
+            return Ok(i);
+        }
+        if fill(conn, marks).await? == 0 {
+            return Err(HttpError::unexpected_eof());
+        }
+    }
+}
+
+async fn read_chunked(
+    conn: &mut Conn,
+    collect: bool,
+    marks: &mut Marks,
+) -> Result<Bytes, HttpError> {
+    let mut out = BytesMut::new();
+    loop {
+        let end = read_line(conn, marks).await?;
+        let size = parse_chunk_size(&conn.rbuf[..end])
+            .ok_or_else(|| HttpError::malformed("invalid byte in chunk length".to_string()))?;
+        conn.rbuf.advance(end + 2);
+        if size == 0 {
+            // Trailers, up to the empty line.
+            loop {
+                let end = read_line(conn, marks).await?;
+                conn.rbuf.advance(end + 2);
+                if end == 0 {
+                    return Ok(out.freeze());
+                }
+            }
+        }
+        let mut remaining = size;
+        while remaining > 0 {
+            if conn.rbuf.is_empty() && fill(conn, marks).await? == 0 {
+                return Err(HttpError::unexpected_eof());
+            }
+            let take = remaining.min(conn.rbuf.len());
+            if collect {
+                out.extend_from_slice(&conn.rbuf[..take]);
+            }
+            conn.rbuf.advance(take);
+            remaining -= take;
+        }
+        while conn.rbuf.len() < 2 {
+            if fill(conn, marks).await? == 0 {
+                return Err(HttpError::unexpected_eof());
+            }
+        }
+        if &conn.rbuf[..2] != b"\r\n" {
+            return Err(HttpError::malformed(
+                "malformed chunked encoding".to_string(),
+            ));
+        }
+        conn.rbuf.advance(2);
+    }
+}
+
+fn parse_chunk_size(line: &[u8]) -> Option<usize> {
+    let hex = match line.iter().position(|&b| b == b';') {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    let hex = std::str::from_utf8(hex).ok()?.trim();
+    if hex.is_empty() || hex.len() > 16 {
+        return None;
+    }
+    usize::from_str_radix(hex, 16).ok()
+}
+
+/// Parses a complete response head, or returns None if more bytes are needed.
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse)>, HttpError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => Ok(Some((n, to_raw(&resp)))),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            let mut headers = vec![httparse::EMPTY_HEADER; 1024];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(buf) {
+                Ok(httparse::Status::Complete(n)) => Ok(Some((n, to_raw(&resp)))),
+                Ok(httparse::Status::Partial) => Ok(None),
+                Err(_) => Err(HttpError::malformed("too many headers".to_string())),
+            }
+        }
+        Err(_) => Err(HttpError::malformed(go_malformed(buf))),
+    }
+}
+
+fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
+    let minor_version = resp.version.unwrap_or(1);
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(resp.headers.len());
+    let mut set_cookies = Vec::new();
+    let mut www_authenticate = Vec::new();
+    let mut connection_close = minor_version == 0;
+    for h in resp.headers.iter() {
+        let value = String::from_utf8_lossy(h.value).into_owned();
+        if h.name.eq_ignore_ascii_case("set-cookie") {
+            set_cookies.push(value.clone());
+        } else if h.name.eq_ignore_ascii_case("www-authenticate") {
+            www_authenticate.push(value.clone());
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',') {
+                let t = token.trim();
+                if t.eq_ignore_ascii_case("close") {
+                    connection_close = true;
+                } else if t.eq_ignore_ascii_case("keep-alive") && minor_version == 0 {
+                    connection_close = false;
+                }
+            }
+        }
+        match headers
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(h.name))
+        {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(&value);
+            }
+            None => headers.push((canonical_header_name(h.name), value)),
+        }
+    }
+    RawResponse {
+        minor_version,
+        status: resp.code.unwrap_or(0),
+        reason: resp.reason.unwrap_or("").to_string(),
+        headers,
+        set_cookies,
+        www_authenticate,
+        body: Bytes::new(),
+        keep_alive: !connection_close,
+    }
+}
+
+/// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`;
+/// names with bytes outside the token set are returned unchanged.
+pub(crate) fn canonical_header_name(name: &str) -> String {
+    let valid = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
+        upper = c == '-';
+    }
+    out
+}
+
+/// Go's error text for a status line it cannot parse.
+fn go_malformed(buf: &[u8]) -> String {
+    let end = find_crlf(buf)
+        .or_else(|| buf.iter().position(|&b| b == b'\n'))
+        .unwrap_or(buf.len());
+    let line = String::from_utf8_lossy(&buf[..end]);
+    let Some((proto, status)) = line.split_once(' ') else {
+        return format!("malformed HTTP response {line:?}");
+    };
+    let code = status.split(' ').next().unwrap_or("");
+    if code.len() != 3 {
+        return format!("malformed HTTP status code {code:?}");
+    }
+    if code.parse::<u16>().is_err() {
+        return format!("malformed HTTP status code {code:?}");
+    }
+    if !proto.starts_with("HTTP/") {
+        return format!("malformed HTTP version {proto:?}");
+    }
+    format!("malformed HTTP response {line:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_names() {
+        assert_eq!(canonical_header_name("content-type"), "Content-Type");
+        assert_eq!(canonical_header_name("X-LOWER-case"), "X-Lower-Case");
+        assert_eq!(canonical_header_name("etag"), "Etag");
+        assert_eq!(canonical_header_name("bad name"), "bad name");
+    }
+
+    #[test]
+    fn malformed_status_like_go() {
+        assert_eq!(
+            go_malformed(b"FOO BAR\r\n\r\n"),
+            "malformed HTTP status code \"BAR\""
+        );
+        assert_eq!(
+            go_malformed(b"garbage\r\n"),
+            "malformed HTTP response \"garbage\""
+        );
+    }
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(parse_chunk_size(b"1a"), Some(26));
+        assert_eq!(parse_chunk_size(b"A;ext=1"), Some(10));
+        assert_eq!(parse_chunk_size(b"zz"), None);
+        assert_eq!(parse_chunk_size(b""), None);
+    }
+
+    #[test]
+    fn head_merges_repeats_and_keeps_cookies_apart() {
+        let raw = b"HTTP/1.1 200 OK\r\nx-multi: a\r\nX-Multi: b\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n";
+        let (n, r) = parse_head(raw).unwrap().unwrap();
+        assert_eq!(n, raw.len());
+        assert_eq!(r.header("X-Multi"), Some("a, b"));
+        assert_eq!(r.headers[0].0, "X-Multi");
+        assert_eq!(r.header("Set-Cookie"), Some("a=1, b=2"));
+        assert_eq!(r.set_cookies, vec!["a=1", "b=2"]);
+        assert!(r.keep_alive);
+    }
+
+    #[test]
+    fn http10_closes_unless_keep_alive() {
+        let (_, r) = parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();
+        assert!(!r.keep_alive);
+        let (_, r) = parse_head(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(r.keep_alive);
+    }
+}

@@ -1,0 +1,903 @@
+//! A VU's [`Session`]: its keep-alive connections, DNS cache, and the request
+//! loop (redirects, digest auth, cookies) that turns a [`Request`] into an
+//! [`Exchange`].
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::Method;
+use tokio::net::TcpStream;
+use url::Url;
+
+use crate::config::{ClientInner, DnsPolicy};
+use crate::conn::{Conn, Counted, PoolKey, Stream};
+use crate::cookies::{parse_set_cookie, CookieJar};
+use crate::error::{code, HttpError};
+use crate::h1::{self, Marks, RawResponse};
+use crate::request::{Auth, Request};
+use crate::response::{Exchange, Hop, Response, Timings};
+
+/// Idle connections a session keeps at most (all hosts together).
+const MAX_IDLE: usize = 64;
+
+/// Per-VU HTTP state: idle keep-alive connections and resolved names.
+///
+/// Requests take `&self`, so several may be in flight at once (`http.batch`):
+/// a request takes a connection out of the pool for its duration and puts it
+/// back when the response is complete and the connection reusable. Nothing is
+/// borrowed across an await. Futures are not `Send`; run them on the VU's
+/// current-thread runtime. No task is spawned.
+pub struct Session {
+    inner: Arc<ClientInner>,
+    state: RefCell<State>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("idle", &self.state.borrow().idle.len())
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    idle: Vec<Conn>,
+    dns: Vec<DnsEntry>,
+}
+
+struct DnsEntry {
+    host: String,
+    ip: IpAddr,
+    expires: Instant,
+}
+
+/// Progress of one hop, kept outside the hop's future so that a timeout which
+/// drops the future still leaves what happened up to then.
+struct HopState {
+    start: Instant,
+    got_conn: Option<Instant>,
+    connect: Option<(Instant, Instant)>,
+    tls: Option<(Instant, Instant)>,
+    marks: Marks,
+    conn: Option<Conn>,
+    counters_at_start: (u64, u64),
+    reused: bool,
+}
+
+impl HopState {
+    fn timings(&self, done: Instant) -> Timings {
+        let mut t = Timings::default();
+        if let Some(g) = self.got_conn {
+            t.blocked = g - self.start;
+        }
+        if let Some((a, b)) = self.connect {
+            t.connecting = b - a;
+        }
+        if let Some((a, b)) = self.tls {
+            t.tls_handshaking = b - a;
+        }
+        if let (Some(g), Some(w)) = (self.got_conn, self.marks.wrote) {
+            t.sending = w.saturating_duration_since(g);
+            let first = self.marks.first_byte.unwrap_or(done);
+            t.waiting = first.saturating_duration_since(w);
+        }
+        if let Some(f) = self.marks.first_byte {
+            t.receiving = done.saturating_duration_since(f);
+        }
+        t
+    }
+
+    fn bytes(&self) -> (u64, u64) {
+        match &self.conn {
+            Some(c) => {
+                let (s, r) = c.stream.counters();
+                (s - self.counters_at_start.0, r - self.counters_at_start.1)
+            }
+            None => (0, 0),
+        }
+    }
+}
+
+/// Everything that goes into one hop's request head.
+struct HopParams<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    host_override: Option<&'a str>,
+    headers: &'a [(String, String)],
+    /// Authorization, Cookie and friends may not cross to another host.
+    strip_sensitive: bool,
+    user_agent: Option<&'a str>,
+    authorization: Option<&'a str>,
+    cookie: &'a str,
+    referer: Option<&'a str>,
+    content_encoding: Option<&'a str>,
+    body: &'a Bytes,
+    collect: bool,
+    close: bool,
+}
+
+impl Session {
+    pub(crate) fn new(inner: Arc<ClientInner>) -> Self {
+        Session {
+            inner,
+            state: RefCell::new(State::default()),
+        }
+    }
+
+    /// Closes every idle connection (k6 `noVUConnectionReuse` at each
+    /// iteration start). Requests in flight keep theirs until they finish.
+    pub fn reset_connections(&self) {
+        self.state.borrow_mut().idle.clear();
+    }
+
+    /// Number of idle keep-alive connections.
+    pub fn idle_connections(&self) -> usize {
+        self.state.borrow().idle.len()
+    }
+
+    /// Performs a request with its redirects and auth legs and reports every
+    /// hop. Never fails: errors are in the hops and the response, as in k6.
+    pub async fn request(&self, req: Request, jar: Option<&CookieJar>) -> Exchange {
+        let deadline = tokio::time::Instant::now() + req.timeout;
+        let cfg = &self.inner.cfg;
+        let Request {
+            method,
+            url,
+            mut headers,
+            body,
+            max_redirects,
+            auth,
+            compression,
+            discard_body,
+            cookies,
+            ..
+        } = req;
+
+        let mut hops: Vec<Hop> = Vec::with_capacity(1);
+        if let Err(e) = prepare_headers(&mut headers) {
+            return error_exchange(hops, method, url, e);
+        }
+        if url.scheme() != "http" && url.scheme() != "https" {
+            let e = HttpError::plain(
+                code::GENERIC,
+                format!("unsupported protocol scheme {:?}", url.scheme()),
+            );
+            return error_exchange(hops, method, url, e);
+        }
+
+        let mut host_override = take_header(&mut headers, "Host");
+        take_header(&mut headers, "Content-Length");
+        let user_cookie = take_header(&mut headers, "Cookie");
+        let user_has_auth = has_header(&headers, "Authorization");
+        let user_has_referer = has_header(&headers, "Referer");
+        let user_agent = if has_header(&headers, "User-Agent") {
+            None
+        } else {
+            cfg.user_agent.as_deref()
+        };
+        let mut content_encoding = None;
+        let mut body = body;
+        if !compression.is_empty() && !body.is_empty() {
+            match crate::compress::compress(&body, &compression) {
+                Ok((b, enc)) => {
+                    body = b;
+                    if !has_header(&headers, "Content-Encoding") {
+                        content_encoding = Some(enc);
+                    }
+                }
+                Err(e) => {
+                    let e = HttpError::plain(code::GENERIC, e.to_string());
+                    return error_exchange(hops, method, url, e);
+                }
+            }
+        }
+        let max_redirects = max_redirects.unwrap_or(cfg.max_redirects);
+        let initial_host = url.host_str().unwrap_or("").to_ascii_lowercase();
+
+        let mut method = method;
+        let mut url = url;
+        let mut redirects = 0u32;
+        let mut referer: Option<String> = None;
+        let mut digest_answer: Option<String> = None;
+        let mut strip_sensitive = false;
+        let mut first_hop = true;
+        let mut cookie = String::new();
+
+        loop {
+            // Authorization for this hop.
+            let answering_digest = digest_answer.is_some();
+            let authorization = if user_has_auth && !strip_sensitive {
+                None
+            } else if let Some(a) = digest_answer.take() {
+                Some(a)
+            } else {
+                match &auth {
+                    Some(Auth::Basic { user, pass }) if first_hop => Some(basic(user, pass)),
+                    Some(Auth::Digest { .. }) => None,
+                    _ if !url.username().is_empty() || url.password().is_some() => {
+                        let user = percent_decode(url.username());
+                        let pass = percent_decode(url.password().unwrap_or(""));
+                        Some(basic(&user, &pass))
+                    }
+                    _ => None,
+                }
+            };
+            cookie.clear();
+            if let Some(c) = &user_cookie {
+                if !strip_sensitive {
+                    cookie.push_str(c);
+                }
+            }
+            CookieJar::header_value(jar, &url, &cookies, &mut cookie);
+
+            let params = HopParams {
+                method: &method,
+                url: &url,
+                host_override: host_override.as_deref(),
+                headers: &headers,
+                strip_sensitive,
+                user_agent,
+                authorization: authorization.as_deref(),
+                cookie: &cookie,
+                referer: referer.as_deref(),
+                content_encoding: content_encoding.as_deref(),
+                body: &body,
+                collect: !discard_body,
+                close: cfg.no_connection_reuse,
+            };
+            let (mut hop, outcome) = self.hop(&params, deadline).await;
+            first_hop = false;
+            let (raw, tls) = match outcome {
+                Ok(r) => r,
+                Err(e) => {
+                    hop.error = Some(e.clone());
+                    let timings = hop.timings;
+                    let remote = hop.remote;
+                    hops.push(hop);
+                    return Exchange {
+                        hops,
+                        response: failed_response(url, timings, remote, e),
+                        redirect_limit_reached: false,
+                    };
+                }
+            };
+            if let Some(jar) = jar {
+                for sc in &raw.set_cookies {
+                    jar.set_from_header(&url, sc);
+                }
+            }
+
+            // Digest: answer the first 401 challenge once.
+            if let (Some(Auth::Digest { user, pass }), 401, false) =
+                (&auth, raw.status, answering_digest)
+            {
+                if let Some(ch) = crate::digest::find_challenge(&raw.www_authenticate) {
+                    let uri = request_target(&url);
+                    digest_answer = Some(crate::digest::authorization(
+                        &ch,
+                        user,
+                        pass,
+                        method.as_str(),
+                        &uri,
+                        &crate::digest::cnonce(),
+                    ));
+                    hop.auth_challenge = true;
+                    hops.push(hop);
+                    continue;
+                }
+            }
+
+            let location = match raw.status {
+                301 | 302 | 303 | 307 | 308 => raw.header("Location"),
+                _ => None,
+            };
+            if let Some(loc) = location {
+                if redirects >= max_redirects {
+                    hops.push(hop);
+                    return self.finish(hops, url, raw, tls, discard_body, true);
+                }
+                let next = match url.join(loc) {
+                    Ok(n) => n,
+                    Err(err) => {
+                        let e = HttpError::plain(
+                            code::GENERIC,
+                            format!("failed to parse Location header {loc:?}: {err}"),
+                        );
+                        hop.error = Some(e.clone());
+                        let (timings, remote) = (hop.timings, hop.remote);
+                        hops.push(hop);
+                        return Exchange {
+                            hops,
+                            response: failed_response(url, timings, remote, e),
+                            redirect_limit_reached: false,
+                        };
+                    }
+                };
+                // Go: 301/302/303 turn anything but GET/HEAD into a body-less GET.
+                if matches!(raw.status, 301..=303)
+                    && method != Method::GET
+                    && method != Method::HEAD
+                {
+                    method = Method::GET;
+                    body = Bytes::new();
+                    content_encoding = None;
+                }
+                // Go keeps a custom Host only for relative redirects.
+                if Url::parse(loc).is_ok() {
+                    host_override = None;
+                }
+                let next_host = next.host_str().unwrap_or("").to_ascii_lowercase();
+                strip_sensitive =
+                    !(next_host == initial_host || has_dot_suffix(&next_host, &initial_host));
+                if !user_has_referer {
+                    referer = referer_for(&url, &next);
+                }
+                hops.push(hop);
+                url = next;
+                redirects += 1;
+                continue;
+            }
+            hops.push(hop);
+            return self.finish(hops, url, raw, tls, discard_body, false);
+        }
+    }
+
+    fn finish(
+        &self,
+        mut hops: Vec<Hop>,
+        url: Url,
+        raw: RawResponse,
+        tls: Option<crate::response::TlsInfo>,
+        discard: bool,
+        limit_reached: bool,
+    ) -> Exchange {
+        let last = hops.last().expect("at least one hop");
+        let (timings, remote) = (last.timings, last.remote);
+        let mut raw = raw;
+        let mut body = std::mem::take(&mut raw.body);
+        let mut error = None;
+        if !discard && !body.is_empty() {
+            if let Some(ce) = raw.header("Content-Encoding") {
+                match crate::compress::decompress(body.clone(), ce) {
+                    Ok(b) => body = b,
+                    Err(e) => {
+                        if let Some(h) = hops.last_mut() {
+                            h.error = Some(e.clone());
+                        }
+                        error = Some(e);
+                    }
+                }
+            }
+        }
+        if let Some(e) = error {
+            // k6 reports a decompression failure with status 0 on the response.
+            let mut r = failed_response(url, timings, remote, e);
+            r.tls = tls;
+            return Exchange {
+                hops,
+                response: r,
+                redirect_limit_reached: limit_reached,
+            };
+        }
+        let cookies = raw
+            .set_cookies
+            .iter()
+            .filter_map(|s| parse_set_cookie(s))
+            .map(|c| c.into_response_cookie())
+            .collect();
+        let response = Response {
+            status: raw.status,
+            status_text: format!("{} {}", raw.status, raw.reason),
+            proto: proto(raw.minor_version),
+            headers: raw.headers,
+            body,
+            url,
+            timings,
+            error: None,
+            remote,
+            tls,
+            cookies,
+        };
+        Exchange {
+            hops,
+            response,
+            redirect_limit_reached: limit_reached,
+        }
+    }
+
+    /// One request on the wire, bounded by the deadline.
+    async fn hop(
+        &self,
+        p: &HopParams<'_>,
+        deadline: tokio::time::Instant,
+    ) -> (
+        Hop,
+        Result<(RawResponse, Option<crate::response::TlsInfo>), HttpError>,
+    ) {
+        let started_at = SystemTime::now();
+        let mut st = HopState {
+            start: Instant::now(),
+            got_conn: None,
+            connect: None,
+            tls: None,
+            marks: Marks::default(),
+            conn: None,
+            counters_at_start: (0, 0),
+            reused: false,
+        };
+        let res = match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError::timeout()),
+        };
+        let done = Instant::now();
+        let timings = st.timings(done);
+        let (bytes_sent, bytes_received) = st.bytes();
+        let remote = st.conn.as_ref().map(|c| c.remote);
+        let tls = st.conn.as_ref().and_then(|c| c.tls.clone());
+        let (status, proto_str) = match &res {
+            Ok(r) => (r.status, proto(r.minor_version)),
+            Err(_) => (0, ""),
+        };
+        if let (Ok(r), Some(mut conn)) = (&res, st.conn.take()) {
+            if r.keep_alive && !self.inner.cfg.no_connection_reuse && conn.rbuf.is_empty() {
+                conn.served += 1;
+                let mut state = self.state.borrow_mut();
+                if state.idle.len() >= MAX_IDLE {
+                    state.idle.remove(0);
+                }
+                state.idle.push(conn);
+            }
+        }
+        let hop = Hop {
+            method: p.method.clone(),
+            url: p.url.clone(),
+            status,
+            proto: proto_str,
+            timings,
+            error: None,
+            bytes_sent,
+            bytes_received,
+            remote,
+            started_at,
+            auth_challenge: false,
+        };
+        (hop, res.map(|r| (r, tls)))
+    }
+
+    async fn hop_inner(
+        &self,
+        p: &HopParams<'_>,
+        st: &mut HopState,
+    ) -> Result<RawResponse, HttpError> {
+        let key = pool_key(p.url)?;
+        let mut retried = false;
+        loop {
+            self.acquire(&key, st).await?;
+            let conn = st.conn.as_mut().expect("connection acquired");
+            let inline = h1::inline_body(p.body.len());
+            encode_head(&mut conn.wbuf, p, inline);
+            let res = async {
+                h1::send(conn, p.body, inline, &mut st.marks).await?;
+                h1::receive(conn, *p.method == Method::HEAD, p.collect, &mut st.marks).await
+            }
+            .await;
+            match res {
+                // A kept-alive connection the server had already closed: Go
+                // retries such requests on a new connection, and so do we.
+                Err(e) if st.reused && !retried && st.marks.first_byte.is_none() && stale(&e) => {
+                    retried = true;
+                    st.conn = None;
+                    st.marks = Marks::default();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Puts a connection for `key` into `st.conn`: an idle one, else a new one.
+    async fn acquire(&self, key: &PoolKey, st: &mut HopState) -> Result<(), HttpError> {
+        let idle = {
+            let mut state = self.state.borrow_mut();
+            state
+                .idle
+                .iter()
+                .rposition(|c| c.key == *key)
+                .map(|i| state.idle.remove(i))
+        };
+        let conn = match idle {
+            Some(c) => {
+                st.reused = true;
+                c
+            }
+            None => {
+                st.reused = false;
+                self.connect(key, st).await?
+            }
+        };
+        // A new connection's handshake bytes belong to its first request.
+        st.counters_at_start = if st.reused {
+            conn.stream.counters()
+        } else {
+            (0, 0)
+        };
+        st.conn = Some(conn);
+        st.got_conn = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn connect(&self, key: &PoolKey, st: &mut HopState) -> Result<Conn, HttpError> {
+        let addr = self.resolve(&key.host, key.port).await?;
+        let t0 = Instant::now();
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| HttpError::dial(addr, &e))?;
+        st.connect = Some((t0, Instant::now()));
+        // Requests go out in one write; Nagle would only delay them.
+        let _ = tcp.set_nodelay(true);
+        let local = tcp.local_addr().ok();
+        let counted = Counted::new(tcp);
+        let stream = if key.tls {
+            let t1 = Instant::now();
+            let bare = key.host.trim_start_matches('[').trim_end_matches(']');
+            let name = rustls::pki_types::ServerName::try_from(bare.to_string()).map_err(|_| {
+                HttpError::plain(code::TLS, format!("tls: invalid server name {bare:?}"))
+            })?;
+            let tls = self
+                .inner
+                .tls
+                .connect(name, counted)
+                .await
+                .map_err(|e| HttpError::tls(&e))?;
+            st.tls = Some((t1, Instant::now()));
+            Stream::Tls(Box::new(tls))
+        } else {
+            Stream::Plain(counted)
+        };
+        Ok(Conn::new(stream, key.clone(), addr, local))
+    }
+
+    async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
+        let cfg = &self.inner.cfg;
+        if !cfg.hosts.is_empty() {
+            let with_port = format!("{host}:{port}");
+            if let Some(o) = cfg.hosts.get(&with_port).or_else(|| cfg.hosts.get(host)) {
+                return Ok(SocketAddr::new(o.ip, o.port.unwrap_or(port)));
+            }
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
+        let now = Instant::now();
+        {
+            let mut state = self.state.borrow_mut();
+            state.dns.retain(|e| e.expires > now);
+            if let Some(e) = state.dns.iter().find(|e| e.host == bare) {
+                return Ok(SocketAddr::new(e.ip, port));
+            }
+        }
+        let addrs: Vec<IpAddr> = match tokio::net::lookup_host((bare, port)).await {
+            Ok(it) => it.map(|a| a.ip()).collect(),
+            Err(e) => {
+                let text = e.to_string();
+                return Err(
+                    if text.contains("not known") || text.contains("No address") {
+                        HttpError::no_such_host(bare)
+                    } else {
+                        HttpError::dns(bare, &e)
+                    },
+                );
+            }
+        };
+        let ip = pick(&addrs, cfg.dns_policy).ok_or_else(|| HttpError::no_such_host(bare))?;
+        self.state.borrow_mut().dns.push(DnsEntry {
+            host: bare.to_string(),
+            ip,
+            expires: now + cfg.dns_ttl,
+        });
+        Ok(SocketAddr::new(ip, port))
+    }
+}
+
+fn pick(addrs: &[IpAddr], policy: DnsPolicy) -> Option<IpAddr> {
+    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
+    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+    match policy {
+        DnsPolicy::PreferIpv4 => v4.or(v6),
+        DnsPolicy::PreferIpv6 => v6.or(v4),
+        DnsPolicy::OnlyIpv4 => v4,
+        DnsPolicy::OnlyIpv6 => v6,
+        DnsPolicy::Any => addrs.first().copied(),
+    }
+}
+
+/// Errors that mean a reused connection was closed by the server while idle.
+fn stale(e: &HttpError) -> bool {
+    e.code == code::TCP_RESET_BY_PEER
+        || e.code == code::TCP_BROKEN_PIPE
+        || (e.code == code::GENERIC && e.message == "EOF")
+}
+
+fn proto(minor: u8) -> &'static str {
+    if minor == 0 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    }
+}
+
+fn pool_key(url: &Url) -> Result<PoolKey, HttpError> {
+    let tls = url.scheme() == "https";
+    let host = url
+        .host_str()
+        .ok_or_else(|| HttpError::plain(code::INVALID_URL, "invalid URL"))?;
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if tls { 443 } else { 80 });
+    Ok(PoolKey {
+        tls,
+        host: host.to_ascii_lowercase(),
+        port,
+    })
+}
+
+fn request_target(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{}", url.path(), q),
+        None => url.path().to_string(),
+    }
+}
+
+fn has_dot_suffix(s: &str, suffix: &str) -> bool {
+    s.len() > suffix.len()
+        && s.ends_with(suffix)
+        && s.as_bytes()[s.len() - suffix.len() - 1] == b'.'
+}
+
+/// Go's `refererForURL`: none from https to http, userinfo stripped.
+fn referer_for(last: &Url, next: &Url) -> Option<String> {
+    if last.scheme() == "https" && next.scheme() == "http" {
+        return None;
+    }
+    let mut r = last.clone();
+    let _ = r.set_username("");
+    let _ = r.set_password(None);
+    Some(r.to_string())
+}
+
+fn basic(user: &str, pass: &str) -> String {
+    use base64::Engine as _;
+    let raw = format!("{user}:{pass}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Canonicalises names in place (Go `CanonicalMIMEHeaderKey`), drops earlier
+/// duplicates (Go `Header.Set` keeps the last), rejects CR/LF injection.
+fn prepare_headers(headers: &mut Vec<(String, String)>) -> Result<(), HttpError> {
+    for (k, v) in headers.iter_mut() {
+        if k.contains(['\r', '\n']) || k.is_empty() {
+            return Err(HttpError::plain(
+                code::GENERIC,
+                format!("net/http: invalid header field name {k:?}"),
+            ));
+        }
+        if v.contains(['\r', '\n']) {
+            return Err(HttpError::plain(
+                code::GENERIC,
+                format!("net/http: invalid header field value for {k:?}"),
+            ));
+        }
+        if !is_canonical(k) {
+            *k = h1::canonical_header_name(k);
+        }
+    }
+    let mut i = 0;
+    while i < headers.len() {
+        let dup = headers[i + 1..]
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(&headers[i].0));
+        if dup {
+            headers.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+fn is_canonical(name: &str) -> bool {
+    let mut upper = true;
+    for b in name.bytes() {
+        if upper && b.is_ascii_lowercase() || !upper && b.is_ascii_uppercase() {
+            return false;
+        }
+        upper = b == b'-';
+    }
+    true
+}
+
+fn take_header(headers: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let i = headers.iter().position(|(k, _)| k == name)?;
+    Some(headers.remove(i).1)
+}
+
+fn has_header(headers: &[(String, String)], name: &str) -> bool {
+    headers.iter().any(|(k, _)| k == name)
+}
+
+const SENSITIVE: [&str; 4] = ["Authorization", "Www-Authenticate", "Cookie", "Cookie2"];
+
+/// Writes the request head (and a small body) into `buf`, in Go's order:
+/// Host, User-Agent, Content-Length, then the rest.
+fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: bool) {
+    buf.clear();
+    buf.extend_from_slice(p.method.as_str().as_bytes());
+    buf.push(b' ');
+    buf.extend_from_slice(p.url.path().as_bytes());
+    if let Some(q) = p.url.query() {
+        buf.push(b'?');
+        buf.extend_from_slice(q.as_bytes());
+    }
+    buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    match p.host_override {
+        Some(h) => buf.extend_from_slice(h.as_bytes()),
+        None => {
+            buf.extend_from_slice(p.url.host_str().unwrap_or("").as_bytes());
+            if let Some(port) = p.url.port() {
+                buf.push(b':');
+                buf.extend_from_slice(port.to_string().as_bytes());
+            }
+        }
+    }
+    buf.extend_from_slice(b"\r\n");
+    if let Some(ua) = p.user_agent {
+        push_header(buf, "User-Agent", ua);
+    }
+    let len = p.body.len();
+    if len > 0 || matches!(*p.method, Method::POST | Method::PUT | Method::PATCH) {
+        buf.extend_from_slice(b"Content-Length: ");
+        buf.extend_from_slice(len.to_string().as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    for (k, v) in p.headers {
+        if p.strip_sensitive && SENSITIVE.contains(&k.as_str()) {
+            continue;
+        }
+        push_header(buf, k, v);
+    }
+    if let Some(a) = p.authorization {
+        push_header(buf, "Authorization", a);
+    }
+    if !p.cookie.is_empty() {
+        push_header(buf, "Cookie", p.cookie);
+    }
+    if let Some(r) = p.referer {
+        push_header(buf, "Referer", r);
+    }
+    if let Some(ce) = p.content_encoding {
+        push_header(buf, "Content-Encoding", ce);
+    }
+    if p.close {
+        buf.extend_from_slice(b"Connection: close\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+    if inline_body {
+        buf.extend_from_slice(p.body);
+    }
+}
+
+fn push_header(buf: &mut Vec<u8>, k: &str, v: &str) {
+    buf.extend_from_slice(k.as_bytes());
+    buf.extend_from_slice(b": ");
+    buf.extend_from_slice(v.as_bytes());
+    buf.extend_from_slice(b"\r\n");
+}
+
+fn failed_response(
+    url: Url,
+    timings: Timings,
+    remote: Option<SocketAddr>,
+    e: HttpError,
+) -> Response {
+    Response {
+        status: 0,
+        status_text: String::new(),
+        proto: "",
+        headers: Vec::new(),
+        body: Bytes::new(),
+        url,
+        timings,
+        error: Some(e),
+        remote,
+        tls: None,
+        cookies: Vec::new(),
+    }
+}
+
+/// An exchange that failed before anything went on the wire: one hop with the
+/// error and zero timings, as k6 reports it.
+fn error_exchange(mut hops: Vec<Hop>, method: Method, url: Url, e: HttpError) -> Exchange {
+    hops.push(Hop {
+        method,
+        url: url.clone(),
+        status: 0,
+        proto: "",
+        timings: Timings::default(),
+        error: Some(e.clone()),
+        bytes_sent: 0,
+        bytes_received: 0,
+        remote: None,
+        started_at: SystemTime::now(),
+        auth_challenge: false,
+    });
+    Exchange {
+        hops,
+        response: failed_response(url, Timings::default(), None, e),
+        redirect_limit_reached: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_canonicalised_and_last_wins() {
+        let mut h = vec![
+            ("x-foo".to_string(), "bar".to_string()),
+            ("X-Foo".to_string(), "baz".to_string()),
+            ("content-type".to_string(), "text/x".to_string()),
+        ];
+        prepare_headers(&mut h).unwrap();
+        assert_eq!(
+            h,
+            vec![
+                ("X-Foo".to_string(), "baz".to_string()),
+                ("Content-Type".to_string(), "text/x".to_string())
+            ]
+        );
+        let mut bad = vec![("X".to_string(), "a\r\nb".to_string())];
+        assert!(prepare_headers(&mut bad).is_err());
+    }
+
+    #[test]
+    fn percent_decoding_of_userinfo() {
+        assert_eq!(percent_decode("us%40er"), "us@er");
+        assert_eq!(percent_decode("p%3"), "p%3");
+        assert_eq!(percent_decode("plain"), "plain");
+    }
+
+    #[test]
+    fn referer_rules() {
+        let a = Url::parse("https://u:p@a/x").unwrap();
+        let b = Url::parse("http://b/").unwrap();
+        assert_eq!(referer_for(&a, &b), None);
+        let c = Url::parse("https://b/").unwrap();
+        assert_eq!(referer_for(&a, &c).as_deref(), Some("https://a/x"));
+    }
+}
