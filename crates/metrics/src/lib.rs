@@ -13,6 +13,7 @@ mod snapshot;
 mod stat;
 mod store;
 mod tags;
+pub mod thresholds;
 mod wire;
 
 pub use agg::{Aggregate, CounterAgg, GaugeAgg, RateAgg, TrendAgg};
