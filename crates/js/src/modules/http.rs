@@ -1,0 +1,866 @@
+//! Native part of `k6/http`: requests through the VU's session, metrics per
+//! request, and Response objects.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rquickjs::function::{Opt, Rest};
+use rquickjs::{Array, Ctx, Exception, Object, Result, Value};
+use stampede_http::{
+    Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
+    RequestCookie, Session,
+};
+use stampede_metrics::{Builtin, TagSet};
+
+use super::set_fn;
+use crate::bytes::{array_buffer, to_bytes};
+use crate::coro::suspend;
+use crate::host::{now_ns, TestEnv};
+use crate::log::Level;
+use crate::state::VuState;
+
+/// The system tags k6 adds to samples by default.
+pub const DEFAULT_SYSTEM_TAGS: &[&str] = &[
+    "proto",
+    "subproto",
+    "status",
+    "method",
+    "url",
+    "name",
+    "group",
+    "check",
+    "error",
+    "error_code",
+    "tls_version",
+    "scenario",
+    "service",
+    "expected_response",
+];
+
+/// Where the JavaScript `Response.prototype` is kept for native code.
+const RESPONSE_PROTO: &str = "__stampede_response_proto";
+
+/// Test-wide settings of `k6/http`.
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// The client every VU's session comes from.
+    pub client: Arc<Client>,
+    /// `discardResponseBodies`.
+    pub discard_response_bodies: bool,
+    /// `batch`: concurrent requests of one `http.batch` call.
+    pub batch: usize,
+    /// `batchPerHost`: concurrent requests to one host in `http.batch`.
+    pub batch_per_host: usize,
+    /// `noVUConnectionReuse`: close a VU's connections between iterations.
+    pub no_vu_connection_reuse: bool,
+    /// `maxRedirects` was set by the user (the warning about the limit
+    /// mentions it only otherwise).
+    pub max_redirects_set: bool,
+    /// System tags to attach (`systemTags`).
+    pub system_tags: HashSet<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            client: Arc::new(
+                Client::new(ClientConfig::default())
+                    .expect("the default HTTP client config is valid"),
+            ),
+            discard_response_bodies: false,
+            batch: 20,
+            batch_per_host: 6,
+            no_vu_connection_reuse: false,
+            max_redirects_set: false,
+            system_tags: DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// A VU's HTTP state.
+pub(crate) struct VuHttp {
+    session: Rc<Session>,
+    /// Jars by id; 0 is the VU's own jar (`http.cookieJar()`).
+    jars: RefCell<Vec<Rc<CookieJar>>>,
+    /// `http.setResponseCallback`: the statuses counted as expected.
+    expected: RefCell<Option<Vec<(u16, u16)>>>,
+    warned_redirects: Cell<bool>,
+}
+
+impl VuHttp {
+    pub fn new(test: &TestEnv) -> Self {
+        Self {
+            session: Rc::new(test.http.client.session()),
+            jars: RefCell::new(vec![Rc::new(CookieJar::new())]),
+            expected: RefCell::new(Some(vec![(200, 399)])),
+            warned_redirects: Cell::new(false),
+        }
+    }
+
+    /// Resets per-iteration state (the VU's cookies, connections when asked).
+    pub fn start_iteration(&self, test: &TestEnv) {
+        if !test.no_cookies_reset {
+            self.jars.borrow()[0].clear_all();
+        }
+        if test.http.no_vu_connection_reuse {
+            self.session.reset_connections();
+        }
+    }
+}
+
+/// One request as shaped by the JavaScript side.
+struct Shaped {
+    req: Request,
+    jar: Option<Rc<CookieJar>>,
+    tags: Vec<(String, String)>,
+    name: Option<String>,
+    response_type: ResponseType,
+    expected: Option<Vec<(u16, u16)>>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ResponseType {
+    Text,
+    Binary,
+    None,
+}
+
+/// Builds the native part of `k6/http`.
+pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>> {
+    let obj = Object::new(ctx.clone())?;
+    set_fn(
+        &obj,
+        "setResponsePrototype",
+        move |ctx: Ctx<'js>, o: Object<'js>| -> Result<()> { ctx.globals().set(RESPONSE_PROTO, o) },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "request",
+        move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> Result<Value<'js>> {
+            let shaped = shape(&ctx, &s, &args.0)?;
+            let session = s.http.session.clone();
+            let Shaped { req, jar, .. } = &shaped;
+            let (req, jar) = (req.clone(), jar.clone());
+            let ex = suspend(async move { session.request(req, jar.as_deref()).await })
+                .map_err(|_| super::k6::interrupted(&ctx))?;
+            finish(&ctx, &s, &shaped, ex)
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "batch",
+        move |ctx: Ctx<'js>, items: Array<'js>| -> Result<Array<'js>> {
+            let mut shaped = Vec::with_capacity(items.len());
+            for item in items.iter::<Array>() {
+                let item: Vec<Value> = item?.iter().collect::<Result<_>>()?;
+                shaped.push(shape(&ctx, &s, &item)?);
+            }
+            let reqs: Vec<(Request, Option<Rc<CookieJar>>)> = shaped
+                .iter()
+                .map(|sh| (sh.req.clone(), sh.jar.clone()))
+                .collect();
+            let session = s.http.session.clone();
+            let limit = s.test.http.batch.max(1);
+            let per_host = s.test.http.batch_per_host;
+            let exchanges = suspend(run_batch(session, reqs, limit, per_host))
+                .map_err(|_| super::k6::interrupted(&ctx))?;
+            let out = Array::new(ctx.clone())?;
+            for (i, (sh, ex)) in shaped.iter().zip(exchanges).enumerate() {
+                out.set(i, finish(&ctx, &s, sh, ex)?)?;
+            }
+            Ok(out)
+        },
+    )?;
+
+    set_fn(&obj, "boundary", || {
+        let n: u128 = rand::random();
+        format!("{n:032x}")
+    })?;
+
+    set_fn(
+        &obj,
+        "concat",
+        |ctx: Ctx<'js>, parts: Vec<Value<'js>>| -> Result<Value<'js>> {
+            let mut out = Vec::new();
+            for p in &parts {
+                out.extend(to_bytes(&ctx, p)?);
+            }
+            array_buffer(&ctx, out)
+        },
+    )?;
+
+    set_fn(
+        &obj,
+        "bytesToString",
+        |ctx: Ctx<'js>, v: Value<'js>| -> Result<String> {
+            Ok(String::from_utf8_lossy(&to_bytes(&ctx, &v)?).into_owned())
+        },
+    )?;
+
+    set_fn(
+        &obj,
+        "expectedStatuses",
+        |ctx: Ctx<'js>, ranges: Vec<Vec<i32>>| -> Result<Object<'js>> {
+            let o = Object::new(ctx.clone())?;
+            let flat: Vec<i32> = ranges.into_iter().flatten().collect();
+            o.set("__expected", flat)?;
+            Ok(o)
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "setResponseCallback",
+        move |ctx: Ctx<'js>, cb: Value<'js>| -> Result<()> {
+            *s.http.expected.borrow_mut() = response_callback(&ctx, &cb)?;
+            Ok(())
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(&obj, "newJar", move |this: Object<'js>| -> Result<()> {
+        let mut jars = s.http.jars.borrow_mut();
+        jars.push(Rc::new(CookieJar::new()));
+        this.set("__jar", (jars.len() - 1) as u32)
+    })?;
+
+    set_fn(
+        &obj,
+        "vuJar",
+        move |ctx: Ctx<'js>, proto: Object<'js>| -> Result<Object<'js>> {
+            let o = Object::new(ctx)?;
+            o.set_prototype(Some(&proto))?;
+            o.set("__jar", 0u32)?;
+            Ok(o)
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "jarCookiesForURL",
+        move |ctx: Ctx<'js>, jar: Object<'js>, url: String| -> Result<Object<'js>> {
+            let jar = jar_of(&ctx, &s, &jar)?;
+            let url = parse_url(&ctx, &url)?;
+            let out = Object::new(ctx.clone())?;
+            let mut by_name: Vec<(String, Vec<String>)> = Vec::new();
+            for (k, v) in jar.cookies_for_url(&url) {
+                match by_name.iter_mut().find(|(n, _)| *n == k) {
+                    Some((_, vals)) => vals.push(v),
+                    None => by_name.push((k, vec![v])),
+                }
+            }
+            for (k, vals) in by_name {
+                out.set(k, vals)?;
+            }
+            Ok(out)
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "jarSet",
+        move |ctx: Ctx<'js>,
+              jar: Object<'js>,
+              url: String,
+              name: String,
+              value: String,
+              opts: Opt<Object<'js>>|
+              -> Result<()> {
+            let jar = jar_of(&ctx, &s, &jar)?;
+            let url = parse_url(&ctx, &url)?;
+            let mut o = CookieOptions::default();
+            if let Some(opts) = opts.0 {
+                o.domain = opts.get("domain")?;
+                o.path = opts.get("path")?;
+                o.secure = opts.get::<_, Option<bool>>("secure")?.unwrap_or(false);
+                o.http_only = opts.get::<_, Option<bool>>("http_only")?.unwrap_or(false);
+                o.max_age = opts.get("max_age")?;
+                if let Some(exp) = opts.get::<_, Option<String>>("expires")? {
+                    o.expires = httpdate_or_rfc3339(&exp);
+                }
+            }
+            jar.set(&url, &name, &value, &o);
+            Ok(())
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "jarClear",
+        move |ctx: Ctx<'js>, jar: Object<'js>, url: String| -> Result<()> {
+            let jar = jar_of(&ctx, &s, &jar)?;
+            jar.clear(&parse_url(&ctx, &url)?);
+            Ok(())
+        },
+    )?;
+
+    let s = state.clone();
+    set_fn(
+        &obj,
+        "jarDelete",
+        move |ctx: Ctx<'js>, jar: Object<'js>, url: String, name: String| -> Result<()> {
+            let jar = jar_of(&ctx, &s, &jar)?;
+            jar.delete(&parse_url(&ctx, &url)?, &name);
+            Ok(())
+        },
+    )?;
+    Ok(obj)
+}
+
+fn httpdate_or_rfc3339(s: &str) -> Option<std::time::SystemTime> {
+    if let Ok(t) = httpdate::parse_http_date(s) {
+        return Some(t);
+    }
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(std::time::SystemTime::from)
+}
+
+fn jar_of(ctx: &Ctx<'_>, s: &VuState, jar: &Object<'_>) -> Result<Rc<CookieJar>> {
+    let id: Option<u32> = jar.get("__jar")?;
+    id.and_then(|i| s.http.jars.borrow().get(i as usize).cloned())
+        .ok_or_else(|| Exception::throw_type(ctx, "not a cookie jar"))
+}
+
+fn parse_url(ctx: &Ctx<'_>, url: &str) -> Result<url::Url> {
+    url::Url::parse(url)
+        .map_err(|e| Exception::throw_type(ctx, &format!("invalid URL \"{url}\": {e}")))
+}
+
+/// Reads a `responseCallback` value: `null` (nothing expected: every
+/// response counts as failed? no: k6 then skips `http_req_failed`) or the
+/// result of `http.expectedStatuses()`.
+fn response_callback(ctx: &Ctx<'_>, cb: &Value<'_>) -> Result<Option<Vec<(u16, u16)>>> {
+    if cb.is_null() || cb.is_undefined() {
+        return Ok(None);
+    }
+    let flat: Option<Vec<i32>> = cb
+        .as_object()
+        .map(|o| o.get("__expected"))
+        .transpose()?
+        .flatten();
+    match flat {
+        Some(flat) => Ok(Some(
+            flat.chunks(2)
+                .map(|c| (c[0].clamp(0, 999) as u16, c[1].clamp(0, 999) as u16))
+                .collect(),
+        )),
+        None => Err(Exception::throw_type(
+            ctx,
+            "the responseCallback must be the result of http.expectedStatuses() or null",
+        )),
+    }
+}
+
+/// Turns `(method, url, body, params, contentType, nameFromTemplate)` into a
+/// request.
+fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Shaped> {
+    if s.in_init() {
+        return Err(Exception::throw_message(
+            ctx,
+            "making HTTP requests in the init context is not supported",
+        ));
+    }
+    let arg = |i: usize| {
+        args.get(i)
+            .cloned()
+            .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
+    };
+    let method: String = arg(0).get()?;
+    let url_text = crate::value::to_display_string(ctx, &arg(1))?;
+    let mut url = url::Url::parse(&url_text)
+        .map_err(|e| Exception::throw_message(ctx, &format!("invalid URL \"{url_text}\": {e}")))?;
+    let method = http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Exception::throw_type(ctx, &format!("invalid HTTP method \"{method}\"")))?;
+    let body = arg(2);
+    let mut req = Request::new(method, url.clone());
+    if !body.is_null() && !body.is_undefined() {
+        req.body = to_bytes(ctx, &body)?.into();
+    }
+    let mut has_content_type = false;
+    let mut tags = Vec::new();
+    let mut name = arg(5).as_string().map(|s| s.to_string()).transpose()?;
+    let mut response_type = if s.test.http.discard_response_bodies {
+        ResponseType::None
+    } else {
+        ResponseType::Text
+    };
+    let mut jar = Some(s.http.jars.borrow()[0].clone());
+    let mut expected = s.http.expected.borrow().clone();
+    let mut auth_kind: Option<String> = None;
+    let params = arg(3);
+    if let Some(p) = params.as_object() {
+        if let Some(h) = p.get::<_, Option<Object>>("headers")? {
+            for kv in h.props::<String, Value>() {
+                let (k, v) = kv?;
+                if v.is_undefined() || v.is_null() {
+                    continue;
+                }
+                if k.eq_ignore_ascii_case("content-type") {
+                    has_content_type = true;
+                }
+                req.headers
+                    .push((k, crate::value::to_display_string(ctx, &v)?));
+            }
+        }
+        if let Some(t) = p.get::<_, Option<Value>>("tags")? {
+            tags = super::k6::js_tags(ctx, Some(t))?;
+            if let Some((_, n)) = tags.iter().find(|(k, _)| k == "name") {
+                name = Some(n.clone());
+            }
+        }
+        let timeout: Value = p.get("timeout")?;
+        if let Some(ms) = timeout.as_number() {
+            req.timeout = Duration::from_secs_f64((ms / 1000.0).max(0.0));
+        } else if let Some(t) = timeout.as_string() {
+            let t = t.to_string()?;
+            req.timeout = parse_duration(&t)
+                .ok_or_else(|| Exception::throw_type(ctx, &format!("invalid timeout \"{t}\"")))?;
+        }
+        if let Some(r) = p.get::<_, Option<f64>>("redirects")? {
+            req.max_redirects = Some(r.max(0.0) as u32);
+        }
+        auth_kind = p.get("auth")?;
+        if let Some(c) = p.get::<_, Option<Object>>("cookies")? {
+            for kv in c.props::<String, Value>() {
+                let (k, v) = kv?;
+                let (value, replace) = if let Some(o) = v.as_object() {
+                    (
+                        crate::value::to_display_string(ctx, &o.get("value")?)?,
+                        o.get::<_, Option<bool>>("replace")?.unwrap_or(false),
+                    )
+                } else {
+                    (crate::value::to_display_string(ctx, &v)?, false)
+                };
+                req.cookies.push(RequestCookie {
+                    name: k,
+                    value,
+                    replace,
+                });
+            }
+        }
+        let j: Value = p.get("jar")?;
+        if j.is_null() {
+            jar = None;
+        } else if let Some(o) = j.as_object() {
+            jar = Some(jar_of(ctx, s, o)?);
+        }
+        if let Some(rt) = p.get::<_, Option<String>>("responseType")? {
+            response_type = match rt.as_str() {
+                "text" => ResponseType::Text,
+                "binary" => ResponseType::Binary,
+                "none" => ResponseType::None,
+                other => {
+                    return Err(Exception::throw_type(
+                        ctx,
+                        &format!("unknown responseType \"{other}\": use text, binary or none"),
+                    ))
+                }
+            };
+        }
+        if let Some(c) = p.get::<_, Option<String>>("compression")? {
+            for part in c.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                req.compression.push(Encoding::parse(part).ok_or_else(|| {
+                    Exception::throw_type(ctx, &format!("unknown compression algorithm \"{part}\""))
+                })?);
+            }
+        }
+        if p.contains_key("responseCallback")? {
+            expected = response_callback(ctx, &p.get("responseCallback")?)?;
+        }
+    }
+    if !has_content_type {
+        if let Some(ct) = arg(4).as_string() {
+            req.headers.push(("Content-Type".into(), ct.to_string()?));
+        }
+    }
+    // Credentials in the URL: basic auth unless `auth` asks for another scheme.
+    if !url.username().is_empty() {
+        let user = percent_decode(url.username());
+        let pass = percent_decode(url.password().unwrap_or(""));
+        req.auth = Some(match auth_kind.as_deref() {
+            Some("digest") => Auth::Digest { user, pass },
+            Some("ntlm") => {
+                return Err(Exception::throw_type(
+                    ctx,
+                    "NTLM authentication is not supported",
+                ))
+            }
+            _ => Auth::Basic { user, pass },
+        });
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        req.url = url;
+    }
+    req.discard_body = response_type == ResponseType::None;
+    Ok(Shaped {
+        req,
+        jar,
+        tags,
+        name,
+        response_type,
+        expected,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Parses a k6 duration string ("1.5s", "500ms", "2m").
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if let Ok(ms) = s.parse::<f64>() {
+        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    }
+    let mut total = 0.0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_end == 0 {
+            return None;
+        }
+        let n: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += n * factor;
+        rest = &rest[unit_end..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// Runs a batch with at most `limit` requests in flight, and at most
+/// `per_host` to the same host.
+async fn run_batch(
+    session: Rc<Session>,
+    reqs: Vec<(Request, Option<Rc<CookieJar>>)>,
+    limit: usize,
+    per_host: usize,
+) -> Vec<Exchange> {
+    use std::collections::HashMap;
+    let global = Rc::new(tokio::sync::Semaphore::new(limit));
+    let mut hosts: HashMap<String, Rc<tokio::sync::Semaphore>> = HashMap::new();
+    let futs = reqs.into_iter().map(|(req, jar)| {
+        let host = req.url.host_str().unwrap_or("").to_string();
+        let host_sem = (per_host > 0).then(|| {
+            hosts
+                .entry(host)
+                .or_insert_with(|| Rc::new(tokio::sync::Semaphore::new(per_host)))
+                .clone()
+        });
+        let global = global.clone();
+        let session = session.clone();
+        async move {
+            let _h = match &host_sem {
+                Some(s) => s.acquire().await.ok(),
+                None => None,
+            };
+            let _g = global.acquire().await.ok();
+            session.request(req, jar.as_deref()).await
+        }
+    });
+    futures_util::future::join_all(futs).await
+}
+
+/// Emits a request's metrics and builds its Response object.
+fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: &Shaped, ex: Exchange) -> Result<Value<'js>> {
+    for hop in &ex.hops {
+        emit_hop(s, sh, hop);
+    }
+    if ex.redirect_limit_reached && !s.http.warned_redirects.replace(true) {
+        let n = sh.req.max_redirects.unwrap_or(10);
+        s.test.logger.log(
+            Level::Warning,
+            &format!("Stopped after {n} redirects and returned the redirection; pass {{ redirects: n }} in request params or set global maxRedirects to silence this"),
+            &[("url", sh.req.url.as_str())],
+        );
+    }
+    let r = &ex.response;
+    if let Some(err) = &r.error {
+        if s.test.throw {
+            return Err(Exception::throw_message(
+                ctx,
+                &err.log_line(sh.req.method.as_str(), sh.req.url.as_str()),
+            ));
+        }
+        s.test.logger.log(
+            Level::Warning,
+            "Request Failed",
+            &[(
+                "error",
+                &err.log_line(sh.req.method.as_str(), sh.req.url.as_str()),
+            )],
+        );
+    }
+    response_object(ctx, sh, &ex)
+}
+
+fn is_expected(expected: &Option<Vec<(u16, u16)>>, status: u16) -> Option<bool> {
+    expected
+        .as_ref()
+        .map(|ranges| ranges.iter().any(|(lo, hi)| status >= *lo && status <= *hi))
+}
+
+fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
+    let sys = &s.test.http.system_tags;
+    let mut tags: TagSet = s.tags();
+    let url_tag = match &sh.name {
+        Some(n) => n.clone(),
+        None => strip_userinfo(&hop.url),
+    };
+    let mut add = |k: &str, v: &str| {
+        if sys.contains(k) {
+            tags = tags.with(k, v);
+        }
+    };
+    add("method", hop.method.as_str());
+    add("url", &url_tag);
+    add("name", &url_tag);
+    add("status", &hop.status.to_string());
+    add("proto", hop.proto);
+    let expected = is_expected(&sh.expected, hop.status);
+    if let Some(e) = expected {
+        add("expected_response", if e { "true" } else { "false" });
+    }
+    if let Some(err) = &hop.error {
+        add("error", &err.message);
+        add("error_code", &err.code.to_string());
+    }
+    for (k, v) in &sh.tags {
+        tags = tags.with(k, v);
+    }
+    let t = &hop.timings;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let now = now_ns();
+    let e = &s.emitter;
+    e.emit(Builtin::HttpReqs.metric(), &tags, 1.0, now);
+    e.emit(
+        Builtin::HttpReqDuration.metric(),
+        &tags,
+        ms(t.duration()),
+        now,
+    );
+    e.emit(Builtin::HttpReqBlocked.metric(), &tags, ms(t.blocked), now);
+    e.emit(
+        Builtin::HttpReqConnecting.metric(),
+        &tags,
+        ms(t.connecting),
+        now,
+    );
+    e.emit(
+        Builtin::HttpReqTlsHandshaking.metric(),
+        &tags,
+        ms(t.tls_handshaking),
+        now,
+    );
+    e.emit(Builtin::HttpReqSending.metric(), &tags, ms(t.sending), now);
+    e.emit(Builtin::HttpReqWaiting.metric(), &tags, ms(t.waiting), now);
+    e.emit(
+        Builtin::HttpReqReceiving.metric(),
+        &tags,
+        ms(t.receiving),
+        now,
+    );
+    if let Some(ok) = expected {
+        e.emit(
+            Builtin::HttpReqFailed.metric(),
+            &tags,
+            if ok { 0.0 } else { 1.0 },
+            now,
+        );
+    }
+    s.bytes_sent.set(s.bytes_sent.get() + hop.bytes_sent);
+    s.bytes_received
+        .set(s.bytes_received.get() + hop.bytes_received);
+}
+
+fn strip_userinfo(u: &url::Url) -> String {
+    if u.username().is_empty() && u.password().is_none() {
+        return u.as_str().to_string();
+    }
+    let mut c = u.clone();
+    let _ = c.set_username("");
+    let _ = c.set_password(None);
+    c.as_str().to_string()
+}
+
+fn response_object<'js>(ctx: &Ctx<'js>, sh: &Shaped, ex: &Exchange) -> Result<Value<'js>> {
+    let r = &ex.response;
+    let o = Object::new(ctx.clone())?;
+    if let Some(p) = ctx.globals().get::<_, Option<Object>>(RESPONSE_PROTO)? {
+        o.set_prototype(Some(&p))?;
+    }
+    o.set("status", r.status)?;
+    o.set("status_text", r.status_text.as_str())?;
+    o.set("proto", r.proto)?;
+    o.set("url", strip_userinfo(&r.url))?;
+    let body: Value = if r.error.is_some() && r.status == 0 {
+        Value::new_null(ctx.clone())
+    } else {
+        match sh.response_type {
+            ResponseType::None => Value::new_null(ctx.clone()),
+            ResponseType::Binary => array_buffer(ctx, r.body.to_vec())?,
+            ResponseType::Text => {
+                rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?
+                    .into_value()
+            }
+        }
+    };
+    o.set("body", body)?;
+    let headers = Object::new(ctx.clone())?;
+    for (k, v) in &r.headers {
+        headers.set(k.as_str(), v.as_str())?;
+    }
+    o.set("headers", headers)?;
+    let cookies = Object::new(ctx.clone())?;
+    for c in &r.cookies {
+        let list: Array = match cookies.get::<_, Option<Array>>(c.name.as_str())? {
+            Some(a) => a,
+            None => {
+                let a = Array::new(ctx.clone())?;
+                cookies.set(c.name.as_str(), a.clone())?;
+                a
+            }
+        };
+        let co = Object::new(ctx.clone())?;
+        co.set("name", c.name.as_str())?;
+        co.set("value", c.value.as_str())?;
+        co.set("domain", c.domain.as_str())?;
+        co.set("path", c.path.as_str())?;
+        co.set("http_only", c.http_only)?;
+        co.set("secure", c.secure)?;
+        co.set("max_age", c.max_age)?;
+        co.set("expires", c.expires.unwrap_or(0))?;
+        list.set(list.len(), co)?;
+    }
+    o.set("cookies", cookies)?;
+    let t = &r.timings;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let timings = Object::new(ctx.clone())?;
+    timings.set("blocked", ms(t.blocked))?;
+    timings.set("connecting", ms(t.connecting))?;
+    timings.set("tls_handshaking", ms(t.tls_handshaking))?;
+    timings.set("sending", ms(t.sending))?;
+    timings.set("waiting", ms(t.waiting))?;
+    timings.set("receiving", ms(t.receiving))?;
+    timings.set("duration", ms(t.duration()))?;
+    o.set("timings", timings)?;
+    match &r.error {
+        Some(e) => {
+            o.set("error", e.message.as_str())?;
+            o.set("error_code", e.code)?;
+        }
+        None => {
+            o.set("error", "")?;
+            o.set("error_code", 0)?;
+        }
+    }
+    match r.remote {
+        Some(a) => {
+            o.set("remote_ip", a.ip().to_string())?;
+            o.set("remote_port", a.port())?;
+        }
+        None => {
+            o.set("remote_ip", "")?;
+            o.set("remote_port", 0)?;
+        }
+    }
+    o.set(
+        "tls_version",
+        r.tls.as_ref().map(|t| t.version).unwrap_or(""),
+    )?;
+    o.set(
+        "tls_cipher_suite",
+        r.tls
+            .as_ref()
+            .map(|t| t.cipher_suite.as_str())
+            .unwrap_or(""),
+    )?;
+    let ocsp = Object::new(ctx.clone())?;
+    ocsp.set("status", "")?;
+    ocsp.set("produced_at", 0)?;
+    ocsp.set("this_update", 0)?;
+    ocsp.set("next_update", 0)?;
+    ocsp.set("revocation_reason", "")?;
+    ocsp.set("revoked_at", 0)?;
+    o.set("ocsp", ocsp)?;
+    let req = Object::new(ctx.clone())?;
+    let last = ex.hops.last();
+    req.set("method", sh.req.method.as_str())?;
+    req.set(
+        "url",
+        last.map(|h| strip_userinfo(&h.url)).unwrap_or_default(),
+    )?;
+    let rh = Object::new(ctx.clone())?;
+    for (k, v) in &sh.req.headers {
+        let list: Array = match rh.get::<_, Option<Array>>(k.as_str())? {
+            Some(a) => a,
+            None => {
+                let a = Array::new(ctx.clone())?;
+                rh.set(k.as_str(), a.clone())?;
+                a
+            }
+        };
+        list.set(list.len(), v.as_str())?;
+    }
+    req.set("headers", rh)?;
+    req.set("body", String::from_utf8_lossy(&sh.req.body).into_owned())?;
+    let rc = Object::new(ctx.clone())?;
+    for c in &sh.req.cookies {
+        let co = Object::new(ctx.clone())?;
+        co.set("name", c.name.as_str())?;
+        co.set("value", c.value.as_str())?;
+        co.set("replace", c.replace)?;
+        rc.set(c.name.as_str(), vec![co])?;
+    }
+    req.set("cookies", rc)?;
+    o.set("request", req)?;
+    Ok(o.into_value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_k6_durations() {
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10x"), None);
+    }
+
+    #[test]
+    fn expected_statuses_default_range() {
+        let e = Some(vec![(200, 399)]);
+        assert_eq!(is_expected(&e, 302), Some(true));
+        assert_eq!(is_expected(&e, 404), Some(false));
+        assert_eq!(is_expected(&None, 404), None);
+    }
+}

@@ -1,0 +1,43 @@
+// Globals every VU has before the script runs: timers and their event loop
+// hooks, used by k6/timers and by the engine between iterations.
+(function () {
+  const now = globalThis.__stampede_now;
+  let nextId = 1;
+  const timers = new Map();
+  function add(fn, ms, args, repeat) {
+    if (typeof fn !== 'function') {
+      throw new TypeError('the first argument of setTimeout/setInterval must be a function');
+    }
+    const delay = Math.max(0, Number(ms) || 0);
+    const id = nextId++;
+    timers.set(id, { fn, args, at: now() + delay, every: repeat ? delay : -1 });
+    return id;
+  }
+  const api = {
+    setTimeout: (fn, ms, ...args) => add(fn, ms, args, false),
+    setInterval: (fn, ms, ...args) => add(fn, ms, args, true),
+    clearTimeout: (id) => { timers.delete(id); },
+    clearInterval: (id) => { timers.delete(id); },
+    // Milliseconds until the next timer is due, or -1 when none is pending.
+    next() {
+      let min = Infinity;
+      for (const t of timers.values()) if (t.at < min) min = t.at;
+      return min === Infinity ? -1 : Math.max(0, min - now());
+    },
+    // Runs the earliest due timer, if any.
+    fire() {
+      let dueId = 0, due = null;
+      for (const [id, t] of timers) {
+        if (due === null || t.at < due.at) { due = t; dueId = id; }
+      }
+      if (due === null || due.at > now()) return;
+      if (due.every >= 0) due.at = now() + due.every; else timers.delete(dueId);
+      due.fn(...due.args);
+    },
+    clear() { timers.clear(); },
+  };
+  Object.defineProperty(globalThis, '__stampede_timers', { value: api });
+  for (const k of ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval']) {
+    globalThis[k] = api[k];
+  }
+})();

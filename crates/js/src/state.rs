@@ -1,0 +1,161 @@
+//! Per-VU state shared by the native functions of the k6 modules.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rquickjs::{Ctx, JsLifetime};
+use stampede_metrics::{Builtin, Metric, TagSet};
+
+use crate::coro::InterruptSignal;
+use crate::host::{now_ns, Emitter, ScenarioInfo, TestEnv};
+
+/// Which part of the script lifecycle a VU is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Top-level module code.
+    Init,
+    /// `setup()`.
+    Setup,
+    /// An iteration of a scenario's function.
+    Iteration,
+    /// `teardown()`.
+    Teardown,
+    /// `handleSummary()`.
+    Summary,
+}
+
+/// State of one VU, reachable from every native function it calls.
+pub(crate) struct VuState {
+    pub test: Arc<TestEnv>,
+    pub id: u64,
+    pub id_in_test: u64,
+    pub emitter: Emitter,
+    pub interrupt: Arc<InterruptSignal>,
+    pub phase: Cell<Phase>,
+    /// `__ITER`: iterations this VU started, across scenarios.
+    pub iteration: Cell<u64>,
+    pub iteration_in_scenario: Cell<u64>,
+    pub iteration_in_test: Cell<u64>,
+    pub scenario: RefCell<Option<Arc<ScenarioInfo>>>,
+    /// Tags set by the script through `exec.vu.tags`.
+    pub custom_tags: RefCell<Vec<(String, String)>>,
+    /// `exec.vu.metrics.metadata`.
+    pub metadata: RefCell<Vec<(String, String)>>,
+    /// The current group path (`""` at the root, `"::a::b"` when nested).
+    pub group: RefCell<String>,
+    /// Enclosing groups: the parent path and when the group started.
+    pub group_stack: RefCell<Vec<(String, std::time::Instant)>>,
+    /// Tags every sample of the VU carries right now (test, scenario,
+    /// custom tags and `group`), rebuilt when one of those changes.
+    pub tags: RefCell<TagSet>,
+    pub bytes_sent: Cell<u64>,
+    pub bytes_received: Cell<u64>,
+    pub http: crate::modules::http::VuHttp,
+}
+
+impl VuState {
+    pub fn new(
+        test: Arc<TestEnv>,
+        id: u64,
+        id_in_test: u64,
+        emitter: Emitter,
+        interrupt: Arc<InterruptSignal>,
+    ) -> Rc<Self> {
+        let http = crate::modules::http::VuHttp::new(&test);
+        let state = Rc::new(Self {
+            test,
+            id,
+            id_in_test,
+            emitter,
+            interrupt,
+            phase: Cell::new(Phase::Init),
+            iteration: Cell::new(0),
+            iteration_in_scenario: Cell::new(0),
+            iteration_in_test: Cell::new(0),
+            scenario: RefCell::new(None),
+            custom_tags: RefCell::new(Vec::new()),
+            metadata: RefCell::new(Vec::new()),
+            group: RefCell::new(String::new()),
+            group_stack: RefCell::new(Vec::new()),
+            tags: RefCell::new(TagSet::empty()),
+            bytes_sent: Cell::new(0),
+            bytes_received: Cell::new(0),
+            http,
+        });
+        state.rebuild_tags();
+        state
+    }
+
+    /// Recomputes [`VuState::tags`] from its sources.
+    pub fn rebuild_tags(&self) {
+        let mut pairs: Vec<(String, String)> = self
+            .test
+            .tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(s) = &*self.scenario.borrow() {
+            pairs.extend(s.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        }
+        pairs.extend(self.custom_tags.borrow().iter().cloned());
+        pairs.push(("group".into(), self.group.borrow().clone()));
+        *self.tags.borrow_mut() = TagSet::from_pairs(pairs);
+    }
+
+    /// Current tags.
+    pub fn tags(&self) -> TagSet {
+        self.tags.borrow().clone()
+    }
+
+    /// Records a sample with the VU's current tags plus `extra`.
+    pub fn emit(&self, metric: Metric, extra: &[(&str, &str)], value: f64) {
+        let tags = if extra.is_empty() {
+            self.tags()
+        } else {
+            let mut t = self.tags();
+            for (k, v) in extra {
+                t = t.with(k, v);
+            }
+            t
+        };
+        self.emitter.emit(metric, &tags, value, now_ns());
+    }
+
+    /// Emits `data_sent`/`data_received` accumulated since the last call, as
+    /// k6 does at the end of each iteration.
+    pub fn flush_data_counters(&self) {
+        let sent = self.bytes_sent.replace(0);
+        let received = self.bytes_received.replace(0);
+        if sent == 0 && received == 0 {
+            return;
+        }
+        let tags = self.tags();
+        let now = now_ns();
+        self.emitter
+            .emit(Builtin::DataSent.metric(), &tags, sent as f64, now);
+        self.emitter
+            .emit(Builtin::DataReceived.metric(), &tags, received as f64, now);
+    }
+
+    /// Whether the VU is in its init context.
+    pub fn in_init(&self) -> bool {
+        self.phase.get() == Phase::Init
+    }
+}
+
+/// The [`VuState`] stored in each context, for code that only has a `Ctx`.
+#[derive(Clone)]
+pub(crate) struct VuHandle(pub Rc<VuState>);
+
+// SAFETY: VuHandle holds no JavaScript values, so it lives as long as it likes.
+unsafe impl<'js> JsLifetime<'js> for VuHandle {
+    type Changed<'to> = VuHandle;
+}
+
+/// The state of the VU owning `ctx`.
+pub(crate) fn vu_state(ctx: &Ctx<'_>) -> Rc<VuState> {
+    ctx.userdata::<VuHandle>()
+        .map(|h| h.0.clone())
+        .expect("every VU context stores its state")
+}

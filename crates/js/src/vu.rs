@@ -1,0 +1,581 @@
+//! A VU: one QuickJS runtime running the script's init code once, then its
+//! lifecycle functions and iterations on demand.
+//!
+//! Every method must be called from inside the VU's coroutine ([`crate::coro`]),
+//! since native functions suspend it while they wait for I/O.
+
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rquickjs::function::Opt;
+use rquickjs::promise::PromiseState;
+use rquickjs::{
+    CatchResultExt, Context, Ctx, Exception, Function, Module, Object, Persistent, Promise,
+    Runtime, Value,
+};
+use stampede_metrics::Builtin;
+
+use crate::coro::{suspend, InterruptSignal};
+use crate::error::ScriptError;
+use crate::host::{Emitter, ScenarioInfo, TestEnv};
+use crate::loader::{ScriptLoader, ScriptResolver};
+use crate::modules;
+use crate::program::{resolve, Specifier};
+use crate::state::{vu_state, Phase, VuHandle, VuState};
+
+/// The stack a VU coroutine needs: QuickJS's own limit plus room for the
+/// Rust frames of native calls.
+pub const VU_STACK_SIZE: usize = 256 * 1024;
+const JS_STACK_LIMIT: usize = 192 * 1024;
+
+/// What a VU needs from the engine besides the test-wide [`TestEnv`].
+pub struct VuConfig {
+    /// VU number on this instance, from 1 (0 for the init probe).
+    pub id: u64,
+    /// VU number across all instances of the test.
+    pub id_in_test: u64,
+    /// Where the VU's samples go.
+    pub emitter: Emitter,
+    /// Tells the VU to stop what it is doing.
+    pub interrupt: Arc<InterruptSignal>,
+}
+
+/// How an iteration ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IterationOutcome {
+    /// The function returned (and its timers and promises settled).
+    Completed,
+    /// The function threw; the text is the error with its stack.
+    Failed(String),
+    /// The iteration was interrupted before it ended.
+    Interrupted,
+    /// The script called `exec.test.abort()`.
+    Aborted(String),
+}
+
+/// What to run in an iteration.
+pub struct IterationRequest<'a> {
+    /// The exported function to call (`default` unless the scenario's `exec`).
+    pub exec: &'a str,
+    /// Iteration number within the scenario on this instance.
+    pub iteration_in_scenario: u64,
+    /// Iteration number within the scenario across all instances.
+    pub iteration_in_test: u64,
+}
+
+/// What `handleSummary` asked to write, by destination (`stdout`, `stderr`
+/// or a file path).
+pub type SummaryOutputs = Vec<(String, Vec<u8>)>;
+
+/// A VU with its JavaScript runtime.
+pub struct Vu {
+    // Field order matters: JavaScript values must be freed before the
+    // context and the runtime that own them.
+    namespace: Persistent<Object<'static>>,
+    setup_data: Option<(Arc<str>, Persistent<Value<'static>>)>,
+    context: Context,
+    _runtime: Runtime,
+    state: Rc<VuState>,
+}
+
+impl Vu {
+    /// Creates the runtime and runs the script's init code.
+    pub fn new(test: Arc<TestEnv>, cfg: VuConfig) -> Result<Self, ScriptError> {
+        let runtime =
+            Runtime::new().map_err(|e| ScriptError::Exception(format!("runtime: {e}")))?;
+        runtime.set_max_stack_size(JS_STACK_LIMIT);
+        if test.memory_limit > 0 {
+            runtime.set_memory_limit(test.memory_limit);
+        }
+        let signal = cfg.interrupt.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || signal.is_set())));
+        runtime.set_loader(
+            ScriptResolver,
+            ScriptLoader {
+                program: test.program.clone(),
+            },
+        );
+        let context =
+            Context::full(&runtime).map_err(|e| ScriptError::Exception(format!("context: {e}")))?;
+        let state = VuState::new(test, cfg.id, cfg.id_in_test, cfg.emitter, cfg.interrupt);
+        let namespace = context.with(|ctx| -> Result<_, ScriptError> {
+            let _ = ctx.store_userdata(VuHandle(state.clone()));
+            install_globals(&ctx, &state)
+                .catch(&ctx)
+                .map_err(|e| ScriptError::from_caught(&ctx, e))?;
+            let program = &state.test.program;
+            let source = modules::strip_shebang(
+                &program
+                    .module_source(program.main())
+                    .map_err(|m| ScriptError::load(program.main(), m))?,
+            );
+            let result = (|| {
+                let module = Module::declare(ctx.clone(), program.main(), source)?;
+                let (module, promise) = module.eval()?;
+                settle(&ctx, promise.into_value())?;
+                module.namespace()
+            })();
+            let ns = result.catch(&ctx).map_err(|e| error_for(&ctx, &state, e))?;
+            Ok(Persistent::save(&ctx, ns))
+        })?;
+        Ok(Self {
+            namespace,
+            setup_data: None,
+            context,
+            _runtime: runtime,
+            state,
+        })
+    }
+
+    /// This VU's number on the instance.
+    pub fn id(&self) -> u64 {
+        self.state.id
+    }
+
+    /// The exported `options` as JSON, if the script exports them.
+    pub fn options(&self) -> Result<Option<serde_json::Value>, ScriptError> {
+        self.with_ns(|ctx, ns| {
+            let v: Value = ns.get("options")?;
+            if v.is_undefined() || v.is_null() {
+                return Ok(None);
+            }
+            crate::value::to_json(ctx, v).map(Some)
+        })
+    }
+
+    /// Names of the exported functions.
+    pub fn exported_functions(&self) -> Vec<String> {
+        self.with_ns(|_, ns| {
+            let mut out = Vec::new();
+            for kv in ns.props::<String, Value>() {
+                let (k, v) = kv?;
+                if v.is_function() {
+                    out.push(k);
+                }
+            }
+            Ok(out)
+        })
+        .unwrap_or_default()
+    }
+
+    /// Starts running iterations of `scenario` (sets its tags and `__ENV`).
+    pub fn activate(&mut self, scenario: Arc<ScenarioInfo>) {
+        let env_changed = !scenario.env.is_empty()
+            || self
+                .state
+                .scenario
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| !s.env.is_empty());
+        *self.state.scenario.borrow_mut() = Some(scenario);
+        self.state.iteration_in_scenario.set(0);
+        self.state.rebuild_tags();
+        if env_changed {
+            let state = self.state.clone();
+            let _ = self.context.with(|ctx| install_env(&ctx, &state));
+        }
+    }
+
+    /// Runs one iteration of `req.exec`, passing the setup data (JSON text)
+    /// when there is any. Emits `iterations`, `iteration_duration`,
+    /// `data_sent` and `data_received` as k6 does.
+    pub fn run_iteration(
+        &mut self,
+        req: IterationRequest<'_>,
+        setup_json: Option<&Arc<str>>,
+    ) -> IterationOutcome {
+        let st = self.state.clone();
+        st.phase.set(Phase::Iteration);
+        st.iteration_in_scenario.set(req.iteration_in_scenario);
+        st.iteration_in_test.set(req.iteration_in_test);
+        st.http.start_iteration(&st.test);
+        self.ensure_setup_data(setup_json);
+        let start = Instant::now();
+        let data = self.setup_data.as_ref().map(|(_, p)| p.clone());
+        let result = self.with_ns(|ctx, ns| {
+            let f: Function = ns.get(req.exec)?;
+            let arg = match data {
+                Some(p) => p.restore(ctx)?,
+                None => Value::new_undefined(ctx.clone()),
+            };
+            let ret: Value = f.call((arg,))?;
+            settle(ctx, ret)
+        });
+        let elapsed = start.elapsed();
+        let outcome = match result {
+            Ok(()) => IterationOutcome::Completed,
+            Err(ScriptError::Interrupted) => IterationOutcome::Interrupted,
+            Err(ScriptError::Aborted(r)) => IterationOutcome::Aborted(r),
+            Err(e) => IterationOutcome::Failed(e.to_string()),
+        };
+        self.finish_iteration(&outcome, elapsed);
+        outcome
+    }
+
+    fn finish_iteration(&mut self, outcome: &IterationOutcome, elapsed: Duration) {
+        let st = &self.state;
+        let _ = self.context.with(|ctx| -> rquickjs::Result<()> {
+            let timers: Object = ctx.globals().get("__stampede_timers")?;
+            timers.get::<_, Function>("clear")?.call::<_, ()>(())
+        });
+        // A group left by an exception or interruption still closes.
+        if !st.group_stack.borrow().is_empty() {
+            st.group_stack.borrow_mut().clear();
+            st.group.borrow_mut().clear();
+            st.rebuild_tags();
+        }
+        st.flush_data_counters();
+        if !matches!(
+            outcome,
+            IterationOutcome::Interrupted | IterationOutcome::Aborted(_)
+        ) {
+            st.emit(Builtin::Iterations.metric(), &[], 1.0);
+            st.emit(
+                Builtin::IterationDuration.metric(),
+                &[],
+                elapsed.as_secs_f64() * 1000.0,
+            );
+        }
+        st.iteration.set(st.iteration.get() + 1);
+        st.iteration_in_scenario
+            .set(st.iteration_in_scenario.get() + 1);
+    }
+
+    fn ensure_setup_data(&mut self, json: Option<&Arc<str>>) {
+        let current = self.setup_data.as_ref().map(|(j, _)| j.clone());
+        match (json, current) {
+            (None, _) => self.setup_data = None,
+            (Some(j), Some(c)) if Arc::ptr_eq(j, &c) => {}
+            (Some(j), _) => {
+                let parsed = self.context.with(|ctx| {
+                    crate::value::from_json_str(&ctx, j).map(|v| Persistent::save(&ctx, v))
+                });
+                self.setup_data = parsed.ok().map(|p| (j.clone(), p));
+            }
+        }
+    }
+
+    /// Calls `setup()` if exported; returns its result as JSON text.
+    pub fn call_setup(&mut self) -> Result<Option<String>, ScriptError> {
+        self.state.phase.set(Phase::Setup);
+        self.state.http.start_iteration(&self.state.test);
+        let out = self.with_ns(|ctx, ns| {
+            let v: Value = ns.get("setup")?;
+            let Some(f) = v.as_function() else {
+                return Ok(None);
+            };
+            let ret: Value = f.call(())?;
+            let ret = settle_value(ctx, ret)?;
+            if ret.is_undefined() {
+                return Ok(None);
+            }
+            ctx.json_stringify(ret)?.map(|s| s.to_string()).transpose()
+        });
+        self.state.flush_data_counters();
+        out
+    }
+
+    /// Calls `teardown(data)` if exported.
+    pub fn call_teardown(&mut self, setup_json: Option<&Arc<str>>) -> Result<(), ScriptError> {
+        self.state.phase.set(Phase::Teardown);
+        self.state.http.start_iteration(&self.state.test);
+        self.ensure_setup_data(setup_json);
+        let data = self.setup_data.as_ref().map(|(_, p)| p.clone());
+        let out = self.with_ns(|ctx, ns| {
+            let v: Value = ns.get("teardown")?;
+            let Some(f) = v.as_function() else {
+                return Ok(());
+            };
+            let arg = match data {
+                Some(p) => p.restore(ctx)?,
+                None => Value::new_undefined(ctx.clone()),
+            };
+            let ret: Value = f.call((arg,))?;
+            settle(ctx, ret)
+        });
+        self.state.flush_data_counters();
+        out
+    }
+
+    /// Whether the script exports `handleSummary`.
+    pub fn has_handle_summary(&self) -> bool {
+        self.exported_functions()
+            .iter()
+            .any(|f| f == "handleSummary")
+    }
+
+    /// Calls `handleSummary(data)`; returns what it asked to write, or
+    /// `None` when the script does not export it.
+    pub fn call_handle_summary(
+        &mut self,
+        data: &serde_json::Value,
+    ) -> Result<Option<SummaryOutputs>, ScriptError> {
+        self.state.phase.set(Phase::Summary);
+        self.with_ns(|ctx, ns| {
+            let v: Value = ns.get("handleSummary")?;
+            let Some(f) = v.as_function() else {
+                return Ok(None);
+            };
+            let arg = crate::value::from_json(ctx, data)?;
+            let ret: Value = f.call((arg,))?;
+            let ret = settle_value(ctx, ret)?;
+            let Some(obj) = ret.as_object() else {
+                if ret.is_undefined() || ret.is_null() {
+                    return Ok(Some(Vec::new()));
+                }
+                return Err(Exception::throw_type(
+                    ctx,
+                    "handleSummary() must return an object mapping outputs to their content",
+                ));
+            };
+            let mut outs = Vec::new();
+            for kv in obj.props::<String, Value>() {
+                let (k, v) = kv?;
+                let bytes = if v.is_string() {
+                    v.as_string().expect("checked").to_string()?.into_bytes()
+                } else if v.is_object() && !v.is_array() {
+                    match crate::bytes::to_bytes(ctx, &v) {
+                        Ok(b) => b,
+                        Err(_) => crate::value::to_display_string(ctx, &v)?.into_bytes(),
+                    }
+                } else {
+                    crate::value::to_display_string(ctx, &v)?.into_bytes()
+                };
+                outs.push((k, bytes));
+            }
+            Ok(Some(outs))
+        })
+    }
+
+    /// Runs `f` with the module namespace, converting exceptions.
+    fn with_ns<T>(
+        &self,
+        f: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> rquickjs::Result<T>,
+    ) -> Result<T, ScriptError> {
+        let state = self.state.clone();
+        self.context.with(|ctx| {
+            let ns = self
+                .namespace
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| ScriptError::Exception(e.to_string()))?;
+            f(&ctx, ns)
+                .catch(&ctx)
+                .map_err(|e| error_for(&ctx, &state, e))
+        })
+    }
+}
+
+/// Maps a caught exception, recognizing aborts and interruptions.
+fn error_for<'js>(ctx: &Ctx<'js>, state: &VuState, e: rquickjs::CaughtError<'js>) -> ScriptError {
+    if let Some(reason) = state.test.control.abort_reason() {
+        return ScriptError::Aborted(reason);
+    }
+    let err = ScriptError::from_caught(ctx, e);
+    if state.interrupt.is_set() {
+        return ScriptError::Interrupted;
+    }
+    err
+}
+
+/// Runs the event loop until `ret` (a promise or plain value) settles and no
+/// timer is pending, as k6 does before ending an iteration.
+fn settle<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<()> {
+    settle_value(ctx, ret).map(|_| ())
+}
+
+/// Like [`settle`], returning the promise's value (or `ret` itself).
+fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<'js>> {
+    let timers: Object = ctx.globals().get("__stampede_timers")?;
+    let next: Function = timers.get("next")?;
+    let fire: Function = timers.get("fire")?;
+    loop {
+        while ctx.execute_pending_job() {}
+        if let Some(p) = ret.as_promise() {
+            if p.state() == PromiseState::Rejected {
+                return p
+                    .result::<Value>()
+                    .unwrap_or_else(|| Ok(Value::new_undefined(ctx.clone())));
+            }
+        }
+        let wait: f64 = next.call(())?;
+        if wait < 0.0 {
+            break;
+        }
+        if wait > 0.0 {
+            suspend(tokio::time::sleep(Duration::from_secs_f64(wait / 1000.0)))
+                .map_err(|_| modules::k6::interrupted(ctx))?;
+        }
+        fire.call::<_, ()>(())?;
+    }
+    match ret.as_promise() {
+        Some(p) => match p.state() {
+            PromiseState::Pending => Ok(Value::new_undefined(ctx.clone())),
+            _ => p
+                .result::<Value>()
+                .unwrap_or_else(|| Ok(Value::new_undefined(ctx.clone()))),
+        },
+        None => Ok(ret),
+    }
+}
+
+/// Defines the globals of a VU: `__ENV`, `__VU`, `__ITER`, `open`,
+/// `require`, `console`, timers.
+fn install_globals<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result<()> {
+    let g = ctx.globals();
+    let epoch = Instant::now();
+    g.set(
+        "__stampede_now",
+        Function::new(ctx.clone(), move || epoch.elapsed().as_secs_f64() * 1000.0)?,
+    )?;
+    ctx.eval::<(), _>(include_str!("modules/js/prelude.js"))?;
+    modules::console::install(ctx, state)?;
+    install_env(ctx, state)?;
+    g.set("__VU", state.id)?;
+    let s = state.clone();
+    let iter_getter = Function::new(ctx.clone(), move || s.iteration.get())?;
+    let define: Function = ctx.eval(
+        "(function (get) { Object.defineProperty(globalThis, '__ITER', { get, configurable: true }); })",
+    )?;
+    define.call::<_, ()>((iter_getter,))?;
+    g.set("open", Function::new(ctx.clone(), open)?.with_name("open")?)?;
+    g.set(
+        "require",
+        Function::new(ctx.clone(), require)?.with_name("require")?,
+    )?;
+    Ok(())
+}
+
+/// Sets `__ENV` from the test's environment and the scenario's `env`.
+fn install_env<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result<()> {
+    let env = Object::new(ctx.clone())?;
+    for (k, v) in &state.test.env {
+        env.set(k.as_str(), v.as_str())?;
+    }
+    if let Some(s) = &*state.scenario.borrow() {
+        for (k, v) in &s.env {
+            env.set(k.as_str(), v.as_str())?;
+        }
+    }
+    ctx.globals().set("__ENV", env)
+}
+
+/// The module that called the current native function.
+fn calling_module(ctx: &Ctx<'_>) -> String {
+    for level in 0..3 {
+        if let Some(name) = ctx
+            .script_or_module_name(level)
+            .and_then(|a| a.to_string().ok())
+        {
+            if name.starts_with('/') {
+                return name;
+            }
+        }
+    }
+    vu_state(ctx).test.program.main().to_string()
+}
+
+/// `open(path, mode)`: reads a file in the init context, relative to the
+/// calling module.
+fn open<'js>(ctx: Ctx<'js>, path: String, mode: Opt<String>) -> rquickjs::Result<Value<'js>> {
+    let state = vu_state(&ctx);
+    if !state.in_init() {
+        return Err(Exception::throw_message(
+            &ctx,
+            "the \"open\" function is only available in the init stage (i.e. the global scope)",
+        ));
+    }
+    let base = calling_module(&ctx);
+    let full = if Path::new(&path).is_absolute() {
+        crate::program::normalize(Path::new(&path))
+    } else {
+        let dir = Path::new(&base).parent().unwrap_or(Path::new("/"));
+        crate::program::normalize(&dir.join(path.trim_start_matches("file://")))
+    };
+    let data = state
+        .test
+        .program
+        .read(&full)
+        .map_err(|m| Exception::throw_message(&ctx, &m))?;
+    match mode.0.as_deref() {
+        Some("b") => crate::bytes::array_buffer(&ctx, data.to_vec()),
+        None | Some("") | Some("r") => {
+            let s = String::from_utf8_lossy(&data);
+            Ok(rquickjs::String::from_str(ctx, &s)?.into_value())
+        }
+        Some(other) => Err(Exception::throw_type(
+            &ctx,
+            &format!("open(): unknown mode \"{other}\"; use \"b\" for binary"),
+        )),
+    }
+}
+
+/// `require(name)`: built-in modules, ES modules and CommonJS files.
+fn require<'js>(ctx: Ctx<'js>, name: String) -> rquickjs::Result<Value<'js>> {
+    let base = calling_module(&ctx);
+    let spec = resolve(&base, &name).map_err(|m| Exception::throw_reference(&ctx, &m))?;
+    let cache: Object = match ctx
+        .globals()
+        .get::<_, Option<Object>>("__stampede_required")?
+    {
+        Some(c) => c,
+        None => {
+            let c = Object::new(ctx.clone())?;
+            ctx.globals().set("__stampede_required", c.clone())?;
+            c
+        }
+    };
+    let key = match &spec {
+        Specifier::Builtin(n) | Specifier::File(n) => n.clone(),
+    };
+    if let Some(v) = cache.get::<_, Option<Value>>(key.as_str())? {
+        return Ok(v);
+    }
+    let value = match &spec {
+        Specifier::File(path) if !looks_like_esm(&ctx, path)? => {
+            let state = vu_state(&ctx);
+            let source = state
+                .test
+                .program
+                .module_source(path)
+                .map_err(|m| Exception::throw_reference(&ctx, &m))?;
+            let wrapped = format!(
+                "(function (module, exports, require) {{{}\n}})",
+                modules::strip_shebang(&source)
+            );
+            let mut opts = rquickjs::context::EvalOptions::default();
+            opts.global = true;
+            opts.strict = false;
+            opts.filename = Some(path.clone());
+            let f: Function = ctx.eval_with_options(wrapped, opts)?;
+            let module = Object::new(ctx.clone())?;
+            let exports = Object::new(ctx.clone())?;
+            module.set("exports", exports.clone())?;
+            let req: Value = ctx.globals().get("require")?;
+            f.call::<_, ()>((module.clone(), exports, req))?;
+            module.get("exports")?
+        }
+        _ => {
+            let promise: Promise = Module::import(&ctx, key.as_str())?;
+            let ns: Value = settle_value(&ctx, promise.into_value())?;
+            ns
+        }
+    };
+    cache.set(key.as_str(), value.clone())?;
+    Ok(value)
+}
+
+/// Whether a file uses ES module syntax (so `require` must import it).
+fn looks_like_esm(ctx: &Ctx<'_>, path: &str) -> rquickjs::Result<bool> {
+    let source = vu_state(ctx)
+        .test
+        .program
+        .module_source(path)
+        .map_err(|m| Exception::throw_reference(ctx, &m))?;
+    Ok(source.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("export ") || l.starts_with("import ") || l.starts_with("export{")
+    }))
+}
