@@ -20,12 +20,13 @@ pub struct Metric {
     pub kind: MetricType,
 }
 
-/// A metric's full definition.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A metric's full definition; serializes as `{"name", "type", "contains"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetricDef {
     /// The metric name.
     pub name: Arc<str>,
     /// Its type.
+    #[serde(rename = "type")]
     pub kind: MetricType,
     /// What its values measure.
     pub contains: ValueType,

@@ -8,7 +8,8 @@ use thiserror::Error;
 use crate::gofmt::{format_g, parse_float};
 use crate::kind::MetricType;
 
-/// A statistic of an aggregate, spelled as in k6 (`FromStr` and `Display`).
+/// A statistic of an aggregate, spelled as in k6 (`FromStr`, `Display`, and
+/// serde as that string).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Stat {
     /// `count`: a counter's sum, or a trend's number of samples.
@@ -103,6 +104,19 @@ impl FromStr for Stat {
     }
 }
 
+impl serde::Serialize for Stat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Stat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Stat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -142,6 +156,17 @@ mod tests {
         );
         assert!("p(abc)".parse::<Stat>().is_err());
         assert!("p(-1)".parse::<Stat>().is_err());
+    }
+
+    #[test]
+    fn serde_as_string() {
+        let stats: Vec<Stat> = serde_json::from_str(r#"["avg","p(99.9)"]"#).unwrap();
+        assert_eq!(stats, [Stat::Avg, Stat::Percentile(99.9)]);
+        assert_eq!(
+            serde_json::to_string(&stats).unwrap(),
+            r#"["avg","p(99.9)"]"#
+        );
+        assert!(serde_json::from_str::<Stat>(r#""p(200)""#).is_err());
     }
 
     #[test]
