@@ -82,6 +82,11 @@ impl ExecutorKind {
         }
     }
 
+    /// Every key a scenario of this type accepts, in k6's JSON order.
+    pub fn keys(self) -> impl Iterator<Item = &'static str> {
+        BASE_KEYS.iter().chain(self.own_keys()).copied()
+    }
+
     /// Whether a scenario of this type accepts `key`.
     pub fn accepts(self, key: &str) -> bool {
         BASE_KEYS.contains(&key) || self.own_keys().contains(&key)
