@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stampede_metrics::{Metric, Registry, Sink, TagSet};
+use stampede_metrics::{Metric, Registry, Sample, Sink, TagSet};
 
 use crate::log::Logger;
 use crate::program::Program;
@@ -166,19 +166,6 @@ impl TestEnv {
             shared_arrays: Default::default(),
         }
     }
-}
-
-/// One recorded value, kept when an output needs every point.
-#[derive(Debug, Clone)]
-pub struct Sample {
-    /// The metric.
-    pub metric: Metric,
-    /// Its tags.
-    pub tags: TagSet,
-    /// The value.
-    pub value: f64,
-    /// Nanoseconds since the Unix epoch.
-    pub time_ns: u64,
 }
 
 /// Samples produced by VUs of one thread go into its sink; raw samples are
