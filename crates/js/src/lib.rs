@@ -32,8 +32,7 @@ mod vu;
 
 pub use error::ScriptError;
 pub use host::{
-    now_ns, Emitter, ExecutionInfo, NoExecution, Sample, ScenarioInfo, TestControl, TestEnv,
-    TextSummaryFn,
+    now_ns, Emitter, ExecutionInfo, NoExecution, ScenarioInfo, TestControl, TestEnv, TextSummaryFn,
 };
 pub use program::{FileData, Program};
 pub use state::Phase;
