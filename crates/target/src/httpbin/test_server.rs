@@ -15,8 +15,9 @@ use crate::server::Server;
 /// The httpbin test server, on plain HTTP or HTTPS.
 ///
 /// Dropping it stops the server at once (open connections and hanging
-/// requests included); [`TestServer::shutdown`] lets in-flight responses
-/// finish first.
+/// requests included; a server started on a runtime releases its port when
+/// that runtime next runs); [`TestServer::shutdown`] lets in-flight
+/// responses finish first.
 ///
 /// ```no_run
 /// // In a plain #[test] that spawns a binary against the server:

@@ -1,0 +1,10 @@
+//! Drives every endpoint of the httpbin test server over a real socket.
+
+mod auth;
+mod client;
+mod content;
+mod echo;
+mod faults;
+mod redirects;
+mod server;
+mod status;
