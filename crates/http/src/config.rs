@@ -70,6 +70,8 @@ pub struct ClientConfig {
     pub dns_ttl: Duration,
     /// Which resolved address to use.
     pub dns_policy: DnsPolicy,
+    /// Offer HTTP/2 over TLS through ALPN, as k6 (Go) does by default.
+    pub http2: bool,
 }
 
 impl Default for ClientConfig {
@@ -86,6 +88,7 @@ impl Default for ClientConfig {
             extra_root_certs: Vec::new(),
             dns_ttl: Duration::from_secs(300),
             dns_policy: DnsPolicy::default(),
+            http2: true,
         }
     }
 }

@@ -5,6 +5,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
@@ -14,19 +16,46 @@ use tokio_rustls::client::TlsStream;
 
 use crate::response::TlsInfo;
 
+/// Bytes through a connection. Shared because an HTTP/2 connection's I/O
+/// lives in its own task; only that one task writes them, so plain
+/// load/store (no read-modify-write) is enough.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+impl Counters {
+    fn add_sent(&self, n: usize) {
+        let v = self.sent.load(Ordering::Relaxed);
+        self.sent.store(v + n as u64, Ordering::Relaxed);
+    }
+
+    fn add_received(&self, n: usize) {
+        let v = self.received.load(Ordering::Relaxed);
+        self.received.store(v + n as u64, Ordering::Relaxed);
+    }
+
+    /// (sent, received) so far.
+    pub(crate) fn get(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// A TCP stream that counts the bytes through it.
 pub(crate) struct Counted {
     inner: TcpStream,
-    pub(crate) sent: u64,
-    pub(crate) received: u64,
+    pub(crate) counters: Arc<Counters>,
 }
 
 impl Counted {
     pub(crate) fn new(inner: TcpStream) -> Self {
         Counted {
             inner,
-            sent: 0,
-            received: 0,
+            counters: Arc::default(),
         }
     }
 }
@@ -40,7 +69,7 @@ impl AsyncRead for Counted {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = res {
-            self.received += (buf.filled().len() - before) as u64;
+            self.counters.add_received(buf.filled().len() - before);
         }
         res
     }
@@ -54,7 +83,7 @@ impl AsyncWrite for Counted {
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = res {
-            self.sent += n as u64;
+            self.counters.add_sent(n);
         }
         res
     }
@@ -66,7 +95,7 @@ impl AsyncWrite for Counted {
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = res {
-            self.sent += n as u64;
+            self.counters.add_sent(n);
         }
         res
     }
@@ -91,13 +120,12 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    /// Bytes (sent, received) on the wire so far.
-    pub(crate) fn counters(&self) -> (u64, u64) {
-        let c = match self {
-            Stream::Plain(c) => c,
-            Stream::Tls(t) => t.get_ref().0,
-        };
-        (c.sent, c.received)
+    /// The connection's byte counters.
+    pub(crate) fn shared_counters(&self) -> &Arc<Counters> {
+        match self {
+            Stream::Plain(c) => &c.counters,
+            Stream::Tls(t) => &t.get_ref().0.counters,
+        }
     }
 
     pub(crate) fn is_tls(&self) -> bool {

@@ -32,7 +32,8 @@ pub(crate) struct Marks {
 /// A parsed response, body still content-encoded.
 #[derive(Debug)]
 pub(crate) struct RawResponse {
-    pub(crate) minor_version: u8,
+    /// `HTTP/1.1`, `HTTP/1.0` or `HTTP/2.0`.
+    pub(crate) proto: &'static str,
     pub(crate) status: u16,
     pub(crate) reason: String,
     /// Canonical names, repeats joined by `, `, first-appearance order.
@@ -353,19 +354,14 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
                 }
             }
         }
-        match headers
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(h.name))
-        {
-            Some((_, v)) => {
-                v.push_str(", ");
-                v.push_str(&value);
-            }
-            None => headers.push((canonical_header_name(h.name), value)),
-        }
+        push_merged(&mut headers, h.name, value);
     }
     RawResponse {
-        minor_version,
+        proto: if minor_version == 0 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        },
         status: resp.code.unwrap_or(0),
         reason: resp.reason.unwrap_or("").to_string(),
         headers,
@@ -373,6 +369,21 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
         www_authenticate,
         body: Bytes::new(),
         keep_alive: !connection_close,
+    }
+}
+
+/// Adds a header as Go's `Header` holds it and k6 shows it: canonical name,
+/// values of a repeated name joined with `, `.
+pub(crate) fn push_merged(headers: &mut Vec<(String, String)>, name: &str, value: String) {
+    match headers
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+    {
+        Some((_, v)) => {
+            v.push_str(", ");
+            v.push_str(&value);
+        }
+        None => headers.push((canonical_header_name(name), value)),
     }
 }
 

@@ -29,6 +29,7 @@ mod cookies;
 mod digest;
 pub mod error;
 mod h1;
+mod h2;
 mod request;
 mod response;
 mod session;

@@ -13,12 +13,13 @@ use tokio::net::TcpStream;
 use url::Url;
 
 use crate::config::{ClientInner, DnsPolicy};
-use crate::conn::{Conn, Counted, PoolKey, Stream};
+use crate::conn::{Conn, Counted, Counters, PoolKey, Stream};
 use crate::cookies::{parse_set_cookie, CookieJar};
 use crate::error::{code, HttpError};
 use crate::h1::{self, Marks, RawResponse};
+use crate::h2::{self, H2Conn};
 use crate::request::{Auth, Request};
-use crate::response::{Exchange, Hop, Response, Timings};
+use crate::response::{Exchange, Hop, Response, Timings, TlsInfo};
 
 /// Idle connections a session keeps at most (all hosts together).
 const MAX_IDLE: usize = 64;
@@ -46,6 +47,8 @@ impl std::fmt::Debug for Session {
 #[derive(Default)]
 struct State {
     idle: Vec<Conn>,
+    /// HTTP/2 connections stay here while in use: requests share them.
+    h2: Vec<H2Conn>,
     dns: Vec<DnsEntry>,
 }
 
@@ -63,8 +66,12 @@ struct HopState {
     connect: Option<(Instant, Instant)>,
     tls: Option<(Instant, Instant)>,
     marks: Marks,
+    /// The HTTP/1 connection while this hop uses it.
     conn: Option<Conn>,
+    counters: Option<Arc<Counters>>,
     counters_at_start: (u64, u64),
+    remote: Option<SocketAddr>,
+    tls_info: Option<TlsInfo>,
     reused: bool,
 }
 
@@ -92,32 +99,49 @@ impl HopState {
     }
 
     fn bytes(&self) -> (u64, u64) {
-        match &self.conn {
+        match &self.counters {
             Some(c) => {
-                let (s, r) = c.stream.counters();
-                (s - self.counters_at_start.0, r - self.counters_at_start.1)
+                let (s, r) = c.get();
+                (
+                    s.saturating_sub(self.counters_at_start.0),
+                    r.saturating_sub(self.counters_at_start.1),
+                )
             }
             None => (0, 0),
         }
     }
 }
 
-/// Everything that goes into one hop's request head.
-struct HopParams<'a> {
-    method: &'a Method,
-    url: &'a Url,
-    host_override: Option<&'a str>,
-    headers: &'a [(String, String)],
+/// Everything that goes into one hop's request.
+pub(crate) struct HopParams<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) url: &'a Url,
+    pub(crate) host_override: Option<&'a str>,
+    pub(crate) headers: &'a [(String, String)],
     /// Authorization, Cookie and friends may not cross to another host.
-    strip_sensitive: bool,
-    user_agent: Option<&'a str>,
-    authorization: Option<&'a str>,
-    cookie: &'a str,
-    referer: Option<&'a str>,
-    content_encoding: Option<&'a str>,
-    body: &'a Bytes,
-    collect: bool,
-    close: bool,
+    pub(crate) strip_sensitive: bool,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) authorization: Option<&'a str>,
+    pub(crate) cookie: &'a str,
+    pub(crate) referer: Option<&'a str>,
+    pub(crate) content_encoding: Option<&'a str>,
+    pub(crate) body: &'a Bytes,
+    pub(crate) collect: bool,
+    pub(crate) close: bool,
+}
+
+/// How a hop reaches the server.
+enum Via {
+    /// The HTTP/1 connection in `HopState::conn`.
+    H1,
+    /// A handle on a shared HTTP/2 connection.
+    H2(hyper::client::conn::http2::SendRequest<http_body_util::Full<Bytes>>),
+}
+
+/// A freshly established connection.
+enum Connected {
+    H1(Conn),
+    H2(H2Conn),
 }
 
 impl Session {
@@ -131,12 +155,15 @@ impl Session {
     /// Closes every idle connection (k6 `noVUConnectionReuse` at each
     /// iteration start). Requests in flight keep theirs until they finish.
     pub fn reset_connections(&self) {
-        self.state.borrow_mut().idle.clear();
+        let mut state = self.state.borrow_mut();
+        state.idle.clear();
+        state.h2.clear();
     }
 
-    /// Number of idle keep-alive connections.
+    /// Number of idle HTTP/1 keep-alive connections plus open HTTP/2 ones.
     pub fn idle_connections(&self) -> usize {
-        self.state.borrow().idle.len()
+        let state = self.state.borrow();
+        state.idle.len() + state.h2.len()
     }
 
     /// Performs a request with its redirects and auth legs and reports every
@@ -392,7 +419,7 @@ impl Session {
         let response = Response {
             status: raw.status,
             status_text: format!("{} {}", raw.status, raw.reason),
-            proto: proto(raw.minor_version),
+            proto: raw.proto,
             headers: raw.headers,
             body,
             url,
@@ -426,7 +453,10 @@ impl Session {
             tls: None,
             marks: Marks::default(),
             conn: None,
+            counters: None,
             counters_at_start: (0, 0),
+            remote: None,
+            tls_info: None,
             reused: false,
         };
         let res = match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
@@ -436,10 +466,10 @@ impl Session {
         let done = Instant::now();
         let timings = st.timings(done);
         let (bytes_sent, bytes_received) = st.bytes();
-        let remote = st.conn.as_ref().map(|c| c.remote);
-        let tls = st.conn.as_ref().and_then(|c| c.tls.clone());
+        let remote = st.remote;
+        let tls = st.tls_info.take();
         let (status, proto_str) = match &res {
-            Ok(r) => (r.status, proto(r.minor_version)),
+            Ok(r) => (r.status, r.proto),
             Err(_) => (0, ""),
         };
         if let (Ok(r), Some(mut conn)) = (&res, st.conn.take()) {
@@ -476,21 +506,32 @@ impl Session {
         let key = pool_key(p.url)?;
         let mut retried = false;
         loop {
-            self.acquire(&key, st).await?;
-            let conn = st.conn.as_mut().expect("connection acquired");
-            let inline = h1::inline_body(p.body.len());
-            encode_head(&mut conn.wbuf, p, inline);
-            let res = async {
-                h1::send(conn, p.body, inline, &mut st.marks).await?;
-                h1::receive(conn, *p.method == Method::HEAD, p.collect, &mut st.marks).await
-            }
-            .await;
+            let res = match self.acquire(&key, st).await? {
+                Via::H1 => {
+                    let conn = st.conn.as_mut().expect("connection acquired");
+                    let inline = h1::inline_body(p.body.len());
+                    encode_head(&mut conn.wbuf, p, inline);
+                    async {
+                        h1::send(conn, p.body, inline, &mut st.marks).await?;
+                        h1::receive(conn, *p.method == Method::HEAD, p.collect, &mut st.marks).await
+                    }
+                    .await
+                }
+                Via::H2(mut sender) => {
+                    let res = h2::round_trip(&mut sender, p, &mut st.marks).await;
+                    if p.close {
+                        self.state.borrow_mut().h2.retain(|c| c.key != key);
+                    }
+                    res
+                }
+            };
             match res {
                 // A kept-alive connection the server had already closed: Go
                 // retries such requests on a new connection, and so do we.
                 Err(e) if st.reused && !retried && st.marks.first_byte.is_none() && stale(&e) => {
                     retried = true;
                     st.conn = None;
+                    self.state.borrow_mut().h2.retain(|c| c.key != key);
                     st.marks = Marks::default();
                 }
                 other => return other,
@@ -498,38 +539,75 @@ impl Session {
         }
     }
 
-    /// Puts a connection for `key` into `st.conn`: an idle one, else a new one.
-    async fn acquire(&self, key: &PoolKey, st: &mut HopState) -> Result<(), HttpError> {
-        let idle = {
+    /// Gets a connection for `key`: a shared HTTP/2 one, an idle HTTP/1 one
+    /// (into `st.conn`), else a new one.
+    async fn acquire(&self, key: &PoolKey, st: &mut HopState) -> Result<Via, HttpError> {
+        let (h2, idle) = {
             let mut state = self.state.borrow_mut();
-            state
-                .idle
-                .iter()
-                .rposition(|c| c.key == *key)
-                .map(|i| state.idle.remove(i))
+            state.h2.retain(|c| !c.sender.is_closed());
+            let h2 = state.h2.iter().find(|c| c.key == *key).map(|c| {
+                (
+                    c.sender.clone(),
+                    c.counters.clone(),
+                    c.remote,
+                    c.tls.clone(),
+                )
+            });
+            let idle = match h2 {
+                Some(_) => None,
+                None => state
+                    .idle
+                    .iter()
+                    .rposition(|c| c.key == *key)
+                    .map(|i| state.idle.remove(i)),
+            };
+            (h2, idle)
         };
-        let conn = match idle {
-            Some(c) => {
-                st.reused = true;
-                c
-            }
-            None => {
-                st.reused = false;
-                self.connect(key, st).await?
-            }
-        };
-        // A new connection's handshake bytes belong to its first request.
-        st.counters_at_start = if st.reused {
-            conn.stream.counters()
+        let via = if let Some((sender, counters, remote, tls)) = h2 {
+            st.reused = true;
+            st.counters_at_start = counters.get();
+            st.counters = Some(counters);
+            st.remote = Some(remote);
+            st.tls_info = tls;
+            Via::H2(sender)
         } else {
-            (0, 0)
+            let connected = match idle {
+                Some(c) => {
+                    st.reused = true;
+                    Connected::H1(c)
+                }
+                None => {
+                    st.reused = false;
+                    self.connect(key, st).await?
+                }
+            };
+            match connected {
+                Connected::H1(conn) => {
+                    let counters = conn.stream.shared_counters().clone();
+                    // A new connection's handshake bytes belong to its first request.
+                    st.counters_at_start = if st.reused { counters.get() } else { (0, 0) };
+                    st.counters = Some(counters);
+                    st.remote = Some(conn.remote);
+                    st.tls_info = conn.tls.clone();
+                    st.conn = Some(conn);
+                    Via::H1
+                }
+                Connected::H2(c) => {
+                    st.counters_at_start = (0, 0);
+                    st.counters = Some(c.counters.clone());
+                    st.remote = Some(c.remote);
+                    st.tls_info = c.tls.clone();
+                    let sender = c.sender.clone();
+                    self.state.borrow_mut().h2.push(c);
+                    Via::H2(sender)
+                }
+            }
         };
-        st.conn = Some(conn);
         st.got_conn = Some(Instant::now());
-        Ok(())
+        Ok(via)
     }
 
-    async fn connect(&self, key: &PoolKey, st: &mut HopState) -> Result<Conn, HttpError> {
+    async fn connect(&self, key: &PoolKey, st: &mut HopState) -> Result<Connected, HttpError> {
         let addr = self.resolve(&key.host, key.port).await?;
         let t0 = Instant::now();
         let tcp = TcpStream::connect(addr)
@@ -552,12 +630,25 @@ impl Session {
                 .connect(name, counted)
                 .await
                 .map_err(|e| HttpError::tls(&e))?;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            let stream = Stream::Tls(Box::new(tls));
+            if h2 {
+                let info = match &stream {
+                    Stream::Tls(t) => crate::tls::info(t.get_ref().1),
+                    Stream::Plain(_) => None,
+                };
+                // Go's GotConn comes after the HTTP/2 preface and settings, so
+                // they count as part of the TLS handshake phase.
+                let c = h2::handshake(stream, key.clone(), addr, info).await?;
+                st.tls = Some((t1, Instant::now()));
+                return Ok(Connected::H2(c));
+            }
             st.tls = Some((t1, Instant::now()));
-            Stream::Tls(Box::new(tls))
+            stream
         } else {
             Stream::Plain(counted)
         };
-        Ok(Conn::new(stream, key.clone(), addr, local))
+        Ok(Connected::H1(Conn::new(stream, key.clone(), addr, local)))
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
@@ -620,14 +711,6 @@ fn stale(e: &HttpError) -> bool {
     e.code == code::TCP_RESET_BY_PEER
         || e.code == code::TCP_BROKEN_PIPE
         || (e.code == code::GENERIC && e.message == "EOF")
-}
-
-fn proto(minor: u8) -> &'static str {
-    if minor == 0 {
-        "HTTP/1.0"
-    } else {
-        "HTTP/1.1"
-    }
 }
 
 fn pool_key(url: &Url) -> Result<PoolKey, HttpError> {
@@ -750,7 +833,7 @@ fn has_header(headers: &[(String, String)], name: &str) -> bool {
     headers.iter().any(|(k, _)| k == name)
 }
 
-const SENSITIVE: [&str; 4] = ["Authorization", "Www-Authenticate", "Cookie", "Cookie2"];
+pub(crate) const SENSITIVE: [&str; 4] = ["Authorization", "Www-Authenticate", "Cookie", "Cookie2"];
 
 /// Writes the request head (and a small body) into `buf`, in Go's order:
 /// Host, User-Agent, Content-Length, then the rest.

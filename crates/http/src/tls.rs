@@ -62,8 +62,11 @@ pub(crate) fn build(cfg: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Con
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    // HTTP/2 is not implemented yet, so only HTTP/1.1 is offered.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if cfg.http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 

@@ -8,5 +8,6 @@ mod basics;
 mod bodies;
 mod cookies;
 mod errors;
+mod h2;
 mod redirects;
 mod tls;

@@ -1,0 +1,165 @@
+//! HTTP/2 over TLS (ALPN `h2`) with hyper's client connection.
+//!
+//! An HTTP/2 connection is shared by every request of the session to the same
+//! (host, port), so `http.batch` multiplexes on it as Go does. Its I/O runs in
+//! a task spawned with `tokio::spawn` on the VU's runtime (the connection is
+//! `Send`; no `LocalSet` needed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::conn::{Counters, PoolKey, Stream};
+use crate::error::{code, HttpError};
+use crate::h1::{push_merged, Marks, RawResponse};
+use crate::response::TlsInfo;
+use crate::session::HopParams;
+
+/// A pooled HTTP/2 connection.
+pub(crate) struct H2Conn {
+    pub(crate) key: PoolKey,
+    pub(crate) sender: SendRequest<Full<Bytes>>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) remote: SocketAddr,
+    pub(crate) tls: Option<TlsInfo>,
+}
+
+/// Runs the HTTP/2 handshake on an established TLS stream and spawns the
+/// connection task.
+pub(crate) async fn handshake(
+    stream: Stream,
+    key: PoolKey,
+    remote: SocketAddr,
+    tls: Option<TlsInfo>,
+) -> Result<H2Conn, HttpError> {
+    let counters = stream.shared_counters().clone();
+    let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| to_error(&e))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "http2 connection closed");
+        }
+    });
+    Ok(H2Conn {
+        key,
+        sender,
+        counters,
+        remote,
+        tls,
+    })
+}
+
+/// One request/response on an HTTP/2 connection.
+pub(crate) async fn round_trip(
+    sender: &mut SendRequest<Full<Bytes>>,
+    p: &HopParams<'_>,
+    marks: &mut Marks,
+) -> Result<RawResponse, HttpError> {
+    let req = build(p)?;
+    sender.ready().await.map_err(|e| to_error(&e))?;
+    let fut = sender.send_request(req);
+    // hyper hands the request to the connection task; there is no "written"
+    // event, so sending ends at the hand-off.
+    marks.wrote = Some(Instant::now());
+    let resp = fut.await.map_err(|e| to_error(&e))?;
+    marks.first_byte = Some(Instant::now());
+    let (parts, mut body) = resp.into_parts();
+    let mut out = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| to_error(&e))?;
+        if let (true, Some(data)) = (p.collect, frame.data_ref()) {
+            out.extend_from_slice(data);
+        }
+    }
+    let mut headers = Vec::with_capacity(parts.headers.len());
+    let mut set_cookies = Vec::new();
+    let mut www_authenticate = Vec::new();
+    for (name, value) in parts.headers.iter() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::SET_COOKIE {
+            set_cookies.push(value.clone());
+        } else if name == http::header::WWW_AUTHENTICATE {
+            www_authenticate.push(value.clone());
+        }
+        push_merged(&mut headers, name.as_str(), value);
+    }
+    Ok(RawResponse {
+        proto: "HTTP/2.0",
+        status: parts.status.as_u16(),
+        reason: parts.status.canonical_reason().unwrap_or("").to_string(),
+        headers,
+        set_cookies,
+        www_authenticate,
+        body: out.freeze(),
+        keep_alive: true,
+    })
+}
+
+fn build(p: &HopParams<'_>) -> Result<http::Request<Full<Bytes>>, HttpError> {
+    let authority = match p.host_override {
+        Some(h) => h.to_string(),
+        None => match p.url.port() {
+            Some(port) => format!("{}:{port}", p.url.host_str().unwrap_or("")),
+            None => p.url.host_str().unwrap_or("").to_string(),
+        },
+    };
+    let uri = match p.url.query() {
+        Some(q) => format!("{}://{authority}{}?{q}", p.url.scheme(), p.url.path()),
+        None => format!("{}://{authority}{}", p.url.scheme(), p.url.path()),
+    };
+    let mut b = http::Request::builder().method(p.method.clone()).uri(uri);
+    let mut add = |k: &str, v: &str| b = std::mem::take(&mut b).header(k, v);
+    if let Some(ua) = p.user_agent {
+        add("user-agent", ua);
+    }
+    for (k, v) in p.headers {
+        if p.strip_sensitive && crate::session::SENSITIVE.contains(&k.as_str()) {
+            continue;
+        }
+        // Connection-specific headers are not allowed in HTTP/2.
+        if [
+            "Connection",
+            "Keep-Alive",
+            "Proxy-Connection",
+            "Transfer-Encoding",
+            "Upgrade",
+        ]
+        .contains(&k.as_str())
+        {
+            continue;
+        }
+        add(k, v);
+    }
+    if let Some(a) = p.authorization {
+        add("authorization", a);
+    }
+    if !p.cookie.is_empty() {
+        add("cookie", p.cookie);
+    }
+    if let Some(r) = p.referer {
+        add("referer", r);
+    }
+    if let Some(ce) = p.content_encoding {
+        add("content-encoding", ce);
+    }
+    b.body(Full::new(p.body.clone()))
+        .map_err(|e| HttpError::plain(code::GENERIC, format!("net/http: {e}")))
+}
+
+fn to_error(e: &hyper::Error) -> HttpError {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    HttpError::plain(code::GENERIC, msg)
+}
