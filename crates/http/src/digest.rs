@@ -144,8 +144,8 @@ pub(crate) fn authorization(
 
 /// A fresh client nonce.
 pub(crate) fn cnonce() -> String {
-    let v: u64 = rand::random();
-    format!("{v:016x}")
+    let v: u128 = rand::random();
+    format!("{v:032x}")
 }
 
 #[cfg(test)]

@@ -19,8 +19,55 @@
 //! # }
 //! ```
 //!
-//! Futures are not `Send` and spawn nothing: run them on the VU's
-//! current-thread Tokio runtime (with the `net`, `time` and `rt` drivers).
+//! Futures are not `Send`: run them on the VU's current-thread Tokio runtime
+//! (built with `enable_all()`). HTTP/1.1 spawns nothing; an HTTP/2
+//! connection's I/O runs in a task started with `tokio::spawn`.
+//!
+//! # How it maps to k6 (checked against k6 v1.1.0)
+//!
+//! - Default request headers: `Host`, `User-Agent: Grafana k6/1.1.0`,
+//!   `Content-Length` when there is a body (and `0` for body-less POST, PUT,
+//!   PATCH). No `Accept-Encoding`. Header names are canonicalised
+//!   (`x-foo` → `X-Foo`), a later duplicate replaces an earlier one.
+//! - Response headers: canonical names, repeats joined with `, `
+//!   (`Set-Cookie` too); `status_text` is `200 OK`; bodies are decoded from
+//!   `Content-Encoding` gzip/deflate/br/zstd, unknown codings left as is.
+//! - Redirects (default limit 10): 301/302/303 turn anything but GET/HEAD
+//!   into a body-less GET, 307/308 keep method and body; `Referer` is set;
+//!   `Authorization`/`Cookie` and a custom `Host` do not follow to another
+//!   host; past the limit the last 3xx is the response, without error
+//!   ([`Exchange::redirect_limit_reached`]). Set-Cookie of every hop goes to
+//!   the jar and the jar is consulted on every hop.
+//! - Timings as k6's tracer: `blocked` covers DNS, connect and TLS of a new
+//!   connection; `connecting`/`tls_handshaking` are zero on reuse; on a failed
+//!   connect everything is zero (k6 shows the same); on a timeout `waiting`
+//!   runs to the timeout.
+//! - Bytes per hop are those on the socket (TLS records and handshake of a
+//!   new connection included): a GET to nginx counts 71 bytes sent, as k6.
+//!
+//! | code | `res.error` | when |
+//! |------|-------------|------|
+//! | 1000 | `EOF` | closed before any response byte |
+//! | 1000 | `unexpected EOF` | closed mid-head or mid-body |
+//! | 1000 | `malformed HTTP status code "BAR"` (Go texts) | not HTTP |
+//! | 1000 | `unsupported protocol scheme "ftp"` | scheme |
+//! | 1050 | `request timeout` | [`Request::timeout`] elapsed |
+//! | 1100 | `lookup host: ...` | other resolver errors |
+//! | 1101 | `lookup: no such host` | unknown name |
+//! | 1201 | `write: broken pipe` | EPIPE |
+//! | 1202 | ``read: unknown errno `N` on linux with message `...` `` | other errno |
+//! | 1211 | `dial: i/o timeout` | connect timed out |
+//! | 1212 | `dial: connection refused` | ECONNREFUSED |
+//! | 1213 | ``dial: unknown errno N error with msg `...` `` | other connect errno |
+//! | 1220 | `read: connection reset by peer` (or `write:`) | ECONNRESET |
+//! | 1301 | `tls: first record does not look like a TLS handshake` | plain server |
+//! | 1310 | `x509: unknown authority` | untrusted certificate |
+//! | 1311 | `x509: certificate doesn't match hostname` | name mismatch |
+//! | 1300 | `tls: ...` | other TLS errors |
+//! | 1701 | `error decompressing response body (...)` | bad gzip etc. |
+//!
+//! [`HttpError::log_line`] gives the text of k6's `Request Failed` warning,
+//! e.g. `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`.
 
 mod compress;
 mod config;

@@ -853,7 +853,7 @@ fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: bool) {
             buf.extend_from_slice(p.url.host_str().unwrap_or("").as_bytes());
             if let Some(port) = p.url.port() {
                 buf.push(b':');
-                buf.extend_from_slice(port.to_string().as_bytes());
+                push_decimal(buf, port as usize);
             }
         }
     }
@@ -864,7 +864,7 @@ fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: bool) {
     let len = p.body.len();
     if len > 0 || matches!(*p.method, Method::POST | Method::PUT | Method::PATCH) {
         buf.extend_from_slice(b"Content-Length: ");
-        buf.extend_from_slice(len.to_string().as_bytes());
+        push_decimal(buf, len);
         buf.extend_from_slice(b"\r\n");
     }
     for (k, v) in p.headers {
@@ -892,6 +892,21 @@ fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: bool) {
     if inline_body {
         buf.extend_from_slice(p.body);
     }
+}
+
+/// Appends `n` in decimal without allocating.
+fn push_decimal(buf: &mut Vec<u8>, mut n: usize) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&tmp[i..]);
 }
 
 fn push_header(buf: &mut Vec<u8>, k: &str, v: &str) {
@@ -966,6 +981,15 @@ mod tests {
         );
         let mut bad = vec![("X".to_string(), "a\r\nb".to_string())];
         assert!(prepare_headers(&mut bad).is_err());
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0usize, 7, 10, 65535, usize::MAX] {
+            let mut b = Vec::new();
+            push_decimal(&mut b, n);
+            assert_eq!(String::from_utf8(b).unwrap(), n.to_string());
+        }
     }
 
     #[test]
