@@ -69,7 +69,7 @@ mod test_server;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post, put};
@@ -170,7 +170,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(faults::zero),
         )
         .route("/stats", get(faults::stats))
-        .layer(DefaultBodyLimit::max(request::MAX_BODY))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             every_request,

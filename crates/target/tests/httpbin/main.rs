@@ -6,5 +6,6 @@ mod content;
 mod echo;
 mod faults;
 mod redirects;
+mod router;
 mod server;
 mod status;
