@@ -4,6 +4,10 @@
 //! endpoints plus a few that load-tool tests need (connection resets,
 //! hanging requests, request counters). See [`httpbin`] for the list.
 //!
+//! The crate's private `server` module is the accept loop (hyper over TCP
+//! or TLS, with per-connection control) that serves any router of the
+//! crate; each system under test lives in its own module beside `httpbin`.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let server = stampede_target::TestServer::start().await?;

@@ -1,6 +1,5 @@
 //! `/basic-auth`, `/hidden-basic-auth`, `/bearer` and `/digest-auth`.
 
-use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::Path;
@@ -239,8 +238,7 @@ fn challenge(
 }
 
 fn add_cookies(res: &mut Response, cookies: &[(&str, &str)]) {
-    let unique: BTreeMap<_, _> = cookies.iter().copied().collect();
-    for (name, value) in unique {
+    for (name, value) in cookies {
         if let Ok(v) = HeaderValue::from_str(&format!("{name}={value}; Path=/")) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }

@@ -138,8 +138,10 @@ impl<S: TcpBacked> ConnIo<S> {
 
     fn poll_interim(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.pending.is_none() {
-            // Checked on every write: one relaxed-cost atomic load on the fast path.
-            if !self.control.has_interim.swap(false, Ordering::AcqRel) {
+            // Checked on every write, so the common case is one plain load.
+            if !self.control.has_interim.load(Ordering::Acquire)
+                || !self.control.has_interim.swap(false, Ordering::AcqRel)
+            {
                 return Poll::Ready(Ok(()));
             }
             self.pending = lock(&self.control.interim).take();
