@@ -44,6 +44,59 @@ pub struct HostOverride {
     pub port: Option<u16>,
 }
 
+/// An IP range in CIDR notation (k6 `blacklistIPs` entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    /// Network address.
+    pub addr: IpAddr,
+    /// Prefix length in bits.
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Parses `10.0.0.0/8` or `fd00::/8` (a bare address is a /32 or /128).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        Some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` is in this range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            if prefix == 0 {
+                0
+            } else {
+                bits >> (width - prefix)
+            }
+        }
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                masked(u32::from(n) as u128, self.prefix, 32)
+                    == masked(u32::from(i) as u128, self.prefix, 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => {
+                masked(u128::from(n), self.prefix, 128) == masked(u128::from(i), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
 /// HTTP options shared by every VU of a run.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -72,6 +125,10 @@ pub struct ClientConfig {
     pub dns_policy: DnsPolicy,
     /// Offer HTTP/2 over TLS through ALPN, as k6 (Go) does by default.
     pub http2: bool,
+    /// k6 `blacklistIPs`: connecting to these fails with 1110.
+    pub blacklist_ips: Vec<IpNet>,
+    /// k6 `blockHostnames`: exact names or `*.suffix` patterns; 1111.
+    pub block_hostnames: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -89,6 +146,8 @@ impl Default for ClientConfig {
             dns_ttl: Duration::from_secs(300),
             dns_policy: DnsPolicy::default(),
             http2: true,
+            blacklist_ips: Vec::new(),
+            block_hostnames: Vec::new(),
         }
     }
 }
@@ -102,6 +161,9 @@ pub enum ConfigError {
     /// `tlsVersion` min/max leave no supported version.
     #[error("no supported TLS version between the configured min and max (rustls offers tls1.2 and tls1.3)")]
     NoTlsVersion,
+    /// A `blockHostnames` pattern with `*` elsewhere than at the start.
+    #[error("invalid blockHostnames pattern {0:?}: '*' may only start a pattern")]
+    BadHostnamePattern(String),
     /// Other TLS configuration errors.
     #[error("TLS configuration: {0}")]
     Tls(String),
@@ -130,6 +192,13 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Builds a client; fails only on impossible TLS settings.
     pub fn new(cfg: ClientConfig) -> Result<Self, ConfigError> {
+        if let Some(p) = cfg
+            .block_hostnames
+            .iter()
+            .find(|p| p.get(1..).is_some_and(|r| r.contains('*')))
+        {
+            return Err(ConfigError::BadHostnamePattern(p.clone()));
+        }
         let tls = crate::tls::build(&cfg)?;
         Ok(Client {
             inner: Arc::new(ClientInner {
@@ -147,5 +216,55 @@ impl Client {
     /// A new per-VU session with its own connection pool and DNS cache.
     pub fn session(&self) -> Session {
         Session::new(self.inner.clone())
+    }
+}
+
+/// The `blockHostnames` pattern matching `host`, if any.
+pub(crate) fn blocked_by<'a>(patterns: &'a [String], host: &str) -> Option<&'a str> {
+    patterns
+        .iter()
+        .find(|p| match p.strip_prefix('*') {
+            Some(suffix) => {
+                host.len() >= suffix.len()
+                    && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+            }
+            None => p.eq_ignore_ascii_case(host),
+        })
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_ranges() {
+        let n = IpNet::parse("127.0.0.0/24").unwrap();
+        assert!(n.contains("127.0.0.1".parse().unwrap()));
+        assert!(!n.contains("127.0.1.1".parse().unwrap()));
+        assert!(!n.contains("::1".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert!(IpNet::parse("fd00::/8")
+            .unwrap()
+            .contains("fd12::1".parse().unwrap()));
+        assert_eq!(IpNet::parse("10.0.0.1").unwrap().prefix, 32);
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert_eq!(n.to_string(), "127.0.0.0/24");
+    }
+
+    #[test]
+    fn hostname_patterns() {
+        let p = vec!["*.blocked.test".to_string(), "exact.test".to_string()];
+        assert_eq!(blocked_by(&p, "a.blocked.test"), Some("*.blocked.test"));
+        assert_eq!(blocked_by(&p, "EXACT.test"), Some("exact.test"));
+        assert_eq!(blocked_by(&p, "blocked.test"), None);
+        assert_eq!(blocked_by(&p, "other.test"), None);
+        let bad = ClientConfig {
+            block_hostnames: vec!["a*b".into()],
+            ..Default::default()
+        };
+        assert!(Client::new(bad).is_err());
     }
 }

@@ -196,8 +196,12 @@ pub(crate) struct Conn {
     pub(crate) served: u64,
 }
 
-/// Read buffer size; most responses to load tests fit in one read.
-pub(crate) const READ_BUF: usize = 16 * 1024;
+/// Initial read buffer: enough for the typical API response in one read
+/// while keeping idle connections (one per VU and host) small.
+pub(crate) const READ_BUF: usize = 4 * 1024;
+/// A read buffer grown past this by a large response is replaced by a small
+/// one once empty, so one big download does not pin memory for the run.
+pub(crate) const MAX_KEPT_READ_BUF: usize = 64 * 1024;
 
 impl Conn {
     pub(crate) fn new(

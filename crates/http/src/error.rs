@@ -133,6 +133,24 @@ impl HttpError {
         )
     }
 
+    /// k6 1110: the address is in a `blacklistIPs` range.
+    pub(crate) fn blacklisted(ip: std::net::IpAddr, net: &crate::config::IpNet) -> Self {
+        Self::new(
+            code::BLACKLISTED_IP,
+            "ip is blacklisted",
+            format!("IP ({ip}) is in a blacklisted range ({net})"),
+        )
+    }
+
+    /// k6 1111: the host name matches a `blockHostnames` pattern.
+    pub(crate) fn blocked_host(host: &str, pattern: &str) -> Self {
+        Self::new(
+            code::BLOCKED_HOSTNAME,
+            "hostname is blocked",
+            format!("hostname ({host}) is in a blocked pattern ({pattern})"),
+        )
+    }
+
     /// k6 1100 for other resolver failures.
     pub(crate) fn dns(host: &str, err: &io::Error) -> Self {
         let m = format!("lookup {host}: {err}");

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::conn::{Conn, READ_BUF};
+use crate::conn::{Conn, MAX_KEPT_READ_BUF, READ_BUF};
 use crate::error::{HttpError, Op};
 
 /// Bodies up to this size are copied into the write buffer so headers and body
@@ -87,7 +87,9 @@ pub(crate) fn inline_body(len: usize) -> bool {
 /// Reads more bytes into the read buffer; Ok(0) at end of stream.
 async fn fill(conn: &mut Conn, marks: &mut Marks) -> Result<usize, HttpError> {
     if conn.rbuf.capacity() - conn.rbuf.len() < 1024 {
-        conn.rbuf.reserve(READ_BUF);
+        // Grow geometrically so large close-delimited or chunked bodies do
+        // not cost a reallocation per read.
+        conn.rbuf.reserve(READ_BUF.max(conn.rbuf.len()));
     }
     let n = conn
         .stream
@@ -162,6 +164,9 @@ pub(crate) async fn receive(
             conn.rbuf.split().freeze()
         }
     };
+    if conn.rbuf.is_empty() && conn.rbuf.capacity() > MAX_KEPT_READ_BUF {
+        conn.rbuf = BytesMut::with_capacity(READ_BUF);
+    }
     Ok(resp)
 }
 

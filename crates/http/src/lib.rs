@@ -54,6 +54,8 @@
 //! | 1050 | `request timeout` | [`Request::timeout`] elapsed |
 //! | 1100 | `lookup host: ...` | other resolver errors |
 //! | 1101 | `lookup: no such host` | unknown name |
+//! | 1110 | `ip is blacklisted` | `blacklistIPs` |
+//! | 1111 | `hostname is blocked` | `blockHostnames` |
 //! | 1201 | `write: broken pipe` | EPIPE |
 //! | 1202 | ``read: unknown errno `N` on linux with message `...` `` | other errno |
 //! | 1211 | `dial: i/o timeout` | connect timed out |
@@ -83,7 +85,8 @@ mod session;
 mod tls;
 
 pub use config::{
-    Client, ClientConfig, ConfigError, DnsPolicy, HostOverride, TlsVersion, DEFAULT_USER_AGENT,
+    Client, ClientConfig, ConfigError, DnsPolicy, HostOverride, IpNet, TlsVersion,
+    DEFAULT_USER_AGENT,
 };
 pub use cookies::{CookieJar, CookieOptions};
 pub use error::HttpError;

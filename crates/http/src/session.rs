@@ -652,7 +652,21 @@ impl Session {
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
+        let addr = self.resolve_unchecked(host, port).await?;
         let cfg = &self.inner.cfg;
+        if let Some(net) = cfg.blacklist_ips.iter().find(|n| n.contains(addr.ip())) {
+            return Err(HttpError::blacklisted(addr.ip(), net));
+        }
+        Ok(addr)
+    }
+
+    async fn resolve_unchecked(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
+        let cfg = &self.inner.cfg;
+        if !cfg.block_hostnames.is_empty() {
+            if let Some(p) = crate::config::blocked_by(&cfg.block_hostnames, host) {
+                return Err(HttpError::blocked_host(host, p));
+            }
+        }
         if !cfg.hosts.is_empty() {
             let with_port = format!("{host}:{port}");
             if let Some(o) = cfg.hosts.get(&with_port).or_else(|| cfg.hosts.get(host)) {

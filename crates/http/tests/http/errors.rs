@@ -134,3 +134,32 @@ async fn header_injection_is_refused() {
         .message
         .contains("invalid header field value"));
 }
+
+#[tokio::test]
+async fn blacklisted_ips_and_blocked_hostnames() {
+    let addr = echo_server().await;
+    let client = stampede_http::Client::new(stampede_http::ClientConfig {
+        blacklist_ips: vec![stampede_http::IpNet::parse("127.0.0.0/24").unwrap()],
+        block_hostnames: vec!["*.blocked.test".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let session = client.session();
+    let u = format!("http://{addr}/");
+    let e = get(&session, &u).await.response.error.unwrap();
+    assert_eq!((e.code, e.message.as_str()), (1110, "ip is blacklisted"));
+    assert_eq!(
+        e.log_line("GET", &u),
+        format!("Get \"{u}\": IP (127.0.0.1) is in a blacklisted range (127.0.0.0/24)")
+    );
+    let e = get(&session, "http://a.blocked.test/")
+        .await
+        .response
+        .error
+        .unwrap();
+    assert_eq!((e.code, e.message.as_str()), (1111, "hostname is blocked"));
+    assert_eq!(
+        e.detail,
+        "hostname (a.blocked.test) is in a blocked pattern (*.blocked.test)"
+    );
+}
