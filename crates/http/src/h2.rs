@@ -154,6 +154,21 @@ fn build(p: &HopParams<'_>) -> Result<http::Request<Full<Bytes>>, HttpError> {
 }
 
 fn to_error(e: &hyper::Error) -> HttpError {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(h2e) = s.downcast_ref::<h2::Error>() {
+            if let Some(io) = h2e.get_io() {
+                return HttpError::io(crate::error::Op::Read, None, None, io);
+            }
+            if let Some(reason) = h2e.reason() {
+                return h2_error(h2e, reason);
+            }
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return HttpError::io(crate::error::Op::Read, None, None, io);
+        }
+        src = s.source();
+    }
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
@@ -162,4 +177,47 @@ fn to_error(e: &hyper::Error) -> HttpError {
         src = s.source();
     }
     HttpError::plain(code::GENERIC, msg)
+}
+
+/// k6's codes: GOAWAY 1610+, stream errors (RST_STREAM) 1630+, connection
+/// errors 1650+; plus 1 + the HTTP/2 error code when it is a known one.
+fn h2_error(e: &h2::Error, reason: h2::Reason) -> HttpError {
+    let raw = u32::from(reason);
+    let offset = if raw <= 13 { 1 + raw } else { 0 };
+    let name = if raw <= 13 {
+        format!("{reason:?}")
+    } else {
+        format!("unknown error code 0x{raw:x}")
+    };
+    let (base, what) = if e.is_go_away() {
+        (1610, "received GoAway")
+    } else if e.is_reset() && e.is_remote() {
+        (1630, "stream error")
+    } else {
+        (1650, "connection error")
+    };
+    HttpError::new(
+        base + offset,
+        format!("http2: {what} with http2 ErrCode {name}"),
+        e.to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k6_http2_codes() {
+        let e = h2::Error::from(h2::Reason::REFUSED_STREAM);
+        let he = h2_error(&e, h2::Reason::REFUSED_STREAM);
+        assert_eq!(he.code, 1658);
+        assert_eq!(
+            he.message,
+            "http2: connection error with http2 ErrCode REFUSED_STREAM"
+        );
+        let he = h2_error(&e, h2::Reason::from(99));
+        assert_eq!(he.code, 1650);
+        assert!(he.message.ends_with("unknown error code 0x63"));
+    }
 }

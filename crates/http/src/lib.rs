@@ -66,6 +66,9 @@
 //! | 1310 | `x509: unknown authority` | untrusted certificate |
 //! | 1311 | `x509: certificate doesn't match hostname` | name mismatch |
 //! | 1300 | `tls: ...` | other TLS errors |
+//! | 1611+ | `http2: received GoAway with http2 ErrCode X` | GOAWAY (1 + code) |
+//! | 1631+ | `http2: stream error with http2 ErrCode X` | RST_STREAM |
+//! | 1651+ | `http2: connection error with http2 ErrCode X` | local protocol error |
 //! | 1701 | `error decompressing response body (...)` | bad gzip etc. |
 //!
 //! [`HttpError::log_line`] gives the text of k6's `Request Failed` warning,

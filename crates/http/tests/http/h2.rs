@@ -1,4 +1,3 @@
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -38,8 +37,12 @@ async fn h2_server() -> std::net::SocketAddr {
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
             let svc = hyper::service::service_fn(
                 |req: hyper::Request<hyper::body::Incoming>| async move {
+                    if req.uri().path() == "/fail" {
+                        // hyper resets the stream with INTERNAL_ERROR.
+                        return Err("handler failed");
+                    }
                     let body = format!("{:?} {}", req.version(), req.uri().path());
-                    Ok::<_, Infallible>(
+                    Ok::<_, &'static str>(
                         hyper::Response::builder()
                             .header("content-type", "text/plain")
                             .header("set-cookie", "h2=yes")
@@ -122,4 +125,26 @@ async fn http2_can_be_turned_off() {
     .await;
     assert_eq!(ex.response.proto, "HTTP/1.1");
     assert_eq!(&ex.response.body[..], b"HTTP/1.1 /");
+}
+
+#[tokio::test]
+async fn stream_reset_maps_to_k6_code() {
+    let addr = h2_server().await;
+    let client = Client::new(ClientConfig {
+        insecure_skip_tls_verify: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let session = client.session();
+    let ex = get(&session, &format!("https://127.0.0.1:{}/fail", addr.port())).await;
+    let e = ex.response.error.unwrap();
+    assert_eq!(e.code, 1633, "{e:?}");
+    assert_eq!(
+        e.message,
+        "http2: stream error with http2 ErrCode INTERNAL_ERROR"
+    );
+    // The connection survives a stream error.
+    let ok = get(&session, &format!("https://127.0.0.1:{}/ok", addr.port())).await;
+    assert_eq!(ok.response.status, 200);
+    assert!(ok.hops[0].timings.connecting.is_zero());
 }
