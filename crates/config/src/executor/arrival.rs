@@ -10,8 +10,10 @@ use crate::ratio::Ratio;
 use crate::segment::ExecutionTuple;
 
 /// Iteration start offsets since the scenario start, in increasing order,
-/// for one segment. Only offsets before the end of the regular duration are
-/// produced: k6 stops starting iterations when that duration is over.
+/// for one segment, up to and including the end of the regular duration:
+/// k6's timer for an iteration due exactly at the end fires before the
+/// duration's context is cancelled, so that iteration runs (10/s for 2s is
+/// 21 iterations in k6 v1.1.0).
 #[derive(Debug, Clone)]
 pub struct ArrivalSchedule {
     gaps: Vec<i64>,
@@ -154,7 +156,7 @@ impl Iterator for ArrivalSchedule {
             Shape::Constant { period, gi } => period.checked_mul(*gi)?,
             Shape::Ramping(ramp) => ramp.next_offset()?,
         };
-        if offset >= self.end {
+        if offset > self.end {
             self.shape = Shape::Empty;
             return None;
         }

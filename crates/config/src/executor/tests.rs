@@ -277,11 +277,8 @@ fn ramping_arrival_rate_cal_matches_k6() {
     let st = stages(&[(5, 1), (1, 1), (5, 0)]);
     let check = |t: &ExecutionTuple, unit: Duration, want_ms: &[u64]| {
         let got: Vec<Duration> = ArrivalSchedule::ramping_on(t, 0, unit, &st).collect();
-        // k6's own table includes the start at exactly 11s; it never runs
-        // because the regular duration ends at that instant.
-        let want: Vec<u64> = want_ms.iter().copied().filter(|ms| *ms < 11_000).collect();
-        assert_eq!(got.len(), want.len(), "{t}: {got:?}");
-        for (g, w) in got.iter().zip(&want) {
+        assert_eq!(got.len(), want_ms.len(), "{t}: {got:?}");
+        for (g, w) in got.iter().zip(want_ms) {
             let (g, w) = (g.as_secs_f64() * 1000.0, *w as f64);
             assert!(
                 (g - w).abs() / w < 0.001,
@@ -346,10 +343,12 @@ fn constant_arrival_rate_starts_on_the_ticker() {
         max_vus: 100,
     };
     let all: Vec<Duration> = conf.iteration_starts(&ExecutionTuple::full()).collect();
-    assert_eq!(all.len(), 400);
+    // k6 v1.1.0 runs 21 iterations for 10/s over 2s: the tick at exactly
+    // the end starts too.
+    assert_eq!(all.len(), 401);
     assert_eq!(all[0], Duration::ZERO);
     assert_eq!(all[1], Duration::from_millis(50));
-    assert_eq!(all[399], Duration::from_millis(19_950));
+    assert_eq!(all[400], Duration::from_secs(20));
     // 3 per second: k6 truncates the period to 333333333ns.
     let thirds = ConstantArrivalRate {
         rate: 3,
@@ -683,4 +682,43 @@ proptest! {
         let iter_sum: u64 = tuples.iter().map(|t| conf.iterations(t)).sum();
         prop_assert_eq!((vus_sum, iter_sum), (vus, vus + extra));
     }
+}
+
+/// Iterations k6 v1.1.0 actually ran per segment of `0,1/3,2/3,1` for a
+/// constant-arrival-rate (10/s for 2s, maxVUs 3) plus a ramping one
+/// (0 -> 12/s over 2s, -> 3/s over 1s, maxVUs 5): 15, 14 and 11.
+#[test]
+fn arrival_iteration_counts_match_k6_runs() {
+    let constant = ConstantArrivalRate {
+        rate: 10,
+        time_unit: secs(1),
+        duration: secs(2),
+        pre_allocated_vus: 3,
+        max_vus: 3,
+    };
+    let ramping = RampingArrivalRate {
+        start_rate: 0,
+        time_unit: secs(1),
+        stages: stages(&[(2, 12), (1, 3)]),
+        pre_allocated_vus: 5,
+        max_vus: 5,
+    };
+    let counts: Vec<usize> = ["0:1/3", "1/3:2/3", "2/3:1"]
+        .iter()
+        .map(|seg| {
+            let t = tuple(seg, "0,1/3,2/3,1");
+            constant.iteration_starts(&t).count() + ramping.iteration_starts(&t).count()
+        })
+        .collect();
+    assert_eq!(counts, [15, 14, 11]);
+    assert_eq!(
+        constant.iteration_starts(&ExecutionTuple::full()).count(),
+        21
+    );
+    let steady = RampingArrivalRate {
+        start_rate: 10,
+        stages: stages(&[(2, 10)]),
+        ..ramping
+    };
+    assert_eq!(steady.iteration_starts(&ExecutionTuple::full()).count(), 20);
 }
