@@ -231,7 +231,9 @@ impl Session {
         let mut referer: Option<String> = None;
         let mut digest_answer: Option<String> = None;
         let mut strip_sensitive = false;
-        let mut first_hop = true;
+        // Go sends basic credentials where the URL carries them: the first
+        // hop and relative redirects (which inherit the userinfo).
+        let mut carry_basic = true;
         let mut cookie = String::new();
 
         loop {
@@ -243,7 +245,7 @@ impl Session {
                 Some(a)
             } else {
                 match &auth {
-                    Some(Auth::Basic { user, pass }) if first_hop => Some(basic(user, pass)),
+                    Some(Auth::Basic { user, pass }) if carry_basic => Some(basic(user, pass)),
                     Some(Auth::Digest { .. }) => None,
                     _ if !url.username().is_empty() || url.password().is_some() => {
                         let user = percent_decode(url.username());
@@ -277,7 +279,6 @@ impl Session {
                 close: cfg.no_connection_reuse,
             };
             let (mut hop, outcome) = self.hop(&params, deadline).await;
-            first_hop = false;
             let (raw, tls) = match outcome {
                 Ok(r) => r,
                 Err(e) => {
@@ -353,9 +354,11 @@ impl Session {
                     body = Bytes::new();
                     content_encoding = None;
                 }
-                // Go keeps a custom Host only for relative redirects.
+                // Go keeps a custom Host and the URL's credentials only for
+                // relative redirects.
                 if Url::parse(loc).is_ok() {
                     host_override = None;
+                    carry_basic = false;
                 }
                 let next_host = next.host_str().unwrap_or("").to_ascii_lowercase();
                 strip_sensitive =

@@ -96,3 +96,47 @@ async fn basic_auth_from_param_and_userinfo() {
     assert!(String::from_utf8_lossy(&ex.response.body)
         .contains("Authorization: Basic dXNAZXI6cGFzcw==\r\n"));
 }
+
+#[tokio::test]
+async fn basic_auth_follows_relative_redirects_only() {
+    let addr = raw_server(|mut s| async move {
+        while let Some((head, _)) = read_request(&mut s).await {
+            let port = s.local_addr().unwrap().port();
+            let resp = if head.starts_with("GET /rel ") {
+                "HTTP/1.1 302 Found\r\nLocation: /echo\r\nContent-Length: 0\r\n\r\n".to_string()
+            } else if head.starts_with("GET /abs ") {
+                format!("HTTP/1.1 302 Found\r\nLocation: http://localhost:{port}/echo\r\nContent-Length: 0\r\n\r\n")
+            } else {
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{head}", head.len())
+            };
+            if s.write_all(resp.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let session = client().session();
+    for (path, sent) in [("rel", true), ("abs", false)] {
+        let mut req = Request::get(url(&format!("http://{addr}/{path}")));
+        req.auth = Some(Auth::Basic {
+            user: "user".into(),
+            pass: "pass".into(),
+        });
+        let ex = session.request(req, None).await;
+        assert_eq!(ex.hops.len(), 2);
+        let body = String::from_utf8_lossy(&ex.response.body).into_owned();
+        assert_eq!(
+            body.contains("Authorization: Basic dXNlcjpwYXNz"),
+            sent,
+            "{path}: {body}"
+        );
+        // Userinfo in the URL behaves the same.
+        let ex = get(&session, &format!("http://user:pass@{addr}/{path}")).await;
+        let body = String::from_utf8_lossy(&ex.response.body).into_owned();
+        assert_eq!(
+            body.contains("Authorization: Basic dXNlcjpwYXNz"),
+            sent,
+            "{path}: {body}"
+        );
+    }
+}
