@@ -256,8 +256,10 @@ impl Session {
                 }
             };
             cookie.clear();
+            // With a jar, k6 rebuilds Cookie on each redirect from the jar and
+            // the cookies param only, so a Cookie header goes on the first hop.
             if let Some(c) = &user_cookie {
-                if !strip_sensitive {
+                if redirects == 0 || (jar.is_none() && !strip_sensitive) {
                     cookie.push_str(c);
                 }
             }
@@ -351,8 +353,8 @@ impl Session {
                     && method != Method::HEAD
                 {
                     method = Method::GET;
+                    // Headers, Content-Encoding included, are still copied.
                     body = Bytes::new();
-                    content_encoding = None;
                 }
                 // Go keeps a custom Host and the URL's credentials only for
                 // relative redirects.

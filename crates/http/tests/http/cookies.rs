@@ -79,3 +79,34 @@ async fn cookies_follow_redirects_and_requests() {
         .await;
     assert_eq!(&ex.response.body[..], b"");
 }
+
+#[tokio::test]
+async fn cookie_header_is_not_repeated_on_redirects_with_a_jar() {
+    let addr = raw_server(|mut s| async move {
+        while let Some((head, _)) = read_request(&mut s).await {
+            let resp = if head.starts_with("GET /r ") {
+                "HTTP/1.1 302 Found\r\nLocation: /echo\r\nContent-Length: 0\r\n\r\n".to_string()
+            } else {
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{head}",
+                    head.len()
+                )
+            };
+            if s.write_all(resp.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let session = client().session();
+    let jar = CookieJar::new();
+    let mut req = Request::get(url(&format!("http://{addr}/r"))).header("Cookie", "manual=1");
+    req.cookies = vec![RequestCookie {
+        name: "param".into(),
+        value: "p".into(),
+        replace: false,
+    }];
+    let ex = session.request(req, Some(&jar)).await;
+    let body = String::from_utf8_lossy(&ex.response.body).into_owned();
+    assert!(body.contains("Cookie: param=p\r\n"), "{body}");
+}
