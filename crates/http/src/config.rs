@@ -19,20 +19,32 @@ pub enum TlsVersion {
     Tls13,
 }
 
-/// k6 `dns.select`/`dns.policy` reduced to what picks an address.
+/// k6 `dns.policy`: which resolved addresses may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DnsPolicy {
-    /// First IPv4 address if any, else the first address (k6 default).
+    /// IPv4 addresses if there are any, else the others (k6 default).
     #[default]
     PreferIpv4,
-    /// First IPv6 address if any, else the first address.
+    /// IPv6 addresses if there are any, else the others.
     PreferIpv6,
     /// Only IPv4 addresses.
     OnlyIpv4,
     /// Only IPv6 addresses.
     OnlyIpv6,
-    /// The first address the resolver returns.
+    /// Every address.
     Any,
+}
+
+/// k6 `dns.select`: which of the allowed addresses a new connection uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DnsSelect {
+    /// The first one.
+    First,
+    /// A random one each time (k6 default).
+    #[default]
+    Random,
+    /// Each in turn.
+    RoundRobin,
 }
 
 /// A k6 `hosts` entry's target: an IP and optionally a port.
@@ -119,10 +131,13 @@ pub struct ClientConfig {
     pub tls_cipher_suites: Option<Vec<String>>,
     /// Extra trusted roots (DER), on top of the webpki roots.
     pub extra_root_certs: Vec<Vec<u8>>,
-    /// How long a session keeps a resolved address (k6 `dns.ttl`, default 5m).
+    /// How long a session keeps resolved addresses (k6 `dns.ttl`, default
+    /// 5m; zero resolves for every new connection).
     pub dns_ttl: Duration,
-    /// Which resolved address to use.
+    /// Which resolved addresses may be used (`dns.policy`).
     pub dns_policy: DnsPolicy,
+    /// Which allowed address a new connection uses (`dns.select`).
+    pub dns_select: DnsSelect,
     /// Offer HTTP/2 over TLS through ALPN, as k6 (Go) does by default.
     pub http2: bool,
     /// k6 `blacklistIPs`: connecting to these fails with 1110.
@@ -145,6 +160,7 @@ impl Default for ClientConfig {
             extra_root_certs: Vec::new(),
             dns_ttl: Duration::from_secs(300),
             dns_policy: DnsPolicy::default(),
+            dns_select: DnsSelect::default(),
             http2: true,
             blacklist_ips: Vec::new(),
             block_hostnames: Vec::new(),

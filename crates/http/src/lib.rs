@@ -88,7 +88,7 @@ mod session;
 mod tls;
 
 pub use config::{
-    Client, ClientConfig, ConfigError, DnsPolicy, HostOverride, IpNet, TlsVersion,
+    Client, ClientConfig, ConfigError, DnsPolicy, DnsSelect, HostOverride, IpNet, TlsVersion,
     DEFAULT_USER_AGENT,
 };
 pub use cookies::{CookieJar, CookieOptions};

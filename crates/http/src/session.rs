@@ -12,7 +12,7 @@ use http::Method;
 use tokio::net::TcpStream;
 use url::Url;
 
-use crate::config::{ClientInner, DnsPolicy};
+use crate::config::{ClientInner, DnsPolicy, DnsSelect};
 use crate::conn::{Conn, Counted, Counters, PoolKey, Stream};
 use crate::cookies::{parse_set_cookie, CookieJar};
 use crate::error::{code, HttpError};
@@ -54,8 +54,25 @@ struct State {
 
 struct DnsEntry {
     host: String,
-    ip: IpAddr,
+    /// Addresses allowed by the policy, in resolver order (never empty).
+    ips: Vec<IpAddr>,
+    /// Round-robin position.
+    next: usize,
     expires: Instant,
+}
+
+impl DnsEntry {
+    fn select(&mut self, select: DnsSelect) -> IpAddr {
+        match select {
+            DnsSelect::First => self.ips[0],
+            DnsSelect::Random => self.ips[rand::random_range(0..self.ips.len())],
+            DnsSelect::RoundRobin => {
+                let ip = self.ips[self.next % self.ips.len()];
+                self.next = self.next.wrapping_add(1);
+                ip
+            }
+        }
+    }
 }
 
 /// Progress of one hop, kept outside the hop's future so that a timeout which
@@ -686,8 +703,8 @@ impl Session {
         {
             let mut state = self.state.borrow_mut();
             state.dns.retain(|e| e.expires > now);
-            if let Some(e) = state.dns.iter().find(|e| e.host == bare) {
-                return Ok(SocketAddr::new(e.ip, port));
+            if let Some(e) = state.dns.iter_mut().find(|e| e.host == bare) {
+                return Ok(SocketAddr::new(e.select(cfg.dns_select), port));
             }
         }
         let addrs: Vec<IpAddr> = match tokio::net::lookup_host((bare, port)).await {
@@ -703,26 +720,36 @@ impl Session {
                 );
             }
         };
-        let ip = pick(&addrs, cfg.dns_policy).ok_or_else(|| HttpError::no_such_host(bare))?;
-        self.state.borrow_mut().dns.push(DnsEntry {
+        let ips = filter(addrs, cfg.dns_policy);
+        if ips.is_empty() {
+            return Err(HttpError::no_such_host(bare));
+        }
+        let mut entry = DnsEntry {
             host: bare.to_string(),
-            ip,
+            ips,
+            next: 0,
             expires: now + cfg.dns_ttl,
-        });
+        };
+        let ip = entry.select(cfg.dns_select);
+        if !cfg.dns_ttl.is_zero() {
+            self.state.borrow_mut().dns.push(entry);
+        }
         Ok(SocketAddr::new(ip, port))
     }
 }
 
-fn pick(addrs: &[IpAddr], policy: DnsPolicy) -> Option<IpAddr> {
-    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
-    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
-    match policy {
-        DnsPolicy::PreferIpv4 => v4.or(v6),
-        DnsPolicy::PreferIpv6 => v6.or(v4),
-        DnsPolicy::OnlyIpv4 => v4,
-        DnsPolicy::OnlyIpv6 => v6,
-        DnsPolicy::Any => addrs.first().copied(),
-    }
+/// The addresses k6's `dns.policy` allows.
+fn filter(addrs: Vec<IpAddr>, policy: DnsPolicy) -> Vec<IpAddr> {
+    let has_v4 = addrs.iter().any(IpAddr::is_ipv4);
+    let has_v6 = addrs.iter().any(IpAddr::is_ipv6);
+    let keep = |a: &IpAddr| match policy {
+        DnsPolicy::PreferIpv4 => a.is_ipv4() || !has_v4,
+        DnsPolicy::PreferIpv6 => a.is_ipv6() || !has_v6,
+        DnsPolicy::OnlyIpv4 => a.is_ipv4(),
+        DnsPolicy::OnlyIpv6 => a.is_ipv6(),
+        DnsPolicy::Any => true,
+    };
+    addrs.into_iter().filter(keep).collect()
 }
 
 /// Errors that mean a reused connection was closed by the server while idle.
@@ -1000,6 +1027,31 @@ mod tests {
         );
         let mut bad = vec![("X".to_string(), "a\r\nb".to_string())];
         assert!(prepare_headers(&mut bad).is_err());
+    }
+
+    #[test]
+    fn dns_policy_and_select() {
+        let v4: IpAddr = "10.0.0.1".parse().unwrap();
+        let v4b: IpAddr = "10.0.0.2".parse().unwrap();
+        let v6: IpAddr = "fd00::1".parse().unwrap();
+        assert_eq!(
+            filter(vec![v6, v4, v4b], DnsPolicy::PreferIpv4),
+            vec![v4, v4b]
+        );
+        assert_eq!(filter(vec![v6], DnsPolicy::PreferIpv4), vec![v6]);
+        assert!(filter(vec![v6], DnsPolicy::OnlyIpv4).is_empty());
+        assert_eq!(filter(vec![v4, v6], DnsPolicy::Any), vec![v4, v6]);
+        let mut e = DnsEntry {
+            host: "h".into(),
+            ips: vec![v4, v4b],
+            next: 0,
+            expires: Instant::now(),
+        };
+        assert_eq!(e.select(DnsSelect::First), v4);
+        assert_eq!(e.select(DnsSelect::RoundRobin), v4);
+        assert_eq!(e.select(DnsSelect::RoundRobin), v4b);
+        assert_eq!(e.select(DnsSelect::RoundRobin), v4);
+        assert!([v4, v4b].contains(&e.select(DnsSelect::Random)));
     }
 
     #[test]
