@@ -82,7 +82,9 @@ impl ArrivalSchedule {
         stages: &[Stage],
     ) -> Self {
         let unit = nanos(time_unit) as f64;
-        let end = stages.iter().map(|s| nanos(s.duration)).sum();
+        let end = stages
+            .iter()
+            .fold(0i64, |acc, s| acc.saturating_add(nanos(s.duration)));
         let stages = stages
             .iter()
             .map(|s| (s.target as f64 / unit, nanos(s.duration)))
@@ -196,11 +198,11 @@ impl Ramp {
                 } else {
                     done / to
                 };
-                return Some(x as i64 + self.stage_start);
+                return Some((x as i64).saturating_add(self.stage_start));
             }
             self.done_so_far = self.end_count;
             self.from = to;
-            self.stage_start += dur;
+            self.stage_start = self.stage_start.saturating_add(dur);
             self.stage += 1;
             self.stage_counted = false;
         }

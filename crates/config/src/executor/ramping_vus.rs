@@ -47,7 +47,7 @@ impl RampingVus {
         for stage in &self.stages {
             let end_vus = to_i64(stage.target);
             let duration = nanos(stage.duration);
-            time_till_end += duration;
+            time_till_end = time_till_end.saturating_add(duration);
             let diff = end_vus - from_vus;
             if diff == 0 {
                 continue;
@@ -148,7 +148,7 @@ fn reserve_for_graceful_ramp_downs(
         }
         // A decrease: look ahead within the grace period for a step that
         // climbs back to the current level, which makes the dip irrelevant.
-        let with_grace = nanos(raw_step.time_offset) + grace;
+        let with_grace = nanos(raw_step.time_offset).saturating_add(grace);
         let mut climbed_back = false;
         let mut was_ramping_down = true;
         for adv in (n + 1).max(last_downward_slope)..raw.len() {

@@ -256,3 +256,210 @@ fn every_known_key_is_handled() {
         assert!(!o.sets_execution(), "{key}");
     }
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-50i64..500).prop_map(Value::from),
+            (-5.0f64..50.0).prop_map(Value::from),
+            prop::sample::select(vec![
+                "",
+                "0",
+                "1s",
+                "-1s",
+                "10m",
+                "1h30m",
+                "abc",
+                "2d",
+                "100",
+                "1/2",
+                "0:1/3",
+                "0,1/3,1",
+                "50%",
+                "tls1.2",
+                "ms",
+                "p(95)",
+                "constant-vus",
+                "ramping-vus",
+                "shared-iterations",
+                "per-vu-iterations",
+                "constant-arrival-rate",
+                "ramping-arrival-rate",
+                "externally-controlled",
+                "10.0.0.0/8",
+                "1.2.3.4",
+            ])
+            .prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let keys: Vec<&'static str> = SCRIPT_KEYS
+            .iter()
+            .copied()
+            .chain([
+                "executor",
+                "vus",
+                "stages",
+                "target",
+                "startVUs",
+                "rate",
+                "timeUnit",
+                "preAllocatedVUs",
+                "maxVUs",
+            ])
+            .chain([
+                "threshold",
+                "abortOnFail",
+                "min",
+                "max",
+                "ttl",
+                "select",
+                "a",
+            ])
+            .collect();
+        scalar().prop_recursive(3, 40, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(keys.clone()), inner), 0..6).prop_map(
+                    |kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    fn count() -> impl Strategy<Value = Value> {
+        prop_oneof![8 => (-1i64..60).prop_map(Value::from), 1 => scalar()]
+    }
+
+    fn span() -> impl Strategy<Value = Value> {
+        let spans = vec!["0s", "1s", "5s", "30s", "2m", "-1s", "500ms"];
+        prop_oneof![8 => prop::sample::select(spans).prop_map(Value::from), 1 => (0i64..5000).prop_map(Value::from), 1 => scalar()]
+    }
+
+    /// A plausible value for `key`, sometimes of the wrong type.
+    fn typed(key: &str) -> BoxedStrategy<Value> {
+        match key {
+            "duration" | "maxDuration" | "gracefulStop" | "startTime" | "gracefulRampDown"
+            | "timeUnit" | "setupTimeout" => span().boxed(),
+            _ => count().boxed(),
+        }
+    }
+
+    fn stage() -> impl Strategy<Value = Value> {
+        (span(), count()).prop_map(|(d, t)| json!({"duration": d, "target": t}))
+    }
+
+    fn scenario() -> impl Strategy<Value = Value> {
+        let kinds: Vec<&str> = crate::executor::ExecutorKind::ALL
+            .iter()
+            .map(|k| k.name())
+            .collect();
+        (
+            prop::sample::select(kinds),
+            prop::collection::vec((0usize..12, scalar()), 0..8),
+            prop::collection::vec(stage(), 0..4),
+        )
+            .prop_map(|(name, fields, stages)| {
+                let kind = crate::executor::ExecutorKind::from_name(name).unwrap();
+                let keys: Vec<&str> = kind
+                    .keys()
+                    .filter(|k| !matches!(*k, "executor" | "env" | "tags" | "options"))
+                    .collect();
+                let mut m = serde_json::Map::new();
+                m.insert("executor".into(), name.into());
+                for (i, v) in fields {
+                    let key = keys[i % keys.len()];
+                    let v = if key == "stages" {
+                        Value::Array(stages.clone())
+                    } else {
+                        v
+                    };
+                    m.insert(key.into(), v);
+                }
+                Value::Object(m)
+            })
+    }
+
+    fn structured() -> impl Strategy<Value = Value> {
+        let top: Vec<&'static str> = [
+            "vus",
+            "duration",
+            "iterations",
+            "executionSegment",
+            "executionSegmentSequence",
+            "setupTimeout",
+            "maxRedirects",
+        ]
+        .to_vec();
+        (
+            prop::collection::vec(scenario(), 0..4),
+            prop::collection::vec(
+                prop::sample::select(top).prop_flat_map(|k| typed(k).prop_map(move |v| (k, v))),
+                0..4,
+            ),
+            prop::option::of(prop::collection::vec(stage(), 0..3)),
+        )
+            .prop_map(|(scenarios, fields, stages)| {
+                let mut m = serde_json::Map::new();
+                if !scenarios.is_empty() {
+                    let named = scenarios
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| (format!("s{i}"), s))
+                        .collect();
+                    m.insert("scenarios".into(), Value::Object(named));
+                }
+                for (k, v) in fields {
+                    m.insert(k.into(), v);
+                }
+                if let Some(stages) = stages {
+                    m.insert("stages".into(), Value::Array(stages));
+                }
+                Value::Object(m)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Plausible options never panic, and resolved plans are coherent.
+        #[test]
+        fn structured_options_never_panic(options in structured()) {
+            if let Ok(o) = Options::from_json(&options) {
+                if let Ok(plan) = o.resolve() {
+                    let _ = plan.scenarios_header();
+                    prop_assert_eq!(plan.scenario_descriptions().len(), plan.scenarios.len());
+                    let j = plan.to_inspect_json(true);
+                    prop_assert_eq!(j["maxVUs"].as_u64(), Some(plan.max_vus()));
+                    for s in &plan.scenarios {
+                        if let crate::ExecutorConfig::RampingArrivalRate(e) = &s.executor {
+                            let _ = e.iteration_starts(&plan.tuple).take(10_000).count();
+                        }
+                        if let crate::ExecutorConfig::ConstantArrivalRate(e) = &s.executor {
+                            let _ = e.iteration_starts(&plan.tuple).take(10_000).count();
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Arbitrary JSON never panics: it parses, resolves and describes,
+        /// or reports errors.
+        #[test]
+        fn arbitrary_options_never_panic(options in value()) {
+            if let Ok(o) = Options::from_json(&options) {
+                if let Ok(plan) = o.resolve() {
+                    let _ = plan.scenarios_header();
+                    let _ = plan.scenario_descriptions();
+                    let _ = plan.to_inspect_json(true);
+                }
+            }
+        }
+    }
+}
