@@ -140,6 +140,12 @@ pub struct ClientConfig {
     pub dns_select: DnsSelect,
     /// Offer HTTP/2 over TLS through ALPN, as k6 (Go) does by default.
     pub http2: bool,
+    /// Idle HTTP/1 connections kept per host (Go `MaxIdleConnsPerHost`, which
+    /// k6 sets to `batchPerHost`, default 6; 0 means Go's default of 2).
+    pub max_idle_conns_per_host: usize,
+    /// Idle HTTP/1 connections kept in all (Go `MaxIdleConns`, which k6 sets
+    /// to `batch`, default 20; 0 means no limit).
+    pub max_idle_conns: usize,
     /// k6 `blacklistIPs`: connecting to these fails with 1110.
     pub blacklist_ips: Vec<IpNet>,
     /// k6 `blockHostnames`: exact names or `*.suffix` patterns; 1111.
@@ -162,6 +168,8 @@ impl Default for ClientConfig {
             dns_policy: DnsPolicy::default(),
             dns_select: DnsSelect::default(),
             http2: true,
+            max_idle_conns_per_host: 6,
+            max_idle_conns: 20,
             blacklist_ips: Vec::new(),
             block_hostnames: Vec::new(),
         }

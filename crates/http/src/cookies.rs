@@ -162,6 +162,28 @@ impl CookieJar {
         }
     }
 
+    /// The cookies the first hop of a request sends, in order, as (name,
+    /// value): per-request cookies first, then the jar's unless replaced.
+    /// For k6's `res.request.cookies` and `res.request.headers.Cookie`.
+    pub fn request_cookies(
+        jar: Option<&CookieJar>,
+        url: &Url,
+        extra: &[RequestCookie],
+    ) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = extra
+            .iter()
+            .map(|c| (c.name.clone(), c.value.clone()))
+            .collect();
+        if let Some(jar) = jar {
+            jar.for_url(url, SystemTime::now(), |e| {
+                if !extra.iter().any(|c| c.replace && c.name == e.name) {
+                    out.push((e.name.clone(), e.value.clone()));
+                }
+            });
+        }
+        out
+    }
+
     /// The `Cookie` header for a request: per-request cookies first, then the
     /// jar's unless replaced (k6 `SetRequestCookies`).
     pub(crate) fn header_value(
@@ -595,6 +617,9 @@ mod tests {
         let mut out = String::new();
         CookieJar::header_value(Some(&jar), &url, &extra, &mut out);
         assert_eq!(out, "mine=v; other=o; rc=1");
+        let list = CookieJar::request_cookies(Some(&jar), &url, &extra);
+        let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["mine", "other", "rc"]);
     }
 
     proptest::proptest! {

@@ -21,9 +21,6 @@ use crate::h2::{self, H2Conn};
 use crate::request::{Auth, Request};
 use crate::response::{Exchange, Hop, Response, Timings, TlsInfo};
 
-/// Idle connections a session keeps at most (all hosts together).
-const MAX_IDLE: usize = 64;
-
 /// Per-VU HTTP state: idle keep-alive connections and resolved names.
 ///
 /// Requests take `&self`, so several may be in flight at once (`http.batch`):
@@ -495,13 +492,23 @@ impl Session {
             Err(_) => (0, ""),
         };
         if let (Ok(r), Some(mut conn)) = (&res, st.conn.take()) {
-            if r.keep_alive && !self.inner.cfg.no_connection_reuse && conn.rbuf.is_empty() {
+            let cfg = &self.inner.cfg;
+            if r.keep_alive && !cfg.no_connection_reuse && conn.rbuf.is_empty() {
                 conn.served += 1;
                 let mut state = self.state.borrow_mut();
-                if state.idle.len() >= MAX_IDLE {
-                    state.idle.remove(0);
+                // Go's Transport limits, which k6 sets from batchPerHost and batch:
+                // a connection beyond the per-host limit is closed, and beyond the
+                // total limit the oldest idle one is.
+                let per_host = match cfg.max_idle_conns_per_host {
+                    0 => 2,
+                    n => n,
+                };
+                if state.idle.iter().filter(|c| c.key == conn.key).count() < per_host {
+                    state.idle.push(conn);
+                    if cfg.max_idle_conns != 0 && state.idle.len() > cfg.max_idle_conns {
+                        state.idle.remove(0);
+                    }
                 }
-                state.idle.push(conn);
             }
         }
         let hop = Hop {

@@ -220,3 +220,54 @@ async fn stale_keep_alive_connection_is_retried() {
     assert_eq!(b.hops.len(), 1);
     assert!(b.hops[0].timings.connecting > std::time::Duration::ZERO);
 }
+
+#[tokio::test]
+async fn idle_connections_are_limited_per_host() {
+    let addr = raw_server(|mut s| async move {
+        while read_request(&mut s).await.is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            use tokio::io::AsyncWriteExt;
+            if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    let client = Client::new(ClientConfig {
+        max_idle_conns_per_host: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    let session = client.session();
+    let u = format!("http://{addr}/");
+    let all = futures_join_all((0..5).map(|_| get(&session, &u))).await;
+    assert!(all.iter().all(|e| e.response.status == 200));
+    assert_eq!(session.idle_connections(), 3);
+}
+
+/// A minimal join_all for a handful of futures on one task.
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut futs: Vec<_> = futs.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
