@@ -2,6 +2,7 @@
 //! file, script `options`, `K6_*` environment, CLI flags), all optional, and
 //! the one place where layers merge.
 
+mod cli;
 mod dns;
 mod from_env;
 mod from_json;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub use cli::{parse_env_var, parse_system_tags, parse_tag, parse_trend_stats};
 pub use dns::{DnsConfig, DnsOptions, DnsPolicy, DnsSelect, DnsTtl};
 pub use keys::{CONFIG_FILE_KEYS, SCRIPT_KEYS};
 pub use net::{HostAddress, IpNet};
