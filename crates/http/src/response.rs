@@ -69,6 +69,8 @@ pub struct Hop {
     pub remote: Option<SocketAddr>,
     /// Wall-clock start, for output timestamps.
     pub started_at: SystemTime,
+    /// `tls1.2`/`tls1.3` for the `tls_version` tag; empty without TLS.
+    pub tls_version: &'static str,
     /// This hop is the unauthenticated first leg of digest auth, whose 401 k6
     /// counts as an expected response.
     pub auth_challenge: bool,

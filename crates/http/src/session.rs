@@ -523,6 +523,7 @@ impl Session {
             remote,
             started_at,
             auth_challenge: false,
+            tls_version: tls.as_ref().map_or("", |t| t.version),
         };
         (hop, res.map(|r| (r, tls)))
     }
@@ -1005,6 +1006,7 @@ fn error_exchange(mut hops: Vec<Hop>, method: Method, url: Url, e: HttpError) ->
         remote: None,
         started_at: SystemTime::now(),
         auth_challenge: false,
+        tls_version: "",
     });
     Exchange {
         hops,

@@ -75,6 +75,7 @@ async fn https_with_trusted_root() {
     assert_eq!(&ex.response.body[..], b"ok");
     let tls = ex.response.tls.clone().unwrap();
     assert_eq!(tls.version, "tls1.3");
+    assert_eq!(ex.hops[0].tls_version, "tls1.3");
     assert!(tls.cipher_suite.starts_with("TLS_"), "{}", tls.cipher_suite);
     let t = ex.hops[0].timings;
     assert!(t.tls_handshaking > std::time::Duration::ZERO);
