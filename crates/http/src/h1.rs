@@ -27,6 +27,9 @@ const COPY_BODY: usize = 4 * 1024;
 pub(crate) struct Marks {
     pub(crate) wrote: Option<Instant>,
     pub(crate) first_byte: Option<Instant>,
+    /// The head was parsed and the read buffer now holds body bytes, as
+    /// received (for a partial body when the body fails, as k6 keeps it).
+    pub(crate) in_plain_body: bool,
 }
 
 /// A parsed response, body still content-encoded.
@@ -150,6 +153,7 @@ pub(crate) async fn receive(
         ));
     }
     let framing = framing(&resp, head_request)?;
+    marks.in_plain_body = collect && matches!(framing, Framing::Length(_) | Framing::Close);
     resp.body = match framing {
         Framing::None => Bytes::new(),
         Framing::Length(len) => read_length(conn, len, collect, marks).await?,

@@ -297,14 +297,16 @@ impl Session {
             let (mut hop, outcome) = self.hop(&params, deadline).await;
             let (raw, tls) = match outcome {
                 Ok(r) => r,
-                Err(e) => {
+                Err((e, partial)) => {
                     hop.error = Some(e.clone());
                     let timings = hop.timings;
                     let remote = hop.remote;
                     hops.push(hop);
+                    let mut response = failed_response(url, timings, remote, e);
+                    response.body = partial;
                     return Exchange {
                         hops,
-                        response: failed_response(url, timings, remote, e),
+                        response,
                         redirect_limit_reached: false,
                     };
                 }
@@ -462,7 +464,7 @@ impl Session {
         deadline: tokio::time::Instant,
     ) -> (
         Hop,
-        Result<(RawResponse, Option<crate::response::TlsInfo>), HttpError>,
+        Result<(RawResponse, Option<crate::response::TlsInfo>), (HttpError, Bytes)>,
     ) {
         let started_at = SystemTime::now();
         let mut st = HopState {
@@ -491,7 +493,7 @@ impl Session {
             Ok(r) => (r.status, r.proto),
             Err(_) => (0, ""),
         };
-        if let (Ok(r), Some(mut conn)) = (&res, st.conn.take()) {
+        if let (Ok(r), Some(mut conn)) = (&res, st.conn.take_if(|_| res.is_ok())) {
             let cfg = &self.inner.cfg;
             if r.keep_alive && !cfg.no_connection_reuse && conn.rbuf.is_empty() {
                 conn.served += 1;
@@ -525,7 +527,18 @@ impl Session {
             auth_challenge: false,
             tls_version: tls.as_ref().map_or("", |t| t.version),
         };
-        (hop, res.map(|r| (r, tls)))
+        let res = match res {
+            Ok(r) => Ok((r, tls)),
+            Err(e) => {
+                // k6 keeps what it read of a body that failed.
+                let partial = match st.conn.as_mut() {
+                    Some(c) if st.marks.in_plain_body => c.rbuf.split().freeze(),
+                    _ => Bytes::new(),
+                };
+                Err((e, partial))
+            }
+        };
+        (hop, res)
     }
 
     async fn hop_inner(
