@@ -1,1 +1,41 @@
-//! Runs a test: VU pool, executors, lifecycle (init, setup, iterations, teardown, handleSummary), metrics collection and run control.
+//! Runs a test: VU pool, executors, lifecycle (init, setup, iterations,
+//! teardown, handleSummary), metrics collection and run control.
+//!
+//! The engine is a library; the `stampede` CLI is one client. A run is a
+//! resolved plan in, a stream of per-interval snapshots and a final report
+//! out:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), stampede_engine::EngineError> {
+//! use stampede_engine::{Loaded, RunConfig};
+//! let loaded = Loaded::load(RunConfig::for_script("script.js"))?;
+//! println!("{}", loaded.plan.scenarios_header());
+//! // Outputs get every sample; the closure builds handleSummary's data.
+//! let running = loaded.start(Vec::new(), Box::new(|_| serde_json::json!({})))?;
+//! println!("{:?}", running.progress());    // live progress
+//! let report = running.finish().await;      // metrics, thresholds, exit code
+//! std::process::exit(report.exit_code.code());
+//! # }
+//! ```
+
+mod collector;
+mod control;
+mod error;
+mod executor;
+mod http_client;
+mod load;
+mod output_shim;
+pub use output_shim::Output;
+mod pool;
+mod progress;
+mod run;
+mod stats;
+mod vu_task;
+mod worker;
+
+pub use control::{StopReason, Stopper};
+pub use error::{EngineError, ExitCode};
+pub use load::{Loaded, RunConfig};
+pub use progress::{ProgressView, ScenarioProgress};
+pub use run::{RunReport, Running, SummaryDataFn, SummaryParts};
+pub use stats::RunStats;

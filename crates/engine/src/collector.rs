@@ -1,0 +1,150 @@
+//! The collector: merges the threads' snapshots into the run's store,
+//! evaluates thresholds while the test runs, samples the VU gauges and feeds
+//! the streaming outputs.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::output_shim::Output;
+use stampede_js::log::{Level, Logger};
+use stampede_js::now_ns;
+use stampede_metrics::thresholds::Thresholds;
+use stampede_metrics::{Builtin, Registry, Sink, Store, TagSet};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::control::{StopReason, Stopper};
+use crate::pool::Pool;
+use crate::stats::RunStats;
+use crate::worker::Flushed;
+
+/// How often thresholds are evaluated during the run (k6: every 2s).
+const THRESHOLD_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Messages to the collector besides flushed data.
+pub(crate) enum CollectorMsg {
+    Data(Flushed),
+    /// Replies once everything sent before it has been merged.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// State the collector shares with the end of the run.
+pub(crate) struct Collected {
+    pub store: Store,
+    pub thresholds: Thresholds,
+    pub outputs: Vec<Box<dyn Output>>,
+    /// First output error, reported once at the end.
+    pub output_error: Option<String>,
+}
+
+pub(crate) struct Collector {
+    pub shared: Arc<Mutex<Collected>>,
+    pub registry: Arc<Registry>,
+    pub stopper: Arc<Stopper>,
+    pub stats: Arc<RunStats>,
+    pub pool: Arc<Pool>,
+    pub sink: Arc<Mutex<Sink>>,
+    pub logger: Arc<Logger>,
+    pub tags: TagSet,
+}
+
+impl Collector {
+    /// Merges data until every sender is gone.
+    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<CollectorMsg>) {
+        let mut gauges = tokio::time::interval(Duration::from_secs(1));
+        gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_eval = Instant::now();
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(CollectorMsg::Data(d)) => self.absorb(d),
+                    Some(CollectorMsg::Barrier(reply)) => {
+                        self.flush_own_sink();
+                        let _ = reply.send(());
+                    }
+                    None => break,
+                },
+                _ = gauges.tick() => {
+                    self.sample_vus();
+                    self.flush_own_sink();
+                    if last_eval.elapsed() >= THRESHOLD_INTERVAL {
+                        last_eval = Instant::now();
+                        self.evaluate();
+                    }
+                }
+            }
+        }
+        self.flush_own_sink();
+    }
+
+    fn absorb(&self, data: Flushed) {
+        let mut c = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        match data {
+            Flushed::Snapshot(s) => c.store.apply(&s),
+            Flushed::Samples(samples) => {
+                let mut err = None;
+                for o in c.outputs.iter_mut() {
+                    if let Err(e) = o.add_samples(&samples, &self.registry) {
+                        err.get_or_insert_with(|| format!("{}: {e}", o.description()));
+                    }
+                }
+                if let Some(e) = err {
+                    if c.output_error.is_none() {
+                        self.logger
+                            .log(Level::Error, &format!("output failed: {e}"), &[]);
+                        c.output_error = Some(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `vus` and `vus_max`, as k6 samples them every second.
+    pub fn sample_vus(&self) {
+        let now = now_ns();
+        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        sink.add(
+            Builtin::Vus.metric(),
+            &self.tags,
+            self.stats.active_vus() as f64,
+            now,
+        );
+        sink.add(
+            Builtin::VusMax.metric(),
+            &self.tags,
+            self.pool.created() as f64,
+            now,
+        );
+    }
+
+    /// Merges what executors and the gauges recorded.
+    pub fn flush_own_sink(&self) {
+        let snap = {
+            let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+            if sink.is_empty() {
+                return;
+            }
+            sink.take(0, now_ns())
+        };
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .store
+            .apply(&snap);
+    }
+
+    fn evaluate(&self) {
+        let elapsed = self.stats.elapsed();
+        let mut c = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let Collected {
+            store, thresholds, ..
+        } = &mut *c;
+        if thresholds.is_empty() {
+            return;
+        }
+        let eval = thresholds.evaluate_running(store, elapsed);
+        if eval.abort && !self.stopper.is_stopped() {
+            self.logger.log(Level::Error, &eval.abort_message(), &[]);
+            self.stopper.stop(StopReason::ThresholdAbort);
+        }
+    }
+}

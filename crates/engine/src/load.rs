@@ -1,0 +1,203 @@
+//! Loading a test: run the script's init code once in a probe VU to read its
+//! exported options, merge every options layer in k6's order, and resolve
+//! the result into a validated plan with parsed thresholds.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use stampede_config::{render_errors, Options, Plan};
+use stampede_js::coro::{Coro, InterruptSignal};
+use stampede_js::log::Logger;
+use stampede_js::{Emitter, Program, ScriptError, TestEnv, Vu, VuConfig, VU_STACK_SIZE};
+use stampede_metrics::thresholds::{ThresholdSpec, Thresholds};
+use stampede_metrics::Registry;
+
+use crate::error::EngineError;
+
+/// What a run starts from.
+pub struct RunConfig {
+    /// The script's path (relative imports and `open()` resolve against it).
+    pub script: PathBuf,
+    /// The script's text, when it does not come from `script` on disk.
+    pub source: Option<String>,
+    /// Options from the `--config` file.
+    pub config_file: Options,
+    /// Options from `K6_*` environment variables.
+    pub env_options: Options,
+    /// Options from command-line flags.
+    pub cli_options: Options,
+    /// The process environment, passed to `__ENV` unless
+    /// `--include-system-env-vars=false`.
+    pub system_env: BTreeMap<String, String>,
+    /// Where logs go.
+    pub logger: Arc<Logger>,
+    /// Scheduler threads (default: one per core).
+    pub threads: Option<usize>,
+    /// The `User-Agent` when the options set none.
+    pub default_user_agent: String,
+    /// Renders summary data as text for the k6-summary jslib.
+    pub text_summary: Option<stampede_js::TextSummaryFn>,
+}
+
+impl RunConfig {
+    /// A configuration with only a script, k6's defaults and no environment.
+    pub fn for_script(path: impl Into<PathBuf>) -> Self {
+        Self {
+            script: path.into(),
+            source: None,
+            config_file: Options::default(),
+            env_options: Options::default(),
+            cli_options: Options::default(),
+            system_env: BTreeMap::new(),
+            logger: Arc::new(Logger::stderr()),
+            threads: None,
+            default_user_agent: format!("stampede/{} (k6-compatible)", env!("CARGO_PKG_VERSION")),
+            text_summary: None,
+        }
+    }
+}
+
+/// A script whose init code ran, with its resolved plan.
+pub struct Loaded {
+    /// The validated plan.
+    pub plan: Plan,
+    /// Parsed and validated thresholds (empty with `--no-thresholds`).
+    pub thresholds: Thresholds,
+    /// Functions the script exports.
+    pub exports: Vec<String>,
+    pub(crate) program: Arc<Program>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) config: RunConfig,
+}
+
+/// What the probe VU learned.
+struct Probe {
+    options: Option<serde_json::Value>,
+    exports: Vec<String>,
+}
+
+impl Loaded {
+    /// Reads the script, runs its init code, merges the options and
+    /// validates the plan. Invalid options fail with exit code 104, a script
+    /// that cannot load or throws in its init code with 107.
+    pub fn load(config: RunConfig) -> Result<Self, EngineError> {
+        let program = match &config.source {
+            Some(src) => Program::from_source(&config.script, src.clone()),
+            None => Program::load(&config.script)?,
+        };
+        let outer = config
+            .config_file
+            .clone()
+            .merge(config.env_options.clone())
+            .merge(config.cli_options.clone());
+        let env = script_env(&outer, &config.system_env);
+        let registry = Arc::new(Registry::new());
+        let mut probe_env = TestEnv::probe(program.clone(), env.clone(), config.logger.clone());
+        probe_env.registry = registry.clone();
+        let probe = run_probe(Arc::new(probe_env))?;
+
+        let script_layer = match &probe.options {
+            Some(v) => Options::from_json(v).map_err(|e| config_error(&e))?,
+            None => Options::default(),
+        };
+        let merged = config
+            .config_file
+            .clone()
+            .merge(script_layer)
+            .merge(config.env_options.clone())
+            .merge(config.cli_options.clone());
+        let plan = merged.resolve().map_err(|e| config_error(&e))?;
+        plan.check_exec(|f| probe.exports.iter().any(|e| e == f))
+            .map_err(|e| config_error(&e))?;
+        for w in &plan.warnings {
+            config.logger.warn(w);
+        }
+        let thresholds = build_thresholds(&plan, &registry)?;
+        Ok(Self {
+            plan,
+            thresholds,
+            exports: probe.exports,
+            program,
+            registry,
+            env,
+            config,
+        })
+    }
+}
+
+fn config_error(errors: &[stampede_config::ConfigError]) -> EngineError {
+    EngineError::Config(vec![render_errors(errors)])
+}
+
+/// `__ENV`: the system environment (unless disabled) and `-e` pairs.
+fn script_env(outer: &Options, system: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    if outer.include_system_env_vars.unwrap_or(true) {
+        env.extend(system.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    if let Some(e) = &outer.env {
+        env.extend(e.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    env
+}
+
+fn build_thresholds(plan: &Plan, registry: &Registry) -> Result<Thresholds, EngineError> {
+    if plan.summary.no_thresholds {
+        return Thresholds::new(Vec::new()).map_err(|e| threshold_errors(&e));
+    }
+    let specs: Vec<ThresholdSpec> = plan
+        .thresholds
+        .iter()
+        .map(|t| {
+            let mut s = ThresholdSpec::new(&t.selector, &t.expr);
+            s.abort_on_fail = t.abort_on_fail;
+            s.delay_abort_eval = t.delay_abort_eval;
+            s
+        })
+        .collect();
+    let thresholds = Thresholds::new(specs).map_err(|e| threshold_errors(&e))?;
+    let invalid = thresholds.validate(registry);
+    if !invalid.is_empty() {
+        return Err(threshold_errors(&invalid));
+    }
+    Ok(thresholds)
+}
+
+fn threshold_errors(errors: &[stampede_metrics::thresholds::ThresholdError]) -> EngineError {
+    EngineError::Config(errors.iter().map(|e| e.to_string()).collect())
+}
+
+/// Runs the init code once on a thread of its own and reads the exports.
+fn run_probe(test: Arc<TestEnv>) -> Result<Probe, EngineError> {
+    let handle = std::thread::Builder::new()
+        .name("stampede-init".into())
+        .spawn(move || -> Result<Probe, ScriptError> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ScriptError::Exception(e.to_string()))?;
+            let signal = InterruptSignal::new();
+            let cfg = VuConfig {
+                id: 0,
+                id_in_test: 0,
+                emitter: Emitter::detached(),
+                interrupt: signal.clone(),
+            };
+            let co = Coro::new(VU_STACK_SIZE, move || {
+                let vu = Vu::new(test, cfg)?;
+                Ok(Probe {
+                    options: vu.options()?,
+                    exports: vu.exported_functions(),
+                })
+            })
+            .map_err(|e| ScriptError::Exception(e.to_string()))?;
+            tokio::task::LocalSet::new().block_on(&rt, co.run(signal))
+        })
+        .map_err(|e| EngineError::System(format!("cannot start the init thread: {e}")))?;
+    handle
+        .join()
+        .map_err(|_| EngineError::System("the init thread panicked".into()))?
+        .map_err(EngineError::Script)
+}

@@ -1,0 +1,252 @@
+//! The body of a VU coroutine: initialize the script, then serve commands
+//! (run a scenario's iterations, setup, teardown, handleSummary) until told
+//! to exit.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use stampede_js::coro::{suspend, suspend_uninterruptible, InterruptSignal};
+use stampede_js::{
+    IterationOutcome, IterationRequest, ScenarioInfo, ScriptError, SummaryOutputs, TestEnv, Vu,
+    VuConfig,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::stats::RunStats;
+
+/// How a VU obtains its next iteration in a scenario.
+pub(crate) enum Gate {
+    /// Iterate until the scenario stops or the VU is released
+    /// (constant-vus, ramping-vus).
+    Loop,
+    /// Take numbers from the scenario's counter up to `total`
+    /// (shared-iterations).
+    Shared {
+        /// Iterations of this segment.
+        total: u64,
+    },
+    /// Run `each` iterations (per-vu-iterations).
+    PerVu {
+        /// Iterations per VU.
+        each: u64,
+    },
+    /// Wait for iteration starts sent by the executor (arrival rate).
+    Arrivals {
+        /// Starts, carrying the iteration's number in the test.
+        rx: async_channel::Receiver<u64>,
+        /// VUs running an iteration right now (the executor counts the
+        /// others as available).
+        busy: Arc<AtomicI64>,
+    },
+}
+
+/// A scenario being run, shared by its VUs.
+pub(crate) struct ScenarioRun {
+    pub info: Arc<ScenarioInfo>,
+    pub gate: Gate,
+    /// Set when no new iteration may start.
+    pub stop: AtomicBool,
+    /// Numbers iterations across the scenario's VUs.
+    pub counter: AtomicU64,
+    /// Iterations completed in this scenario (progress display).
+    pub completed: AtomicU64,
+    /// Iterations interrupted in this scenario.
+    pub interrupted: AtomicU64,
+    /// JSON returned by `setup()`.
+    pub setup_data: Option<Arc<str>>,
+}
+
+impl ScenarioRun {
+    pub fn new(info: Arc<ScenarioInfo>, gate: Gate, setup_data: Option<Arc<str>>) -> Arc<Self> {
+        Arc::new(Self {
+            info,
+            gate,
+            stop: AtomicBool::new(false),
+            counter: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            interrupted: AtomicU64::new(0),
+            setup_data,
+        })
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+}
+
+/// Commands a VU serves.
+pub(crate) enum VuCmd {
+    /// Run iterations of a scenario until its gate closes, the scenario
+    /// stops or `release` is set; then send the VU's handle on `done`.
+    Run {
+        run: Arc<ScenarioRun>,
+        /// This VU's index among the scenario's VUs (per-vu-iterations).
+        index: u64,
+        release: Arc<AtomicBool>,
+        done: mpsc::UnboundedSender<VuHandle>,
+    },
+    Setup {
+        reply: oneshot::Sender<Result<Option<String>, ScriptError>>,
+    },
+    Teardown {
+        data: Option<Arc<str>>,
+        reply: oneshot::Sender<Result<(), ScriptError>>,
+    },
+    HandleSummary {
+        data: serde_json::Value,
+        reply: oneshot::Sender<Result<Option<SummaryOutputs>, ScriptError>>,
+    },
+}
+
+/// The engine's side of a VU.
+#[derive(Clone)]
+pub(crate) struct VuHandle {
+    pub id: u64,
+    tx: mpsc::UnboundedSender<VuCmd>,
+    pub interrupt: Arc<InterruptSignal>,
+}
+
+impl VuHandle {
+    pub fn new(id: u64, tx: mpsc::UnboundedSender<VuCmd>, interrupt: Arc<InterruptSignal>) -> Self {
+        Self { id, tx, interrupt }
+    }
+
+    /// Sends a command; false when the VU is gone.
+    pub fn send(&self, cmd: VuCmd) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+}
+
+/// Runs inside the VU's coroutine.
+pub(crate) fn vu_main(
+    test: Arc<TestEnv>,
+    cfg: VuConfig,
+    rx: mpsc::UnboundedReceiver<VuCmd>,
+    ready: oneshot::Sender<Result<VuHandle, ScriptError>>,
+    handle: VuHandle,
+    stats: Arc<RunStats>,
+) {
+    let mut vu = match Vu::new(test, cfg) {
+        Ok(vu) => vu,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    stats.vus_initialized.fetch_add(1, Ordering::Relaxed);
+    if ready.send(Ok(handle.clone())).is_err() {
+        return;
+    }
+    let mut rx = Some(rx);
+    loop {
+        let mut r = rx.take().expect("receiver returned after each wait");
+        let next = suspend_uninterruptible(async move {
+            let cmd = r.recv().await;
+            (r, cmd)
+        });
+        let Ok((r, cmd)) = next else { return };
+        rx = Some(r);
+        let Some(cmd) = cmd else { return };
+        match cmd {
+            VuCmd::Run {
+                run,
+                index,
+                release,
+                done,
+            } => {
+                run_scenario(&mut vu, &run, index, &release, &stats);
+                let _ = done.send(handle.clone());
+            }
+            VuCmd::Setup { reply } => {
+                let _ = reply.send(vu.call_setup());
+            }
+            VuCmd::Teardown { data, reply } => {
+                let _ = reply.send(vu.call_teardown(data.as_ref()));
+            }
+            VuCmd::HandleSummary { data, reply } => {
+                let _ = reply.send(vu.call_handle_summary(&data));
+            }
+        }
+    }
+}
+
+fn run_scenario(
+    vu: &mut Vu,
+    run: &ScenarioRun,
+    index: u64,
+    release: &AtomicBool,
+    stats: &RunStats,
+) {
+    vu.activate(run.info.clone());
+    let exec = run.info.exec.clone();
+    let mut mine: u64 = 0;
+    stats.vus_active.fetch_add(1, Ordering::Relaxed);
+    loop {
+        if run.stopped() || release.load(Ordering::Acquire) {
+            break;
+        }
+        let in_test = match &run.gate {
+            Gate::Loop => run.counter.fetch_add(1, Ordering::Relaxed),
+            Gate::Shared { total } => {
+                let n = run.counter.fetch_add(1, Ordering::Relaxed);
+                if n >= *total {
+                    break;
+                }
+                n
+            }
+            Gate::PerVu { each } => {
+                if mine >= *each {
+                    break;
+                }
+                index * each + mine
+            }
+            Gate::Arrivals { rx, busy } => {
+                stats.vus_active.fetch_sub(1, Ordering::Relaxed);
+                let rx = rx.clone();
+                let got = suspend(async move { rx.recv().await });
+                stats.vus_active.fetch_add(1, Ordering::Relaxed);
+                match got {
+                    Ok(Ok(n)) => {
+                        busy.fetch_add(1, Ordering::AcqRel);
+                        n
+                    }
+                    _ => break,
+                }
+            }
+        };
+        let outcome = vu.run_iteration(
+            IterationRequest {
+                exec: &exec,
+                iteration_in_scenario: mine,
+                iteration_in_test: in_test,
+            },
+            run.setup_data.as_ref(),
+        );
+        mine += 1;
+        if let Gate::Arrivals { busy, .. } = &run.gate {
+            busy.fetch_sub(1, Ordering::AcqRel);
+        }
+        match outcome {
+            IterationOutcome::Completed => {
+                run.completed.fetch_add(1, Ordering::Relaxed);
+                stats.iterations_completed.fetch_add(1, Ordering::Relaxed);
+            }
+            IterationOutcome::Failed(err) => {
+                run.completed.fetch_add(1, Ordering::Relaxed);
+                stats.iterations_completed.fetch_add(1, Ordering::Relaxed);
+                stats.report_exception(&err, &run.info);
+            }
+            IterationOutcome::Interrupted => {
+                run.interrupted.fetch_add(1, Ordering::Relaxed);
+                stats.iterations_interrupted.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            IterationOutcome::Aborted(_) => {
+                run.interrupted.fetch_add(1, Ordering::Relaxed);
+                stats.iterations_interrupted.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        }
+    }
+    stats.vus_active.fetch_sub(1, Ordering::Relaxed);
+}

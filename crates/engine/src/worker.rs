@@ -1,0 +1,237 @@
+//! Scheduler threads: each runs a current-thread Tokio runtime hosting many
+//! VU coroutines, and owns the metric sink its VUs record into.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use stampede_js::coro::{Coro, InterruptSignal};
+use stampede_js::{now_ns, Emitter, ScriptError, TestEnv, VuConfig, VU_STACK_SIZE};
+use stampede_metrics::{Sample, Sink, Snapshot};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::collector::CollectorMsg;
+use crate::stats::RunStats;
+use crate::vu_task::{vu_main, VuCmd, VuHandle};
+
+/// What the threads send to the collector.
+pub(crate) enum Flushed {
+    /// Aggregates of one interval of one thread.
+    Snapshot(Snapshot),
+    /// Raw samples, for outputs that want every point.
+    Samples(Vec<Sample>),
+}
+
+enum WorkerCmd {
+    SpawnVu {
+        test: Arc<TestEnv>,
+        id: u64,
+        id_in_test: u64,
+        reply: oneshot::Sender<Result<VuHandle, ScriptError>>,
+    },
+    Flush {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+struct Worker {
+    tx: mpsc::UnboundedSender<WorkerCmd>,
+    join: Option<JoinHandle<()>>,
+}
+
+/// The scheduler threads of a run.
+pub(crate) struct Workers {
+    threads: Vec<Worker>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Workers {
+    /// Starts `n` threads whose sinks flush into `out` every `interval`.
+    /// `raw` makes them keep every sample as well.
+    pub fn start(
+        n: usize,
+        out: mpsc::UnboundedSender<CollectorMsg>,
+        raw: bool,
+        interval: Duration,
+        stats: Arc<RunStats>,
+    ) -> std::io::Result<Self> {
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n.max(1) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let out = out.clone();
+            let stats = stats.clone();
+            let join = std::thread::Builder::new()
+                .name(format!("stampede-vu-{i}"))
+                .spawn(move || worker_main(rx, out, raw, interval, stats))?;
+            threads.push(Worker {
+                tx,
+                join: Some(join),
+            });
+        }
+        Ok(Self {
+            threads,
+            next: Default::default(),
+        })
+    }
+
+    /// Initializes a VU on the next thread (round robin).
+    pub async fn spawn_vu(
+        &self,
+        test: Arc<TestEnv>,
+        id: u64,
+        id_in_test: u64,
+    ) -> Result<VuHandle, ScriptError> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.threads.len();
+        let (reply, rx) = oneshot::channel();
+        let sent = self.threads[i].tx.send(WorkerCmd::SpawnVu {
+            test,
+            id,
+            id_in_test,
+            reply,
+        });
+        if sent.is_err() {
+            return Err(ScriptError::Exception("a scheduler thread stopped".into()));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(ScriptError::Exception("a VU failed to start".into())))
+    }
+
+    /// Number of threads.
+    pub fn len(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Makes every thread flush its sink now; returns once all did.
+    pub async fn flush(&self) {
+        let mut waits = Vec::new();
+        for w in &self.threads {
+            let (reply, rx) = oneshot::channel();
+            if w.tx.send(WorkerCmd::Flush { reply }).is_ok() {
+                waits.push(rx);
+            }
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+    }
+
+    /// Stops the threads once their VUs have ended (VUs end when their
+    /// handles are dropped).
+    pub fn shutdown(mut self) {
+        for w in &mut self.threads {
+            let (dead_tx, _) = mpsc::unbounded_channel();
+            w.tx = dead_tx;
+        }
+        for w in &mut self.threads {
+            if let Some(j) = w.join.take() {
+                let _ = j.join();
+            }
+        }
+    }
+}
+
+/// One thread's buffers.
+struct ThreadSink {
+    sink: Rc<RefCell<Sink>>,
+    raw: Option<Rc<RefCell<Vec<Sample>>>>,
+    last_flush_ns: std::cell::Cell<u64>,
+}
+
+impl ThreadSink {
+    fn flush(&self, out: &mpsc::UnboundedSender<CollectorMsg>) {
+        let now = now_ns();
+        let start = self.last_flush_ns.replace(now);
+        if let Some(raw) = &self.raw {
+            let samples = std::mem::take(&mut *raw.borrow_mut());
+            if !samples.is_empty() {
+                let _ = out.send(CollectorMsg::Data(Flushed::Samples(samples)));
+            }
+        }
+        let mut sink = self.sink.borrow_mut();
+        if !sink.is_empty() {
+            let _ = out.send(CollectorMsg::Data(Flushed::Snapshot(sink.take(start, now))));
+        }
+    }
+}
+
+fn worker_main(
+    mut rx: mpsc::UnboundedReceiver<WorkerCmd>,
+    out: mpsc::UnboundedSender<CollectorMsg>,
+    raw: bool,
+    interval: Duration,
+    stats: Arc<RunStats>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a scheduler thread");
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let sink = Rc::new(ThreadSink {
+        sink: Rc::new(RefCell::new(Sink::new())),
+        raw: raw.then(|| Rc::new(RefCell::new(Vec::new()))),
+        last_flush_ns: std::cell::Cell::new(now_ns()),
+    });
+    local.block_on(&rt, async move {
+        let ticker_sink = sink.clone();
+        let ticker_out = out.clone();
+        let ticker = tokio::task::spawn_local(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                ticker_sink.flush(&ticker_out);
+            }
+        });
+        let mut vus = tokio::task::JoinSet::new();
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                WorkerCmd::SpawnVu {
+                    test,
+                    id,
+                    id_in_test,
+                    reply,
+                } => {
+                    let signal = InterruptSignal::new();
+                    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<VuCmd>();
+                    let cfg = VuConfig {
+                        id,
+                        id_in_test,
+                        emitter: Emitter::new(sink.sink.clone(), sink.raw.clone()),
+                        interrupt: signal.clone(),
+                    };
+                    let handle = VuHandle::new(id, cmd_tx, signal.clone());
+                    let stats = stats.clone();
+                    let co = Coro::new(VU_STACK_SIZE, move || {
+                        vu_main(test, cfg, cmd_rx, reply, handle, stats)
+                    });
+                    match co {
+                        Ok(co) => {
+                            vus.spawn_local(co.run(signal));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot allocate a VU stack");
+                        }
+                    }
+                }
+                WorkerCmd::Flush { reply } => {
+                    sink.flush(&out);
+                    let _ = reply.send(());
+                }
+            }
+        }
+        // The run is over: let VUs finish (they end when their command
+        // channels close), then hand over what they recorded last.
+        while vus.join_next().await.is_some() {}
+        ticker.abort();
+        sink.flush(&out);
+    });
+}

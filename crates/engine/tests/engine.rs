@@ -1,0 +1,185 @@
+//! End-to-end runs of the engine against the httpbin test server.
+
+mod common;
+
+use common::run_script;
+use stampede_engine::ExitCode;
+use stampede_target::TestServer;
+
+#[test]
+fn shared_iterations_with_http_and_checks() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import http from 'k6/http';\nimport { check } from 'k6';\n\
+         export const options = { iterations: 10, vus: 3 };\n\
+         export default function () {\n\
+           const r = http.get(`${__ENV.BASE_URL}/get`);\n\
+           check(r, { 'ok': (x) => x.status === 200 });\n\
+         }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(
+        run.report.exit_code,
+        ExitCode::Ok,
+        "{:?} {:?}",
+        run.report.error,
+        run.logs
+    );
+    assert_eq!(run.count("iterations", &[]), 10);
+    assert_eq!(
+        run.count("http_reqs", &[("status", "200"), ("method", "GET")]),
+        10
+    );
+    assert_eq!(run.count("checks", &[("check", "ok")]), 10);
+    assert_eq!(
+        run.count("http_req_duration", &[("expected_response", "true")]),
+        10
+    );
+    assert!(run.count("data_received", &[]) > 1000);
+}
+
+#[test]
+fn thresholds_fail_with_99() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import http from 'k6/http';\n\
+         export const options = { iterations: 3, thresholds: { http_req_failed: ['rate<0.1'] } };\n\
+         export default function () { http.get(`${__ENV.BASE_URL}/status/500`); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::ThresholdsFailed);
+    assert!(run
+        .report
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("http_req_failed"));
+}
+
+#[test]
+fn constant_vus_runs_for_its_duration_and_stops() {
+    let server = TestServer::start_in_background();
+    let started = std::time::Instant::now();
+    let run = run_script(
+        "import http from 'k6/http';\nimport { sleep } from 'k6';\n\
+         export const options = { vus: 2, duration: '1s' };\n\
+         export default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.1); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    let n = run.count("iterations", &[]);
+    assert!((6..=22).contains(&n), "{n} iterations");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(run.count("vus_max", &[]) >= 1);
+}
+
+#[test]
+fn graceful_stop_interrupts_long_iterations() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import { sleep } from 'k6';\n\
+         export const options = { scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '1s', gracefulStop: '300ms' } } };\n\
+         export default function () { sleep(5); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok);
+    assert_eq!(run.count("iterations", &[]), 0);
+    assert!(run.report.duration < std::time::Duration::from_secs(4));
+    assert_eq!(run.report.exit_code, ExitCode::Ok);
+}
+
+#[test]
+fn arrival_rate_starts_iterations_on_schedule() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import http from 'k6/http';\n\
+         export const options = { scenarios: { r: { executor: 'constant-arrival-rate', rate: 50, duration: '1s', preAllocatedVUs: 5, maxVUs: 10 } } };\n\
+         export default function () { http.get(`${__ENV.BASE_URL}/get`); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    // k6 starts one at 0s and one at the very end: rate * duration + 1.
+    assert_eq!(run.count("iterations", &[]), 51);
+    assert_eq!(run.count("dropped_iterations", &[]), 0);
+}
+
+#[test]
+fn arrival_rate_drops_when_vus_run_out() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import { sleep } from 'k6';\n\
+         export const options = { scenarios: { r: { executor: 'constant-arrival-rate', rate: 20, duration: '1s', preAllocatedVUs: 1, maxVUs: 2 } } };\n\
+         export default function () { sleep(0.5); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert!(run.count("dropped_iterations", &[("scenario", "r")]) >= 10);
+    assert!(
+        run.logged("Insufficient VUs, reached 2 active VUs"),
+        "{:?}",
+        run.logs
+    );
+}
+
+#[test]
+fn ramping_vus_follows_stages() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import { sleep } from 'k6';\n\
+         export const options = { scenarios: { r: { executor: 'ramping-vus', stages: [{ duration: '500ms', target: 4 }, { duration: '500ms', target: 0 }], gracefulRampDown: '0s' } } };\n\
+         export default function () { sleep(0.05); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok);
+    assert!(run.count("iterations", &[]) > 10);
+}
+
+#[test]
+fn test_abort_exits_108_and_setup_data_flows() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import exec from 'k6/execution';\n\
+         export const options = { vus: 1, duration: '30s' };\n\
+         export function setup() { return { stopAt: 3 }; }\n\
+         export default function (d) { if (__ITER === d.stopAt) exec.test.abort('enough'); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::ScriptAborted);
+    assert_eq!(run.count("iterations", &[]), 3);
+    assert_eq!(
+        run.report.setup_data,
+        Some(serde_json::json!({"stopAt": 3}))
+    );
+}
+
+#[test]
+fn invalid_options_fail_with_all_errors() {
+    let err = run_script(
+        "export const options = { vu: 2, scenarios: { x: { executor: 'nope' } } };\nexport default function () {}\n",
+        "http://127.0.0.1:1",
+    )
+    .err()
+    .unwrap();
+    assert_eq!(err.exit_code(), ExitCode::InvalidConfig);
+    let msg = err.to_string();
+    assert!(msg.contains("vu"), "{msg}");
+    assert!(msg.contains("nope"), "{msg}");
+}
+
+#[test]
+fn setup_exception_exits_107() {
+    let run = run_script(
+        "export function setup() { throw new Error('no setup'); }\nexport default function () {}\n",
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::ScriptException);
+    assert!(run.report.error.unwrap().contains("no setup"));
+}
