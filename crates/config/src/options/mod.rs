@@ -196,6 +196,24 @@ impl Options {
         self
     }
 
+    /// Merges the four sources in k6's order (config file < script < env <
+    /// CLI), returning k6's warnings for layers that throw away scenarios
+    /// set by lower ones.
+    pub fn consolidate(
+        file: Options,
+        script: Options,
+        env: Options,
+        cli: Options,
+    ) -> (Options, Vec<String>) {
+        let mut warnings = Vec::new();
+        let mut merged = file;
+        for (layer, name) in [(script, "script"), (env, "env"), (cli, "cli")] {
+            warnings.extend(merged.scenario_override_warning(&layer, name));
+            merged = merged.merge(layer);
+        }
+        (merged, warnings)
+    }
+
     /// True when this layer sets `duration`, `iterations`, `stages` or
     /// `scenarios`.
     pub fn sets_execution(&self) -> bool {
