@@ -163,6 +163,22 @@ impl ExecutorConfig {
         end_offset(&self.execution_requirements(tuple, graceful_stop))
     }
 
+    /// The tuple whose striping numbers this segment's iterations within
+    /// the whole test (`exec.scenario.iterationInTest`): walk it with a
+    /// [`crate::SegmentedIndex`], one `forward()` per iteration, and subtract
+    /// one from `(scaled, unscaled)` for (local, global) numbers. As in k6,
+    /// shared-iterations re-segments by its VUs and the arrival-rate
+    /// executors by `maxVUs`; `None` when the segment gets no share.
+    pub fn iteration_tuple(&self, tuple: &ExecutionTuple) -> Option<ExecutionTuple> {
+        let by = |value: u64| tuple.with_value(i64::try_from(value).unwrap_or(i64::MAX));
+        match self {
+            Self::SharedIterations(e) => by(e.vus),
+            Self::ConstantArrivalRate(e) => by(e.max_vus),
+            Self::RampingArrivalRate(e) => by(e.max_vus),
+            _ => Some(tuple.clone()),
+        }
+    }
+
     /// Whether the tuple's segment has anything to do (k6 `HasWork`).
     pub fn has_work(&self, tuple: &ExecutionTuple) -> bool {
         match self {

@@ -63,6 +63,16 @@ fn ramping_arrival_rate_segments_take_k6_iterations() {
         let got: Vec<Duration> = conf.iteration_starts(&tuple(seg, seq)).collect();
         let want: Vec<Duration> = iters.iter().map(|i| all[*i]).collect();
         assert_eq!(got, want, "{seg}");
+        // The engine numbers them the same way.
+        let numbering = ExecutorConfig::RampingArrivalRate(conf.clone())
+            .iteration_tuple(&tuple(seg, seq))
+            .unwrap();
+        let mut index = crate::segment::SegmentedIndex::new(&numbering);
+        let global: Vec<usize> = iters
+            .iter()
+            .map(|_| index.forward().1 as usize - 1)
+            .collect();
+        assert_eq!(global, iters, "{seg}");
     }
 }
 
