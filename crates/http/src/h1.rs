@@ -9,10 +9,13 @@
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
+use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::conn::{Conn, MAX_KEPT_READ_BUF, READ_BUF};
 use crate::error::{HttpError, Op};
+use crate::headers::SENSITIVE;
+use crate::hop::HopParams;
 
 /// Bodies up to this size are copied into the write buffer so headers and body
 /// leave in one `write`; larger ones are written separately.
@@ -440,9 +443,99 @@ fn go_malformed(buf: &[u8]) -> String {
     format!("malformed HTTP response {line:?}")
 }
 
+/// Writes the request head (and a small body) into `buf`, in Go's order:
+/// Host, User-Agent, Content-Length, then the rest.
+pub(crate) fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: bool) {
+    buf.clear();
+    buf.extend_from_slice(p.method.as_str().as_bytes());
+    buf.push(b' ');
+    buf.extend_from_slice(p.url.path().as_bytes());
+    if let Some(q) = p.url.query() {
+        buf.push(b'?');
+        buf.extend_from_slice(q.as_bytes());
+    }
+    buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    match p.host_override {
+        Some(h) => buf.extend_from_slice(h.as_bytes()),
+        None => {
+            buf.extend_from_slice(p.url.host_str().unwrap_or("").as_bytes());
+            if let Some(port) = p.url.port() {
+                buf.push(b':');
+                push_decimal(buf, port as usize);
+            }
+        }
+    }
+    buf.extend_from_slice(b"\r\n");
+    if let Some(ua) = p.user_agent {
+        push_header(buf, "User-Agent", ua);
+    }
+    let len = p.body.len();
+    if len > 0 || matches!(*p.method, Method::POST | Method::PUT | Method::PATCH) {
+        buf.extend_from_slice(b"Content-Length: ");
+        push_decimal(buf, len);
+        buf.extend_from_slice(b"\r\n");
+    }
+    for (k, v) in p.headers {
+        if p.strip_sensitive && SENSITIVE.contains(&k.as_str()) {
+            continue;
+        }
+        push_header(buf, k, v);
+    }
+    if let Some(a) = p.authorization {
+        push_header(buf, "Authorization", a);
+    }
+    if !p.cookie.is_empty() {
+        push_header(buf, "Cookie", p.cookie);
+    }
+    if let Some(r) = p.referer {
+        push_header(buf, "Referer", r);
+    }
+    if let Some(ce) = p.content_encoding {
+        push_header(buf, "Content-Encoding", ce);
+    }
+    if p.close {
+        buf.extend_from_slice(b"Connection: close\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+    if inline_body {
+        buf.extend_from_slice(p.body);
+    }
+}
+
+/// Appends `n` in decimal without allocating.
+fn push_decimal(buf: &mut Vec<u8>, mut n: usize) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
+fn push_header(buf: &mut Vec<u8>, k: &str, v: &str) {
+    buf.extend_from_slice(k.as_bytes());
+    buf.extend_from_slice(b": ");
+    buf.extend_from_slice(v.as_bytes());
+    buf.extend_from_slice(b"\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals() {
+        for n in [0usize, 7, 10, 65535, usize::MAX] {
+            let mut b = Vec::new();
+            push_decimal(&mut b, n);
+            assert_eq!(String::from_utf8(b).unwrap(), n.to_string());
+        }
+    }
 
     #[test]
     fn canonical_names() {

@@ -17,8 +17,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use crate::conn::{Counters, PoolKey, Stream};
 use crate::error::{code, HttpError};
 use crate::h1::{push_merged, Marks, RawResponse};
+use crate::hop::HopParams;
 use crate::response::TlsInfo;
-use crate::session::HopParams;
 
 /// A pooled HTTP/2 connection.
 pub(crate) struct H2Conn {
@@ -120,7 +120,7 @@ fn build(p: &HopParams<'_>) -> Result<http::Request<Full<Bytes>>, HttpError> {
         add("user-agent", ua);
     }
     for (k, v) in p.headers {
-        if p.strip_sensitive && crate::session::SENSITIVE.contains(&k.as_str()) {
+        if p.strip_sensitive && crate::headers::SENSITIVE.contains(&k.as_str()) {
             continue;
         }
         // Connection-specific headers are not allowed in HTTP/2.

@@ -12,14 +12,17 @@ use http::Method;
 use tokio::net::TcpStream;
 use url::Url;
 
-use crate::config::{ClientInner, DnsPolicy, DnsSelect};
-use crate::conn::{Conn, Counted, Counters, PoolKey, Stream};
+use crate::config::ClientInner;
+use crate::conn::{Conn, Counted, PoolKey, Stream};
 use crate::cookies::{parse_set_cookie, CookieJar};
+use crate::dns::{self, DnsEntry};
 use crate::error::{code, HttpError};
 use crate::h1::{self, Marks, RawResponse};
 use crate::h2::{self, H2Conn};
+use crate::headers::{has_header, prepare_headers, take_header};
+use crate::hop::{HopParams, HopState};
 use crate::request::{Auth, Request};
-use crate::response::{Exchange, Hop, Response, Timings, TlsInfo};
+use crate::response::{Exchange, Hop, Response, Timings};
 
 /// Per-VU HTTP state: idle keep-alive connections and resolved names.
 ///
@@ -47,101 +50,6 @@ struct State {
     /// HTTP/2 connections stay here while in use: requests share them.
     h2: Vec<H2Conn>,
     dns: Vec<DnsEntry>,
-}
-
-struct DnsEntry {
-    host: String,
-    /// Addresses allowed by the policy, in resolver order (never empty).
-    ips: Vec<IpAddr>,
-    /// Round-robin position.
-    next: usize,
-    expires: Instant,
-}
-
-impl DnsEntry {
-    fn select(&mut self, select: DnsSelect) -> IpAddr {
-        match select {
-            DnsSelect::First => self.ips[0],
-            DnsSelect::Random => self.ips[rand::random_range(0..self.ips.len())],
-            DnsSelect::RoundRobin => {
-                let ip = self.ips[self.next % self.ips.len()];
-                self.next = self.next.wrapping_add(1);
-                ip
-            }
-        }
-    }
-}
-
-/// Progress of one hop, kept outside the hop's future so that a timeout which
-/// drops the future still leaves what happened up to then.
-struct HopState {
-    start: Instant,
-    got_conn: Option<Instant>,
-    connect: Option<(Instant, Instant)>,
-    tls: Option<(Instant, Instant)>,
-    marks: Marks,
-    /// The HTTP/1 connection while this hop uses it.
-    conn: Option<Conn>,
-    counters: Option<Arc<Counters>>,
-    counters_at_start: (u64, u64),
-    remote: Option<SocketAddr>,
-    tls_info: Option<TlsInfo>,
-    reused: bool,
-}
-
-impl HopState {
-    fn timings(&self, done: Instant) -> Timings {
-        let mut t = Timings::default();
-        if let Some(g) = self.got_conn {
-            t.blocked = g - self.start;
-        }
-        if let Some((a, b)) = self.connect {
-            t.connecting = b - a;
-        }
-        if let Some((a, b)) = self.tls {
-            t.tls_handshaking = b - a;
-        }
-        if let (Some(g), Some(w)) = (self.got_conn, self.marks.wrote) {
-            t.sending = w.saturating_duration_since(g);
-            let first = self.marks.first_byte.unwrap_or(done);
-            t.waiting = first.saturating_duration_since(w);
-        }
-        if let Some(f) = self.marks.first_byte {
-            t.receiving = done.saturating_duration_since(f);
-        }
-        t
-    }
-
-    fn bytes(&self) -> (u64, u64) {
-        match &self.counters {
-            Some(c) => {
-                let (s, r) = c.get();
-                (
-                    s.saturating_sub(self.counters_at_start.0),
-                    r.saturating_sub(self.counters_at_start.1),
-                )
-            }
-            None => (0, 0),
-        }
-    }
-}
-
-/// Everything that goes into one hop's request.
-pub(crate) struct HopParams<'a> {
-    pub(crate) method: &'a Method,
-    pub(crate) url: &'a Url,
-    pub(crate) host_override: Option<&'a str>,
-    pub(crate) headers: &'a [(String, String)],
-    /// Authorization, Cookie and friends may not cross to another host.
-    pub(crate) strip_sensitive: bool,
-    pub(crate) user_agent: Option<&'a str>,
-    pub(crate) authorization: Option<&'a str>,
-    pub(crate) cookie: &'a str,
-    pub(crate) referer: Option<&'a str>,
-    pub(crate) content_encoding: Option<&'a str>,
-    pub(crate) body: &'a Bytes,
-    pub(crate) collect: bool,
-    pub(crate) close: bool,
 }
 
 /// How a hop reaches the server.
@@ -553,7 +461,7 @@ impl Session {
                 Via::H1 => {
                     let conn = st.conn.as_mut().expect("connection acquired");
                     let inline = h1::inline_body(p.body.len());
-                    encode_head(&mut conn.wbuf, p, inline);
+                    h1::encode_head(&mut conn.wbuf, p, inline);
                     async {
                         h1::send(conn, p.body, inline, &mut st.marks).await?;
                         h1::receive(conn, *p.method == Method::HEAD, p.collect, &mut st.marks).await
@@ -728,20 +636,8 @@ impl Session {
                 return Ok(SocketAddr::new(e.select(cfg.dns_select), port));
             }
         }
-        let addrs: Vec<IpAddr> = match tokio::net::lookup_host((bare, port)).await {
-            Ok(it) => it.map(|a| a.ip()).collect(),
-            Err(e) => {
-                let text = e.to_string();
-                return Err(
-                    if text.contains("not known") || text.contains("No address") {
-                        HttpError::no_such_host(bare)
-                    } else {
-                        HttpError::dns(bare, &e)
-                    },
-                );
-            }
-        };
-        let ips = filter(addrs, cfg.dns_policy);
+        let addrs = dns::lookup(bare, port).await?;
+        let ips = dns::filter(addrs, cfg.dns_policy);
         if ips.is_empty() {
             return Err(HttpError::no_such_host(bare));
         }
@@ -757,20 +653,6 @@ impl Session {
         }
         Ok(SocketAddr::new(ip, port))
     }
-}
-
-/// The addresses k6's `dns.policy` allows.
-fn filter(addrs: Vec<IpAddr>, policy: DnsPolicy) -> Vec<IpAddr> {
-    let has_v4 = addrs.iter().any(IpAddr::is_ipv4);
-    let has_v6 = addrs.iter().any(IpAddr::is_ipv6);
-    let keep = |a: &IpAddr| match policy {
-        DnsPolicy::PreferIpv4 => a.is_ipv4() || !has_v4,
-        DnsPolicy::PreferIpv6 => a.is_ipv6() || !has_v6,
-        DnsPolicy::OnlyIpv4 => a.is_ipv4(),
-        DnsPolicy::OnlyIpv6 => a.is_ipv6(),
-        DnsPolicy::Any => true,
-    };
-    addrs.into_iter().filter(keep).collect()
 }
 
 /// Errors that mean a reused connection was closed by the server while idle.
@@ -846,143 +728,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Canonicalises names in place (Go `CanonicalMIMEHeaderKey`), drops earlier
-/// duplicates (Go `Header.Set` keeps the last), rejects CR/LF injection.
-fn prepare_headers(headers: &mut Vec<(String, String)>) -> Result<(), HttpError> {
-    for (k, v) in headers.iter_mut() {
-        if k.contains(['\r', '\n']) || k.is_empty() {
-            return Err(HttpError::plain(
-                code::GENERIC,
-                format!("net/http: invalid header field name {k:?}"),
-            ));
-        }
-        if v.contains(['\r', '\n']) {
-            return Err(HttpError::plain(
-                code::GENERIC,
-                format!("net/http: invalid header field value for {k:?}"),
-            ));
-        }
-        if !is_canonical(k) {
-            *k = h1::canonical_header_name(k);
-        }
-    }
-    let mut i = 0;
-    while i < headers.len() {
-        let dup = headers[i + 1..]
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(&headers[i].0));
-        if dup {
-            headers.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-    Ok(())
-}
-
-fn is_canonical(name: &str) -> bool {
-    let mut upper = true;
-    for b in name.bytes() {
-        if upper && b.is_ascii_lowercase() || !upper && b.is_ascii_uppercase() {
-            return false;
-        }
-        upper = b == b'-';
-    }
-    true
-}
-
-fn take_header(headers: &mut Vec<(String, String)>, name: &str) -> Option<String> {
-    let i = headers.iter().position(|(k, _)| k == name)?;
-    Some(headers.remove(i).1)
-}
-
-fn has_header(headers: &[(String, String)], name: &str) -> bool {
-    headers.iter().any(|(k, _)| k == name)
-}
-
-pub(crate) const SENSITIVE: [&str; 4] = ["Authorization", "Www-Authenticate", "Cookie", "Cookie2"];
-
-/// Writes the request head (and a small body) into `buf`, in Go's order:
-/// Host, User-Agent, Content-Length, then the rest.
-fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: bool) {
-    buf.clear();
-    buf.extend_from_slice(p.method.as_str().as_bytes());
-    buf.push(b' ');
-    buf.extend_from_slice(p.url.path().as_bytes());
-    if let Some(q) = p.url.query() {
-        buf.push(b'?');
-        buf.extend_from_slice(q.as_bytes());
-    }
-    buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-    match p.host_override {
-        Some(h) => buf.extend_from_slice(h.as_bytes()),
-        None => {
-            buf.extend_from_slice(p.url.host_str().unwrap_or("").as_bytes());
-            if let Some(port) = p.url.port() {
-                buf.push(b':');
-                push_decimal(buf, port as usize);
-            }
-        }
-    }
-    buf.extend_from_slice(b"\r\n");
-    if let Some(ua) = p.user_agent {
-        push_header(buf, "User-Agent", ua);
-    }
-    let len = p.body.len();
-    if len > 0 || matches!(*p.method, Method::POST | Method::PUT | Method::PATCH) {
-        buf.extend_from_slice(b"Content-Length: ");
-        push_decimal(buf, len);
-        buf.extend_from_slice(b"\r\n");
-    }
-    for (k, v) in p.headers {
-        if p.strip_sensitive && SENSITIVE.contains(&k.as_str()) {
-            continue;
-        }
-        push_header(buf, k, v);
-    }
-    if let Some(a) = p.authorization {
-        push_header(buf, "Authorization", a);
-    }
-    if !p.cookie.is_empty() {
-        push_header(buf, "Cookie", p.cookie);
-    }
-    if let Some(r) = p.referer {
-        push_header(buf, "Referer", r);
-    }
-    if let Some(ce) = p.content_encoding {
-        push_header(buf, "Content-Encoding", ce);
-    }
-    if p.close {
-        buf.extend_from_slice(b"Connection: close\r\n");
-    }
-    buf.extend_from_slice(b"\r\n");
-    if inline_body {
-        buf.extend_from_slice(p.body);
-    }
-}
-
-/// Appends `n` in decimal without allocating.
-fn push_decimal(buf: &mut Vec<u8>, mut n: usize) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&tmp[i..]);
-}
-
-fn push_header(buf: &mut Vec<u8>, k: &str, v: &str) {
-    buf.extend_from_slice(k.as_bytes());
-    buf.extend_from_slice(b": ");
-    buf.extend_from_slice(v.as_bytes());
-    buf.extend_from_slice(b"\r\n");
-}
-
 fn failed_response(
     url: Url,
     timings: Timings,
@@ -1031,59 +776,6 @@ fn error_exchange(mut hops: Vec<Hop>, method: Method, url: Url, e: HttpError) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_are_canonicalised_and_last_wins() {
-        let mut h = vec![
-            ("x-foo".to_string(), "bar".to_string()),
-            ("X-Foo".to_string(), "baz".to_string()),
-            ("content-type".to_string(), "text/x".to_string()),
-        ];
-        prepare_headers(&mut h).unwrap();
-        assert_eq!(
-            h,
-            vec![
-                ("X-Foo".to_string(), "baz".to_string()),
-                ("Content-Type".to_string(), "text/x".to_string())
-            ]
-        );
-        let mut bad = vec![("X".to_string(), "a\r\nb".to_string())];
-        assert!(prepare_headers(&mut bad).is_err());
-    }
-
-    #[test]
-    fn dns_policy_and_select() {
-        let v4: IpAddr = "10.0.0.1".parse().unwrap();
-        let v4b: IpAddr = "10.0.0.2".parse().unwrap();
-        let v6: IpAddr = "fd00::1".parse().unwrap();
-        assert_eq!(
-            filter(vec![v6, v4, v4b], DnsPolicy::PreferIpv4),
-            vec![v4, v4b]
-        );
-        assert_eq!(filter(vec![v6], DnsPolicy::PreferIpv4), vec![v6]);
-        assert!(filter(vec![v6], DnsPolicy::OnlyIpv4).is_empty());
-        assert_eq!(filter(vec![v4, v6], DnsPolicy::Any), vec![v4, v6]);
-        let mut e = DnsEntry {
-            host: "h".into(),
-            ips: vec![v4, v4b],
-            next: 0,
-            expires: Instant::now(),
-        };
-        assert_eq!(e.select(DnsSelect::First), v4);
-        assert_eq!(e.select(DnsSelect::RoundRobin), v4);
-        assert_eq!(e.select(DnsSelect::RoundRobin), v4b);
-        assert_eq!(e.select(DnsSelect::RoundRobin), v4);
-        assert!([v4, v4b].contains(&e.select(DnsSelect::Random)));
-    }
-
-    #[test]
-    fn decimals() {
-        for n in [0usize, 7, 10, 65535, usize::MAX] {
-            let mut b = Vec::new();
-            push_decimal(&mut b, n);
-            assert_eq!(String::from_utf8(b).unwrap(), n.to_string());
-        }
-    }
 
     #[test]
     fn percent_decoding_of_userinfo() {
