@@ -217,6 +217,7 @@ async fn read_length(
 ) -> Result<Bytes, HttpError> {
     if !collect {
         let mut remaining = len;
+        large_reads(conn, remaining);
         loop {
             let take = remaining.min(conn.rbuf.len());
             conn.rbuf.advance(take);
@@ -238,6 +239,17 @@ async fn read_length(
         }
     }
     Ok(take_body(&mut conn.rbuf, len))
+}
+
+/// Bodies consumed as they arrive (discarded, or decoded from chunks) keep
+/// the read buffer empty, so it never grows by itself: size it for the
+/// bytes still expected (up to the size kept between requests) so a large
+/// body takes few reads.
+fn large_reads(conn: &mut Conn, expected: usize) {
+    let want = expected.min(MAX_KEPT_READ_BUF);
+    if conn.rbuf.capacity() < want {
+        conn.rbuf.reserve(want - conn.rbuf.len());
+    }
 }
 
 fn take_body(buf: &mut BytesMut, len: usize) -> Bytes {
@@ -287,6 +299,7 @@ async fn read_chunked(
             }
         }
         let mut remaining = size;
+        large_reads(conn, remaining);
         while remaining > 0 {
             if conn.rbuf.is_empty() && fill(conn, marks).await? == 0 {
                 return Err(HttpError::unexpected_eof());

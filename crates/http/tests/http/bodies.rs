@@ -159,3 +159,34 @@ async fn request_body_compression() {
         .unwrap();
     assert!(cl < 1000);
 }
+
+#[tokio::test]
+async fn large_chunked_body_collected_and_discarded() {
+    let addr = raw_server(|mut s| async move {
+        while read_request(&mut s).await.is_some() {
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .await;
+            let chunk = vec![b'x'; 65536];
+            for _ in 0..16 {
+                let _ = s.write_all(b"10000\r\n").await;
+                let _ = s.write_all(&chunk).await;
+                let _ = s.write_all(b"\r\n").await;
+            }
+            if s.write_all(b"0\r\n\r\n").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let session = client().session();
+    let u = format!("http://{addr}/");
+    let ex = get(&session, &u).await;
+    assert_eq!(ex.response.body.len(), 16 * 65536);
+    let mut req = Request::get(url(&u));
+    req.discard_body = true;
+    let ex = session.request(req, None).await;
+    assert!(ex.response.body.is_empty());
+    assert!(ex.hops[0].bytes_received > 16 * 65536);
+    assert_eq!(ex.hops[0].timings.connecting, std::time::Duration::ZERO);
+}
