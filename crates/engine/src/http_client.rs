@@ -83,5 +83,9 @@ pub(crate) fn http_settings(
         no_vu_connection_reuse: plan.no_vu_connection_reuse,
         max_redirects_set: plan.max_redirects != stampede_config::plan::DEFAULT_MAX_REDIRECTS,
         system_tags: system_tags.iter().cloned().collect(),
+        rps: plan
+            .rps
+            .filter(|r| *r > 0)
+            .map(|r| Arc::new(stampede_js::modules::rate_limit::RateLimiter::new(r))),
     })
 }

@@ -37,5 +37,5 @@ pub use control::{StopReason, Stopper};
 pub use error::{EngineError, ExitCode};
 pub use load::{Loaded, RunConfig};
 pub use progress::{ProgressView, ScenarioProgress};
-pub use run::{RunReport, Running, SummaryDataFn, SummaryParts};
+pub use run::{Monitor, RunReport, Running, SummaryDataFn, SummaryParts};
 pub use stats::RunStats;

@@ -102,12 +102,15 @@ impl Loaded {
             Some(v) => Options::from_json(v).map_err(|e| config_error(&e))?,
             None => Options::default(),
         };
-        let merged = config
-            .config_file
-            .clone()
-            .merge(script_layer)
-            .merge(config.env_options.clone())
-            .merge(config.cli_options.clone());
+        let (merged, warnings) = Options::consolidate(
+            config.config_file.clone(),
+            script_layer,
+            config.env_options.clone(),
+            config.cli_options.clone(),
+        );
+        for w in &warnings {
+            config.logger.warn(w);
+        }
         let plan = merged.resolve().map_err(|e| config_error(&e))?;
         plan.check_exec(|f| probe.exports.iter().any(|e| e == f))
             .map_err(|e| config_error(&e))?;

@@ -63,6 +63,30 @@ pub struct SummaryParts<'a> {
     pub setup_data: Option<&'a serde_json::Value>,
 }
 
+/// A view of a run's progress that outlives [`Running::finish`].
+#[derive(Clone)]
+pub struct Monitor {
+    stats: Arc<RunStats>,
+    progress: Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
+}
+
+impl Monitor {
+    /// Live counters.
+    pub fn stats(&self) -> &Arc<RunStats> {
+        &self.stats
+    }
+
+    /// Every started scenario's progress.
+    pub fn progress(&self) -> Vec<ProgressView> {
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|p| p.view())
+            .collect()
+    }
+}
+
 /// A run in progress.
 pub struct Running {
     stats: Arc<RunStats>,
@@ -79,12 +103,15 @@ impl Running {
 
     /// Every scenario's progress.
     pub fn progress(&self) -> Vec<ProgressView> {
-        self.progress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|p| p.view())
-            .collect()
+        self.monitor().progress()
+    }
+
+    /// A progress view to keep after [`Running::finish`].
+    pub fn monitor(&self) -> Monitor {
+        Monitor {
+            stats: self.stats.clone(),
+            progress: self.progress.clone(),
+        }
     }
 
     /// Stops the run early: running iterations are interrupted, teardown
@@ -494,6 +521,7 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         stopper: l.stopper.clone(),
         tuple: plan.tuple.clone(),
         setup_data: setup_json.clone(),
+        min_iteration_duration: plan.run.min_iteration_duration,
         sink: l.own_sink.clone(),
         logger: l.test.logger.clone(),
     });

@@ -54,10 +54,17 @@ pub(crate) struct ScenarioRun {
     pub interrupted: AtomicU64,
     /// JSON returned by `setup()`.
     pub setup_data: Option<Arc<str>>,
+    /// `minIterationDuration`.
+    pub min_duration: std::time::Duration,
 }
 
 impl ScenarioRun {
-    pub fn new(info: Arc<ScenarioInfo>, gate: Gate, setup_data: Option<Arc<str>>) -> Arc<Self> {
+    pub fn new(
+        info: Arc<ScenarioInfo>,
+        gate: Gate,
+        setup_data: Option<Arc<str>>,
+        min_duration: std::time::Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             info,
             gate,
@@ -66,6 +73,7 @@ impl ScenarioRun {
             completed: AtomicU64::new(0),
             interrupted: AtomicU64::new(0),
             setup_data,
+            min_duration,
         })
     }
 
@@ -214,6 +222,7 @@ fn run_scenario(
                 }
             }
         };
+        let started = std::time::Instant::now();
         let outcome = vu.run_iteration(
             IterationRequest {
                 exec: &exec,
@@ -223,6 +232,14 @@ fn run_scenario(
             run.setup_data.as_ref(),
         );
         mine += 1;
+        // minIterationDuration: sleep out the rest of a short iteration.
+        if let Some(rest) = run.min_duration.checked_sub(started.elapsed()) {
+            if outcome == IterationOutcome::Completed
+                || matches!(outcome, IterationOutcome::Failed(_))
+            {
+                let _ = suspend(tokio::time::sleep(rest));
+            }
+        }
         if let Gate::Arrivals { busy, .. } = &run.gate {
             busy.fetch_sub(1, Ordering::AcqRel);
         }

@@ -183,3 +183,38 @@ fn setup_exception_exits_107() {
     assert_eq!(run.report.exit_code, ExitCode::ScriptException);
     assert!(run.report.error.unwrap().contains("no setup"));
 }
+
+#[test]
+fn rps_limits_requests_across_vus() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import http from 'k6/http';\n\
+         export const options = { iterations: 10, vus: 5, rps: 5 };\n\
+         export default function () { http.get(`${__ENV.BASE_URL}/get`); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.count("http_reqs", &[]), 10);
+    // Ten requests at five per second cannot take less than 1.8s.
+    assert!(
+        run.report.duration >= std::time::Duration::from_millis(1700),
+        "{:?}",
+        run.report.duration
+    );
+}
+
+#[test]
+fn min_iteration_duration_pads_short_iterations() {
+    let run = run_script(
+        "export const options = { iterations: 3, minIterationDuration: '300ms' };\n\
+         export default function () {}\n",
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
+    assert_eq!(run.count("iterations", &[]), 3);
+    assert!(
+        run.report.duration >= std::time::Duration::from_millis(850),
+        "{:?}",
+        run.report.duration
+    );
+}

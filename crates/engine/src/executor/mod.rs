@@ -29,6 +29,8 @@ pub(crate) struct ExecCtx {
     pub stopper: Arc<Stopper>,
     pub tuple: ExecutionTuple,
     pub setup_data: Option<Arc<str>>,
+    /// `minIterationDuration`.
+    pub min_iteration_duration: Duration,
     /// Samples produced outside VUs (`dropped_iterations`).
     pub sink: Arc<Mutex<Sink>>,
     pub logger: Arc<Logger>,
@@ -152,7 +154,12 @@ impl Crew {
         gate: Gate,
         progress: &Arc<ScenarioProgress>,
     ) -> Self {
-        let run = ScenarioRun::new(plan.info.clone(), gate, ctx.setup_data.clone());
+        let run = ScenarioRun::new(
+            plan.info.clone(),
+            gate,
+            ctx.setup_data.clone(),
+            ctx.min_iteration_duration,
+        );
         progress.attach(run.clone());
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Self {

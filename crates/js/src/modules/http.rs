@@ -61,6 +61,8 @@ pub struct HttpSettings {
     pub max_redirects_set: bool,
     /// System tags to attach (`systemTags`).
     pub system_tags: HashSet<String>,
+    /// The global `rps` limit, shared by every VU.
+    pub rps: Option<Arc<super::rate_limit::RateLimiter>>,
 }
 
 impl Default for HttpSettings {
@@ -76,6 +78,7 @@ impl Default for HttpSettings {
             no_vu_connection_reuse: false,
             max_redirects_set: false,
             system_tags: DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect(),
+            rps: None,
         }
     }
 }
@@ -146,8 +149,14 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let session = s.http.session.clone();
             let Shaped { req, jar, .. } = &shaped;
             let (req, jar) = (req.clone(), jar.clone());
-            let ex = suspend(async move { session.request(req, jar.as_deref()).await })
-                .map_err(|_| super::k6::interrupted(&ctx))?;
+            let limiter = s.test.http.rps.clone();
+            let ex = suspend(async move {
+                if let Some(l) = limiter {
+                    tokio::time::sleep(l.reserve()).await;
+                }
+                session.request(req, jar.as_deref()).await
+            })
+            .map_err(|_| super::k6::interrupted(&ctx))?;
             finish(&ctx, &s, &shaped, ex)
         },
     )?;
@@ -169,7 +178,8 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let session = s.http.session.clone();
             let limit = s.test.http.batch.max(1);
             let per_host = s.test.http.batch_per_host;
-            let exchanges = suspend(run_batch(session, reqs, limit, per_host))
+            let limiter = s.test.http.rps.clone();
+            let exchanges = suspend(run_batch(session, reqs, limit, per_host, limiter))
                 .map_err(|_| super::k6::interrupted(&ctx))?;
             let out = Array::new(ctx.clone())?;
             for (i, (sh, ex)) in shaped.iter().zip(exchanges).enumerate() {
@@ -562,6 +572,7 @@ async fn run_batch(
     reqs: Vec<(Request, Option<Rc<CookieJar>>)>,
     limit: usize,
     per_host: usize,
+    limiter: Option<Arc<super::rate_limit::RateLimiter>>,
 ) -> Vec<Exchange> {
     use std::collections::HashMap;
     let global = Rc::new(tokio::sync::Semaphore::new(limit));
@@ -576,7 +587,11 @@ async fn run_batch(
         });
         let global = global.clone();
         let session = session.clone();
+        let limiter = limiter.clone();
         async move {
+            if let Some(l) = limiter {
+                tokio::time::sleep(l.reserve()).await;
+            }
             let _h = match &host_sem {
                 Some(s) => s.acquire().await.ok(),
                 None => None,
@@ -593,7 +608,11 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: &Shaped, ex: Exchange) -> Re
     for hop in &ex.hops {
         emit_hop(s, sh, hop);
     }
-    if ex.redirect_limit_reached && !s.http.warned_redirects.replace(true) {
+    // k6 warns only when the global limit stopped the chain.
+    if ex.redirect_limit_reached
+        && sh.req.max_redirects.is_none()
+        && !s.http.warned_redirects.replace(true)
+    {
         let n = sh.req.max_redirects.unwrap_or(10);
         s.test.logger.log(
             Level::Warning,
@@ -644,7 +663,12 @@ fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
     add("name", &url_tag);
     add("status", &hop.status.to_string());
     add("proto", hop.proto);
-    let expected = is_expected(&sh.expected, hop.status);
+    // The 401 answering digest auth's first leg is part of the protocol.
+    let expected = if hop.auth_challenge {
+        sh.expected.as_ref().map(|_| true)
+    } else {
+        is_expected(&sh.expected, hop.status)
+    };
     if let Some(e) = expected {
         add("expected_response", if e { "true" } else { "false" });
     }

@@ -16,6 +16,7 @@ pub(crate) mod execution;
 pub mod http;
 pub(crate) mod k6;
 pub(crate) mod metrics;
+pub mod rate_limit;
 
 /// Builds the native part of a module for the VU owning `ctx`.
 type NativeBuilder = for<'js> fn(&Ctx<'js>, &Rc<VuState>) -> Result<Object<'js>>;
