@@ -9,7 +9,7 @@ use crate::output_shim::Output;
 use stampede_js::log::{Level, Logger};
 use stampede_js::now_ns;
 use stampede_metrics::thresholds::Thresholds;
-use stampede_metrics::{Builtin, Registry, Sink, Store, TagSet};
+use stampede_metrics::{Builtin, Registry, Sink, Snapshot, Store, TagSet};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::control::{StopReason, Stopper};
@@ -38,6 +38,8 @@ pub(crate) struct Collected {
 
 pub(crate) struct Collector {
     pub shared: Arc<Mutex<Collected>>,
+    /// Receives every interval's merged snapshot, when someone listens.
+    pub snapshots: Option<mpsc::UnboundedSender<Snapshot>>,
     pub registry: Arc<Registry>,
     pub stopper: Arc<Stopper>,
     pub stats: Arc<RunStats>,
@@ -53,19 +55,22 @@ impl Collector {
         let mut gauges = tokio::time::interval(Duration::from_secs(1));
         gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_eval = Instant::now();
+        let mut interval = Snapshot::new(now_ns(), now_ns());
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(CollectorMsg::Data(d)) => self.absorb(d),
+                    Some(CollectorMsg::Data(d)) => self.absorb(d, &mut interval),
                     Some(CollectorMsg::Barrier(reply)) => {
-                        self.flush_own_sink();
+                        self.flush_own_sink(&mut interval);
+                        self.publish(&mut interval);
                         let _ = reply.send(());
                     }
                     None => break,
                 },
                 _ = gauges.tick() => {
                     self.sample_vus();
-                    self.flush_own_sink();
+                    self.flush_own_sink(&mut interval);
+                    self.publish(&mut interval);
                     if last_eval.elapsed() >= THRESHOLD_INTERVAL {
                         last_eval = Instant::now();
                         self.evaluate();
@@ -73,13 +78,34 @@ impl Collector {
                 }
             }
         }
-        self.flush_own_sink();
+        self.flush_own_sink(&mut interval);
+        self.publish(&mut interval);
     }
 
-    fn absorb(&self, data: Flushed) {
+    /// Sends the interval's merged snapshot to the listener and starts a
+    /// new interval.
+    fn publish(&self, interval: &mut Snapshot) {
+        let now = now_ns();
+        let next = Snapshot::new(now, now);
+        let mut done = std::mem::replace(interval, next);
+        if done.entries.is_empty() {
+            return;
+        }
+        done.end_ns = done.end_ns.max(now);
+        if let Some(tx) = &self.snapshots {
+            let _ = tx.send(done);
+        }
+    }
+
+    fn absorb(&self, data: Flushed, interval: &mut Snapshot) {
         let mut c = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         match data {
-            Flushed::Snapshot(s) => c.store.apply(&s),
+            Flushed::Snapshot(s) => {
+                c.store.apply(&s);
+                if self.snapshots.is_some() {
+                    interval.merge(&s);
+                }
+            }
             Flushed::Samples(samples) => {
                 let mut err = None;
                 for o in c.outputs.iter_mut() {
@@ -117,19 +143,22 @@ impl Collector {
     }
 
     /// Merges what executors and the gauges recorded.
-    pub fn flush_own_sink(&self) {
+    pub fn flush_own_sink(&self, interval: &mut Snapshot) {
         let snap = {
             let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
             if sink.is_empty() {
                 return;
             }
-            sink.take(0, now_ns())
+            sink.take(interval.start_ns, now_ns())
         };
         self.shared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .store
             .apply(&snap);
+        if self.snapshots.is_some() {
+            interval.merge(&snap);
+        }
     }
 
     fn evaluate(&self) {

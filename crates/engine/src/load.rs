@@ -38,6 +38,8 @@ pub struct RunConfig {
     pub default_user_agent: String,
     /// Renders summary data as text for the k6-summary jslib.
     pub text_summary: Option<stampede_js::TextSummaryFn>,
+    /// Receives each interval's merged metrics (about one per second).
+    pub snapshots: Option<tokio::sync::mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
 }
 
 impl RunConfig {
@@ -54,6 +56,7 @@ impl RunConfig {
             threads: None,
             default_user_agent: format!("stampede/{} (k6-compatible)", env!("CARGO_PKG_VERSION")),
             text_summary: None,
+            snapshots: None,
         }
     }
 }

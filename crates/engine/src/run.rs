@@ -269,6 +269,7 @@ async fn run_test(
     }));
     let collector = Collector {
         shared: shared.clone(),
+        snapshots: config.snapshots.clone(),
         registry: registry.clone(),
         stopper: stopper.clone(),
         stats: stats.clone(),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::run_script;
+use common::{run_script, run_script_with};
 use stampede_engine::ExitCode;
 use stampede_target::TestServer;
 
@@ -217,4 +217,32 @@ fn min_iteration_duration_pads_short_iterations() {
         "{:?}",
         run.report.duration
     );
+}
+
+#[test]
+fn interval_snapshots_merge_into_the_final_store() {
+    let server = TestServer::start_in_background();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = run_script_with(
+        "import http from 'k6/http';\nimport { sleep } from 'k6';\n\
+         export const options = { vus: 2, duration: '2s' };\n\
+         export default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.05); }\n",
+        &server.url(),
+        move |cfg| cfg.snapshots = Some(tx),
+    )
+    .unwrap();
+    let mut snaps = Vec::new();
+    while let Ok(s) = rx.try_recv() {
+        snaps.push(s);
+    }
+    assert!(snaps.len() >= 2, "{} snapshots", snaps.len());
+    let mut merged = stampede_metrics::Store::new();
+    for s in &snaps {
+        merged.apply(s);
+    }
+    let reqs = run.report.registry.lookup("http_reqs").unwrap().id;
+    let all = stampede_metrics::TagSet::empty();
+    assert_eq!(merged.get(reqs, &all), run.report.store.get(reqs, &all));
+    let dur = run.report.registry.lookup("http_req_duration").unwrap().id;
+    assert_eq!(merged.get(dur, &all), run.report.store.get(dur, &all));
 }

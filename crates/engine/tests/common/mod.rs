@@ -50,6 +50,15 @@ impl Run {
 
 /// Loads and runs `source` with `BASE_URL` set to `base`.
 pub fn run_script(source: &str, base: &str) -> Result<Run, stampede_engine::EngineError> {
+    run_script_with(source, base, |_| {})
+}
+
+/// Like [`run_script`], adjusting the configuration first.
+pub fn run_script_with(
+    source: &str,
+    base: &str,
+    tweak: impl FnOnce(&mut RunConfig),
+) -> Result<Run, stampede_engine::EngineError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("script.js");
     std::fs::write(&path, source).unwrap();
@@ -58,6 +67,7 @@ pub fn run_script(source: &str, base: &str) -> Result<Run, stampede_engine::Engi
     cfg.logger = logger.clone();
     cfg.system_env.insert("BASE_URL".into(), base.to_string());
     cfg.threads = Some(2);
+    tweak(&mut cfg);
     let loaded = Loaded::load(cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
