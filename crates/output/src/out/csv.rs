@@ -1,0 +1,384 @@
+//! `--out csv`: k6 v1.1's columns, one row per sample.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use stampede_metrics::{Registry, Sample};
+
+use super::target::Target;
+use super::timefmt::write_rfc3339;
+use super::{go_quote, Output, OutputContext, OutputError};
+use crate::jsfmt::go_f6;
+
+/// How the `timestamp` column is written (`timeFormat`, `K6_CSV_TIME_FORMAT`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum CsvTimeFormat {
+    /// Unix seconds (the default).
+    #[default]
+    Unix,
+    /// Unix milliseconds.
+    UnixMilli,
+    /// Unix microseconds.
+    UnixMicro,
+    /// Unix nanoseconds.
+    UnixNano,
+    /// RFC 3339, whole seconds, local time.
+    Rfc3339,
+    /// RFC 3339 with nanoseconds, local time.
+    Rfc3339Nano,
+}
+
+impl CsvTimeFormat {
+    /// Parses k6's names (`unix`, `unix_milli`, ..., `rfc3339_nano`).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "unix" => CsvTimeFormat::Unix,
+            "unix_milli" => CsvTimeFormat::UnixMilli,
+            "unix_micro" => CsvTimeFormat::UnixMicro,
+            "unix_nano" => CsvTimeFormat::UnixNano,
+            "rfc3339" => CsvTimeFormat::Rfc3339,
+            "rfc3339_nano" => CsvTimeFormat::Rfc3339Nano,
+            _ => return Err(format!("{s} does not belong to TimeFormat values")),
+        })
+    }
+}
+
+/// k6's system tags that get their own column by default, in column order.
+const DEFAULT_COLUMNS: [&str; 14] = [
+    "check",
+    "error",
+    "error_code",
+    "expected_response",
+    "group",
+    "method",
+    "name",
+    "proto",
+    "scenario",
+    "service",
+    "status",
+    "subproto",
+    "tls_version",
+    "url",
+];
+
+/// Every system tag k6 knows except the non-indexable `vu` and `iter`.
+const INDEXABLE_SYSTEM_TAGS: [&str; 16] = [
+    "check",
+    "error",
+    "error_code",
+    "expected_response",
+    "group",
+    "ip",
+    "method",
+    "name",
+    "ocsp_status",
+    "proto",
+    "scenario",
+    "service",
+    "status",
+    "subproto",
+    "tls_version",
+    "url",
+];
+
+/// Go's `time.ParseDuration` for `saveInterval` (`1s`, `500ms`, `1m30s`).
+fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let err = || format!("time: invalid duration {}", go_quote(s));
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = s;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(err());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_len].parse().map_err(|_| err())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let nanos = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(err()),
+        };
+        total += value * nanos;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_nanos(total as u64))
+}
+
+/// The CSV output.
+pub struct CsvOutput {
+    path: Option<PathBuf>,
+    time_format: CsvTimeFormat,
+    save_interval: Duration,
+    columns: Vec<String>,
+    ignored: Vec<String>,
+    offset: i32,
+    target: Option<Target>,
+    names: Vec<Option<std::sync::Arc<str>>>,
+    last_flush: Instant,
+    buf: String,
+}
+
+impl CsvOutput {
+    /// A CSV output from its `--out csv=ARG` argument and `K6_CSV_*`
+    /// variables (the argument wins).
+    pub fn from_arg(arg: &str, ctx: &OutputContext) -> Result<Self, OutputError> {
+        let config_err = |message: String| OutputError::Config {
+            output: "csv",
+            message,
+        };
+        let mut file = "file.csv".to_owned();
+        let mut interval = "1s".to_owned();
+        let mut format = "unix".to_owned();
+        if let Some(v) = ctx.env.get("K6_CSV_FILENAME") {
+            file = v.clone();
+        }
+        if let Some(v) = ctx.env.get("K6_CSV_SAVE_INTERVAL") {
+            interval = v.clone();
+        }
+        if let Some(v) = ctx.env.get("K6_CSV_TIME_FORMAT") {
+            format = v.clone();
+        }
+        if !arg.is_empty() {
+            if !arg.contains('=') {
+                file = arg.to_owned();
+            } else {
+                for pair in arg.split(',') {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    if v.is_empty() {
+                        return Err(config_err(format!(
+                            "couldn't parse {} as argument for csv output",
+                            go_quote(arg)
+                        )));
+                    }
+                    match k {
+                        "saveInterval" => interval = v.to_owned(),
+                        "fileName" => file = v.to_owned(),
+                        "timeFormat" => format = v.to_owned(),
+                        _ => {
+                            return Err(config_err(format!(
+                                "unknown key {} as argument for csv output",
+                                go_quote(k)
+                            )))
+                        }
+                    }
+                }
+            }
+        }
+        let time_format = CsvTimeFormat::parse(&format).map_err(config_err)?;
+        let save_interval = parse_go_duration(&interval).map_err(config_err)?;
+        let enabled: Vec<String> = match &ctx.system_tags {
+            Some(tags) => tags.clone(),
+            None => DEFAULT_COLUMNS.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut columns: Vec<String> = INDEXABLE_SYSTEM_TAGS
+            .iter()
+            .filter(|t| enabled.iter().any(|e| e == *t))
+            .map(|s| s.to_string())
+            .collect();
+        columns.sort();
+        let ignored = INDEXABLE_SYSTEM_TAGS
+            .iter()
+            .filter(|t| !enabled.iter().any(|e| e == *t))
+            .map(|s| s.to_string())
+            .collect();
+        Ok(CsvOutput {
+            path: (file != "-").then(|| PathBuf::from(file)),
+            time_format,
+            save_interval,
+            columns,
+            ignored,
+            offset: ctx.utc_offset_secs,
+            target: None,
+            names: Vec::new(),
+            last_flush: Instant::now(),
+            buf: String::with_capacity(64 * 1024),
+        })
+    }
+
+    fn header(&self) -> String {
+        let mut fields = vec!["metric_name", "timestamp", "metric_value"];
+        fields.extend(self.columns.iter().map(String::as_str));
+        fields.push("extra_tags");
+        fields.push("metadata");
+        let mut line = String::new();
+        write_record(&mut line, fields.iter().copied());
+        line
+    }
+
+    fn row(&mut self, name: &str, s: &Sample) {
+        let ts = match self.time_format {
+            CsvTimeFormat::Unix => (s.time_ns / 1_000_000_000).to_string(),
+            CsvTimeFormat::UnixMilli => (s.time_ns / 1_000_000).to_string(),
+            CsvTimeFormat::UnixMicro => (s.time_ns / 1_000).to_string(),
+            CsvTimeFormat::UnixNano => s.time_ns.to_string(),
+            CsvTimeFormat::Rfc3339 | CsvTimeFormat::Rfc3339Nano => {
+                let mut t = String::new();
+                let nanos = self.time_format == CsvTimeFormat::Rfc3339Nano;
+                write_rfc3339(&mut t, s.time_ns, self.offset, nanos);
+                t
+            }
+        };
+        let value = go_f6(s.value);
+        let mut extra = String::new();
+        for (k, v) in s.tags.iter() {
+            if self.columns.iter().any(|c| c == k) || self.ignored.iter().any(|c| c == k) {
+                continue;
+            }
+            if !extra.is_empty() {
+                extra.push('&');
+            }
+            extra.push_str(k);
+            extra.push('=');
+            extra.push_str(v);
+        }
+        let columns = self.columns.iter().map(|c| s.tags.get(c).unwrap_or(""));
+        let fields = [name, ts.as_str(), value.as_str()]
+            .into_iter()
+            .chain(columns)
+            .chain([extra.as_str(), ""]);
+        write_record(&mut self.buf, fields);
+    }
+}
+
+/// Go's `encoding/csv` quoting: fields with `,` `"` CR or LF, or starting
+/// with a space, are quoted with `"` doubled.
+fn write_record<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let needs_quotes = !f.is_empty()
+            && (f == r"\."
+                || f.contains([',', '"', '\r', '\n'])
+                || f.chars().next().is_some_and(char::is_whitespace));
+        if needs_quotes {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(f);
+        }
+    }
+    out.push('\n');
+}
+
+impl Output for CsvOutput {
+    fn description(&self) -> String {
+        match &self.path {
+            None => "csv (stdout)".into(),
+            Some(p) => format!("csv ({})", p.display()),
+        }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        let mut target = Target::open(self.path.as_deref())?;
+        target.write_all(self.header().as_bytes())?;
+        target.flush()?;
+        self.target = Some(target);
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+
+    fn add_samples(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
+        if self.target.is_none() {
+            return Err(io::Error::other("csv output used before start()"));
+        }
+        for s in samples {
+            let id = s.metric.id.0 as usize;
+            if id >= self.names.len() {
+                self.names.resize(id + 1, None);
+            }
+            if self.names[id].is_none() {
+                self.names[id] = registry.get_def(s.metric.id).map(|d| d.name);
+            }
+            let Some(name) = self.names[id].clone() else {
+                continue;
+            };
+            self.row(&name, s);
+            if self.buf.len() >= 64 * 1024 {
+                let target = self.target.as_mut().expect("checked above");
+                target.write_all(self.buf.as_bytes())?;
+                self.buf.clear();
+            }
+        }
+        let target = self.target.as_mut().expect("checked above");
+        target.write_all(self.buf.as_bytes())?;
+        self.buf.clear();
+        // k6 flushes its CSV writer every saveInterval.
+        if self.last_flush.elapsed() >= self.save_interval {
+            target.flush()?;
+            self.last_flush = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        match self.target.take() {
+            Some(t) => t.finish(),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_like_go() {
+        let mut s = String::new();
+        write_record(
+            &mut s,
+            ["cc", "a=x&y<z>\"q\"&b,c=d,e", " lead", "", "plain", "a\nb"].into_iter(),
+        );
+        assert_eq!(
+            s,
+            "cc,\"a=x&y<z>\"\"q\"\"&b,c=d,e\",\" lead\",,plain,\"a\nb\"\n"
+        );
+    }
+
+    #[test]
+    fn durations_like_go() {
+        assert_eq!(parse_go_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_go_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_go_duration("5x"),
+            Err("time: invalid duration \"5x\"".into())
+        );
+        assert!(parse_go_duration("").is_err());
+    }
+
+    #[test]
+    fn columns_follow_system_tags() {
+        let ctx = OutputContext::default();
+        let out = CsvOutput::from_arg("x.csv", &ctx).unwrap();
+        // k6 v1.1.0's header.
+        assert_eq!(
+            out.header(),
+            "metric_name,timestamp,metric_value,check,error,error_code,expected_response,\
+             group,method,name,proto,scenario,service,status,subproto,tls_version,url,\
+             extra_tags,metadata\n"
+        );
+        assert_eq!(out.ignored, ["ip", "ocsp_status"]);
+        let ctx = OutputContext {
+            system_tags: Some(vec!["url".into(), "vu".into(), "ip".into()]),
+            ..OutputContext::default()
+        };
+        let out = CsvOutput::from_arg("x.csv", &ctx).unwrap();
+        assert_eq!(out.columns, ["ip", "url"]);
+    }
+}

@@ -1,0 +1,7 @@
+//! Stampede's outputs against what k6 v1.1.0 produced for the same run
+//! (fixtures in `tests/fixtures/k6-v1.1.0`, captured by its `gen.sh`).
+
+mod common;
+mod data;
+mod outputs;
+mod text;
