@@ -207,6 +207,17 @@ impl Acc {
     }
 }
 
+/// `count` per second of `duration`, computed as k6 does
+/// (`count / (float64(ns) / 1e9)`, 0 for no time), so rates match to the bit.
+pub(crate) fn go_rate(count: f64, duration: Duration) -> f64 {
+    let ns = duration.as_nanos() as f64;
+    if ns == 0.0 {
+        0.0
+    } else {
+        count / (ns / 1e9)
+    }
+}
+
 /// k6's group names from a `group` tag: `::a::b` → `[a, b]`.
 fn group_names(tag: &str) -> impl Iterator<Item = &str> {
     tag.strip_prefix("::").unwrap_or(tag).split("::")
@@ -233,6 +244,13 @@ impl Ctx<'_> {
                 .iter()
                 .filter_map(|(key, stat)| Some((key.clone(), agg.stat(stat, self.duration)?)))
                 .collect(),
+            MetricType::Counter => {
+                let count = agg.stat(&Stat::Count, self.duration).unwrap_or(0.0);
+                vec![
+                    ("count".to_owned(), count),
+                    ("rate".to_owned(), go_rate(count, self.duration)),
+                ]
+            }
             _ => agg.values(&[], self.duration),
         };
         MetricSummary {

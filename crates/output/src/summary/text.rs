@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use stampede_metrics::{MetricType, ValueType};
 
-use super::model::{Breakdown, ChecksBlock, MetricSummary};
+use std::time::Duration;
+
+use super::model::{go_rate, Breakdown, ChecksBlock, MetricSummary};
 use super::Report;
 use crate::ansi::{str_width, Color, Painter};
 use crate::collate::{compare_metric_names, locale_compare};
@@ -339,7 +341,7 @@ impl Renderer<'_> {
     }
 
     /// `renderChecks` as `_renderChecks` wraps it.
-    fn checks(&self, block: Option<&ChecksBlock>, ctx: Ctx, rate_secs: f64) -> Vec<Item> {
+    fn checks(&self, block: Option<&ChecksBlock>, ctx: Ctx, duration: Duration) -> Vec<Item> {
         let Some(block) = block else {
             return Vec::new();
         };
@@ -354,11 +356,7 @@ impl Renderer<'_> {
             values: values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             thresholds: Vec::new(),
         };
-        let rate = if rate_secs > 0.0 {
-            total / rate_secs
-        } else {
-            0.0
-        };
+        let rate = go_rate(total, duration);
         let succeeded_rate = if total > 0.0 { passes / total } else { 0.0 };
         let metrics = [
             metric(
@@ -446,8 +444,8 @@ impl Renderer<'_> {
     }
 
     /// `_renderGroupContent` / `_renderScenarioContent`.
-    fn breakdown(&self, b: &Breakdown, ctx: Ctx, rate_secs: f64) -> Vec<Item> {
-        let mut out = self.checks(b.checks.as_ref(), ctx, rate_secs);
+    fn breakdown(&self, b: &Breakdown, ctx: Ctx, duration: Duration) -> Vec<Item> {
+        let mut out = self.checks(b.checks.as_ref(), ctx, duration);
         let metrics: Vec<&MetricSummary> = b
             .metrics
             .iter()
@@ -462,7 +460,7 @@ impl Renderer<'_> {
                 nested,
                 "↳",
             )));
-            out.extend(self.breakdown(g, nested, rate_secs));
+            out.extend(self.breakdown(g, nested, duration));
         }
         out
     }
@@ -483,7 +481,7 @@ pub(crate) fn render(report: &Report, full: bool) -> String {
         trend_stats: report.trend_stats.iter().map(|(s, _)| s.as_str()).collect(),
     };
     let model = &report.model;
-    let secs = report.duration.as_secs_f64();
+    let secs = report.duration;
     let top = Ctx { base: 0 };
     let mut sections: Vec<(String, Vec<Item>)> = Vec::new();
 

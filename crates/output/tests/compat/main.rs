@@ -3,5 +3,6 @@
 
 mod common;
 mod data;
+mod humanize;
 mod outputs;
 mod text;
