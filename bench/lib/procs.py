@@ -1,0 +1,182 @@
+"""Starting, pinning, measuring and always stopping child processes.
+
+Every child runs in its own session (so a Ctrl-C reaches the harness, which
+then stops the children in order) and is recorded in a pid file that
+`bench/run` reads to kill leftovers if the harness itself dies.
+"""
+
+import os
+import resource
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+GENERATOR_CPU = 1
+TARGET_CPU = 0
+SAMPLE_EVERY = 0.1  # seconds between /proc/PID/status samples
+
+
+class Registry:
+    """The children this run started, by pid (each is its own process group)."""
+
+    def __init__(self, pidfile):
+        self.pidfile = pidfile
+        self.pids = set()
+
+    def add(self, pid):
+        self.pids.add(pid)
+        self._write()
+
+    def discard(self, pid):
+        self.pids.discard(pid)
+        self._write()
+
+    def _write(self):
+        with open(self.pidfile, "w") as f:
+            f.write("".join(f"{p}\n" for p in sorted(self.pids)))
+
+    def stop_all(self):
+        """SIGTERM each process group, then SIGKILL what is left after 3 s."""
+        for pid in list(self.pids):
+            _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3
+        while self.pids and time.monotonic() < deadline:
+            for pid in list(self.pids):
+                if _reaped(pid):
+                    self.discard(pid)
+            time.sleep(0.05)
+        for pid in list(self.pids):
+            _signal_group(pid, signal.SIGKILL)
+            _reaped(pid, block=True)
+            self.discard(pid)
+
+
+def _signal_group(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reaped(pid, block=False):
+    try:
+        done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        return done != 0
+    except ChildProcessError:
+        return True
+
+
+@dataclass
+class Result:
+    """What one finished generator run cost and how it ended."""
+
+    exit_code: int
+    wall_s: float
+    cpu_s: float  # user + system, from wait4's rusage
+    peak_rss_kib: int  # max of sampled VmRSS/VmHWM and rusage's ru_maxrss
+    timed_out: bool
+    stdout: str  # path of the captured stdout
+    stderr: str
+
+
+def pinned(cmd, cpu):
+    return ["taskset", "-c", str(cpu), *cmd]
+
+
+def start(registry, cmd, *, cpu, env=None, stdout=None, stderr=None, nofile=None):
+    """Start cmd pinned to cpu in its own session; return the Popen."""
+
+    def setup():
+        if nofile:
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(nofile, hard), hard))
+
+    full_env = dict(os.environ)
+    full_env["K6_NO_USAGE_REPORT"] = "true"  # always, for k6 (and stampede)
+    full_env.update(env or {})
+    out = open(stdout, "w") if stdout else subprocess.DEVNULL
+    err = open(stderr, "w") if stderr else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(
+            pinned(cmd, cpu),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=setup,
+        )
+    finally:
+        for f in (out, err):
+            if f is not subprocess.DEVNULL:
+                f.close()
+    registry.add(proc.pid)
+    return proc
+
+
+def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None):
+    """Run a generator pinned to the generator CPU until it exits (or timeout).
+
+    Samples VmRSS and VmHWM every 100 ms; CPU time and ru_maxrss come from
+    wait4, so nothing is missed between samples.
+    """
+    stdout = os.path.join(workdir, f"{name}.out")
+    stderr = os.path.join(workdir, f"{name}.err")
+    t0 = time.monotonic()
+    proc = start(registry, cmd, cpu=GENERATOR_CPU, env=env, stdout=stdout,
+                 stderr=stderr, nofile=nofile)
+    peak = 0
+    timed_out = False
+    while True:
+        peak = max(peak, _rss_kib(proc.pid))
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - t0 > timeout:
+            timed_out = True
+            _signal_group(proc.pid, signal.SIGTERM)
+            time.sleep(2)
+            _signal_group(proc.pid, signal.SIGKILL)
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(SAMPLE_EVERY)
+    wall = time.monotonic() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    registry.discard(proc.pid)
+    return Result(
+        exit_code=proc.returncode,
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_rss_kib=max(peak, usage.ru_maxrss),
+        timed_out=timed_out,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def _rss_kib(pid):
+    """max(VmRSS, VmHWM) of pid in KiB, 0 if it is gone."""
+    best = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    best = max(best, int(line.split()[1]))
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
+    return best
+
+
+def run_quiet(cmd, timeout=30, env=None):
+    """Run a short helper command (not measured); return (code, stdout+stderr)."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env=env, stdin=subprocess.DEVNULL)
+        return p.returncode, (p.stdout or "") + (p.stderr or "")
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return -1, str(e)
+
+
+def nofile_hard_limit():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
