@@ -204,3 +204,58 @@ pub fn assert_json_close(got: &Value, want: &Value, path: &str, tolerance: &dyn 
         (g, w) => assert_eq!(g, w, "{path}"),
     }
 }
+
+/// A synthetic run: samples added by metric name, in order, one per
+/// millisecond from a fixed instant.
+pub struct Synth {
+    pub registry: Registry,
+    pub samples: Vec<Sample>,
+    time_ns: u64,
+}
+
+impl Default for Synth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Synth {
+    pub fn new() -> Self {
+        Synth {
+            registry: Registry::new(),
+            samples: Vec::new(),
+            // 2026-11-23T22:05:25Z
+            time_ns: 1_795_471_525_000_000_000,
+        }
+    }
+
+    /// Registers a custom metric.
+    pub fn custom(&self, name: &str, kind: MetricType, contains: ValueType) {
+        self.registry.register(name, kind, contains).unwrap();
+    }
+
+    /// Adds a sample of the (built-in or registered) metric `name`.
+    pub fn add(&mut self, name: &str, value: f64, tags: &[(&str, &str)]) {
+        let metric = self
+            .registry
+            .lookup(name)
+            .unwrap_or_else(|| panic!("unknown metric {name}"));
+        self.time_ns += 1_000_000;
+        self.samples.push(Sample {
+            metric,
+            tags: TagSet::from_pairs(tags.iter().copied()),
+            value,
+            time_ns: self.time_ns,
+        });
+    }
+
+    pub fn store(&self) -> Store {
+        let mut sink = Sink::new();
+        for s in &self.samples {
+            sink.add(s.metric, &s.tags, s.value, s.time_ns);
+        }
+        let mut store = Store::new();
+        store.apply(&sink.take(0, 1));
+        store
+    }
+}
