@@ -141,7 +141,7 @@ fn shop() -> (Synth, Thresholds) {
         &[("group", "::teardown"), ("check", "logged out")],
     );
 
-    let mut th = Thresholds::new(vec![
+    let th = Thresholds::new(vec![
         ThresholdSpec::new("http_req_duration", "p(95)<300"),
         ThresholdSpec::new("http_req_duration{group:::cart}", "p(99)<200"),
         ThresholdSpec::new("http_req_failed", "rate<0.01"),
