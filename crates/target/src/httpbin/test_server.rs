@@ -3,12 +3,10 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc};
-use std::thread;
-
-use tokio::sync::oneshot;
+use std::sync::Arc;
 
 use super::{router, Shared};
+use crate::server::background::{base_url, in_background, Run};
 use crate::server::tls::SelfSigned;
 use crate::server::Server;
 
@@ -37,18 +35,6 @@ pub struct TestServer {
 struct Certificate {
     der: Vec<u8>,
     pem: String,
-}
-
-enum Run {
-    /// Serving on the runtime that started it.
-    Task(Server),
-    /// Serving on its own runtime on its own thread.
-    Thread {
-        /// `true` to drain gracefully, `false` to drop everything.
-        stop: Option<oneshot::Sender<bool>>,
-        stopped: Option<oneshot::Receiver<()>>,
-        thread: Option<thread::JoinHandle<()>>,
-    },
 }
 
 impl TestServer {
@@ -96,13 +82,7 @@ impl TestServer {
     /// The base URL, such as `http://127.0.0.1:40123`, without a trailing
     /// slash.
     pub fn url(&self) -> String {
-        let ip = match self.addr.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
-            ip if ip.is_unspecified() => "[::1]".to_string(),
-            ip if ip.is_ipv6() => format!("[{ip}]"),
-            ip => ip.to_string(),
-        };
-        format!("{}://{}:{}", self.scheme, ip, self.addr.port())
+        base_url(self.scheme, self.addr)
     }
 
     /// The address the server listens on.
@@ -134,25 +114,17 @@ impl TestServer {
     /// Stops accepting connections, lets in-flight responses finish (for up
     /// to a second), then stops.
     pub async fn shutdown(mut self) {
-        match &mut self.run {
-            Run::Task(_) => {
-                let Run::Task(server) = std::mem::replace(&mut self.run, Run::none()) else {
-                    unreachable!("matched above")
-                };
-                server.shutdown().await;
-            }
-            Run::Thread { stop, stopped, .. } => {
-                if let Some(stop) = stop.take() {
-                    let _ = stop.send(true);
-                }
-                if let Some(stopped) = stopped.take() {
-                    let _ = stopped.await;
-                }
-            }
-        }
+        self.run.shutdown().await;
     }
 
     async fn launch(addr: SocketAddr, tls: bool) -> io::Result<TestServer> {
+        let (mut server, run) = Self::bind(addr, tls).await?;
+        server.run = Run::Task(Some(run));
+        Ok(server)
+    }
+
+    /// Binds the listener; the caller decides where the server runs.
+    async fn bind(addr: SocketAddr, tls: bool) -> io::Result<(TestServer, Server)> {
         let shared = Arc::new(Shared::default());
         let (acceptor, certificate) = if tls {
             let cert = SelfSigned::generate()?;
@@ -171,81 +143,20 @@ impl TestServer {
             shared.counters.clone(),
         )
         .await?;
-        Ok(TestServer {
+        let built = TestServer {
             addr: server.addr(),
             scheme: if tls { "https" } else { "http" },
             shared,
             certificate,
-            run: Run::Task(server),
-        })
+            run: Run::none(),
+        };
+        Ok((built, server))
     }
 
     fn launch_in_background(addr: SocketAddr, tls: bool) -> io::Result<TestServer> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("stampede-target")
-            .enable_all()
-            .build()?;
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = oneshot::channel::<bool>();
-        let (stopped_tx, stopped_rx) = oneshot::channel();
-        let thread = thread::Builder::new()
-            .name("stampede-target".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let mut server = match TestServer::launch(addr, tls).await {
-                        Ok(server) => server,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let run = std::mem::replace(&mut server.run, Run::none());
-                    let _ = ready_tx.send(Ok(server));
-                    let graceful = stop_rx.await.unwrap_or(false);
-                    if let (true, Run::Task(server)) = (graceful, run) {
-                        server.shutdown().await;
-                    }
-                });
-                // Dropping the runtime drops every task still running.
-                drop(runtime);
-                let _ = stopped_tx.send(());
-            })?;
-        let mut server = ready_rx
-            .recv()
-            .map_err(|_| io::Error::other("test server thread died"))??;
-        server.run = Run::Thread {
-            stop: Some(stop_tx),
-            stopped: Some(stopped_rx),
-            thread: Some(thread),
-        };
+        let (mut server, run) = in_background(2, move || Self::bind(addr, tls))?;
+        server.run = run;
         Ok(server)
-    }
-}
-
-impl Run {
-    /// A placeholder for a run moved elsewhere.
-    fn none() -> Run {
-        Run::Thread {
-            stop: None,
-            stopped: None,
-            thread: None,
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Run::Thread { stop, thread, .. } = &mut self.run {
-            if let Some(stop) = stop.take() {
-                let _ = stop.send(false);
-            }
-            if let Some(thread) = thread.take() {
-                // Quick: the runtime drops its tasks without waiting on them.
-                let _ = thread.join();
-            }
-        }
-        // A `Run::Task` server stops in its own Drop.
     }
 }
 

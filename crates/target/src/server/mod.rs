@@ -3,6 +3,7 @@
 //! [`Router`], with per-connection control for handlers that must misbehave at
 //! the transport level (see [`conn::Connection`]).
 
+pub(crate) mod background;
 pub(crate) mod conn;
 pub(crate) mod tls;
 
