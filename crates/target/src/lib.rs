@@ -1,5 +1,10 @@
 //! Systems under test: an httpbin-like server for tests and the demo target.
 //!
+//! [`DemoTarget`] serves [`demo_router`]: the in-memory shop API, flash
+//! sale and task service (with WebSocket status) that the seeds load-test,
+//! plus fault injection; `stampede target` and `stampede demo` run it. See
+//! [`demo`] for every endpoint.
+//!
 //! [`TestServer`] serves [`httpbin_router`] on a loopback port: httpbin's
 //! endpoints plus a few that load-tool tests need (connection resets,
 //! hanging requests, request counters). See [`httpbin`] for the list.
@@ -18,7 +23,9 @@
 //! # }
 //! ```
 
+pub mod demo;
 pub mod httpbin;
 mod server;
 
+pub use demo::{demo_router, DemoConfig, DemoState, DemoTarget, FaultConfig, DEFAULT_ADDR};
 pub use httpbin::{httpbin_router, TestServer};
