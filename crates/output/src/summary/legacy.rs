@@ -100,11 +100,25 @@ fn number(v: Option<&Value>) -> f64 {
     v.and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
 
+/// A value as JavaScript's `'' + v` prints it (for hand-made data).
+fn js_concat(v: Option<&Value>) -> String {
+    match v {
+        None => "undefined".into(),
+        Some(Value::Null) => "null".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => js_string(n.as_f64().unwrap_or(f64::NAN)),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Array(_)) | Some(Value::Object(_)) => "[object Object]".into(),
+    }
+}
+
 /// `summarizeCheck`.
 fn check_line(indent: &str, check: &Value, paint: &Painter) -> String {
     let name = check.get("name").and_then(Value::as_str).unwrap_or("");
     let passes = number(check.get("passes"));
     let fails = number(check.get("fails"));
+    // `check.fails == 0` is also true for "0", false, "" and null... but
+    // only numbers come from k6; anything else counts as failing.
     if fails == 0.0 {
         return paint.legacy(&format!("{indent}✓ {name}"), &[GREEN]);
     }
@@ -113,8 +127,8 @@ fn check_line(indent: &str, check: &Value, paint: &Painter) -> String {
         &format!(
             "{indent}✗ {name}\n{indent} ↳  {}% — ✓ {} / ✗ {}",
             js_string(pct),
-            js_string(passes),
-            js_string(fails)
+            js_concat(check.get("passes")),
+            js_concat(check.get("fails"))
         ),
         &[RED],
     )
@@ -150,8 +164,8 @@ fn indent_for(name: &str) -> &'static str {
 }
 
 fn display_name(name: &str) -> String {
-    match name.find('{') {
-        Some(i) => format!("{{ {} }}", &name[i + 1..name.len() - 1]),
+    match super::model::submetric_inner(name) {
+        Some(inner) => format!("{{ {inner} }}"),
         None => name.to_owned(),
     }
 }

@@ -96,6 +96,26 @@ impl GroupNode {
     }
 }
 
+/// What a sub-metric's display name shows: JavaScript's
+/// `name.substring(name.indexOf('{') + 1, name.length - 1)` (bounds swapped
+/// when reversed, as `substring` does); `None` without a `{`.
+pub(crate) fn submetric_inner(name: &str) -> Option<String> {
+    let open = name.find('{')?;
+    let chars: Vec<char> = name.chars().collect();
+    let start = name[..open].chars().count() + 1;
+    let end = chars.len().saturating_sub(1);
+    let (a, b) = if start <= end {
+        (start, end)
+    } else {
+        (end, start)
+    };
+    Some(
+        chars[a.min(chars.len())..b.min(chars.len())]
+            .iter()
+            .collect(),
+    )
+}
+
 /// k6's id for a group or check: the md5 hex of its path.
 pub fn path_id(path: &str) -> String {
     let digest = Md5::digest(path.as_bytes());
@@ -495,6 +515,15 @@ mod tests {
         );
         assert_eq!(path_id("::top check"), "73cf7c782b0c12b75dc3e5fa2573f05a");
         assert_eq!(path_id("::setup"), "5c0f8025f7e0b6654089e5b00e950f1a");
+    }
+
+    #[test]
+    fn submetric_inner_like_javascript_substring() {
+        assert_eq!(submetric_inner("a{b:c}").as_deref(), Some("b:c"));
+        assert_eq!(submetric_inner("abc"), None);
+        assert_eq!(submetric_inner("a{").as_deref(), Some("{"));
+        assert_eq!(submetric_inner("{").as_deref(), Some("{"));
+        assert_eq!(submetric_inner("é{ü:ß}").as_deref(), Some("ü:ß"));
     }
 
     #[test]

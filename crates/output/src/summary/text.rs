@@ -123,8 +123,8 @@ fn skipped(name: &str, full: bool) -> bool {
 
 /// `renderMetricDisplayName`: `{ tags }` for sub-metrics (two spaces first).
 fn display_name(name: &str) -> String {
-    match name.find('{') {
-        Some(i) => format!("  {{ {} }}", &name[i + 1..name.len() - 1]),
+    match super::model::submetric_inner(name) {
+        Some(inner) => format!("  {{ {inner} }}"),
         None => name.to_owned(),
     }
 }

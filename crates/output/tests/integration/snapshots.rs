@@ -234,3 +234,50 @@ fn handle_summary_data() {
 fn summary_export() {
     insta::assert_snapshot!(to_file_text(&plain().summary_export()));
 }
+
+#[test]
+fn empty_run_renders() {
+    let s = Synth::new();
+    let store = s.store();
+    let report = Report::new(SummaryInput {
+        store: &store,
+        registry: &s.registry,
+        thresholds: None,
+        duration: Duration::ZERO,
+        trend_stats: vec![],
+        time_unit: None,
+        setup_data: None,
+        no_color: true,
+        stdout_tty: true,
+        stderr_tty: false,
+    });
+    assert_eq!(
+        report.render(SummaryMode::Compact),
+        "\n\n  █ TOTAL RESULTS \n\n\n\n"
+    );
+    assert_eq!(report.render(SummaryMode::Legacy), "\n\n\n");
+    assert_eq!(report.handle_summary_data()["metrics"], json!({}));
+}
+
+#[test]
+fn legacy_text_summary_survives_odd_data() {
+    // Scripts may hand textSummary() a modified or hand-made object.
+    let data = json!({
+        "root_group": {"name": "", "groups": {"g": {}}, "checks": [{"name": "c", "passes": "x"}]},
+        "options": {"summaryTrendStats": ["avg", 5]},
+        "metrics": {
+            "a{": {"type": "trend", "contains": "time", "values": {}},
+            "b": {"type": "counter", "values": {"count": "many"}},
+            "c": {"type": "weird"},
+            "d": {"type": "rate", "contains": "default", "values": {"rate": 0.5, "passes": 1, "fails": 1},
+                  "thresholds": {"rate>0": {"ok": true}}}
+        }
+    });
+    let opts = TextOptions {
+        enable_colors: false,
+        ..TextOptions::default()
+    };
+    insta::assert_snapshot!(render_legacy_from_data(&data, &opts));
+    let _ = render_legacy_from_data(&json!(null), &opts);
+    let _ = render_legacy_from_data(&json!({"metrics": [], "root_group": 3}), &opts);
+}
