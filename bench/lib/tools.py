@@ -21,6 +21,7 @@ class Tool:
     name: str  # "k6", "stampede", "wrk", "oha"
     path: str
     version: str = ""
+    args: list = field(default_factory=list)  # flags that differ between versions
 
 
 @dataclass
@@ -125,7 +126,9 @@ def _to_ms(value, unit):
 # --- oha ------------------------------------------------------------------
 
 def oha(ctx, tool, *, url, connections, duration_s, timeout, qps=None, name="oha"):
-    cmd = [tool.path, "-c", str(connections), "-z", f"{duration_s}s", "--no-tui", "--json"]
+    # -w: let requests in flight at the deadline finish instead of counting
+    # them as "aborted due to deadline" errors.
+    cmd = [tool.path, "-c", str(connections), "-z", f"{duration_s}s", "-w", "--no-tui", *tool.args]
     if qps:
         cmd += ["-q", str(qps)]
     cmd.append(url)
@@ -139,7 +142,8 @@ def oha(ctx, tool, *, url, connections, duration_s, timeout, qps=None, name="oha
     summary = data.get("summary", {})
     pcts = data.get("latencyPercentiles", {})
     codes = data.get("statusCodeDistribution", {})
-    errors = data.get("errorDistribution", {})
+    errors = {k: v for k, v in data.get("errorDistribution", {}).items()
+              if k != "aborted due to deadline"}
     ok = sum(v for k, v in codes.items() if str(k).startswith("2"))
     run.figures = {
         "rps": float(summary.get("requestsPerSec") or 0.0),
