@@ -15,6 +15,43 @@
 //! k6 renders its summary in JavaScript, so the number formatting here
 //! follows JavaScript's (`toFixed`, `Number#toString`, see [`jsfmt`]) and the
 //! metric order follows `localeCompare` ([`collate`]).
+//!
+//! # At the end of a run
+//!
+//! After the final [`Thresholds::evaluate`](stampede_metrics::thresholds::Thresholds::evaluate):
+//! build a [`Report`]; hand [`Report::handle_summary_data`] to the script's
+//! `handleSummary` if it has one, else print [`Report::render`] (through
+//! [`ansi::for_terminal`] when stdout is a terminal, as k6 does); write
+//! [`summary_export::to_file_text`]`(&report.summary_export())` for
+//! `--summary-export`.
+//!
+//! # During a run
+//!
+//! ```
+//! use std::sync::Arc;
+//! use stampede_metrics::{Builtin, Registry, Sample, TagSet};
+//! use stampede_output::out::{local_utc_offset, metric_metas, OutputContext};
+//!
+//! let registry = Registry::new();
+//! let path = std::env::temp_dir().join(format!("doc-{}.json.gz", std::process::id()));
+//! let ctx = OutputContext {
+//!     metrics: Arc::new(metric_metas(None, true)), // the run's thresholds
+//!     utc_offset_secs: local_utc_offset(1_795_471_525),
+//!     ..OutputContext::default()
+//! };
+//! let mut out = stampede_output::from_spec(&format!("json={}", path.display()), &ctx).unwrap();
+//! assert!(out.description().starts_with("json ("));
+//! out.start().unwrap();
+//! let sample = Sample {
+//!     metric: Builtin::Iterations.metric(),
+//!     tags: TagSet::from_pairs([("scenario", "default")]),
+//!     value: 1.0,
+//!     time_ns: 1_795_471_525_000_000_000,
+//! };
+//! out.add_samples(&[sample], &registry).unwrap(); // from the collector, per batch
+//! out.stop().unwrap();
+//! # std::fs::remove_file(path).unwrap();
+//! ```
 
 pub mod ansi;
 pub mod collate;

@@ -9,6 +9,7 @@
 
 mod csv;
 mod json;
+mod localtime;
 mod target;
 mod timefmt;
 
@@ -22,6 +23,7 @@ use thiserror::Error;
 
 pub use csv::{CsvOutput, CsvTimeFormat};
 pub use json::JsonOutput;
+pub use localtime::{local_utc_offset, tzif_offset};
 pub use timefmt::write_rfc3339;
 
 /// A streaming output of samples.
@@ -103,7 +105,7 @@ pub struct OutputContext {
     /// The enabled system tags (`systemTags`); `None` for k6's default set.
     pub system_tags: Option<Vec<String>>,
     /// The local time zone's offset from UTC in seconds, for timestamps
-    /// written as dates (k6 writes local time).
+    /// written as dates (k6 writes local time); see [`local_utc_offset`].
     pub utc_offset_secs: i32,
 }
 
