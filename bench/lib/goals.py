@@ -289,7 +289,8 @@ def startup(ctx, p):
         goal.verdict, goal.measured = "ERROR", str(e)
         return goal
     goal.notes.append(f"Median of {p['runs']} runs after {p['warmup']} warm-up runs, by {how}, "
-                      "pinned to the generator CPU.")
+                      "pinned to the generator CPU, of `TOOL run --quiet --vus 1 --iterations 1 "
+                      "-e TARGET=$URL bench/scripts/get_check.js`.")
     for name, seconds in medians.items():
         run = tools.Run(tool=name, proc=None, figures={"median_ms": seconds * 1000})
         goal.rows.append((name, run))

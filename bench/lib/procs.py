@@ -78,6 +78,7 @@ class Result:
     timed_out: bool
     stdout: str  # path of the captured stdout
     stderr: str
+    cmd: list  # as run, taskset included
 
 
 def pinned(cmd, cpu):
@@ -152,6 +153,7 @@ def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None):
         timed_out=timed_out,
         stdout=stdout,
         stderr=stderr,
+        cmd=pinned(cmd, GENERATOR_CPU),
     )
 
 

@@ -4,6 +4,7 @@ import datetime
 import math
 import os
 import platform
+import shlex
 
 import procs
 
@@ -51,6 +52,18 @@ def goal_table(goal):
     return "\n".join(lines)
 
 
+def _shell(cmd, ctx):
+    """cmd as one line, with the long paths shortened to names a reader knows."""
+    short = {t.path: t.name for t in ctx.tools.values()}
+    words = []
+    for w in cmd:
+        w = short.get(w, w)
+        w = w.replace(ctx.target.url, "$URL").replace(ctx.workdir + "/", "")
+        w = w.replace(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/", "bench/")
+        words.append(w)
+    return " ".join(shlex.quote(w) if " " in w else w for w in words)
+
+
 def verdict_line(goal):
     return f"{goal.verdict:5} {goal.title}: {goal.measured or '-'}"
 
@@ -86,6 +99,10 @@ def render(ctx, goals):
         out += ["", f"## {g.title}", "", g.criterion, "", goal_table(g)]
         if g.notes:
             out += [""] + [f"- {n}" for n in g.notes]
+        cmds = [(label, run.proc.cmd) for label, run in g.rows if run.proc]
+        if cmds:
+            out += ["", "Commands:", ""]
+            out += [f"- {label}: `{_shell(cmd, ctx)}`" for label, cmd in cmds]
         bad = [(label, run.problem) for label, run in g.rows if not run.ok]
         if bad:
             out += [""] + [f"- ⚠ {label}: {problem}" for label, problem in bad]
