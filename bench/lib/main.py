@@ -40,10 +40,13 @@ class Context:
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="bench/run", description=__doc__.strip().splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="bench/run",
+        description="Stampede against wrk, oha and k6: the six goals of issue 3 (bench/README.md).",
+        epilog="bench/run itself also takes --no-install (do not install missing peers).")
     ap.add_argument("--quick", action="store_true",
                     help="short runs, small VU counts: a smoke check of the harness")
-    ap.add_argument("--only", default="",
+    ap.add_argument("--only", default="", metavar="NAME[,NAME]",
                     help=f"comma-separated goals to run, of: {', '.join(goals.ALL)}")
     ap.add_argument("--stampede", metavar="PATH",
                     help="stampede binary (default: cargo build --release -p stampede)")
