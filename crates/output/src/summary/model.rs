@@ -238,6 +238,11 @@ pub(crate) fn go_rate(count: f64, duration: Duration) -> f64 {
     }
 }
 
+/// A `group` tag without its leading `::`.
+fn g_trimmed(tag: Option<&str>) -> Option<&str> {
+    tag.map(|t| t.strip_prefix("::").unwrap_or(t))
+}
+
 /// k6's group names from a `group` tag: `::a::b` → `[a, b]`.
 fn group_names(tag: &str) -> impl Iterator<Item = &str> {
     tag.strip_prefix("::").unwrap_or(tag).split("::")
@@ -471,7 +476,10 @@ impl Model {
                 acc = &mut scenarios[i].1;
                 acc.add(id, tags, agg);
             }
-            if let Some(g) = group_tag {
+            // k6 leaves out of the group breakdowns what setup() and
+            // teardown() record outside their own groups.
+            let phase = matches!(g_trimmed(group_tag), Some("setup" | "teardown"));
+            if let (Some(g), false) = (group_tag, phase) {
                 for name in group_names(g) {
                     acc = acc.group(name);
                 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::common::{assert_json_close, fixture, replay};
+use crate::common::{assert_json_close, fixture, replay, replay_with};
 
 /// Where Stampede's numbers may differ from k6's: percentiles of
 /// `group_duration` (two samples, read from an HDR histogram), and values
@@ -35,4 +35,13 @@ fn summary_export_matches_k6() {
     assert_json_close(&export, &want, "export", &tolerance);
     let text = stampede_output::summary_export::to_file_text(&export);
     assert!(text.starts_with("{\n    \"root_group\": {\n        \"name\": \"\",\n"));
+}
+
+#[test]
+fn handle_summary_data_with_setup_data_matches_k6() {
+    let mut run = replay_with("scenario", "scenario.options.json");
+    let want: Value = serde_json::from_str(&fixture("scenario.data.json")).unwrap();
+    run.setup_data = Some(want["setup_data"].clone());
+    let data = run.report(false).handle_summary_data();
+    assert_json_close(&data, &want, "data", &tolerance);
 }

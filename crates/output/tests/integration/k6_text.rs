@@ -3,7 +3,7 @@
 use stampede_output::ansi::for_terminal;
 use stampede_output::{render_legacy_from_data, SummaryMode, TextOptions};
 
-use crate::common::{fixture, replay};
+use crate::common::{fixture, replay, replay_with};
 
 #[test]
 fn compact_summary_matches_k6() {
@@ -52,4 +52,14 @@ fn legacy_text_from_k6_data_matches_k6() {
     };
     let text = format!("\n{}\n\n", render_legacy_from_data(&data, &opts));
     assert_eq!(text, fixture("legacy.stdout.txt"));
+}
+
+#[test]
+fn full_summary_of_a_named_scenario_matches_k6() {
+    // A SCENARIO section with a nested group, summaryTimeUnit us,
+    // summaryTrendStats count,p(99.9),min,max, setup() checks kept out of
+    // the group sections.
+    let run = replay_with("scenario", "scenario.options.json");
+    let text = run.report(false).render(SummaryMode::Full);
+    assert_eq!(text, fixture("scenario.stdout.txt"));
 }

@@ -82,11 +82,18 @@ pub struct Run {
     pub thresholds: Thresholds,
     pub duration: Duration,
     pub options: Value,
+    /// What `setup()` returned, for the report.
+    pub setup_data: Option<Value>,
 }
 
 /// Replays `<name>.samples.json` (k6's `--out json`) with `options.json`.
 pub fn replay(name: &str) -> Run {
-    let options: Value = serde_json::from_str(&fixture("options.json")).unwrap();
+    replay_with(name, "options.json")
+}
+
+/// Replays `<name>.samples.json` with the given options file.
+pub fn replay_with(name: &str, options_file: &str) -> Run {
+    let options: Value = serde_json::from_str(&fixture(options_file)).unwrap();
     let registry = Registry::new();
     for (metric, d) in options["metrics"].as_object().into_iter().flatten() {
         registry
@@ -148,6 +155,7 @@ pub fn replay(name: &str) -> Run {
         thresholds,
         duration,
         options,
+        setup_data: None,
     }
 }
 
@@ -164,8 +172,8 @@ impl Run {
                 .iter()
                 .map(|s| s.as_str().unwrap().to_owned())
                 .collect(),
-            time_unit: None,
-            setup_data: None,
+            time_unit: self.options["summaryTimeUnit"].as_str().map(str::to_owned),
+            setup_data: self.setup_data.clone(),
             no_color: false,
             stdout_tty,
             stderr_tty: false,
