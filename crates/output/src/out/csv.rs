@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use stampede_metrics::{Registry, Sample};
 
+use super::json::{is_metadata, METADATA};
 use super::target::Target;
 use super::timefmt::write_rfc3339;
 use super::{go_quote, Output, OutputContext, OutputError};
@@ -234,7 +235,10 @@ impl CsvOutput {
         let value = go_f6(s.value);
         let mut extra = String::new();
         for (k, v) in s.tags.iter() {
-            if self.columns.iter().any(|c| c == k) || self.ignored.iter().any(|c| c == k) {
+            if self.columns.iter().any(|c| c == k)
+                || self.ignored.iter().any(|c| c == k)
+                || is_metadata(k)
+            {
                 continue;
             }
             if !extra.is_empty() {
@@ -244,11 +248,22 @@ impl CsvOutput {
             extra.push('=');
             extra.push_str(v);
         }
+        let mut metadata = String::new();
+        for k in METADATA {
+            if let Some(v) = s.tags.get(k) {
+                if !metadata.is_empty() {
+                    metadata.push('&');
+                }
+                metadata.push_str(k);
+                metadata.push('=');
+                metadata.push_str(v);
+            }
+        }
         let columns = self.columns.iter().map(|c| s.tags.get(c).unwrap_or(""));
         let fields = [name, ts.as_str(), value.as_str()]
             .into_iter()
             .chain(columns)
-            .chain([extra.as_str(), ""]);
+            .chain([extra.as_str(), metadata.as_str()]);
         write_record(&mut self.buf, fields);
     }
 }
@@ -360,6 +375,40 @@ mod tests {
             Err("time: invalid duration \"5x\"".into())
         );
         assert!(parse_go_duration("").is_err());
+    }
+
+    #[test]
+    fn vu_and_iter_go_to_metadata() {
+        // k6 v1.1.0 with systemTags ['vu', 'iter', 'scenario', 'ip', 'status'].
+        let ctx = OutputContext {
+            system_tags: Some(
+                ["vu", "iter", "scenario", "ip", "status"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            ..OutputContext::default()
+        };
+        let mut out = CsvOutput::from_arg("x.csv", &ctx).unwrap();
+        assert_eq!(
+            out.header(),
+            "metric_name,timestamp,metric_value,ip,scenario,status,extra_tags,metadata\n"
+        );
+        let sample = Sample {
+            metric: stampede_metrics::Builtin::Iterations.metric(),
+            tags: stampede_metrics::TagSet::from_pairs([
+                ("iter", "0"),
+                ("scenario", "default"),
+                ("vu", "1"),
+                ("x", "y"),
+            ]),
+            value: 1.0,
+            time_ns: 1_795_472_879_764_838_246,
+        };
+        out.row("cc", &sample);
+        assert_eq!(
+            out.buf,
+            "cc,1795472879,1.000000,,default,,x=y,vu=1&iter=0\n"
+        );
     }
 
     #[test]

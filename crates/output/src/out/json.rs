@@ -112,18 +112,38 @@ impl JsonOutput {
     }
 }
 
-/// A tag set as a JSON object, keys sorted.
+/// A tag set as a JSON object, keys sorted; `vu` and `iter` (k6's
+/// metadata) go into a following `"metadata"` object, as k6 writes them.
 fn write_tags(out: &mut String, tags: &TagSet) {
-    out.push('{');
-    for (i, (k, v)) in tags.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+    let write_object = |out: &mut String, pairs: &mut dyn Iterator<Item = (&str, &str)>| {
+        out.push('{');
+        for (i, (k, v)) in pairs.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_string(out, k);
+            out.push(':');
+            write_string(out, v);
         }
-        write_string(out, k);
-        out.push(':');
-        write_string(out, v);
+        out.push('}');
+    };
+    write_object(out, &mut tags.iter().filter(|(k, _)| !is_metadata(k)));
+    let mut metadata = METADATA
+        .iter()
+        .filter_map(|k| tags.get(k).map(|v| (*k, v)))
+        .peekable();
+    if metadata.peek().is_some() {
+        out.push_str(r#","metadata":"#);
+        write_object(out, &mut metadata);
     }
-    out.push('}');
+}
+
+/// The system tags k6 keeps as metadata (non-indexable), in its order.
+pub(crate) const METADATA: [&str; 2] = ["vu", "iter"];
+
+/// Whether tag `key` is one of k6's metadata.
+pub(crate) fn is_metadata(key: &str) -> bool {
+    METADATA.contains(&key)
 }
 
 /// A JSON string as k6's encoder (easyjson) writes it: `"` `\` `\n` `\r`
@@ -223,6 +243,23 @@ impl Output for JsonOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vu_and_iter_are_metadata() {
+        // k6 v1.1.0 with systemTags ['vu', 'iter', 'scenario', ...].
+        let mut s = String::new();
+        let tags = TagSet::from_pairs([
+            ("iter", "0"),
+            ("scenario", "default"),
+            ("vu", "1"),
+            ("x", "y"),
+        ]);
+        write_tags(&mut s, &tags);
+        assert_eq!(
+            s,
+            r#"{"scenario":"default","x":"y"},"metadata":{"vu":"1","iter":"0"}"#
+        );
+    }
 
     #[test]
     fn strings_escaped_like_k6() {
