@@ -63,4 +63,6 @@ pub mod summary;
 pub mod summary_export;
 
 pub use out::{from_spec, metric_metas, Output, OutputContext, OutputError};
-pub use summary::{render_legacy_from_data, Report, SummaryInput, SummaryMode, TextOptions};
+pub use summary::{
+    render_legacy_from_data, LegacyFlavor, Report, SummaryInput, SummaryMode, TextOptions,
+};

@@ -15,6 +15,21 @@ const RED: u8 = 31;
 const CYAN: u8 = 36;
 const FAINT: u8 = 2;
 
+/// Which legacy summary code to reproduce; they differ in two details.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum LegacyFlavor {
+    /// The k6-summary jslib from 0.0.3 on: rates as `✓ 20 ✗ 0`, metrics
+    /// sorted with `localeCompare`, sub-metrics after their parent.
+    #[default]
+    Jslib,
+    /// The k6-summary jslib 0.0.1 and 0.0.2: rates as `✓ 20 ✗ 0`, metric
+    /// names sorted by UTF-16 code units (`names.sort()`).
+    JslibPlainSort,
+    /// k6 v1.1's `--summary-mode=legacy`: rates as `20 out of 20`,
+    /// `localeCompare` order.
+    K6,
+}
+
 /// `textSummary`'s options.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextOptions {
@@ -26,6 +41,8 @@ pub struct TextOptions {
     pub summary_trend_stats: Option<Vec<String>>,
     /// Overrides `data.options.summaryTimeUnit`.
     pub summary_time_unit: Option<String>,
+    /// Which implementation to reproduce.
+    pub flavor: LegacyFlavor,
 }
 
 impl Default for TextOptions {
@@ -35,6 +52,22 @@ impl Default for TextOptions {
             enable_colors: true,
             summary_trend_stats: None,
             summary_time_unit: None,
+            flavor: LegacyFlavor::Jslib,
+        }
+    }
+}
+
+impl TextOptions {
+    /// The defaults of the k6-summary jslib `version` a script imports
+    /// (`https://jslib.k6.io/k6-summary/<version>/index.js`).
+    pub fn for_jslib(version: &str) -> Self {
+        let flavor = match version {
+            "0.0.1" | "0.0.2" => LegacyFlavor::JslibPlainSort,
+            _ => LegacyFlavor::Jslib,
+        };
+        TextOptions {
+            flavor,
+            ..TextOptions::default()
         }
     }
 }
@@ -74,7 +107,7 @@ impl Metric<'_> {
     }
 
     /// `nonTrendMetricValueForSum`.
-    fn non_trend_values(&self, unit: Option<TimeUnit>) -> Vec<String> {
+    fn non_trend_values(&self, unit: Option<TimeUnit>, flavor: LegacyFlavor) -> Vec<String> {
         let h = |key: &str| self.humanize(self.value(key), unit);
         match self.kind {
             "counter" => vec![h("count"), format!("{}/s", h("rate"))],
@@ -83,6 +116,14 @@ impl Metric<'_> {
                 format!("min={}", h("min")),
                 format!("max={}", h("max")),
             ],
+            "rate" if flavor != LegacyFlavor::K6 => {
+                let raw = |k: &str| js_concat(self.values.and_then(|v| v.get(k)));
+                vec![
+                    h("rate"),
+                    format!("✓ {}", raw("passes")),
+                    format!("✗ {}", raw("fails")),
+                ]
+            }
             "rate" => {
                 let passes = self.value("passes");
                 let fails = self.value("fails");
@@ -177,6 +218,7 @@ fn metric_lines(
     stats: &[String],
     unit: Option<TimeUnit>,
     paint: &Painter,
+    flavor: LegacyFlavor,
 ) -> Vec<String> {
     let indent = format!("{indent}  ");
     let mut metrics: Vec<Metric<'_>> = Vec::new();
@@ -226,7 +268,7 @@ fn metric_lines(
             }
             cols.push(row);
         } else {
-            let row = m.non_trend_values(unit);
+            let row = m.non_trend_values(unit, flavor);
             value_max = value_max.max(str_width(&row[0]));
             for (i, extra) in row.iter().enumerate().skip(1) {
                 let w = str_width(extra);
@@ -240,7 +282,15 @@ fn metric_lines(
     }
 
     let mut order: Vec<usize> = (0..metrics.len()).collect();
-    order.sort_by(|&a, &b| compare_metric_names(metrics[a].name, metrics[b].name));
+    match flavor {
+        LegacyFlavor::JslibPlainSort => order.sort_by(|&a, &b| {
+            metrics[a]
+                .name
+                .encode_utf16()
+                .cmp(metrics[b].name.encode_utf16())
+        }),
+        _ => order.sort_by(|&a, &b| compare_metric_names(metrics[a].name, metrics[b].name)),
+    }
 
     let mut out = Vec::with_capacity(order.len());
     for i in order {
@@ -303,10 +353,10 @@ fn metric_lines(
     out
 }
 
-/// The k6-summary jslib's `textSummary(data, options)` (k6's legacy
-/// summary): checks by group, then every metric of `data.metrics`, one line
-/// each. Reads `summaryTrendStats` and `summaryTimeUnit` from `data.options`
-/// unless `opts` overrides them.
+/// The k6-summary jslib's `textSummary(data, options)`, or k6's own legacy
+/// summary ([`LegacyFlavor`]): checks by group, then every metric of
+/// `data.metrics`, one line each. Reads `summaryTrendStats` and
+/// `summaryTimeUnit` from `data.options` unless `opts` overrides them.
 pub fn render_legacy_from_data(data: &Value, opts: &TextOptions) -> String {
     let data_opts = data.get("options");
     let stats: Vec<String> = match &opts.summary_trend_stats {
@@ -338,6 +388,13 @@ pub fn render_legacy_from_data(data: &Value, opts: &TextOptions) -> String {
     if let Some(root) = data.get("root_group") {
         group_lines(&format!("{}    ", opts.indent), root, &paint, &mut lines);
     }
-    lines.extend(metric_lines(&opts.indent, data, &stats, unit, &paint));
+    lines.extend(metric_lines(
+        &opts.indent,
+        data,
+        &stats,
+        unit,
+        &paint,
+        opts.flavor,
+    ));
     lines.join("\n")
 }

@@ -15,7 +15,7 @@ use stampede_metrics::{Registry, Stat, Store};
 
 use crate::humanize::TimeUnit;
 
-pub use legacy::{render_legacy_from_data, TextOptions};
+pub use legacy::{render_legacy_from_data, LegacyFlavor, TextOptions};
 pub use model::{
     path_id, Breakdown, CheckCount, ChecksBlock, GroupNode, MetricSummary, Model, ThresholdOutcome,
 };
@@ -186,6 +186,7 @@ impl Report {
                 let opts = TextOptions {
                     indent: " ".into(),
                     enable_colors: self.enable_colors(),
+                    flavor: LegacyFlavor::K6,
                     ..TextOptions::default()
                 };
                 let text = render_legacy_from_data(&self.handle_summary_data(), &opts);

@@ -1,7 +1,7 @@
 //! The summary text, byte for byte.
 
 use stampede_output::ansi::for_terminal;
-use stampede_output::{render_legacy_from_data, SummaryMode, TextOptions};
+use stampede_output::{render_legacy_from_data, LegacyFlavor, SummaryMode, TextOptions};
 
 use crate::common::{fixture, replay, replay_with};
 
@@ -48,10 +48,41 @@ fn legacy_text_from_k6_data_matches_k6() {
     let data: serde_json::Value = serde_json::from_str(&fixture("legacy.data.json")).unwrap();
     let opts = TextOptions {
         enable_colors: false,
+        flavor: LegacyFlavor::K6,
         ..TextOptions::default()
     };
     let text = format!("\n{}\n\n", render_legacy_from_data(&data, &opts));
     assert_eq!(text, fixture("legacy.stdout.txt"));
+}
+
+#[test]
+fn jslib_text_summary_matches_k6() {
+    // textSummary(data, opts) of the k6-summary jslib, as k6 ran it.
+    let data: serde_json::Value = serde_json::from_str(&fixture("jslib.data.json")).unwrap();
+    let plain = TextOptions {
+        enable_colors: false,
+        ..TextOptions::for_jslib("0.1.0")
+    };
+    assert_eq!(
+        render_legacy_from_data(&data, &plain),
+        fixture("jslib_new.txt")
+    );
+    let colored = TextOptions {
+        indent: "→ ".into(),
+        ..TextOptions::for_jslib("0.0.4")
+    };
+    assert_eq!(
+        render_legacy_from_data(&data, &colored),
+        fixture("jslib_new_color.txt")
+    );
+    let old = TextOptions {
+        enable_colors: false,
+        ..TextOptions::for_jslib("0.0.2")
+    };
+    assert_eq!(
+        render_legacy_from_data(&data, &old),
+        fixture("jslib_old.txt")
+    );
 }
 
 #[test]
