@@ -1,5 +1,55 @@
-//! The `stampede` command-line tool.
+//! The `stampede` command-line tool: runs k6 scripts.
 
-fn main() {
-    println!("stampede {}", env!("CARGO_PKG_VERSION"));
+mod banner;
+mod cmd_inspect;
+mod cmd_run;
+mod flags;
+mod progress;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Stampede: a load-testing tool that runs k6 scripts unchanged.
+#[derive(Debug, Parser)]
+#[command(name = "stampede", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a test script.
+    Run(cmd_run::RunArgs),
+    /// Print the resolved options of a script as JSON (like `k6 inspect`).
+    Inspect(cmd_inspect::InspectArgs),
+    /// Print the version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Run(args) => cmd_run::run(args),
+        Command::Inspect(args) => cmd_inspect::run(args),
+        Command::Version => {
+            println!(
+                "stampede v{} (k6 v1.1.0 compatible, {}/{})",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            );
+            0
+        }
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
 }

@@ -5,17 +5,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::output_shim::Output;
 use stampede_js::log::{Level, Logger};
 use stampede_js::now_ns;
 use stampede_metrics::thresholds::Thresholds;
 use stampede_metrics::{Builtin, Registry, Sink, Snapshot, Store, TagSet};
+use stampede_output::Output;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::control::{StopReason, Stopper};
 use crate::pool::Pool;
 use crate::stats::RunStats;
 use crate::worker::Flushed;
+
+/// How often the collector looks at the clock for its periodic work.
+const GAUGE_TICK: Duration = Duration::from_millis(100);
 
 /// How often thresholds are evaluated during the run (k6: every 2s).
 const THRESHOLD_INTERVAL: Duration = Duration::from_secs(2);
@@ -52,9 +55,10 @@ pub(crate) struct Collector {
 impl Collector {
     /// Merges data until every sender is gone.
     pub async fn run(self, mut rx: mpsc::UnboundedReceiver<CollectorMsg>) {
-        let mut gauges = tokio::time::interval(Duration::from_secs(1));
+        let mut gauges = tokio::time::interval(GAUGE_TICK);
         gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_eval = Instant::now();
+        let mut next_sample = Duration::from_secs(1);
         let mut interval = Snapshot::new(now_ns(), now_ns());
         loop {
             tokio::select! {
@@ -68,6 +72,15 @@ impl Collector {
                     None => break,
                 },
                 _ = gauges.tick() => {
+                    // As k6: every second of the test proper, the first one
+                    // a second after the start.
+                    let elapsed = self.stats.elapsed();
+                    if elapsed < next_sample {
+                        continue;
+                    }
+                    while next_sample <= elapsed {
+                        next_sample += Duration::from_secs(1);
+                    }
                     self.sample_vus();
                     self.flush_own_sink(&mut interval);
                     self.publish(&mut interval);

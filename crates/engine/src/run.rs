@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::output_shim::Output;
 use stampede_js::log::Level;
 use stampede_js::{ScenarioInfo, ScriptError, SummaryOutputs, TestControl, TestEnv};
 use stampede_metrics::thresholds::Thresholds;
 use stampede_metrics::{Registry, Sink, Store, TagSet};
+use stampede_output::Output;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::collector::{Collected, Collector, CollectorMsg};

@@ -141,7 +141,10 @@ pub(crate) fn vu_main(
             return;
         }
     };
-    stats.vus_initialized.fetch_add(1, Ordering::Relaxed);
+    // VU 0 runs setup/teardown/handleSummary and is not one of the test's VUs.
+    if handle.id != 0 {
+        stats.vus_initialized.fetch_add(1, Ordering::Relaxed);
+    }
     if ready.send(Ok(handle.clone())).is_err() {
         return;
     }

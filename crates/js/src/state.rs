@@ -123,19 +123,24 @@ impl VuState {
     }
 
     /// Emits `data_sent`/`data_received` accumulated since the last call, as
-    /// k6 does at the end of each iteration.
+    /// k6 does at the end of each iteration, setup and teardown (zero
+    /// included).
     pub fn flush_data_counters(&self) {
         let sent = self.bytes_sent.replace(0);
         let received = self.bytes_received.replace(0);
-        if sent == 0 && received == 0 {
-            return;
-        }
         let tags = self.tags();
         let now = now_ns();
         self.emitter
             .emit(Builtin::DataSent.metric(), &tags, sent as f64, now);
         self.emitter
             .emit(Builtin::DataReceived.metric(), &tags, received as f64, now);
+    }
+
+    /// Enters one of the implicit groups k6 runs `setup()` and
+    /// `teardown()` in (`::setup`, `::teardown`), or the root group.
+    pub fn set_lifecycle_group(&self, path: &str) {
+        *self.group.borrow_mut() = path.to_string();
+        self.rebuild_tags();
     }
 
     /// Whether the VU is in its init context.

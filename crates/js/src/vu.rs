@@ -260,6 +260,7 @@ impl Vu {
     /// Calls `setup()` if exported; returns its result as JSON text.
     pub fn call_setup(&mut self) -> Result<Option<String>, ScriptError> {
         self.state.phase.set(Phase::Setup);
+        self.state.set_lifecycle_group("::setup");
         self.state.http.start_iteration(&self.state.test);
         let out = self.with_ns(|ctx, ns| {
             let v: Value = ns.get("setup")?;
@@ -274,12 +275,14 @@ impl Vu {
             ctx.json_stringify(ret)?.map(|s| s.to_string()).transpose()
         });
         self.state.flush_data_counters();
+        self.state.set_lifecycle_group("");
         out
     }
 
     /// Calls `teardown(data)` if exported.
     pub fn call_teardown(&mut self, setup_json: Option<&Arc<str>>) -> Result<(), ScriptError> {
         self.state.phase.set(Phase::Teardown);
+        self.state.set_lifecycle_group("::teardown");
         self.state.http.start_iteration(&self.state.test);
         self.ensure_setup_data(setup_json);
         let data = self.setup_data.as_ref().map(|(_, p)| p.clone());
@@ -296,6 +299,7 @@ impl Vu {
             settle(ctx, ret)
         });
         self.state.flush_data_counters();
+        self.state.set_lifecycle_group("");
         out
     }
 
@@ -479,7 +483,11 @@ fn calling_module(ctx: &Ctx<'_>) -> String {
 
 /// `open(path, mode)`: reads a file in the init context, relative to the
 /// calling module.
-fn open<'js>(ctx: Ctx<'js>, path: String, mode: Opt<String>) -> rquickjs::Result<Value<'js>> {
+fn open<'js>(
+    ctx: Ctx<'js>,
+    path: String,
+    mode: Opt<Option<String>>,
+) -> rquickjs::Result<Value<'js>> {
     let state = vu_state(&ctx);
     if !state.in_init() {
         return Err(Exception::throw_message(
@@ -499,7 +507,7 @@ fn open<'js>(ctx: Ctx<'js>, path: String, mode: Opt<String>) -> rquickjs::Result
         .program
         .read(&full)
         .map_err(|m| Exception::throw_message(&ctx, &m))?;
-    match mode.0.as_deref() {
+    match mode.0.flatten().as_deref() {
         Some("b") => crate::bytes::array_buffer(&ctx, data.to_vec()),
         None | Some("") | Some("r") => {
             let s = String::from_utf8_lossy(&data);

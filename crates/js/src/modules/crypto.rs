@@ -126,9 +126,9 @@ fn hasher_object<'js>(ctx: &Ctx<'js>, state: State) -> Result<Object<'js>> {
     set_fn(
         &obj,
         "digest",
-        move |ctx: Ctx<'js>, enc: Opt<String>| -> Result<Value<'js>> {
+        move |ctx: Ctx<'js>, enc: Opt<Option<String>>| -> Result<Value<'js>> {
             let d = st.borrow_mut().finish();
-            encode(&ctx, d, enc.0.as_deref())
+            encode(&ctx, d, enc.0.flatten().as_deref())
         },
     )?;
     Ok(obj)
@@ -151,11 +151,14 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, _state: &Rc<VuState>) -> Result<Object
         set_fn(
             &obj,
             name,
-            move |ctx: Ctx<'js>, input: Value<'js>, enc: Opt<String>| -> Result<Value<'js>> {
+            move |ctx: Ctx<'js>,
+                  input: Value<'js>,
+                  enc: Opt<Option<String>>|
+                  -> Result<Value<'js>> {
                 let (h, _) = hasher(name).expect("listed algorithms exist");
                 let mut st = State::Hash(h);
                 st.update(&to_bytes(&ctx, &input)?);
-                encode(&ctx, st.finish(), enc.0.as_deref())
+                encode(&ctx, st.finish(), enc.0.flatten().as_deref())
             },
         )?;
     }
@@ -166,12 +169,12 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, _state: &Rc<VuState>) -> Result<Object
          alg: String,
          secret: Value<'js>,
          data: Value<'js>,
-         enc: Opt<String>|
+         enc: Opt<Option<String>>|
          -> Result<Value<'js>> {
             let (h, block) = hasher(&alg).ok_or_else(|| unknown_algorithm(&ctx, &alg))?;
             let mut st = State::new_hmac(h, block, &to_bytes(&ctx, &secret)?);
             st.update(&to_bytes(&ctx, &data)?);
-            encode(&ctx, st.finish(), enc.0.as_deref())
+            encode(&ctx, st.finish(), enc.0.flatten().as_deref())
         },
     )?;
     set_fn(

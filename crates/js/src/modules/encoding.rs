@@ -33,9 +33,9 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, _state: &Rc<VuState>) -> Result<Object
     set_fn(
         &obj,
         "b64encode",
-        |ctx: Ctx<'js>, input: Value<'js>, enc: Opt<String>| -> Result<String> {
+        |ctx: Ctx<'js>, input: Value<'js>, enc: Opt<Option<String>>| -> Result<String> {
             let bytes = to_bytes(&ctx, &input)?;
-            Ok(engine(&ctx, enc.0.as_deref())?.encode(bytes))
+            Ok(engine(&ctx, enc.0.flatten().as_deref())?.encode(bytes))
         },
     )?;
     set_fn(
@@ -43,19 +43,20 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, _state: &Rc<VuState>) -> Result<Object
         "b64decode",
         |ctx: Ctx<'js>,
          input: String,
-         enc: Opt<String>,
-         format: Opt<String>|
+         enc: Opt<Option<String>>,
+         format: Opt<Option<String>>|
          -> Result<Value<'js>> {
-            let eng = engine(&ctx, enc.0.as_deref())?;
+            let enc = enc.0.flatten();
+            let eng = engine(&ctx, enc.as_deref())?;
             // k6 accepts input with or without padding for each variant.
             let trimmed = input.trim_end_matches('=');
-            let decoded = match enc.0.as_deref().unwrap_or("std") {
+            let decoded = match enc.as_deref().unwrap_or("std") {
                 "url" | "rawurl" => URL_SAFE_NO_PAD.decode(trimmed),
                 _ => STANDARD_NO_PAD.decode(trimmed),
             }
             .or_else(|_| eng.decode(&input))
             .map_err(|e| Exception::throw_type(&ctx, &format!("b64decode: {e}")))?;
-            if format.0.as_deref() == Some("s") {
+            if format.0.flatten().as_deref() == Some("s") {
                 let s = String::from_utf8_lossy(&decoded).into_owned();
                 Ok(rquickjs::String::from_str(ctx, &s)?.into_value())
             } else {

@@ -284,12 +284,12 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
               url: String,
               name: String,
               value: String,
-              opts: Opt<Object<'js>>|
+              opts: Opt<Option<Object<'js>>>|
               -> Result<()> {
             let jar = jar_of(&ctx, &s, &jar)?;
             let url = parse_url(&ctx, &url)?;
             let mut o = CookieOptions::default();
-            if let Some(opts) = opts.0 {
+            if let Some(opts) = opts.0.flatten() {
                 o.domain = opts.get("domain")?;
                 o.path = opts.get("path")?;
                 o.secure = opts.get::<_, Option<bool>>("secure")?.unwrap_or(false);

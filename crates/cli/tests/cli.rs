@@ -1,0 +1,215 @@
+//! The `stampede` binary end to end: commands, flags, outputs and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn stampede(args: &[&str], dir: &Path, envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stampede"))
+        .args(args)
+        .current_dir(dir)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn script(dir: &Path, name: &str, source: &str) {
+    std::fs::write(dir.join(name), source).unwrap();
+}
+
+#[test]
+fn version_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stampede(&["version"], dir.path(), &[]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).starts_with("stampede v"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = stampede(&["run", "--help"], dir.path(), &[]);
+    assert!(text(&out.stdout).contains("--summary-export"));
+}
+
+#[test]
+fn inspect_prints_resolved_options() {
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "s.js",
+        "export const options = { vus: 3, duration: '10s' };\nexport default function () {}\n",
+    );
+    let out = stampede(
+        &["inspect", "--execution-requirements", "s.js"],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["vus"], 3);
+    assert_eq!(json["maxVUs"], 3);
+    assert!(json["scenarios"]["default"].is_object(), "{json}");
+}
+
+#[test]
+fn handle_summary_with_the_built_in_k6_summary_jslib() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/handle_summary.js"),
+    )
+    .unwrap();
+    script(dir.path(), "s.js", &src);
+    let out = stampede(&["run", "--quiet", "s.js"], dir.path(), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("checks=2"), "{stdout}");
+    assert!(stdout.contains("✓ one"), "{stdout}");
+    assert!(stdout.contains("iterations"), "{stdout}");
+}
+
+#[test]
+fn json_and_csv_outputs_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "s.js",
+        "import { Counter } from 'k6/metrics';\nconst c = new Counter('things');\n\
+         export const options = { iterations: 3 };\nexport default function () { c.add(1, { kind: 'x' }); }\n",
+    );
+    let out = stampede(
+        &[
+            "run",
+            "--quiet",
+            "--out",
+            "json=out.json.gz",
+            "--out",
+            "csv=out.csv",
+            "s.js",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let gz = std::fs::read(dir.path().join("out.json.gz")).unwrap();
+    assert_eq!(&gz[..2], &[0x1f, 0x8b], "gzip magic");
+    let csv = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert!(
+        csv.starts_with("metric_name,timestamp,metric_value"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("things,")).count(),
+        3,
+        "{csv}"
+    );
+}
+
+#[test]
+fn progress_blocks_without_a_terminal_and_quiet_hides_them() {
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "s.js",
+        "import { sleep } from 'k6';\nexport const options = { vus: 2, duration: '2s' };\nexport default function () { sleep(0.2); }\n",
+    );
+    let out = stampede(&["run", "s.js"], dir.path(), &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("scenarios: (100.00%) 1 scenario, 2 max VUs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("running ("), "{stdout}");
+    assert!(stdout.contains("default ✓ [ 100% ] 2 VUs"), "{stdout}");
+    let out = stampede(&["run", "--quiet", "--no-summary", "s.js"], dir.path(), &[]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn bad_flags_and_scripts_get_precise_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    script(dir.path(), "ok.js", "export default function () {}\n");
+    let out = stampede(
+        &["run", "--vus", "many", "--duration", "10 minutes", "ok.js"],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(104));
+    let err = text(&out.stderr);
+    assert!(err.contains("--vus") && err.contains("--duration"), "{err}");
+
+    let out = stampede(&["run", "ok.js"], dir.path(), &[("K6_ITERATIONS", "x")]);
+    assert_eq!(out.status.code(), Some(104));
+    assert!(text(&out.stderr).contains("K6_ITERATIONS"));
+
+    script(
+        dir.path(),
+        "bad.js",
+        "export default function () {\n  const x = ;\n}\n",
+    );
+    let out = stampede(&["run", "bad.js"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(107));
+    assert!(
+        text(&out.stderr).contains("bad.js:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = stampede(&["run", "missing.js"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(107));
+    assert!(
+        text(&out.stderr).contains("missing.js"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = stampede(&["run", "--out", "nope=x", "ok.js"], dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(104));
+    assert!(
+        text(&out.stderr).contains("invalid output type 'nope'"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn script_from_stdin_and_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cfg.json"),
+        r#"{"iterations": 4, "vus": 2}"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stampede"))
+        .args([
+            "run",
+            "--quiet",
+            "--summary-export",
+            "sum.json",
+            "--config",
+            "cfg.json",
+            "-",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"export default function () {}\n")
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let sum: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sum.json")).unwrap())
+            .unwrap();
+    assert_eq!(sum["metrics"]["iterations"]["count"], 4);
+}

@@ -1,0 +1,10 @@
+// compare: counts
+import { check, group } from 'k6';
+export const options = { iterations: 4, vus: 2 };
+export default function () {
+  check(__ITER, { 'always': () => true, 'never': () => false, 'even': (i) => i % 2 === 0 });
+  group('outer', () => {
+    check(1, { 'in outer': (v) => v === 1 });
+    group('inner', () => { check(1, { 'in inner': (v) => v === 2 }); });
+  });
+}

@@ -1,0 +1,2 @@
+throw new Error('broken init');
+export default function () {}

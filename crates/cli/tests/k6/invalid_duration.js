@@ -1,0 +1,2 @@
+export const options = { vus: 1, duration: '10 minutes' };
+export default function () {}
