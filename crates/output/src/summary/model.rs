@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use stampede_metrics::thresholds::Thresholds;
+use stampede_metrics::thresholds::{SelectorResults, Thresholds};
 use stampede_metrics::{
     Aggregate, Builtin, MetricId, MetricType, Registry, Stat, Store, TagSet, ValueType,
 };
@@ -343,43 +343,51 @@ impl Model {
             duration,
             trend_stats,
         };
-        let mut model = Model::default();
         let results = thresholds.map(Thresholds::results).unwrap_or_default();
+        let mut model = Model::default();
+        model.collect_metrics(&ctx, store, &results);
+        model.collect_by_tags(&ctx, store, &results);
+        model
+    }
 
-        // Metrics: those with samples, those with thresholds (and their
-        // parents), then the sub-metrics.
+    /// Metrics: those with samples, those with thresholds (and their
+    /// parents), the sub-metrics thresholds name, `{expected_response:true}`.
+    fn collect_metrics(&mut self, ctx: &Ctx<'_>, store: &Store, results: &[SelectorResults]) {
+        // Positions in `self.metrics` by name: each (sub-)metric once.
         let mut seen: HashMap<String, usize> = HashMap::new();
-        let push = |model: &mut Model, seen: &mut HashMap<String, usize>, m: MetricSummary| {
+        let push = |metrics: &mut Vec<MetricSummary>,
+                    seen: &mut HashMap<String, usize>,
+                    m: MetricSummary| {
             if !seen.contains_key(&m.name) {
-                seen.insert(m.name.clone(), model.metrics.len());
-                model.metrics.push(m);
+                seen.insert(m.name.clone(), metrics.len());
+                metrics.push(m);
             }
         };
+        let whole = |id: MetricId, kind: MetricType| {
+            store
+                .get(id, &TagSet::empty())
+                .unwrap_or_else(|| Aggregate::new(kind))
+        };
         for id in store.metrics_seen() {
-            let Some(def) = registry.get_def(id) else {
+            if let Some(def) = ctx.registry.get_def(id) {
+                let agg = whole(id, def.kind);
+                push(
+                    &mut self.metrics,
+                    &mut seen,
+                    ctx.summarize(&def.name, def.kind, def.contains, &agg),
+                );
+            }
+        }
+        for r in results {
+            let Some(metric) = ctx.registry.lookup(&r.selector.metric) else {
                 continue;
             };
-            let agg = store
-                .get(id, &TagSet::empty())
-                .unwrap_or_else(|| Aggregate::new(def.kind));
+            let def = ctx.registry.def(metric.id);
+            let agg = whole(metric.id, def.kind);
             push(
-                &mut model,
+                &mut self.metrics,
                 &mut seen,
                 ctx.summarize(&def.name, def.kind, def.contains, &agg),
-            );
-        }
-        for r in &results {
-            let Some(metric) = registry.lookup(&r.selector.metric) else {
-                continue;
-            };
-            let def = registry.def(metric.id);
-            let whole = store
-                .get(metric.id, &TagSet::empty())
-                .unwrap_or_else(|| Aggregate::new(def.kind));
-            push(
-                &mut model,
-                &mut seen,
-                ctx.summarize(&def.name, def.kind, def.contains, &whole),
             );
             let agg = store
                 .get(metric.id, &r.selector.tags)
@@ -394,6 +402,7 @@ impl Model {
                 })
                 .collect();
             if let Aggregate::Trend(trend) = &agg {
+                // k6 adds the percentiles its thresholds name to their values.
                 for t in &m.thresholds {
                     if let Some((key, pct)) = percentile_source(&t.source) {
                         let v = trend.percentile(pct);
@@ -403,44 +412,41 @@ impl Model {
                         }
                     }
                 }
+                self.thresholds.push(m.clone());
+                m.values
+                    .retain(|(k, _)| ctx.trend_stats.iter().any(|(s, _)| s == k));
+            } else {
+                self.thresholds.push(m.clone());
             }
-            model.thresholds.push(m.clone());
-            // The summary's metric lists show the configured statistics only.
-            m.values.retain(|(k, _)| {
-                !matches!(agg, Aggregate::Trend(_)) || trend_stats.iter().any(|(s, _)| s == k)
-            });
             match seen.get(&m.name) {
-                // `http_req_duration` itself, or a sub-metric named twice.
-                Some(&i) => {
-                    if model.metrics[i].thresholds.is_empty() {
-                        model.metrics[i].thresholds = m.thresholds;
-                    }
+                // The metric itself (`http_req_duration`), or a sub-metric
+                // named by two selectors.
+                Some(&i) if self.metrics[i].thresholds.is_empty() => {
+                    self.metrics[i].thresholds = m.thresholds;
                 }
-                None => push(&mut model, &mut seen, m),
+                Some(_) => {}
+                None => push(&mut self.metrics, &mut seen, m),
             }
         }
         let dur = Builtin::HttpReqDuration;
         let expected = TagSet::from_pairs([("expected_response", "true")]);
         if let Some(agg) = store.get(dur.id(), &expected).filter(|a| !a.is_empty()) {
+            let name = "http_req_duration{expected_response:true}";
             push(
-                &mut model,
+                &mut self.metrics,
                 &mut seen,
-                ctx.summarize(
-                    "http_req_duration{expected_response:true}",
-                    dur.kind(),
-                    dur.contains(),
-                    &agg,
-                ),
+                ctx.summarize(name, dur.kind(), dur.contains(), &agg),
             );
         }
-        model
-            .metrics
+        self.metrics
             .sort_by(|a, b| compare_metric_names(&a.name, &b.name));
-        model
-            .thresholds
+        self.thresholds
             .sort_by(|a, b| compare_metric_names(&a.name, &b.name));
+    }
 
-        // Checks, groups and scenarios, from each series' tags.
+    /// Checks, the group tree and the group and scenario breakdowns, from
+    /// each series' `check`, `group` and `scenario` tags.
+    fn collect_by_tags(&mut self, ctx: &Ctx<'_>, store: &Store, results: &[SelectorResults]) {
         let mut root = Acc::default();
         let mut scenarios: Vec<(String, Acc)> = Vec::new();
         let mut tree = GroupNode::new("", String::new());
@@ -448,10 +454,8 @@ impl Model {
         for (id, tags, agg) in store.entries() {
             let group_tag = tags.get("group").filter(|g| !g.is_empty());
             let mut node = &mut tree;
-            if let Some(g) = group_tag {
-                for name in group_names(g) {
-                    node = node.child(name);
-                }
+            for name in group_tag.into_iter().flat_map(group_names) {
+                node = node.child(name);
             }
             if id == Builtin::Checks.id() {
                 if let (Aggregate::Rate(r), Some(check)) = (agg, tags.get("check")) {
@@ -494,16 +498,15 @@ impl Model {
             // k6 shows the checks block (with zeros) when `checks` has thresholds.
             all_checks.get_or_insert_with(ChecksBlock::default);
         }
-        model.checks = all_checks;
-        model.root_group = tree;
-        model.groups = root.finish(&ctx).groups;
-        let mut scenarios: Vec<(String, Breakdown)> = scenarios
+        self.checks = all_checks;
+        self.root_group = tree;
+        self.groups = root.finish(ctx).groups;
+        self.scenarios = scenarios
             .into_iter()
-            .map(|(n, a)| (n, a.finish(&ctx)))
+            .map(|(n, a)| (n, a.finish(ctx)))
             .collect();
-        scenarios.sort_by(|a, b| crate::collate::locale_compare(&a.0, &b.0));
-        model.scenarios = scenarios;
-        model
+        self.scenarios
+            .sort_by(|a, b| crate::collate::locale_compare(&a.0, &b.0));
     }
 }
 
