@@ -120,7 +120,12 @@ fn parse_body<T: DeserializeOwned>(bytes: &[u8], form: bool) -> Result<T, ApiErr
             "the request body is empty; expected a JSON object",
         ));
     }
-    if form {
+    // `curl -d '{...}'` labels JSON as a form: trust the body's first byte.
+    let looks_like_json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    if form && !looks_like_json {
         let object: Map<String, Value> = url::form_urlencoded::parse(bytes)
             .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
             .collect();
@@ -276,6 +281,9 @@ mod tests {
         assert_eq!(l.email, "a@b");
         let l: Login = parse_body(b"email=a%40b&password=x", true).unwrap();
         assert_eq!(l.email, "a@b");
+        // JSON sent with curl's default form content type.
+        let l: Login = parse_body(br#" {"email":"c@d"}"#, true).unwrap();
+        assert_eq!(l.email, "c@d");
         let e = parse_body::<Login>(b"", false).unwrap_err();
         assert!(e.message.contains("empty"), "{}", e.message);
         let e = parse_body::<Login>(b"{", false).unwrap_err();

@@ -15,6 +15,25 @@ use super::api::json;
 use super::stats::{ProcessMemory, Service, CLASSES};
 use super::DemoState;
 
+/// `GET /` (without a WebSocket upgrade): what this server is, and where
+/// each service starts.
+pub(crate) async fn index() -> Response {
+    json(
+        StatusCode::OK,
+        &json_value!({
+            "name": "stampede demo target",
+            "services": {
+                "shop": ["/api/products", "/api/products/search", "/api/orders",
+                         "/api/reports/inventory", "/api/auth/login", "/api/metrics"],
+                "flash_sale": ["/init", "/order", "/sale/{productId}", "/verify", "/waiting-room"],
+                "tasks": ["/auth/register", "/auth/login", "/tasks", "/ws"],
+                "ops": ["/health", "/metrics", "/admin/faults"],
+            },
+            "docs": "the stampede_target::demo module documentation lists every endpoint",
+        }),
+    )
+}
+
 /// `GET /health`.
 pub(crate) async fn health(State(state): State<Arc<DemoState>>) -> Response {
     json(

@@ -147,6 +147,22 @@ async fn authenticates_by_header_or_first_message() {
     assert_ordered(&seen);
 }
 
+/// Seed 004 connects to the bare host: `/` upgrades too, and otherwise
+/// answers an index.
+#[tokio::test]
+async fn the_root_path_upgrades_too() {
+    let target = start().await;
+    let (mut c, tokens) = user(&target, "root@example.com").await;
+    let token = tokens["accessToken"].as_str().unwrap();
+    let url = format!("ws://{}/?token={token}", target.addr());
+    let (mut ws, _) = connect_async(url).await.unwrap();
+    send(&mut ws, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut ws).await["type"], "pong");
+    let index = c.get("/").await;
+    assert_eq!(index.status, 200);
+    assert_eq!(index.json()["name"], "stampede demo target");
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused() {
     let target = start().await;

@@ -102,11 +102,10 @@ pub(crate) async fn order(
     })?;
     state.faults.check_order_store()?;
     let user = BuildHasherDefault::<DefaultHasher>::default().hash_one(user_id);
-    let slot = key.map(|k| sale.keys.slot(k));
     // A key already answered is replayed before admission: retries of a
     // finished order cost nothing and must not land in the waiting room.
-    if let Some(first) = slot.as_ref().and_then(|s| s.get()) {
-        return Ok(replay(&state, &sale, first, user));
+    if let Some(first) = key.and_then(|k| sale.keys.outcome(k)) {
+        return Ok(replay(&state, &sale, &first, user));
     }
     if let Some(bucket) = &flash.admission {
         if let Verdict::Limited { .. } = bucket.try_take() {
@@ -115,6 +114,9 @@ pub(crate) async fn order(
             return Ok(waiting_room_redirect(product));
         }
     }
+    // Only admitted requests are remembered, so the key store grows with
+    // the admission rate, not with the offered load.
+    let slot = key.map(|k| sale.keys.slot(k));
     let (outcome, fresh) = match &slot {
         Some(slot) => {
             let mut fresh = false;

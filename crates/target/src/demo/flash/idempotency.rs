@@ -64,7 +64,26 @@ impl Keys {
         self.slot_at(key, Instant::now())
     }
 
+    /// The outcome already recorded under `key`, without remembering the
+    /// key if it is new (requests turned away never fill the store).
+    pub(crate) fn outcome(&self, key: &str) -> Option<Outcome> {
+        let shard = self.shard(key, Instant::now());
+        let slot = shard.current.get(key).or_else(|| shard.previous.get(key))?;
+        slot.get().cloned()
+    }
+
     fn slot_at(&self, key: &str, now: Instant) -> Slot {
+        let mut shard = self.shard(key, now);
+        if let Some(slot) = shard.current.get(key).or_else(|| shard.previous.get(key)) {
+            return slot.clone();
+        }
+        let slot = Slot::default();
+        shard.current.insert(key.to_string(), slot.clone());
+        slot
+    }
+
+    /// The shard of `key`, rotated if due.
+    fn shard(&self, key: &str, now: Instant) -> std::sync::MutexGuard<'_, Shard> {
         let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
         let age = now.saturating_duration_since(shard.rotated);
@@ -76,12 +95,7 @@ impl Keys {
             }
             shard.rotated = now;
         }
-        if let Some(slot) = shard.current.get(key).or_else(|| shard.previous.get(key)) {
-            return slot.clone();
-        }
-        let slot = Slot::default();
-        shard.current.insert(key.to_string(), slot.clone());
-        slot
+        shard
     }
 
     /// Keys remembered (some may be past their TTL).
@@ -117,6 +131,10 @@ mod tests {
         let b = keys.slot("k");
         assert_eq!(b.get_or_init(|| outcome(409)).status, 200);
         assert!(keys.slot("other").get().is_none());
+        assert_eq!(keys.outcome("k").unwrap().status, 200);
+        // Looking up an unknown key does not remember it.
+        assert!(keys.outcome("unknown").is_none());
+        assert_eq!(keys.len(), 2);
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub(crate) fn router(state: Arc<DemoState>) -> Router {
         .route("/tasks", post(handlers::create))
         .route("/tasks/{id}", get(handlers::get_one))
         .route("/ws", any(ws::upgrade))
+        .route("/", any(ws::root))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,

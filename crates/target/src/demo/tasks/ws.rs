@@ -22,10 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, SelectAll, Stream, StreamExt};
-use http::HeaderMap;
+use http::{header, HeaderMap};
 use serde::Deserialize;
 use serde_json::{json as json_value, Value};
 
@@ -33,7 +33,7 @@ use super::auth::authenticate;
 use super::store::{Progress, Task};
 use super::users::User;
 use crate::demo::api::{bearer, Query};
-use crate::demo::DemoState;
+use crate::demo::{ops, DemoState};
 
 /// How long an unauthenticated socket may wait before its auth message.
 pub(crate) const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +42,29 @@ const MAX_SUBSCRIPTIONS: usize = 1000;
 /// Close code for a failed authentication (4000–4999 are the
 /// application's).
 const CLOSE_UNAUTHORIZED: u16 = 4401;
+
+/// `GET /`: the WebSocket endpoint too (clients such as seed 004's connect
+/// to the bare host), and otherwise the target's index.
+pub(crate) async fn root(State(state): State<Arc<DemoState>>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let wants_ws = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_ws {
+        return ops::index().await;
+    }
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let q = match Query::from_request_parts(&mut parts, &state).await {
+        Ok(q) => q,
+        Err(never) => match never {},
+    };
+    upgrade(State(state), parts.headers, q, ws).await
+}
 
 /// `GET /ws`.
 pub(crate) async fn upgrade(
