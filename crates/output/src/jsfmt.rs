@@ -149,6 +149,27 @@ pub fn go_f6(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn shortest_forms_round_trip(bits in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            prop_assume!(x.is_finite());
+            prop_assert_eq!(js_string(x).parse::<f64>().unwrap(), x);
+            prop_assert_eq!(go_g(x).parse::<f64>().unwrap(), x);
+        }
+
+        #[test]
+        fn to_fixed_rounds_to_nearest(x in -1e12f64..1e12, digits in 0usize..9) {
+            let s = to_fixed(x, digits);
+            let frac = s.split_once('.').map_or(0, |(_, f)| f.len());
+            prop_assert_eq!(frac, digits);
+            let v: f64 = s.parse().unwrap();
+            let half = 0.5 * 10f64.powi(-(digits as i32));
+            prop_assert!((v - x).abs() <= half * (1.0 + 1e-9) + x.abs() * 1e-15, "{} -> {}", x, s);
+        }
+    }
 
     #[test]
     fn js_string_matches_goja() {
