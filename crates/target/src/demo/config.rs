@@ -66,6 +66,36 @@ impl Default for DemoConfig {
     }
 }
 
+/// Most regular products [`DemoConfig::products`] may ask for.
+pub const MAX_PRODUCTS: usize = 999_999;
+
+impl DemoConfig {
+    /// Every problem with the settings (empty when they are fine), so a CLI
+    /// can report them all at once.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.products > MAX_PRODUCTS {
+            problems.push(format!("products must be at most {MAX_PRODUCTS}"));
+        }
+        if !(0.0..=1.0).contains(&self.task_failure_rate) {
+            problems.push("task failure rate must be between 0 and 1".to_string());
+        }
+        if self.access_token_ttl.is_zero() || self.refresh_token_ttl.is_zero() {
+            problems.push("token lifetimes must be positive".to_string());
+        }
+        if self.idempotency_ttl.is_zero() {
+            problems.push("the idempotency TTL must be positive".to_string());
+        }
+        if self.task_duration > Duration::from_secs(3600) {
+            problems.push("task duration must be at most an hour".to_string());
+        }
+        if self.worker_threads == 0 {
+            problems.push("worker threads must be at least 1".to_string());
+        }
+        problems
+    }
+}
+
 /// Requests per second each shop tier may make (a token bucket per tenant
 /// that holds one second's worth). 0 means unlimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

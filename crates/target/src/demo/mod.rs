@@ -143,7 +143,7 @@ use axum::routing::get;
 use axum::{middleware, Router};
 
 use crate::server::Counters;
-pub use config::{DemoConfig, TierRates, DEFAULT_ADDR};
+pub use config::{DemoConfig, TierRates, DEFAULT_ADDR, MAX_PRODUCTS};
 pub use faults::FaultConfig;
 use stats::{Service, Stats};
 pub use target::DemoTarget;

@@ -32,7 +32,8 @@ pub struct DemoTarget {
 }
 
 impl DemoTarget {
-    /// Binds `cfg.addr` and serves on the current Tokio runtime.
+    /// Binds `cfg.addr` and serves on the current Tokio runtime. Invalid
+    /// settings ([`DemoConfig::problems`]) are an `InvalidInput` error.
     pub async fn start(cfg: DemoConfig) -> io::Result<DemoTarget> {
         let (mut target, server) = Self::bind(cfg).await?;
         target.run = Run::Task(Some(server));
@@ -43,6 +44,7 @@ impl DemoTarget {
     /// workers) on its own thread, for callers without a runtime; returns
     /// once the socket listens.
     pub fn start_in_background(cfg: DemoConfig) -> io::Result<DemoTarget> {
+        check(&cfg)?;
         let threads = cfg.worker_threads;
         let (mut target, run) = in_background(threads, move || Self::bind(cfg))?;
         target.run = run;
@@ -50,6 +52,7 @@ impl DemoTarget {
     }
 
     async fn bind(cfg: DemoConfig) -> io::Result<(DemoTarget, Server)> {
+        check(&cfg)?;
         let addr = cfg.addr;
         let state = DemoState::new(cfg);
         let server = Server::bind(
@@ -102,6 +105,18 @@ impl DemoTarget {
     /// to a second), then stops.
     pub async fn shutdown(mut self) {
         self.run.shutdown().await;
+    }
+}
+
+fn check(cfg: &DemoConfig) -> io::Result<()> {
+    let problems = cfg.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            problems.join("; "),
+        ))
     }
 }
 

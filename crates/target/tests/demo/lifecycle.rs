@@ -79,6 +79,23 @@ fn a_taken_port_is_an_error() {
 }
 
 #[tokio::test]
+async fn invalid_settings_are_reported_together() {
+    let cfg = DemoConfig {
+        products: 5_000_000,
+        task_failure_rate: 2.0,
+        ..config()
+    };
+    let err = DemoTarget::start(cfg).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    let message = err.to_string();
+    assert!(
+        message.contains("products") && message.contains("failure rate"),
+        "{message}"
+    );
+    assert!(config().problems().is_empty());
+}
+
+#[tokio::test]
 async fn the_router_works_without_the_server() {
     let state = DemoState::new(config());
     let mut router = demo_router(state.clone());
