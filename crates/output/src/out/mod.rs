@@ -126,8 +126,8 @@ pub enum OutputError {
 }
 
 impl OutputError {
-    /// k6's exit code for invalid configuration.
-    pub const EXIT_CODE: i32 = 104;
+    /// The exit code k6 v1.1 ends with for these errors (it has no specific one).
+    pub const EXIT_CODE: i32 = 255;
 }
 
 /// The outputs [`from_spec`] knows, as k6 lists them.

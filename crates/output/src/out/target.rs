@@ -24,12 +24,7 @@ impl Target {
         let Some(path) = path else {
             return Ok(Target::Stdout(BufWriter::with_capacity(BUF, io::stdout())));
         };
-        let file = File::create(path).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("could not create {}: {e}", path.display()),
-            )
-        })?;
+        let file = File::create(path).map_err(|e| go_open_error(path, &e))?;
         if path.to_string_lossy().ends_with(".gz") {
             let gz = GzEncoder::new(file, Compression::default());
             Ok(Target::Gzip(BufWriter::with_capacity(BUF, gz)))
@@ -56,6 +51,21 @@ impl Target {
     }
 }
 
+/// The error as Go (and so k6) words it: `open PATH: no such file or directory`.
+fn go_open_error(path: &Path, e: &io::Error) -> io::Error {
+    let text = e.to_string();
+    let text = match text.find(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    let text: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    io::Error::new(e.kind(), format!("open {}: {text}", path.display()))
+}
+
 impl Write for Target {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
@@ -79,5 +89,22 @@ impl Write for Target {
             Target::Gzip(w) => w.flush(),
             Target::Stdout(w) => w.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_errors_read_like_k6() {
+        // k6 v1.1.0: --out json=/nonexistent/x.json
+        let err = Target::open(Some(Path::new("/nonexistent/x.json")))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "open /nonexistent/x.json: no such file or directory"
+        );
     }
 }
