@@ -151,7 +151,7 @@ async fn tasks_complete_and_stay_private() {
     assert_eq!(bob.get(&format!("/tasks/{id}")).await.status, 404);
     // Polls until done, within a generous bound.
     let mut last = Value::Null;
-    for _ in 0..200 {
+    for _ in 0..500 {
         last = alice.get(&format!("/tasks/{id}")).await.json();
         if last["status"] == "completed" {
             break;
@@ -172,7 +172,7 @@ async fn tasks_complete_and_stay_private() {
         .as_str()
         .unwrap()
         .to_string();
-    for _ in 0..200 {
+    for _ in 0..500 {
         last = alice.get(&format!("/tasks/{failing}")).await.json();
         if last["status"] == "failed" {
             break;

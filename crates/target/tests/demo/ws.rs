@@ -242,7 +242,7 @@ async fn many_sockets_follow_one_task() {
     };
     // Registered on the server once each upgrade completes: poll, bounded.
     let mut open = None;
-    for _ in 0..200 {
+    for _ in 0..1000 {
         open = gauge(c.get("/metrics").await.text());
         if open == Some(SOCKETS as u64) {
             break;
@@ -268,7 +268,7 @@ async fn many_sockets_follow_one_task() {
         h.await.unwrap();
     }
     let mut closed = None;
-    for _ in 0..200 {
+    for _ in 0..1000 {
         closed = gauge(c.get("/metrics").await.text());
         if closed == Some(0) {
             break;
