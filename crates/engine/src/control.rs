@@ -66,3 +66,56 @@ impl Stopper {
         }
     }
 }
+
+/// Pausing: a test started with `paused` waits before `setup()`; an
+/// externally-controlled scenario releases its VUs while paused.
+#[derive(Debug, Default)]
+pub struct Pauser {
+    paused: AtomicBool,
+    notify: Notify,
+}
+
+impl Pauser {
+    /// Pauses or resumes.
+    pub fn set(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether the test is paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Resolves on the next pause or resume.
+    pub async fn changed(&self) {
+        self.notify.notified().await;
+    }
+
+    /// Resolves once the test is not paused.
+    pub async fn resumed(&self) {
+        loop {
+            let n = self.notify.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if !self.is_paused() {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+/// Why a control request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// k6: only externally-controlled executors can pause after the start.
+    #[error("executor '{0}' doesn't support pause and resume operations after its start")]
+    NotPausable(String),
+    /// Scaling needs an externally-controlled scenario.
+    #[error("the test has no externally-controlled scenario to scale")]
+    NotScalable,
+    /// The VU count asked for is out of bounds.
+    #[error("invalid VU count: {0}")]
+    InvalidVus(String),
+}

@@ -31,7 +31,7 @@ mod stats;
 mod vu_task;
 mod worker;
 
-pub use control::{StopReason, Stopper};
+pub use control::{ControlError, Pauser, StopReason, Stopper};
 pub use error::{EngineError, ExitCode};
 pub use load::{Loaded, RunConfig};
 pub use progress::{ProgressView, ScenarioProgress};

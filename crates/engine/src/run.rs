@@ -12,7 +12,7 @@ use stampede_output::Output;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::collector::{Collected, Collector, CollectorMsg};
-use crate::control::{StopReason, Stopper};
+use crate::control::{ControlError, Pauser, StopReason, Stopper};
 use crate::error::{EngineError, ExitCode};
 use crate::executor::{self, ExecCtx, ScenarioPlan};
 use crate::load::Loaded;
@@ -92,6 +92,9 @@ pub struct Running {
     stats: Arc<RunStats>,
     progress: Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
     stopper: Arc<Stopper>,
+    pauser: Arc<Pauser>,
+    scale: tokio::sync::watch::Sender<(u64, u64)>,
+    executors: Vec<String>,
     task: tokio::task::JoinHandle<RunReport>,
 }
 
@@ -120,6 +123,50 @@ impl Running {
         self.stopper.stop(reason);
     }
 
+    /// Pauses the test. Before the scenarios start any test can be paused;
+    /// afterwards only one whose scenarios are all externally-controlled
+    /// (k6's rule), which then releases its VUs until resumed.
+    pub fn pause(&self) -> Result<(), ControlError> {
+        if self.stats.elapsed() > Duration::ZERO {
+            if let Some(e) = self
+                .executors
+                .iter()
+                .find(|e| e.as_str() != "externally-controlled")
+            {
+                return Err(ControlError::NotPausable(e.clone()));
+            }
+        }
+        self.pauser.set(true);
+        Ok(())
+    }
+
+    /// Resumes a paused test.
+    pub fn resume(&self) {
+        self.pauser.set(false);
+    }
+
+    /// Whether the test is paused.
+    pub fn is_paused(&self) -> bool {
+        self.pauser.is_paused()
+    }
+
+    /// Sets the VUs of the externally-controlled scenario (and optionally
+    /// raises its ceiling).
+    pub fn scale(&self, vus: u64, max_vus: Option<u64>) -> Result<(), ControlError> {
+        if !self.executors.iter().any(|e| e == "externally-controlled") {
+            return Err(ControlError::NotScalable);
+        }
+        let (_, current_max) = *self.scale.borrow();
+        let max = max_vus.unwrap_or(current_max);
+        if vus > max {
+            return Err(ControlError::InvalidVus(format!(
+                "{vus} VUs are more than the maximum of {max}"
+            )));
+        }
+        self.scale.send_replace((vus, max));
+        Ok(())
+    }
+
     /// The run's stop switch, to share with signal handlers.
     pub fn stopper(&self) -> Arc<Stopper> {
         self.stopper.clone()
@@ -145,18 +192,30 @@ impl Loaded {
         let stats = RunStats::new(self.config.logger.clone());
         let stopper = Arc::new(Stopper::default());
         let progress = Arc::new(Mutex::new(Vec::new()));
-        let running = Running {
+        let pauser = Arc::new(Pauser::default());
+        pauser.set(self.plan.run.paused);
+        let (scale, _) = tokio::sync::watch::channel((0, 0));
+        let executors = self
+            .plan
+            .scenarios
+            .iter()
+            .map(|s| s.executor.kind().name().to_string())
+            .collect();
+        let controls = Controls {
             stats: stats.clone(),
-            progress: progress.clone(),
             stopper: stopper.clone(),
-            task: tokio::spawn(run_test(
-                self,
-                outputs,
-                summary_data,
-                stats,
-                stopper,
-                progress,
-            )),
+            progress: progress.clone(),
+            pauser: pauser.clone(),
+            scale: scale.clone(),
+        };
+        let running = Running {
+            stats,
+            progress,
+            stopper,
+            pauser,
+            scale,
+            executors,
+            task: tokio::spawn(run_test(self, outputs, summary_data, controls)),
         };
         Ok(running)
     }
@@ -183,14 +242,28 @@ fn early_report(
     }
 }
 
+/// The run's shared switches and views.
+struct Controls {
+    stats: Arc<RunStats>,
+    stopper: Arc<Stopper>,
+    progress: Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
+    pauser: Arc<Pauser>,
+    scale: tokio::sync::watch::Sender<(u64, u64)>,
+}
+
 async fn run_test(
     loaded: Loaded,
     mut outputs: Vec<Box<dyn Output>>,
     summary_data: SummaryDataFn,
-    stats: Arc<RunStats>,
-    stopper: Arc<Stopper>,
-    progress_list: Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
+    controls: Controls,
 ) -> RunReport {
+    let Controls {
+        stats,
+        stopper,
+        progress: progress_list,
+        pauser,
+        scale,
+    } = controls;
     let Loaded {
         plan,
         mut thresholds,
@@ -291,6 +364,8 @@ async fn run_test(
         control: &control,
         own_sink: &own_sink,
         progress_list: &progress_list,
+        pauser: &pauser,
+        scale: &scale,
     })
     .await;
 
@@ -418,6 +493,8 @@ struct Lifecycle<'a> {
     control: &'a Arc<TestControl>,
     own_sink: &'a Arc<Mutex<Sink>>,
     progress_list: &'a Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
+    pauser: &'a Arc<Pauser>,
+    scale: &'a tokio::sync::watch::Sender<(u64, u64)>,
 }
 
 struct LifecycleOutcome {
@@ -479,6 +556,19 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         return LifecycleOutcome::failed(ExitCode::ScriptException, e.to_string(), Some(vu0));
     }
 
+    // A test started paused waits here, VUs initialized, until resumed.
+    if l.pauser.is_paused() {
+        l.test.logger.log(
+            Level::Info,
+            "The test is paused; waiting to be resumed",
+            &[],
+        );
+        tokio::select! {
+            _ = l.pauser.resumed() => {},
+            _ = l.stopper.stopped() => {},
+        }
+    }
+
     // setup()
     let mut setup_json: Option<Arc<str>> = None;
     let mut setup_data = None;
@@ -523,6 +613,8 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         tuple: plan.tuple.clone(),
         setup_data: setup_json.clone(),
         min_iteration_duration: plan.run.min_iteration_duration,
+        scale: l.scale.clone(),
+        pauser: l.pauser.clone(),
         sink: l.own_sink.clone(),
         logger: l.test.logger.clone(),
     });

@@ -246,3 +246,34 @@ fn interval_snapshots_merge_into_the_final_store() {
     let dur = run.report.registry.lookup("http_req_duration").unwrap().id;
     assert_eq!(merged.get(dur, &all), run.report.store.get(dur, &all));
 }
+
+#[test]
+fn execution_segments_split_a_plan_exactly() {
+    let server = TestServer::start_in_background();
+    let script = "import http from 'k6/http';\n\
+         export const options = { scenarios: {\n\
+           shared: { executor: 'shared-iterations', vus: 3, iterations: 17 },\n\
+           rate: { executor: 'constant-arrival-rate', rate: 30, duration: '1s', preAllocatedVUs: 6 },\n\
+         } };\n\
+         export default function () { http.get(`${__ENV.BASE_URL}/get`); }\n";
+    let mut shared = 0;
+    let mut rate = 0;
+    for segment in ["0:1/3", "1/3:2/3", "2/3:1"] {
+        let run = run_script_with(script, &server.url(), |cfg| {
+            cfg.cli_options.execution_segment = Some(segment.parse().unwrap());
+            cfg.cli_options.execution_segment_sequence = Some("0,1/3,2/3,1".parse().unwrap());
+        })
+        .unwrap();
+        assert_eq!(
+            run.report.exit_code,
+            ExitCode::Ok,
+            "{segment}: {:?}",
+            run.logs
+        );
+        shared += run.count("iterations", &[("scenario", "shared")]);
+        rate += run.count("iterations", &[("scenario", "rate")]);
+    }
+    assert_eq!(shared, 17);
+    // k6 starts rate * duration + 1 iterations; the segments share them exactly.
+    assert_eq!(rate, 31);
+}

@@ -1,5 +1,4 @@
-//! `constant-vus` (and `externally-controlled` without a controller): a
-//! fixed number of VUs looping for a duration.
+//! `constant-vus`: a fixed number of VUs looping for a duration.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,10 +17,6 @@ pub(super) async fn run(
     let mut crew = Crew::new(ctx, plan, Gate::Loop, progress);
     progress.start();
     crew.activate_from_pool(vus);
-    if !duration.is_zero() {
-        sleep_until(&ctx.stopper, Instant::now() + duration).await;
-    } else {
-        ctx.stopper.stopped().await;
-    }
+    sleep_until(&ctx.stopper, Instant::now() + duration).await;
     crew.finish(plan.graceful_stop, None).await;
 }

@@ -4,6 +4,7 @@
 
 mod arrival_rate;
 mod constant_vus;
+mod externally_controlled;
 mod iterations;
 mod ramping_vus;
 
@@ -31,6 +32,10 @@ pub(crate) struct ExecCtx {
     pub setup_data: Option<Arc<str>>,
     /// `minIterationDuration`.
     pub min_iteration_duration: Duration,
+    /// Target and ceiling of VUs for an externally-controlled scenario.
+    pub scale: tokio::sync::watch::Sender<(u64, u64)>,
+    /// Pause and resume.
+    pub pauser: Arc<crate::control::Pauser>,
     /// Samples produced outside VUs (`dropped_iterations`).
     pub sink: Arc<Mutex<Sink>>,
     pub logger: Arc<Logger>,
@@ -125,9 +130,9 @@ pub(crate) async fn run(
             .await
         }
         ExecutorConfig::ExternallyControlled(e) => {
-            let vus = e.max_vus.max(e.vus);
-            progress.set_totals(None, vus);
-            constant_vus::run(&ctx, &plan, &progress, e.vus, e.duration).await
+            progress.set_totals(None, e.max_vus.max(e.vus));
+            ctx.scale.send_replace((e.vus, e.max_vus.max(e.vus)));
+            externally_controlled::run(&ctx, &plan, &progress, e).await
         }
     }
     progress.finish();
