@@ -37,7 +37,7 @@ impl SummarySetup {
             },
             no_summary: plan.summary.no_summary,
             export: plan.summary.export.clone(),
-            no_color: no_color || !stdout_tty,
+            no_color,
             stdout_tty,
             stderr_tty: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
@@ -108,7 +108,13 @@ impl SummarySetup {
             None if self.no_summary => Ok(()),
             None => {
                 let mut out = std::io::stdout().lock();
-                let _ = write!(out, "{}", summary.render(self.mode));
+                let text = summary.render(self.mode);
+                let text = if self.stdout_tty {
+                    stampede_output::ansi::for_terminal(&text)
+                } else {
+                    text
+                };
+                let _ = write!(out, "{text}");
                 let _ = out.flush();
                 Ok(())
             }
@@ -145,7 +151,11 @@ fn write_handle_summary(outputs: &[(String, Vec<u8>)]) -> Result<(), String> {
 /// The renderer behind the k6-summary jslib's `textSummary`.
 pub fn text_summary_fn() -> TextSummaryFn {
     Arc::new(|data: &serde_json::Value, opts: &serde_json::Value| {
-        let defaults = stampede_output::TextOptions::default();
+        let version = opts
+            .get("jslibVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let defaults = stampede_output::TextOptions::for_jslib(version);
         let indent = opts
             .get("indent")
             .and_then(|v| v.as_str())
@@ -156,8 +166,11 @@ pub fn text_summary_fn() -> TextSummaryFn {
             .and_then(|v| v.as_bool())
             .unwrap_or(defaults.enable_colors);
         let summary_trend_stats = opts.get("summaryTrendStats").and_then(|v| {
-            v.as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            v.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
         });
         let summary_time_unit = opts
             .get("summaryTimeUnit")
@@ -174,15 +187,20 @@ pub fn text_summary_fn() -> TextSummaryFn {
     })
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// The streaming outputs of `--out`.
 pub fn outputs(loaded: &Loaded) -> Result<Vec<Box<dyn Output>>, String> {
     let ctx = OutputContext {
         metrics: Arc::new(metric_metas(Some(&loaded.thresholds), true)),
         env: std::env::vars().collect(),
         system_tags: Some(loaded.plan.run.system_tags.clone()),
-        utc_offset_secs: time::UtcOffset::current_local_offset()
-            .map(|o| o.whole_seconds())
-            .unwrap_or(0),
+        utc_offset_secs: stampede_output::out::local_utc_offset(unix_now()),
     };
     loaded
         .plan

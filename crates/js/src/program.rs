@@ -133,7 +133,7 @@ pub(crate) fn resolve(base: &str, name: &str) -> Result<Specifier, String> {
     }
     if let Some(rest) = name.strip_prefix(JSLIB_PREFIX) {
         return crate::modules::jslib_module(rest)
-            .map(|m| Specifier::Builtin(m.to_string()))
+            .map(Specifier::Builtin)
             .ok_or_else(|| {
                 format!(
                     "cannot import {name}: only the built-in copies of k6-utils and k6-summary \
@@ -204,6 +204,10 @@ mod tests {
         assert_eq!(
             resolve("/m.js", "https://jslib.k6.io/k6-utils/1.4.0/index.js").unwrap(),
             Specifier::Builtin("jslib/k6-utils".into())
+        );
+        assert_eq!(
+            resolve("/m.js", "https://jslib.k6.io/k6-summary/0.0.2/index.js").unwrap(),
+            Specifier::Builtin("jslib/k6-summary@0.0.2".into())
         );
         let err = resolve("/m.js", "https://example.com/x.js").unwrap_err();
         assert!(err.contains("remote modules are not supported"), "{err}");

@@ -93,15 +93,21 @@ pub(crate) fn is_builtin(name: &str) -> bool {
     find(name).is_some()
 }
 
-/// Maps the path after `https://jslib.k6.io/` to a built-in copy.
-pub(crate) fn jslib_module(path: &str) -> Option<&'static str> {
-    let lib = path.split('/').next()?;
+/// Maps the path after `https://jslib.k6.io/` to a built-in copy. The
+/// k6-summary module keeps its version, which picks the text flavor.
+pub(crate) fn jslib_module(path: &str) -> Option<String> {
+    let mut parts = path.split('/');
+    let lib = parts.next()?;
+    let version = parts.next().unwrap_or("");
     match lib {
-        "k6-utils" => Some("jslib/k6-utils"),
-        "k6-summary" => Some("jslib/k6-summary"),
+        "k6-utils" => Some("jslib/k6-utils".into()),
+        "k6-summary" => Some(format!("{SUMMARY_PREFIX}{version}")),
         _ => None,
     }
 }
+
+/// Built-in k6-summary modules are named by version: `jslib/k6-summary@0.0.2`.
+const SUMMARY_PREFIX: &str = "jslib/k6-summary@";
 
 /// Removes a leading `#!` line, keeping line numbers.
 pub(crate) fn strip_shebang(source: &str) -> String {
@@ -121,6 +127,12 @@ pub(crate) fn builtin_source(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>
         return Ok(Some(format!(
             "const m = globalThis.{NATIVE_CACHE}[{native:?}];\nexport default m;\nexport const {{ {} }} = m;\n",
             keys.join(", ")
+        )));
+    }
+    if let Some(version) = name.strip_prefix(SUMMARY_PREFIX) {
+        return Ok(Some(format!(
+            "const JSLIB_VERSION = {version:?};\n{}",
+            include_str!("js/k6-summary.js")
         )));
     }
     let Some(b) = find(name) else { return Ok(None) };

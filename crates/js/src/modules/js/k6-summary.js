@@ -2,7 +2,8 @@
 import n from 'stampede:native/jslib/k6-summary';
 
 export function textSummary(data, options) {
-  return n.textSummary(data, options || {});
+  // JSLIB_VERSION is prepended by the loader: the text differs by version.
+  return n.textSummary(data, Object.assign({}, options || {}, { jslibVersion: JSLIB_VERSION }));
 }
 
 function escapeXml(s) {
