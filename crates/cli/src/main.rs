@@ -1,8 +1,10 @@
 //! The `stampede` command-line tool: runs k6 scripts.
 
 mod banner;
+mod cmd_demo;
 mod cmd_inspect;
 mod cmd_run;
+mod cmd_target;
 mod flags;
 mod progress;
 mod summary;
@@ -25,6 +27,10 @@ enum Command {
     Run(cmd_run::RunArgs),
     /// Print the resolved options of a script as JSON (like `k6 inspect`).
     Inspect(cmd_inspect::InspectArgs),
+    /// Run an example test against the built-in demo target (start here).
+    Demo(cmd_demo::DemoArgs),
+    /// Serve the built-in system under test (shop API, flash sale, task service).
+    Target(cmd_target::TargetArgs),
     /// Print the version.
     Version,
 }
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => cmd_run::run(args),
         Command::Inspect(args) => cmd_inspect::run(args),
+        Command::Demo(args) => cmd_demo::run(args),
+        Command::Target(args) => cmd_target::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",
