@@ -8,6 +8,7 @@ tools run one after the other against the same nginx, in the same run.
 import math
 from dataclasses import dataclass, field
 
+import procs
 import tools
 
 GIB = 1024 * 1024  # KiB per GiB
@@ -182,13 +183,20 @@ def scale(ctx, p):
             ctx, ctx.tools[name], "sleep_loop.js", name=f"scale-{name}",
             args=["--vus", str(vus), "--duration", f"{d}s"],
             env_vars={"TARGET": ctx.target.url, "PAUSE": pause, "STAGGER": 1},
-            timeout=_grace(d) + 120, nofile=ctx.nofile, env=env))
+            timeout=_grace(d) + 120, nofile=ctx.nofile, env=env,
+            # Past the goal's limit the verdict is known; stop before it
+            # crowds out the rest of the machine.
+            rss_limit_kib=min(int(max_gib * 1.1 * GIB), procs.spare_memory_kib())))
         run.figures.update(vus=vus, kib_per_vu=run.proc.peak_rss_kib / vus,
                            iter_share=run.figures.get("iterations", 0) / expected)
         goal.rows.append((f"{name} {vus:,} VUs", run))
-    if _problems(goal) or "stampede" not in ctx.tools:
+    run = goal.rows[0][1] if goal.rows and goal.rows[0][1].tool == "stampede" else None
+    if run and run.proc.rss_limited:
+        goal.verdict = "FAIL"
+        goal.measured = run.problem
         return goal
-    run = goal.rows[0][1]
+    if _problems(goal) or not run:
+        return goal
     f = run.figures
     gib = run.proc.peak_rss_kib / GIB
     goal.measured = (f"{f['failed']:,.0f} failed, {f['dropped']:,.0f} dropped, "

@@ -79,6 +79,7 @@ class Result:
     stdout: str  # path of the captured stdout
     stderr: str
     cmd: list  # as run, taskset included
+    rss_limited: bool = False  # stopped for passing its RSS limit
 
 
 def pinned(cmd, cpu):
@@ -116,30 +117,34 @@ def start(registry, cmd, *, cpu, env=None, stdout=None, stderr=None, nofile=None
     return proc
 
 
-def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None):
+def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None,
+            rss_limit_kib=None):
     """Run a generator pinned to the generator CPU until it exits (or timeout).
 
     Samples VmRSS and VmHWM every 100 ms; CPU time and ru_maxrss come from
-    wait4, so nothing is missed between samples.
+    wait4, so nothing is missed between samples. A run whose RSS passes
+    rss_limit_kib (default: what the machine can spare) is stopped: others
+    share this machine, and the OOM killer would pick at random.
     """
+    if rss_limit_kib is None:
+        rss_limit_kib = spare_memory_kib()
     stdout = os.path.join(workdir, f"{name}.out")
     stderr = os.path.join(workdir, f"{name}.err")
     t0 = time.monotonic()
     proc = start(registry, cmd, cpu=GENERATOR_CPU, env=env, stdout=stdout,
                  stderr=stderr, nofile=nofile)
     peak = 0
-    timed_out = False
+    timed_out = rss_limited = False
     while True:
         peak = max(peak, _rss_kib(proc.pid))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        if time.monotonic() - t0 > timeout:
-            timed_out = True
-            _signal_group(proc.pid, signal.SIGTERM)
-            time.sleep(2)
-            _signal_group(proc.pid, signal.SIGKILL)
-            pid, status, usage = os.wait4(proc.pid, 0)
+        rss_limited = peak > rss_limit_kib
+        timed_out = time.monotonic() - t0 > timeout
+        if timed_out or rss_limited:
+            # Memory would keep growing during a graceful stop: kill at once.
+            status, usage = _stop(proc.pid, grace=0 if rss_limited else 5)
             break
         time.sleep(SAMPLE_EVERY)
     wall = time.monotonic() - t0
@@ -154,7 +159,23 @@ def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None):
         stdout=stdout,
         stderr=stderr,
         cmd=pinned(cmd, GENERATOR_CPU),
+        rss_limited=rss_limited,
     )
+
+
+def _stop(pid, grace):
+    """SIGTERM, up to grace seconds to exit, then SIGKILL; (status, rusage)."""
+    if grace:
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                return status, usage
+            time.sleep(0.05)
+    _signal_group(pid, signal.SIGKILL)
+    _, status, usage = os.wait4(pid, 0)
+    return status, usage
 
 
 def _rss_kib(pid):
@@ -178,6 +199,18 @@ def run_quiet(cmd, timeout=30, env=None):
         return p.returncode, (p.stdout or "") + (p.stderr or "")
     except (OSError, subprocess.TimeoutExpired) as e:
         return -1, str(e)
+
+
+def spare_memory_kib():
+    """MemAvailable less 2 GiB of headroom for the target and everyone else."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return max(int(line.split()[1]) - 2 * 1024 * 1024, 512 * 1024)
+    except (OSError, ValueError):
+        pass
+    return 4 * 1024 * 1024
 
 
 def nofile_hard_limit():

@@ -45,7 +45,7 @@ def script(name):
 # --- k6 and stampede ------------------------------------------------------
 
 def k6_like(ctx, tool, script_name, *, name, args=(), env_vars=None, timeout,
-            nofile=None, env=None):
+            nofile=None, env=None, rss_limit_kib=None):
     """`TOOL run --quiet --summary-export F ARGS -e K=V SCRIPT`, pinned."""
     export = os.path.join(ctx.workdir, f"{name}.summary.json")
     cmd = [tool.path, "run", "--quiet", "--summary-export", export, *args]
@@ -53,14 +53,16 @@ def k6_like(ctx, tool, script_name, *, name, args=(), env_vars=None, timeout,
         cmd += ["-e", f"{key}={value}"]
     cmd.append(script(script_name))
     res = procs.measure(ctx.registry, cmd, name=name, workdir=ctx.workdir,
-                        timeout=timeout, env=env, nofile=nofile)
+                        timeout=timeout, env=env, nofile=nofile, rss_limit_kib=rss_limit_kib)
     run = Run(tool=tool.name, proc=res)
     try:
         with open(export) as f:
             run.figures = summary_figures(json.load(f))
     except (OSError, ValueError) as e:
         run.problem = f"no summary export ({e.__class__.__name__}); exit {res.exit_code}"
-    if res.timed_out:
+    if res.rss_limited:
+        run.problem = f"stopped after {res.wall_s:.0f} s: RSS passed {res.peak_rss_kib / 1024:,.0f} MiB"
+    elif res.timed_out:
         run.problem = f"timed out after {timeout:.0f} s"
     elif res.exit_code not in (0, 99):  # 99: thresholds failed, still measured
         run.problem = run.problem or f"exit code {res.exit_code}"
