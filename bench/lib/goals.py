@@ -57,7 +57,9 @@ def _add_cost(run, count_key="reqs"):
     fig["cpu_s"] = run.proc.cpu_s
     fig["rss_mib"] = run.proc.peak_rss_kib / 1024
     n = fig.get(count_key) or 0
-    fig["cpu_us_per"] = run.proc.cpu_s * 1e6 / n if n else 0.0
+    fig["cpu_us_per"] = run.proc.cpu_s * 1e6 / n if n else None
+    # Below ~95% for a tool that should saturate its core, something else ran there.
+    fig["cpu_share"] = run.proc.cpu_s / run.proc.wall_s if run.proc.wall_s else None
     return run
 
 
@@ -80,6 +82,7 @@ def throughput(ctx, p):
                 ">= 6x k6's requests/s and >= 0.5x wrk's (same script, 50 VUs/connections)",
                 [("rps", "requests/s", "{:,.0f}"), ("reqs", "requests", "{:,.0f}"),
                  ("failed", "failed", "{:,.0f}"), ("cpu_s", "CPU s", "{:.2f}"),
+                 ("cpu_share", "CPU of its core", "{:.0%}"),
                  ("cpu_us_per", "CPU µs/request", "{:.1f}"), ("rss_mib", "peak RSS MiB", "{:.1f}")])
     d, vus = p["duration"], p["vus"]
     url = ctx.target.url
@@ -133,10 +136,11 @@ def memory(ctx, p):
         _add_cost(base)
         _add_cost(run)
         base.figures.update(vus=1, kib_per_vu=0.0, iter_share=float("nan"))
-        run.figures.update(
-            vus=vus,
-            kib_per_vu=(run.proc.peak_rss_kib - base.proc.peak_rss_kib) / (vus - 1),
-            iter_share=run.figures.get("iterations", 0) / ideal)
+        run.figures["vus"] = vus
+        if run.ok and base.ok:
+            run.figures.update(
+                kib_per_vu=(run.proc.peak_rss_kib - base.proc.peak_rss_kib) / (vus - 1),
+                iter_share=run.figures["iterations"] / ideal)
         goal.rows += [(f"{name} 1 VU (baseline)", base), (f"{name} {vus} VUs", run)]
     if _problems(goal) or "stampede" not in ctx.tools:
         return goal
@@ -187,8 +191,10 @@ def scale(ctx, p):
             # Past the goal's limit the verdict is known; stop before it
             # crowds out the rest of the machine.
             rss_limit_kib=min(int(max_gib * 1.1 * GIB), procs.spare_memory_kib())))
-        run.figures.update(vus=vus, kib_per_vu=run.proc.peak_rss_kib / vus,
-                           iter_share=run.figures.get("iterations", 0) / expected)
+        run.figures["vus"] = vus
+        if run.ok:  # a stopped run had not started all its VUs
+            run.figures.update(kib_per_vu=run.proc.peak_rss_kib / vus,
+                               iter_share=run.figures["iterations"] / expected)
         goal.rows.append((f"{name} {vus:,} VUs", run))
     run = goal.rows[0][1] if goal.rows and goal.rows[0][1].tool == "stampede" else None
     if run and run.proc.rss_limited:
@@ -224,7 +230,7 @@ def arrival(ctx, p):
                 [("iterations", "iterations", "{:,.0f}"), ("share", "of target", "{:.2%}"),
                  ("dropped", "dropped", "{:,.0f}"), ("failed", "failed", "{:,.0f}"),
                  ("p99_ms", "p99 ms", "{:.3f}"), ("cpu_s", "CPU s", "{:.2f}"),
-                 ("rss_mib", "peak RSS MiB", "{:.1f}")])
+                 ("cpu_share", "CPU of its core", "{:.0%}"), ("rss_mib", "peak RSS MiB", "{:.1f}")])
     target = rate * d
     for name in ("k6", "stampede"):
         if name in ctx.tools:
@@ -232,7 +238,8 @@ def arrival(ctx, p):
                 ctx, ctx.tools[name], "arrival.js", name=f"arrival-{name}",
                 env_vars={"TARGET": ctx.target.url, "RATE": rate, "DURATION": f"{d}s", "VUS": vus},
                 timeout=_grace(d), nofile=ctx.nofile), "iterations")
-            run.figures["share"] = run.figures.get("iterations", 0) / target
+            if run.ok:
+                run.figures["share"] = run.figures["iterations"] / target
             goal.rows.append((name, run))
     if _problems(goal) or "stampede" not in ctx.tools:
         return goal
