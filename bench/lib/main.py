@@ -37,6 +37,7 @@ class Context:
     nofile: int = 0  # soft open-files limit given to generators
     body: str = BODY
     load_at_start: float = 0.0  # 1-minute load average when the run began
+    busy_at_start: float = 0.0  # share of all CPUs busy in the 2 s before the start
 
 
 def parse_args(argv):
@@ -52,6 +53,8 @@ def parse_args(argv):
                     help="stampede binary (default: cargo build --release -p stampede)")
     ap.add_argument("--no-stampede", action="store_true",
                     help="run the peers only (to check the harness)")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                    help="first wait up to SECONDS for the machine to be idle for 5 s")
     ap.add_argument("--save", action="store_true",
                     help="in quick mode, also write the report to bench/results/")
     args = ap.parse_args(argv)
@@ -169,13 +172,17 @@ def main(argv):
     os.environ["K6_NO_USAGE_REPORT"] = "true"
     ctx.nofile_hard = procs.nofile_hard_limit()
     ctx.nofile = ctx.nofile_hard
-    ctx.load_at_start = os.getloadavg()[0]
-    if ctx.load_at_start > 0.5:
-        say(f"warning: load average {ctx.load_at_start:.2f} at start: other work on this "
-            "machine will distort the figures")
     done = []
     try:
         find_tools(ctx, args)
+        if args.wait_idle > 0:
+            say(f"waiting up to {args.wait_idle:.0f} s for an idle machine")
+            say(f"  waited {procs.wait_idle(args.wait_idle):.0f} s")
+        ctx.busy_at_start = procs.busy_share(2)
+        ctx.load_at_start = os.getloadavg()[0]
+        if ctx.busy_at_start > 0.1:
+            say(f"warning: the CPUs were {ctx.busy_at_start:.0%} busy just before the start: "
+                "other work on this machine will distort the figures")
         ctx.target = Nginx(registry, workdir).start()
         say(f"{mode} run, goals: {', '.join(args.goals)}; nginx on {ctx.target.url} "
             f"(CPU {procs.TARGET_CPU}), generators on CPU {procs.GENERATOR_CPU}; "

@@ -213,5 +213,30 @@ def spare_memory_kib():
     return 4 * 1024 * 1024
 
 
+def _cpu_times():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return idle, sum(fields)
+
+
+def busy_share(seconds):
+    """Share of all CPUs' time that was busy over the next `seconds`."""
+    idle0, total0 = _cpu_times()
+    time.sleep(seconds)
+    idle1, total1 = _cpu_times()
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_idle(max_wait_s, quiet_s=5, threshold=0.1):
+    """Wait until the machine has been under `threshold` busy for quiet_s
+    seconds in a row, or max_wait_s passed; return the seconds waited."""
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < quiet_s and time.monotonic() - t0 < max_wait_s:
+        quiet = quiet + 1 if busy_share(1) < threshold else 0
+    return time.monotonic() - t0
+
+
 def nofile_hard_limit():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[1]

@@ -76,9 +76,10 @@ def render(ctx, goals):
                 "the goals are only judged in full mode.", ""]
     out += ["## Machine", ""]
     out += [f"- {k}: {v}" for k, v in machine().items()]
-    out.append(f"- load average (1 min) at start: {ctx.load_at_start:.2f}"
+    out.append(f"- CPUs busy in the 2 s before the start: {ctx.busy_at_start:.0%}"
                + (" (other work was running: figures are distorted)"
-                  if ctx.load_at_start > 0.5 else ""))
+                  if ctx.busy_at_start > 0.1 else "")
+               + f"; load average (1 min): {ctx.load_at_start:.2f}")
     out += ["", "## Tools", ""]
     for tool in ctx.tools.values():
         out.append(f"- {tool.name}: `{tool.version}` ({tool.path})")
