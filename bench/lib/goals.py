@@ -60,7 +60,19 @@ def _add_cost(run, count_key="reqs"):
     fig["cpu_us_per"] = run.proc.cpu_s * 1e6 / n if n else None
     # Below ~95% for a tool that should saturate its core, something else ran there.
     fig["cpu_share"] = run.proc.cpu_s / run.proc.wall_s if run.proc.wall_s else None
+    fig["other_load"] = run.proc.other_load
     return run
+
+
+def flag_contention(goal, threshold=0.1):
+    """A note naming the runs during which other processes took CPU time."""
+    busy = [(label, run.proc.other_load) for label, run in goal.rows
+            if run.proc and run.proc.other_load > threshold]
+    if busy:
+        goal.notes.append(
+            "⚠ Other processes ran during " + ", ".join(
+                f"{label} ({load:.2f} cores on average)" for label, load in busy)
+            + ": these figures and ratios are distorted.")
 
 
 def _problems(goal):

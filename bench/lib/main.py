@@ -190,6 +190,7 @@ def main(argv):
         for key in args.goals:
             say(f"--- {key}")
             goal = goals.ALL[key](ctx, goals.PARAMS[mode][key])
+            goals.flag_contention(goal)
             say(report.goal_table(goal))
             say(report.verdict_line(goal))
             done.append(goal)

@@ -80,6 +80,14 @@ class Result:
     stderr: str
     cmd: list  # as run, taskset included
     rss_limited: bool = False  # stopped for passing its RSS limit
+    machine_busy_s: float = 0.0  # busy CPU time of all CPUs during the run
+    target_cpu_s: float = 0.0  # of that, the target's (filled in by the caller)
+
+    @property
+    def other_load(self):
+        """Cores used by processes other than the generator and the target."""
+        other = self.machine_busy_s - self.cpu_s - self.target_cpu_s
+        return max(other, 0.0) / self.wall_s if self.wall_s else 0.0
 
 
 def pinned(cmd, cpu):
@@ -130,6 +138,7 @@ def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None,
         rss_limit_kib = spare_memory_kib()
     stdout = os.path.join(workdir, f"{name}.out")
     stderr = os.path.join(workdir, f"{name}.err")
+    busy0 = machine_busy_s()
     t0 = time.monotonic()
     proc = start(registry, cmd, cpu=GENERATOR_CPU, env=env, stdout=stdout,
                  stderr=stderr, nofile=nofile)
@@ -148,6 +157,7 @@ def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None,
             break
         time.sleep(SAMPLE_EVERY)
     wall = time.monotonic() - t0
+    busy = machine_busy_s() - busy0
     proc.returncode = os.waitstatus_to_exitcode(status)
     registry.discard(proc.pid)
     return Result(
@@ -160,6 +170,7 @@ def measure(registry, cmd, *, name, workdir, timeout, env=None, nofile=None,
         stderr=stderr,
         cmd=pinned(cmd, GENERATOR_CPU),
         rss_limited=rss_limited,
+        machine_busy_s=busy,
     )
 
 
@@ -213,11 +224,40 @@ def spare_memory_kib():
     return 4 * 1024 * 1024
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_times():
+    """(idle, total) jiffies of all CPUs, from /proc/stat."""
     with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
+        fields = [int(x) for x in f.readline().split()[1:8]]
     idle = fields[3] + fields[4]  # idle + iowait
     return idle, sum(fields)
+
+
+def machine_busy_s():
+    idle, total = _cpu_times()
+    return (total - idle) / TICK
+
+
+def process_cpu_s(pid, with_children=True):
+    """User + system seconds of pid (and its direct children, e.g. nginx's worker)."""
+    pids = [pid]
+    if with_children:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except (OSError, ValueError):
+            pass
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / TICK
 
 
 def busy_share(seconds):

@@ -75,6 +75,10 @@ class Nginx:
             time.sleep(0.1)
         raise RuntimeError(f"nginx did not answer on {self.url}: {self.error_log()}")
 
+    def cpu_s(self):
+        """CPU seconds used so far by nginx's master and worker."""
+        return procs.process_cpu_s(self.proc.pid) if self.proc else 0.0
+
     def error_log(self):
         try:
             with open(os.path.join(self.dir, "error.log")) as f:

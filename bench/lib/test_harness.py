@@ -52,7 +52,8 @@ def fake_proc(stdout):
 class ParseTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
-        self.ctx = SimpleNamespace(workdir=self.dir.name, registry=None)
+        self.ctx = SimpleNamespace(workdir=self.dir.name, registry=None,
+                                   target=SimpleNamespace(cpu_s=lambda: 0.0))
 
     def tearDown(self):
         self.dir.cleanup()

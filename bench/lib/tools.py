@@ -42,6 +42,14 @@ def script(name):
     return os.path.join(SCRIPTS, name)
 
 
+def measure(ctx, cmd, **kw):
+    """procs.measure, plus the target's CPU time during the run."""
+    before = ctx.target.cpu_s()
+    res = procs.measure(ctx.registry, cmd, workdir=ctx.workdir, **kw)
+    res.target_cpu_s = ctx.target.cpu_s() - before
+    return res
+
+
 # --- k6 and stampede ------------------------------------------------------
 
 def k6_like(ctx, tool, script_name, *, name, args=(), env_vars=None, timeout,
@@ -52,8 +60,8 @@ def k6_like(ctx, tool, script_name, *, name, args=(), env_vars=None, timeout,
     for key, value in (env_vars or {}).items():
         cmd += ["-e", f"{key}={value}"]
     cmd.append(script(script_name))
-    res = procs.measure(ctx.registry, cmd, name=name, workdir=ctx.workdir,
-                        timeout=timeout, env=env, nofile=nofile, rss_limit_kib=rss_limit_kib)
+    res = measure(ctx, cmd, name=name, timeout=timeout, env=env, nofile=nofile,
+                  rss_limit_kib=rss_limit_kib)
     run = Run(tool=tool.name, proc=res)
     try:
         with open(export) as f:
@@ -100,7 +108,7 @@ def summary_figures(data):
 
 def wrk(ctx, tool, *, url, connections, duration_s, timeout):
     cmd = [tool.path, "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", url]
-    res = procs.measure(ctx.registry, cmd, name="wrk", workdir=ctx.workdir, timeout=timeout)
+    res = measure(ctx, cmd, name="wrk", timeout=timeout)
     run = Run(tool="wrk", proc=res)
     text = _read(res.stdout)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
@@ -134,7 +142,7 @@ def oha(ctx, tool, *, url, connections, duration_s, timeout, qps=None, name="oha
     if qps:
         cmd += ["-q", str(qps)]
     cmd.append(url)
-    res = procs.measure(ctx.registry, cmd, name=name, workdir=ctx.workdir, timeout=timeout)
+    res = measure(ctx, cmd, name=name, timeout=timeout)
     run = Run(tool="oha", proc=res)
     try:
         data = json.loads(_read(res.stdout))
