@@ -200,6 +200,11 @@ impl Emitter {
         }
     }
 
+    /// The thread's canonical copy of `tags` (see `Sink::intern`).
+    pub fn intern(&self, tags: TagSet) -> TagSet {
+        self.sink.borrow_mut().intern(tags)
+    }
+
     /// The sink this emitter writes into.
     pub fn sink(&self) -> &Rc<RefCell<Sink>> {
         &self.sink

@@ -10,6 +10,12 @@ use stampede_metrics::{Builtin, Metric, TagSet};
 use crate::coro::InterruptSignal;
 use crate::host::{now_ns, Emitter, ScenarioInfo, TestEnv};
 
+/// Extra tag pairs and the tag set they derive.
+type DerivedTags = (Vec<(Box<str>, Box<str>)>, TagSet);
+
+/// Distinct derived tag sets a VU keeps before starting over.
+const MAX_DERIVED_TAGS: usize = 64;
+
 /// Which part of the script lifecycle a VU is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -49,6 +55,11 @@ pub(crate) struct VuState {
     /// Tags every sample of the VU carries right now (test, scenario,
     /// custom tags and `group`), rebuilt when one of those changes.
     pub tags: RefCell<TagSet>,
+    /// Tag sets derived from [`VuState::tags`] plus extra pairs (checks,
+    /// requests), reused while the VU's tags stay the same.
+    derived: RefCell<Vec<DerivedTags>>,
+    /// A timer was set since the event loop last ran dry.
+    pub timers_armed: Cell<bool>,
     pub bytes_sent: Cell<u64>,
     pub bytes_received: Cell<u64>,
     pub http: crate::modules::http::VuHttp,
@@ -79,6 +90,8 @@ impl VuState {
             group: RefCell::new(String::new()),
             group_stack: RefCell::new(Vec::new()),
             tags: RefCell::new(TagSet::empty()),
+            derived: RefCell::new(Vec::new()),
+            timers_armed: Cell::new(false),
             bytes_sent: Cell::new(0),
             bytes_received: Cell::new(0),
             http,
@@ -100,7 +113,42 @@ impl VuState {
         }
         pairs.extend(self.custom_tags.borrow().iter().cloned());
         pairs.push(("group".into(), self.group.borrow().clone()));
-        *self.tags.borrow_mut() = TagSet::from_pairs(pairs);
+        *self.tags.borrow_mut() = self.emitter.intern(TagSet::from_pairs(pairs));
+        self.derived.borrow_mut().clear();
+    }
+
+    /// The current tags plus `extra` (later pairs win), built once per
+    /// distinct `extra` while the VU's tags stay the same and shared with
+    /// the thread's other VUs through the sink's interning.
+    pub fn tags_with(&self, extra: &[(&str, &str)]) -> TagSet {
+        if extra.is_empty() {
+            return self.tags();
+        }
+        let same = |k: &[(Box<str>, Box<str>)]| {
+            k.len() == extra.len()
+                && k.iter()
+                    .zip(extra)
+                    .all(|(a, b)| &*a.0 == b.0 && &*a.1 == b.1)
+        };
+        if let Some((_, t)) = self.derived.borrow().iter().find(|(k, _)| same(k)) {
+            return t.clone();
+        }
+        let base = self.tags();
+        let t = self
+            .emitter
+            .intern(TagSet::from_pairs(base.iter().chain(extra.iter().copied())));
+        let mut d = self.derived.borrow_mut();
+        if d.len() >= MAX_DERIVED_TAGS {
+            d.clear();
+        }
+        d.push((
+            extra
+                .iter()
+                .map(|(k, v)| (Box::from(*k), Box::from(*v)))
+                .collect(),
+            t.clone(),
+        ));
+        t
     }
 
     /// Current tags.
@@ -110,15 +158,7 @@ impl VuState {
 
     /// Records a sample with the VU's current tags plus `extra`.
     pub fn emit(&self, metric: Metric, extra: &[(&str, &str)], value: f64) {
-        let tags = if extra.is_empty() {
-            self.tags()
-        } else {
-            let mut t = self.tags();
-            for (k, v) in extra {
-                t = t.with(k, v);
-            }
-            t
-        };
+        let tags = self.tags_with(extra);
         self.emitter.emit(metric, &tags, value, now_ns());
     }
 

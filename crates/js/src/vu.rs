@@ -74,6 +74,8 @@ pub struct Vu {
     // Field order matters: JavaScript values must be freed before the
     // context and the runtime that own them.
     namespace: Persistent<Object<'static>>,
+    /// The last scenario function called, looked up once.
+    exec_fn: Option<(String, Persistent<Function<'static>>)>,
     setup_data: Option<(Arc<str>, Persistent<Value<'static>>)>,
     context: Context,
     _runtime: Runtime,
@@ -122,6 +124,7 @@ impl Vu {
         })?;
         Ok(Self {
             namespace,
+            exec_fn: None,
             setup_data: None,
             context,
             _runtime: runtime,
@@ -192,10 +195,34 @@ impl Vu {
         st.iteration_in_test.set(req.iteration_in_test);
         st.http.start_iteration(&st.test);
         self.ensure_setup_data(setup_json);
+        let cached = match &self.exec_fn {
+            Some((name, f)) if name == req.exec => Some(f.clone()),
+            _ => None,
+        };
+        let exec = match cached {
+            Some(f) => f,
+            None => {
+                let looked_up = self.with_ns(|ctx, ns| {
+                    let f: Function = ns.get(req.exec)?;
+                    Ok(Persistent::save(ctx, f))
+                });
+                match looked_up {
+                    Ok(f) => {
+                        self.exec_fn = Some((req.exec.to_string(), f.clone()));
+                        f
+                    }
+                    Err(e) => {
+                        let outcome = IterationOutcome::Failed(e.to_string());
+                        self.finish_iteration(&outcome, Duration::ZERO);
+                        return outcome;
+                    }
+                }
+            }
+        };
         let start = Instant::now();
         let data = self.setup_data.as_ref().map(|(_, p)| p.clone());
-        let result = self.with_ns(|ctx, ns| {
-            let f: Function = ns.get(req.exec)?;
+        let result = self.with_ns(|ctx, _ns| {
+            let f: Function = exec.restore(ctx)?;
             let arg = match data {
                 Some(p) => p.restore(ctx)?,
                 None => Value::new_undefined(ctx.clone()),
@@ -216,10 +243,12 @@ impl Vu {
 
     fn finish_iteration(&mut self, outcome: &IterationOutcome, elapsed: Duration) {
         let st = &self.state;
-        let _ = self.context.with(|ctx| -> rquickjs::Result<()> {
-            let timers: Object = ctx.globals().get("__stampede_timers")?;
-            timers.get::<_, Function>("clear")?.call::<_, ()>(())
-        });
+        if st.timers_armed.replace(false) {
+            let _ = self.context.with(|ctx| -> rquickjs::Result<()> {
+                let timers: Object = ctx.globals().get("__stampede_timers")?;
+                timers.get::<_, Function>("clear")?.call::<_, ()>(())
+            });
+        }
         // A group left by an exception or interruption still closes.
         if !st.group_stack.borrow().is_empty() {
             st.group_stack.borrow_mut().clear();
@@ -392,9 +421,8 @@ fn settle<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<()> {
 
 /// Like [`settle`], returning the promise's value (or `ret` itself).
 fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<'js>> {
-    let timers: Object = ctx.globals().get("__stampede_timers")?;
-    let next: Function = timers.get("next")?;
-    let fire: Function = timers.get("fire")?;
+    let state = vu_state(ctx);
+    let mut hooks: Option<(Function, Function)> = None;
     loop {
         while ctx.execute_pending_job() {}
         if let Some(p) = ret.as_promise() {
@@ -404,8 +432,18 @@ fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<
                     .unwrap_or_else(|| Ok(Value::new_undefined(ctx.clone())));
             }
         }
+        // Most iterations set no timer: then there is nothing to wait for.
+        if !state.timers_armed.get() {
+            break;
+        }
+        if hooks.is_none() {
+            let timers: Object = ctx.globals().get("__stampede_timers")?;
+            hooks = Some((timers.get("next")?, timers.get("fire")?));
+        }
+        let (next, fire) = hooks.as_ref().expect("set above");
         let wait: f64 = next.call(())?;
         if wait < 0.0 {
+            state.timers_armed.set(false);
             break;
         }
         if wait > 0.0 {
@@ -433,6 +471,11 @@ fn install_globals<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result
     g.set(
         "__stampede_now",
         Function::new(ctx.clone(), move || epoch.elapsed().as_secs_f64() * 1000.0)?,
+    )?;
+    let s = state.clone();
+    g.set(
+        "__stampede_arm",
+        Function::new(ctx.clone(), move || s.timers_armed.set(true))?,
     )?;
     ctx.eval::<(), _>(include_str!("modules/js/prelude.js"))?;
     modules::console::install(ctx, state)?;

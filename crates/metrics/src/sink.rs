@@ -1,7 +1,10 @@
 //! `Sink`: per-thread accumulation of samples between flushes.
 
 use crate::agg::Aggregate;
-use crate::key::{Key, KeyMap, KeyRef};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use crate::key::{Key, KeyHasher, KeyMap, KeyRef};
 use crate::registry::Metric;
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::tags::TagSet;
@@ -13,7 +16,12 @@ use crate::tags::TagSet;
 #[derive(Debug, Default)]
 pub struct Sink {
     map: KeyMap<Aggregate>,
+    /// Canonical tag sets (see [`Sink::intern`]); kept across `take`s.
+    interned: HashSet<TagSet, BuildHasherDefault<KeyHasher>>,
 }
+
+/// More distinct tag sets than this and the interning table starts over.
+const MAX_INTERNED: usize = 4096;
 
 impl Sink {
     /// An empty sink.
@@ -41,6 +49,20 @@ impl Sink {
             },
             agg,
         );
+    }
+
+    /// The canonical copy of `tags` for this sink: equal tag sets recorded
+    /// through it share one allocation, so later lookups compare pointers
+    /// instead of every tag.
+    pub fn intern(&mut self, tags: TagSet) -> TagSet {
+        if let Some(t) = self.interned.get(&tags) {
+            return t.clone();
+        }
+        if self.interned.len() >= MAX_INTERNED {
+            self.interned.clear();
+        }
+        self.interned.insert(tags.clone());
+        tags
     }
 
     /// Whether nothing was recorded since the last `take`.
@@ -71,6 +93,21 @@ impl Sink {
             end_ns,
             entries,
         }
+    }
+}
+
+#[cfg(test)]
+mod intern_tests {
+    use super::*;
+
+    #[test]
+    fn interning_returns_one_allocation_per_content() {
+        let mut sink = Sink::new();
+        let a = sink.intern(TagSet::from_pairs([("k", "v")]));
+        let b = sink.intern(TagSet::from_pairs([("k", "v")]));
+        assert!(a.ptr_eq(&b));
+        let c = sink.intern(TagSet::from_pairs([("k", "w")]));
+        assert!(!a.ptr_eq(&c));
     }
 }
 

@@ -136,6 +136,11 @@ impl TagSet {
         self.0.pairs.is_empty()
     }
 
+    /// Whether both are the same allocation (equal without comparing tags).
+    pub fn ptr_eq(&self, other: &TagSet) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The hash computed at construction (what `Hash` writes).
     pub fn hash_value(&self) -> u64 {
         self.0.hash

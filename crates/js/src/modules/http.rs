@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::function::{Opt, Rest};
-use rquickjs::{Array, Ctx, Exception, Object, Result, Value};
+use rquickjs::{Array, Class, Ctx, Exception, Object, Result, Value};
 use stampede_http::{
     Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
     RequestCookie, Session,
 };
-use stampede_metrics::{Builtin, TagSet};
+use stampede_metrics::Builtin;
 
+use super::http_response::{RequestParts, Response, ResponseParts, ResponseType};
 use super::set_fn;
 use crate::bytes::{array_buffer, to_bytes};
 use crate::coro::suspend;
@@ -39,9 +40,6 @@ pub const DEFAULT_SYSTEM_TAGS: &[&str] = &[
     "service",
     "expected_response",
 ];
-
-/// Where the JavaScript `Response.prototype` is kept for native code.
-const RESPONSE_PROTO: &str = "__stampede_response_proto";
 
 /// Test-wide settings of `k6/http`.
 #[derive(Clone)]
@@ -124,20 +122,17 @@ struct Shaped {
     expected: Option<Vec<(u16, u16)>>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum ResponseType {
-    Text,
-    Binary,
-    None,
-}
-
 /// Builds the native part of `k6/http`.
 pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>> {
     let obj = Object::new(ctx.clone())?;
     set_fn(
         &obj,
-        "setResponsePrototype",
-        move |ctx: Ctx<'js>, o: Object<'js>| -> Result<()> { ctx.globals().set(RESPONSE_PROTO, o) },
+        "responsePrototype",
+        move |ctx: Ctx<'js>| -> Result<Object<'js>> {
+            Class::<Response>::prototype(&ctx)?.ok_or_else(|| {
+                Exception::throw_internal(&ctx, "the Response class is not registered")
+            })
+        },
     )?;
 
     let s = state.clone();
@@ -637,7 +632,32 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: &Shaped, ex: Exchange) -> Re
             )],
         );
     }
-    response_object(ctx, sh, &ex)
+    let status = r.status;
+    let failed = r.error.is_some() && status == 0;
+    let last = ex.hops.last();
+    let parts = ResponseParts {
+        status,
+        status_text: r.status_text.clone(),
+        proto: r.proto,
+        url: strip_userinfo(&r.url),
+        body: r.body.clone(),
+        body_type: sh.response_type,
+        failed,
+        headers: r.headers.clone(),
+        cookies: r.cookies.clone(),
+        timings: r.timings,
+        error: r.error.clone(),
+        remote: r.remote,
+        tls: r.tls.clone(),
+        request: RequestParts {
+            method: sh.req.method.as_str().to_string(),
+            url: last.map(|h| strip_userinfo(&h.url)).unwrap_or_default(),
+            headers: sh.req.headers.clone(),
+            body: sh.req.body.clone(),
+            cookies: sh.req.cookies.clone(),
+        },
+    };
+    Ok(Class::instance(ctx.clone(), Response::new(parts))?.into_value())
 }
 
 fn is_expected(expected: &Option<Vec<(u16, u16)>>, status: u16) -> Option<bool> {
@@ -648,37 +668,38 @@ fn is_expected(expected: &Option<Vec<(u16, u16)>>, status: u16) -> Option<bool> 
 
 fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
     let sys = &s.test.http.system_tags;
-    let mut tags: TagSet = s.tags();
     let url_tag = match &sh.name {
         Some(n) => n.clone(),
         None => strip_userinfo(&hop.url),
     };
-    let mut add = |k: &str, v: &str| {
-        if sys.contains(k) {
-            tags = tags.with(k, v);
-        }
-    };
-    add("method", hop.method.as_str());
-    add("url", &url_tag);
-    add("name", &url_tag);
-    add("status", &hop.status.to_string());
-    add("proto", hop.proto);
     // The 401 answering digest auth's first leg is part of the protocol.
     let expected = if hop.auth_challenge {
         sh.expected.as_ref().map(|_| true)
     } else {
         is_expected(&sh.expected, hop.status)
     };
+    let status = hop.status.to_string();
+    let code = hop.error.as_ref().map(|e| e.code.to_string());
+    let mut candidates: Vec<(&str, &str)> = vec![
+        ("method", hop.method.as_str()),
+        ("url", &url_tag),
+        ("name", &url_tag),
+        ("status", &status),
+        ("proto", hop.proto),
+    ];
     if let Some(e) = expected {
-        add("expected_response", if e { "true" } else { "false" });
+        candidates.push(("expected_response", if e { "true" } else { "false" }));
     }
-    if let Some(err) = &hop.error {
-        add("error", &err.message);
-        add("error_code", &err.code.to_string());
+    if let (Some(err), Some(code)) = (&hop.error, &code) {
+        candidates.push(("error", &err.message));
+        candidates.push(("error_code", code));
     }
-    for (k, v) in &sh.tags {
-        tags = tags.with(k, v);
-    }
+    let mut extra: Vec<(&str, &str)> = candidates
+        .into_iter()
+        .filter(|(k, _)| sys.contains(*k))
+        .collect();
+    extra.extend(sh.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let tags = s.tags_with(&extra);
     let t = &hop.timings;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let now = now_ns();
@@ -732,140 +753,6 @@ fn strip_userinfo(u: &url::Url) -> String {
     let _ = c.set_username("");
     let _ = c.set_password(None);
     c.as_str().to_string()
-}
-
-fn response_object<'js>(ctx: &Ctx<'js>, sh: &Shaped, ex: &Exchange) -> Result<Value<'js>> {
-    let r = &ex.response;
-    let o = Object::new(ctx.clone())?;
-    if let Some(p) = ctx.globals().get::<_, Option<Object>>(RESPONSE_PROTO)? {
-        o.set_prototype(Some(&p))?;
-    }
-    o.set("status", r.status)?;
-    o.set("status_text", r.status_text.as_str())?;
-    o.set("proto", r.proto)?;
-    o.set("url", strip_userinfo(&r.url))?;
-    let body: Value = if r.error.is_some() && r.status == 0 {
-        Value::new_null(ctx.clone())
-    } else {
-        match sh.response_type {
-            ResponseType::None => Value::new_null(ctx.clone()),
-            ResponseType::Binary => array_buffer(ctx, r.body.to_vec())?,
-            ResponseType::Text => {
-                rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?
-                    .into_value()
-            }
-        }
-    };
-    o.set("body", body)?;
-    let headers = Object::new(ctx.clone())?;
-    for (k, v) in &r.headers {
-        headers.set(k.as_str(), v.as_str())?;
-    }
-    o.set("headers", headers)?;
-    let cookies = Object::new(ctx.clone())?;
-    for c in &r.cookies {
-        let list: Array = match cookies.get::<_, Option<Array>>(c.name.as_str())? {
-            Some(a) => a,
-            None => {
-                let a = Array::new(ctx.clone())?;
-                cookies.set(c.name.as_str(), a.clone())?;
-                a
-            }
-        };
-        let co = Object::new(ctx.clone())?;
-        co.set("name", c.name.as_str())?;
-        co.set("value", c.value.as_str())?;
-        co.set("domain", c.domain.as_str())?;
-        co.set("path", c.path.as_str())?;
-        co.set("http_only", c.http_only)?;
-        co.set("secure", c.secure)?;
-        co.set("max_age", c.max_age)?;
-        co.set("expires", c.expires.unwrap_or(0))?;
-        list.set(list.len(), co)?;
-    }
-    o.set("cookies", cookies)?;
-    let t = &r.timings;
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let timings = Object::new(ctx.clone())?;
-    timings.set("blocked", ms(t.blocked))?;
-    timings.set("connecting", ms(t.connecting))?;
-    timings.set("tls_handshaking", ms(t.tls_handshaking))?;
-    timings.set("sending", ms(t.sending))?;
-    timings.set("waiting", ms(t.waiting))?;
-    timings.set("receiving", ms(t.receiving))?;
-    timings.set("duration", ms(t.duration()))?;
-    o.set("timings", timings)?;
-    match &r.error {
-        Some(e) => {
-            o.set("error", e.message.as_str())?;
-            o.set("error_code", e.code)?;
-        }
-        None => {
-            o.set("error", "")?;
-            o.set("error_code", 0)?;
-        }
-    }
-    match r.remote {
-        Some(a) => {
-            o.set("remote_ip", a.ip().to_string())?;
-            o.set("remote_port", a.port())?;
-        }
-        None => {
-            o.set("remote_ip", "")?;
-            o.set("remote_port", 0)?;
-        }
-    }
-    o.set(
-        "tls_version",
-        r.tls.as_ref().map(|t| t.version).unwrap_or(""),
-    )?;
-    o.set(
-        "tls_cipher_suite",
-        r.tls
-            .as_ref()
-            .map(|t| t.cipher_suite.as_str())
-            .unwrap_or(""),
-    )?;
-    let ocsp = Object::new(ctx.clone())?;
-    ocsp.set("status", "")?;
-    ocsp.set("produced_at", 0)?;
-    ocsp.set("this_update", 0)?;
-    ocsp.set("next_update", 0)?;
-    ocsp.set("revocation_reason", "")?;
-    ocsp.set("revoked_at", 0)?;
-    o.set("ocsp", ocsp)?;
-    let req = Object::new(ctx.clone())?;
-    let last = ex.hops.last();
-    req.set("method", sh.req.method.as_str())?;
-    req.set(
-        "url",
-        last.map(|h| strip_userinfo(&h.url)).unwrap_or_default(),
-    )?;
-    let rh = Object::new(ctx.clone())?;
-    for (k, v) in &sh.req.headers {
-        let list: Array = match rh.get::<_, Option<Array>>(k.as_str())? {
-            Some(a) => a,
-            None => {
-                let a = Array::new(ctx.clone())?;
-                rh.set(k.as_str(), a.clone())?;
-                a
-            }
-        };
-        list.set(list.len(), v.as_str())?;
-    }
-    req.set("headers", rh)?;
-    req.set("body", String::from_utf8_lossy(&sh.req.body).into_owned())?;
-    let rc = Object::new(ctx.clone())?;
-    for c in &sh.req.cookies {
-        let co = Object::new(ctx.clone())?;
-        co.set("name", c.name.as_str())?;
-        co.set("value", c.value.as_str())?;
-        co.set("replace", c.replace)?;
-        rc.set(c.name.as_str(), vec![co])?;
-    }
-    req.set("cookies", rc)?;
-    o.set("request", req)?;
-    Ok(o.into_value())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod data;
 pub(crate) mod encoding;
 pub(crate) mod execution;
 pub mod http;
+mod http_response;
 pub(crate) mod k6;
 pub(crate) mod metrics;
 pub mod rate_limit;

@@ -67,28 +67,37 @@ function selectPath(value, parts) {
   return undefined;
 }
 
-export class Response {
-  json(selector) {
+// Methods the native Response gets from JavaScript.
+const responsePrototype = n.responsePrototype();
+Object.defineProperty(responsePrototype, 'json', {
+  configurable: true,
+  writable: true,
+  value: function json(selector) {
     if (this._json === undefined) {
-      if (this.body === null || this.body === undefined) {
+      const body = this.body;
+      if (body === null || body === undefined) {
         throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
       }
-      const text = typeof this.body === 'string' ? this.body : n.bytesToString(this.body);
+      const text = typeof body === 'string' ? body : n.bytesToString(body);
+      let parsed;
       try {
-        Object.defineProperty(this, '_json', { value: JSON.parse(text), configurable: true });
+        parsed = JSON.parse(text);
       } catch (e) {
-        throw new SyntaxError(`cannot parse json due to an error at line ${1}, character ${1}, error: ${e.message}`);
+        throw new SyntaxError(`cannot parse json due to an error: ${e.message}`);
       }
+      Object.defineProperty(this, '_json', { value: parsed, configurable: true });
     }
     if (selector === undefined) return this._json;
     return selectPath(this._json, splitPath(String(selector)));
-  }
-
-  html() {
+  },
+});
+Object.defineProperty(responsePrototype, 'html', {
+  configurable: true,
+  writable: true,
+  value: function html() {
     throw new Error('Response.html() is not supported yet');
-  }
-}
-n.setResponsePrototype(Response.prototype);
+  },
+});
 
 // --- request bodies --------------------------------------------------------
 export class FileData {
@@ -155,7 +164,11 @@ export function request(method, url, body, params) {
   return n.request(String(method).toUpperCase(), u, b, params, ctype, name);
 }
 
-export function get(url, params) { return request('GET', url, null, params); }
+export function get(url, params) {
+  // The common case goes straight to the native request.
+  if (typeof url === 'string') return n.request('GET', url, null, params, null, undefined);
+  return request('GET', url, null, params);
+}
 export function head(url, params) { return request('HEAD', url, null, params); }
 export function post(url, body, params) { return request('POST', url, body, params); }
 export function put(url, body, params) { return request('PUT', url, body, params); }
@@ -248,7 +261,7 @@ export const OCSP_REASON_UNSPECIFIED = 'unspecified';
 
 export default {
   request, get, head, post, put, patch, del, options, asyncRequest, batch, file, url,
-  expectedStatuses, setResponseCallback, cookieJar, CookieJar, Response, FileData,
+  expectedStatuses, setResponseCallback, cookieJar, CookieJar, FileData,
   TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
   OCSP_STATUS_GOOD, OCSP_STATUS_REVOKED, OCSP_STATUS_UNKNOWN, OCSP_STATUS_SERVER_FAILED, OCSP_STATUS_TRY_LATER,
   OCSP_REASON_UNSPECIFIED,

@@ -2,6 +2,7 @@
 // hooks, used by k6/timers and by the engine between iterations.
 (function () {
   const now = globalThis.__stampede_now;
+  const arm = globalThis.__stampede_arm;
   let nextId = 1;
   const timers = new Map();
   function add(fn, ms, args, repeat) {
@@ -11,6 +12,7 @@
     const delay = Math.max(0, Number(ms) || 0);
     const id = nextId++;
     timers.set(id, { fn, args, at: now() + delay, every: repeat ? delay : -1 });
+    arm();
     return id;
   }
   const api = {
