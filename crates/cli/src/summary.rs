@@ -196,11 +196,30 @@ fn unix_now() -> i64 {
 
 /// The streaming outputs of `--out`.
 pub fn outputs(loaded: &Loaded) -> Result<Vec<Box<dyn Output>>, String> {
+    // With --no-thresholds there are none to evaluate.
+    let thresholds = if loaded.thresholds.is_empty() {
+        Vec::new()
+    } else {
+        loaded
+            .plan
+            .thresholds
+            .iter()
+            .map(|t| stampede_metrics::thresholds::ThresholdSpec {
+                selector: t.selector.clone(),
+                expr: t.expr.clone(),
+                abort_on_fail: t.abort_on_fail,
+                delay_abort_eval: t.delay_abort_eval,
+            })
+            .collect()
+    };
     let ctx = OutputContext {
         metrics: Arc::new(metric_metas(Some(&loaded.thresholds), true)),
         env: std::env::vars().collect(),
         system_tags: Some(loaded.plan.run.system_tags.clone()),
         utc_offset_secs: stampede_output::out::local_utc_offset(unix_now()),
+        script: None,
+        thresholds,
+        trend_stats: loaded.plan.summary.trend_stats.clone(),
     };
     loaded
         .plan

@@ -55,12 +55,16 @@
 
 pub mod ansi;
 pub mod collate;
+pub mod html;
 pub mod humanize;
 pub mod jsfmt;
 pub mod jsjson;
+pub mod junit;
 pub mod out;
+pub mod results;
 pub mod summary;
 pub mod summary_export;
+pub mod units;
 
 pub use out::{from_spec, metric_metas, Output, OutputContext, OutputError};
 pub use summary::{

@@ -7,9 +7,11 @@
 //! [`Output::start`], hands batches of samples to [`Output::add_samples`]
 //! from its collector task, and [`Output::stop`] at the end.
 
+mod background;
 mod csv;
 mod json;
 mod localtime;
+mod report;
 mod target;
 mod timefmt;
 
@@ -17,13 +19,14 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use stampede_metrics::thresholds::Thresholds;
+use stampede_metrics::thresholds::{ThresholdSpec, Thresholds};
 use stampede_metrics::{Registry, Sample, TagSet};
 use thiserror::Error;
 
 pub use csv::{CsvOutput, CsvTimeFormat};
 pub use json::JsonOutput;
 pub use localtime::{local_utc_offset, tzif_offset};
+pub use report::{ReportKind, ReportOutput};
 pub use timefmt::write_rfc3339;
 
 /// A streaming output of samples.
@@ -107,6 +110,15 @@ pub struct OutputContext {
     /// The local time zone's offset from UTC in seconds, for timestamps
     /// written as dates (k6 writes local time); see [`local_utc_offset`].
     pub utc_offset_secs: i32,
+    /// The script as given on the command line (results, HTML and JUnit
+    /// outputs name the test after it).
+    pub script: Option<String>,
+    /// The run's thresholds as configured; the results, HTML and JUnit
+    /// outputs evaluate them on the samples they received.
+    pub thresholds: Vec<ThresholdSpec>,
+    /// `summaryTrendStats` (empty: k6's default), for the `handleSummary`
+    /// data the results output embeds.
+    pub trend_stats: Vec<String>,
 }
 
 /// Why an output could not be created.
@@ -131,7 +143,7 @@ impl OutputError {
 }
 
 /// The outputs [`from_spec`] knows, as k6 lists them.
-pub const AVAILABLE: [&str; 2] = ["csv", "json"];
+pub const AVAILABLE: [&str; 5] = ["csv", "html", "json", "junit", "results"];
 
 /// Creates an output from a `--out` value: `json`, `json=FILE`,
 /// `json=FILE.gz`, `csv`, `csv=FILE[.gz]` or
@@ -142,6 +154,9 @@ pub fn from_spec(spec: &str, ctx: &OutputContext) -> Result<Box<dyn Output>, Out
     match kind {
         "json" => Ok(Box::new(JsonOutput::new(arg, ctx))),
         "csv" => Ok(Box::new(CsvOutput::from_arg(arg, ctx)?)),
+        "results" => Ok(Box::new(ReportOutput::new(ReportKind::Results, arg, ctx)?)),
+        "html" => Ok(Box::new(ReportOutput::new(ReportKind::Html, arg, ctx)?)),
+        "junit" => Ok(Box::new(ReportOutput::new(ReportKind::Junit, arg, ctx)?)),
         other => Err(OutputError::UnknownType(other.to_owned())),
     }
 }
@@ -173,7 +188,7 @@ mod tests {
         let err = from_spec("foo=bar", &ctx).err().unwrap();
         assert_eq!(
             err.to_string(),
-            "invalid output type 'foo', available types are: csv, json"
+            "invalid output type 'foo', available types are: csv, html, json, junit, results"
         );
         let err = from_spec("csv=bogus=1", &ctx).err().unwrap();
         assert_eq!(

@@ -52,7 +52,7 @@ impl Target {
 }
 
 /// The error as Go (and so k6) words it: `open PATH: no such file or directory`.
-fn go_open_error(path: &Path, e: &io::Error) -> io::Error {
+pub(crate) fn go_open_error(path: &Path, e: &io::Error) -> io::Error {
     let text = e.to_string();
     let text = match text.find(" (os error ") {
         Some(i) => &text[..i],

@@ -1,0 +1,216 @@
+//! Runs an output's work on its own thread, so that the collector's call to
+//! [`Output::add_samples`](super::Output::add_samples) only copies the batch
+//! into a bounded queue and never waits for a disk or a network.
+//!
+//! When the queue is full (the thread cannot keep up, e.g. a slow remote
+//! server), whole batches are dropped and counted rather than slowing the
+//! test; [`Background::finish`] reports how many.
+
+use std::io;
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use stampede_metrics::{MetricDef, Registry, Sample};
+
+/// Batches queued before new ones are dropped: each is about a second of one
+/// scheduler thread's samples.
+const QUEUE: usize = 1024;
+
+/// The work done on the background thread.
+pub(crate) trait Worker: Send + 'static {
+    /// Handles a batch; `registry` defines every metric of the batch.
+    fn batch(&mut self, samples: &[Sample], registry: &Registry);
+    /// Called about every tick interval (see [`Background::spawn`]).
+    fn tick(&mut self, _registry: &Registry) {}
+    /// Called once after the last batch; the error ends up in `stop()`.
+    fn finish(&mut self, registry: &Registry) -> Result<(), String>;
+}
+
+enum Msg {
+    Defs(Vec<MetricDef>),
+    Samples(Vec<Sample>),
+}
+
+/// A worker thread and the queue to it.
+pub(crate) struct Background {
+    tx: Option<SyncSender<Msg>>,
+    handle: Option<JoinHandle<Result<(), String>>>,
+    defs_sent: usize,
+    dropped_batches: u64,
+    dropped_samples: u64,
+}
+
+impl Background {
+    /// Starts `worker` on a thread named `name`; `tick` is the interval of
+    /// [`Worker::tick`] calls (none if `None`).
+    pub(crate) fn spawn<W: Worker>(
+        name: &str,
+        mut worker: W,
+        tick: Option<Duration>,
+    ) -> io::Result<Background> {
+        let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let registry = Registry::new();
+                let mut next_tick = tick.map(|t| Instant::now() + t);
+                loop {
+                    let msg = match next_tick {
+                        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                        Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                    };
+                    match msg {
+                        Ok(Msg::Defs(defs)) => {
+                            for d in defs.iter().skip(registry.len()) {
+                                // Same order as the source registry: same ids.
+                                let _ = registry.register(&d.name, d.kind, d.contains);
+                            }
+                        }
+                        Ok(Msg::Samples(s)) => worker.batch(&s, &registry),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if let (Some(at), Some(t)) = (next_tick, tick) {
+                        if Instant::now() >= at {
+                            worker.tick(&registry);
+                            next_tick = Some(Instant::now() + t);
+                        }
+                    }
+                }
+                worker.finish(&registry)
+            })?;
+        Ok(Background {
+            tx: Some(tx),
+            handle: Some(handle),
+            defs_sent: 0,
+            dropped_batches: 0,
+            dropped_samples: 0,
+        })
+    }
+
+    /// Queues a copy of `samples`; never blocks (except, rarely, to hand
+    /// over new metric definitions, which must not be lost).
+    pub(crate) fn send(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
+        let Some(tx) = &self.tx else {
+            return Err(io::Error::other("output used after stop()"));
+        };
+        let needed = samples
+            .iter()
+            .map(|s| s.metric.id.0 as usize + 1)
+            .max()
+            .unwrap_or(0);
+        if needed > self.defs_sent {
+            let defs = registry.defs();
+            self.defs_sent = defs.len();
+            tx.send(Msg::Defs(defs))
+                .map_err(|_| io::Error::other("the output's thread has stopped"))?;
+        }
+        if samples.is_empty() {
+            return Ok(());
+        }
+        match tx.try_send(Msg::Samples(samples.to_vec())) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                self.dropped_batches += 1;
+                self.dropped_samples += samples.len() as u64;
+                Ok(())
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                Err(io::Error::other("the output's thread has stopped"))
+            }
+        }
+    }
+
+    /// Ends the queue and waits for the worker to finish.
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
+        drop(self.tx.take());
+        let Some(handle) = self.handle.take() else {
+            return Ok(());
+        };
+        let res = handle
+            .join()
+            .map_err(|_| io::Error::other("the output's thread panicked"))?;
+        let mut msgs = Vec::new();
+        if let Err(e) = res {
+            msgs.push(e);
+        }
+        if self.dropped_batches > 0 {
+            msgs.push(format!(
+                "{} samples in {} batches were dropped because the output could not keep up",
+                self.dropped_samples, self.dropped_batches
+            ));
+        }
+        if msgs.is_empty() {
+            Ok(())
+        } else {
+            Err(io::Error::other(msgs.join("; ")))
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // Let the thread end; a dropped (never stopped) output loses its work.
+        drop(self.tx.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_metrics::{MetricType, TagSet, ValueType};
+    use std::sync::{Arc, Mutex};
+
+    struct Collect(Arc<Mutex<Vec<(String, f64)>>>, Arc<Mutex<u32>>);
+
+    impl Worker for Collect {
+        fn batch(&mut self, samples: &[Sample], registry: &Registry) {
+            for s in samples {
+                let name = registry.def(s.metric.id).name.to_string();
+                self.0.lock().unwrap().push((name, s.value));
+            }
+        }
+        fn tick(&mut self, _: &Registry) {
+            *self.1.lock().unwrap() += 1;
+        }
+        fn finish(&mut self, _: &Registry) -> Result<(), String> {
+            Err("finished".into())
+        }
+    }
+
+    #[test]
+    fn batches_reach_the_thread_with_their_metrics() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let ticks = Arc::new(Mutex::new(0));
+        let w = Collect(seen.clone(), ticks.clone());
+        let mut bg = Background::spawn("test", w, Some(Duration::from_millis(5))).unwrap();
+        let reg = Registry::new();
+        let m = reg
+            .register("custom_one", MetricType::Counter, ValueType::Default)
+            .unwrap();
+        let s = Sample {
+            metric: m,
+            tags: TagSet::empty(),
+            value: 2.0,
+            time_ns: 1,
+        };
+        bg.send(std::slice::from_ref(&s), &reg).unwrap();
+        let m2 = reg
+            .register("custom_two", MetricType::Gauge, ValueType::Default)
+            .unwrap();
+        bg.send(&[Sample { metric: m2, ..s }], &reg).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        let err = bg.finish().unwrap_err();
+        assert_eq!(err.to_string(), "finished");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                ("custom_one".to_string(), 2.0),
+                ("custom_two".to_string(), 2.0)
+            ]
+        );
+        assert!(*ticks.lock().unwrap() >= 1);
+        assert!(bg.send(&[], &reg).is_err());
+    }
+}
