@@ -1,0 +1,117 @@
+//! `stampede compare`: the regression gate. Compares a run's endpoints with
+//! a baseline (the `api_endpoints` YAML of a test plan, or a previous
+//! results file) and fails when a statistic regressed by more than
+//! `--max-regression`.
+//!
+//! Exit codes: 0 no regression; 1 a regression, or a baseline endpoint the
+//! run did not request (unless `--allow-missing`); 2 the baseline or the
+//! results could not be read or are malformed, or a flag is invalid.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use stampede_output::results::{
+    self,
+    baseline::Baseline,
+    compare::{compare, CompareOptions},
+};
+
+/// No regression.
+pub const EXIT_PASS: i32 = 0;
+/// A regression or a missing endpoint.
+pub const EXIT_REGRESSION: i32 = 1;
+/// Unreadable or malformed input, or an invalid flag.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Arguments of `stampede compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: YAML with an `api_endpoints` section, or a results file.
+    #[arg(short = 'b', long)]
+    baseline: PathBuf,
+    /// Largest allowed growth of a statistic, in percent of its baseline.
+    #[arg(long, default_value = "10%", value_parser = parse_percent)]
+    max_regression: f64,
+    /// An error rate must also grow by more than this many percentage points to regress.
+    #[arg(long, default_value = "0.1%", value_parser = parse_percent)]
+    error_rate_tolerance: f64,
+    /// Do not fail when the run did not request an endpoint of the baseline.
+    #[arg(long)]
+    allow_missing: bool,
+    /// Print the comparison as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// The run: a results file, or a k6 `--out json` file (`.gz` too).
+    results: PathBuf,
+}
+
+/// `10%` or `10` (percent) as a fraction.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let num = t.strip_suffix('%').unwrap_or(t).trim();
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage (use e.g. 10% or 2.5)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{s:?} must be a percentage of 0 or more"));
+    }
+    Ok(v / 100.0)
+}
+
+/// Runs the command; returns the exit code (see the module docs).
+pub fn run(args: CompareArgs) -> i32 {
+    let baseline = match Baseline::load(&args.baseline) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("stampede compare: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let results = match results::load(&args.results) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stampede compare: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if !baseline.skipped_sections.is_empty() {
+        eprintln!(
+            "note: {}: skipped section(s) {} (a load test does not measure them)",
+            args.baseline.display(),
+            baseline.skipped_sections.join(", ")
+        );
+    }
+    let options = CompareOptions {
+        max_regression: args.max_regression,
+        error_rate_tolerance: args.error_rate_tolerance,
+        allow_missing: args.allow_missing,
+    };
+    let cmp = compare(&baseline, &results, options);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cmp.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", cmp.render());
+    }
+    if cmp.passed() {
+        EXIT_PASS
+    } else {
+        EXIT_REGRESSION
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("10%"), Ok(0.1));
+        assert_eq!(parse_percent("2.5"), Ok(0.025));
+        assert_eq!(parse_percent(" 0 % "), Ok(0.0));
+        assert!(parse_percent("ten").is_err());
+        assert!(parse_percent("-1%").is_err());
+    }
+}
