@@ -1,8 +1,11 @@
 //! The `stampede` command-line tool: runs k6 scripts.
 
 mod banner;
+mod cmd_baseline;
+mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
+mod cmd_report;
 mod cmd_run;
 mod cmd_target;
 mod flags;
@@ -31,6 +34,12 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Serve the built-in system under test (shop API, flash sale, task service).
     Target(cmd_target::TargetArgs),
+    /// Write an HTML report from a results file or a k6 JSON output file.
+    Report(cmd_report::ReportArgs),
+    /// Compare a run's results with a baseline; exits 1 on a regression.
+    Compare(cmd_compare::CompareArgs),
+    /// Write a baseline (YAML) from a run's results.
+    Baseline(cmd_baseline::BaselineArgs),
     /// Print the version.
     Version,
 }
@@ -49,6 +58,9 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Demo(args) => cmd_demo::run(args),
         Command::Target(args) => cmd_target::run(args),
+        Command::Report(args) => cmd_report::run(args),
+        Command::Compare(args) => cmd_compare::run(args),
+        Command::Baseline(args) => cmd_baseline::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",
