@@ -286,3 +286,36 @@ fn execution_segments_split_a_plan_exactly() {
     // k6 starts rate * duration + 1 iterations; the segments share them exactly.
     assert_eq!(rate, 31);
 }
+
+#[test]
+fn async_requests_run_concurrently_and_keep_the_iteration_alive() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import http from 'k6/http';\nimport { check } from 'k6';\n\
+         export const options = { iterations: 2 };\n\
+         export default async function () {\n\
+           const order = [];\n\
+           const slow = http.asyncRequest('GET', `${__ENV.BASE_URL}/delay/0.5`).then((r) => { order.push('slow'); return r; });\n\
+           const fast = http.asyncRequest('GET', `${__ENV.BASE_URL}/get`).then((r) => { order.push('fast'); return r; });\n\
+           const [a, b] = await Promise.all([slow, fast]);\n\
+           check(order, { 'fast came back first': (o) => o.join() === 'fast,slow' });\n\
+           check(a, { 'slow ok': (r) => r.status === 200 && r.json('url').endsWith('/delay/0.5') });\n\
+           check(b, { 'fast ok': (r) => r.status === 200 });\n\
+           // Not awaited: the iteration still waits for it, as k6's event loop.\n\
+           http.asyncRequest('GET', `${__ENV.BASE_URL}/status/201`).then((r) => check(r, { 'late one': (x) => x.status === 201 }));\n\
+         }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    for check in ["fast came back first", "slow ok", "fast ok", "late one"] {
+        assert_eq!(
+            run.count("checks", &[("check", check)]),
+            2,
+            "{check}: {:?}",
+            run.logs
+        );
+        assert_eq!(run.rate("checks", &[("check", check)]), 1.0, "{check}");
+    }
+    assert_eq!(run.count("http_reqs", &[]), 6);
+}

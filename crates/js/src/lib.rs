@@ -25,6 +25,7 @@ mod host;
 mod loader;
 pub mod log;
 pub mod modules;
+mod ops;
 mod program;
 mod state;
 mod value;

@@ -60,6 +60,8 @@ pub(crate) struct VuState {
     derived: RefCell<Vec<DerivedTags>>,
     /// A timer was set since the event loop last ran dry.
     pub timers_armed: Cell<bool>,
+    /// Asynchronous operations the event loop waits for.
+    pub ops: crate::ops::Ops,
     pub bytes_sent: Cell<u64>,
     pub bytes_received: Cell<u64>,
     pub http: crate::modules::http::VuHttp,
@@ -92,6 +94,7 @@ impl VuState {
             tags: RefCell::new(TagSet::empty()),
             derived: RefCell::new(Vec::new()),
             timers_armed: Cell::new(false),
+            ops: Default::default(),
             bytes_sent: Cell::new(0),
             bytes_received: Cell::new(0),
             http,

@@ -30,6 +30,14 @@ use crate::state::{vu_state, Phase, VuHandle, VuState};
 pub const VU_STACK_SIZE: usize = 256 * 1024;
 const JS_STACK_LIMIT: usize = 192 * 1024;
 
+impl Drop for Vu {
+    fn drop(&mut self) {
+        // Pending operations may hold JavaScript values: release them while
+        // the runtime is still alive.
+        self.state.ops.cancel_all();
+    }
+}
+
 /// What a VU needs from the engine besides the test-wide [`TestEnv`].
 pub struct VuConfig {
     /// VU number on this instance, from 1 (0 for the init probe).
@@ -243,6 +251,7 @@ impl Vu {
 
     fn finish_iteration(&mut self, outcome: &IterationOutcome, elapsed: Duration) {
         let st = &self.state;
+        st.ops.cancel_all();
         if st.timers_armed.replace(false) {
             let _ = self.context.with(|ctx| -> rquickjs::Result<()> {
                 let timers: Object = ctx.globals().get("__stampede_timers")?;
@@ -432,25 +441,36 @@ fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<
                     .unwrap_or_else(|| Ok(Value::new_undefined(ctx.clone())));
             }
         }
-        // Most iterations set no timer: then there is nothing to wait for.
-        if !state.timers_armed.get() {
+        let has_ops = !state.ops.is_empty();
+        // Most iterations set no timer and start no operation: nothing to
+        // wait for.
+        if !state.timers_armed.get() && !has_ops {
             break;
         }
-        if hooks.is_none() {
-            let timers: Object = ctx.globals().get("__stampede_timers")?;
-            hooks = Some((timers.get("next")?, timers.get("fire")?));
+        let mut wait = None;
+        if state.timers_armed.get() {
+            if hooks.is_none() {
+                let timers: Object = ctx.globals().get("__stampede_timers")?;
+                hooks = Some((timers.get("next")?, timers.get("fire")?));
+            }
+            let (next, _) = hooks.as_ref().expect("set above");
+            let ms: f64 = next.call(())?;
+            if ms < 0.0 {
+                state.timers_armed.set(false);
+            } else {
+                wait = Some(Duration::from_secs_f64(ms / 1000.0));
+            }
         }
-        let (next, fire) = hooks.as_ref().expect("set above");
-        let wait: f64 = next.call(())?;
-        if wait < 0.0 {
-            state.timers_armed.set(false);
+        if !has_ops && wait.is_none() {
             break;
         }
-        if wait > 0.0 {
-            suspend(tokio::time::sleep(Duration::from_secs_f64(wait / 1000.0)))
-                .map_err(|_| modules::k6::interrupted(ctx))?;
+        match wait_for_event(&state, wait).map_err(|_| modules::k6::interrupted(ctx))? {
+            Some(callback) => callback(ctx)?,
+            None => {
+                let (_, fire) = hooks.as_ref().expect("a timer is due");
+                fire.call::<_, ()>(())?;
+            }
         }
-        fire.call::<_, ()>(())?;
     }
     match ret.as_promise() {
         Some(p) => match p.state() {
@@ -461,6 +481,35 @@ fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<
         },
         None => Ok(ret),
     }
+}
+
+/// Waits for the first pending operation to complete (its callback) or,
+/// when `timer` is given, for that long (`None`).
+fn wait_for_event(
+    state: &VuState,
+    timer: Option<Duration>,
+) -> Result<Option<crate::ops::Callback>, crate::coro::Interrupted> {
+    use futures_util::StreamExt;
+    if state.ops.is_empty() {
+        let d = timer.unwrap_or_default();
+        if !d.is_zero() {
+            suspend(tokio::time::sleep(d))?;
+        }
+        return Ok(None);
+    }
+    let mut ops = state.ops.take();
+    let (out, ops) = suspend(async move {
+        let out = match timer {
+            Some(d) => tokio::select! {
+                cb = ops.next() => cb,
+                _ = tokio::time::sleep(d) => None,
+            },
+            None => ops.next().await,
+        };
+        (out, ops)
+    })?;
+    state.ops.restore(ops);
+    Ok(out)
 }
 
 /// Defines the globals of a VU: `__ENV`, `__VU`, `__ITER`, `open`,

@@ -176,10 +176,11 @@ export function patch(url, body, params) { return request('PATCH', url, body, pa
 export function del(url, body, params) { return request('DELETE', url, body, params); }
 export function options(url, body, params) { return request('OPTIONS', url, body, params); }
 
+// Resolves when the response arrives; the VU keeps running meanwhile.
 export function asyncRequest(method, url, body, params) {
-  return new Promise((resolve, reject) => {
-    try { resolve(request(method, url, body, params)); } catch (e) { reject(e); }
-  });
+  const [u, name] = urlOf(url);
+  const [b, ctype] = prepareBody(body);
+  return n.asyncRequest(String(method).toUpperCase(), u, b, params, ctype, name);
 }
 
 function batchItem(item) {
