@@ -49,10 +49,10 @@ pub fn render(results: &Results) -> String {
         escape(stamp)
     );
     for t in &results.thresholds {
-        let observed = t
-            .observed
-            .map(|v| units::value(v, &t.contains))
-            .unwrap_or_else(|| "no samples".into());
+        let observed = match t.observed {
+            Some(_) => t.observed_text(),
+            None => "no samples".into(),
+        };
         let _ = write!(
             x,
             "    <testcase classname=\"thresholds.{}\" name=\"{}\" time=\"0\"",
@@ -136,6 +136,7 @@ mod tests {
                     ok: false,
                     observed: Some(612.34),
                     contains: "time".into(),
+                    kind: "trend".into(),
                 },
                 ThresholdResult {
                     metric: "http_req_failed".into(),
@@ -143,6 +144,7 @@ mod tests {
                     ok: true,
                     observed: Some(0.0),
                     contains: "default".into(),
+                    kind: "rate".into(),
                 },
             ],
             checks: vec![

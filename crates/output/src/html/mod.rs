@@ -240,13 +240,10 @@ fn thresholds(h: &mut String, r: &Results) {
         r.thresholds.len()
     );
     for t in &r.thresholds {
-        let observed = t
-            .observed
-            .map(|v| units::value(v, &t.contains))
-            .unwrap_or_else(|| "-".into());
+        let observed = t.observed_text();
         let _ = write!(
             h,
-            "<tr><td><code>{}</code></td><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr><td class=\"wrap\"><code>{}</code></td><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td></tr>",
             escape(&t.metric),
             escape(&t.expression),
             escape(&observed),
@@ -577,7 +574,7 @@ fn endpoints(h: &mut String, r: &Results) {
             .collect();
         let _ = write!(
             h,
-            "<tr><td class=\"name\">{}</td><td>{}</td>{}{}{}{}{}{}{}{}<td class=\"num{}\" data-v=\"{}\">{}</td>{}<td class=\"muted\">{}</td></tr>",
+            "<tr><td class=\"name\">{}</td><td>{}</td>{}{}{}{}{}{}{}{}<td class=\"num{}\" data-v=\"{}\">{}</td>{}<td class=\"muted statuses\">{}</td></tr>",
             escape(&e.name),
             escape(&e.methods.join(", ")),
             num(e.requests as f64, units::count(e.requests)),

@@ -197,6 +197,23 @@ pub struct ThresholdResult {
     pub observed: Option<f64>,
     /// What the metric measures: `time` (ms), `data` (bytes) or `default`.
     pub contains: String,
+    /// The metric's type: `counter`, `gauge`, `rate` or `trend`.
+    #[serde(default)]
+    pub kind: String,
+}
+
+impl ThresholdResult {
+    /// The observed value as people read it: `212ms`, `1.2 MB`, `0.35%`
+    /// for a rate; `-` when the metric had no samples.
+    pub fn observed_text(&self) -> String {
+        match self.observed {
+            None => "-".into(),
+            Some(v) if self.kind == "rate" && self.expression.trim_start().starts_with("rate") => {
+                crate::units::pct(v)
+            }
+            Some(v) => crate::units::value(v, &self.contains),
+        }
+    }
 }
 
 /// One check's evaluations.

@@ -220,17 +220,22 @@ impl Recorder {
             .results()
             .into_iter()
             .flat_map(|r| {
-                let contains = self
+                let def = self
                     .registry
                     .lookup(&r.selector.metric)
-                    .map(|m| self.registry.def(m.id).contains.as_str().to_owned())
-                    .unwrap_or_else(|| "default".into());
+                    .map(|m| self.registry.def(m.id));
+                let contains = def
+                    .as_ref()
+                    .map_or("default", |d| d.contains.as_str())
+                    .to_owned();
+                let kind = def.as_ref().map_or("", |d| d.kind.as_str()).to_owned();
                 r.thresholds.into_iter().map(move |t| ThresholdResult {
                     metric: r.name.clone(),
                     expression: t.source,
                     ok: t.ok,
                     observed: t.observed,
                     contains: contains.clone(),
+                    kind: kind.clone(),
                 })
             })
             .collect();

@@ -7,6 +7,8 @@ mod common;
 mod k6_data;
 mod k6_humanize;
 mod k6_outputs;
+mod k6_results;
 mod k6_text;
 mod outputs;
+mod report_browser;
 mod snapshots;

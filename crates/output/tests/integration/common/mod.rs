@@ -1,6 +1,10 @@
 //! Helpers: k6 v1.1.0 fixtures (see `tests/fixtures/k6-v1.1.0/gen.sh`)
 //! replayed into a registry, a store and evaluated thresholds.
 
+pub mod cdp;
+pub mod load;
+pub mod servers;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

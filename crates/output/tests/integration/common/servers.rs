@@ -1,0 +1,179 @@
+//! Real servers and browsers for tests: found on PATH, started on free
+//! loopback ports with temporary data directories, killed when dropped.
+//!
+//! A test that needs one skips (with a note) when its binary is missing,
+//! unless `STAMPEDE_REQUIRE_SERVERS` is set (`.ci/run` sets it and installs
+//! the packages): then a missing binary fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `name` on PATH (or in `/usr/sbin`, `/usr/bin`), or `None` after
+/// printing why the test is skipped; panics when servers are required.
+pub fn binary(name: &str, package: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/bin"].map(PathBuf::from));
+    if let Some(p) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+        return Some(p);
+    }
+    if std::env::var_os("STAMPEDE_REQUIRE_SERVERS").is_some() {
+        panic!("`{name}` is not installed (apt-get install {package}) and STAMPEDE_REQUIRE_SERVERS is set");
+    }
+    eprintln!("skipping: `{name}` is not installed (apt-get install {package})");
+    None
+}
+
+/// A child process killed (by its own pid) when dropped.
+pub struct Proc {
+    child: Child,
+    pub name: String,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `cmd` with output to `log`.
+    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Proc {
+        let file = std::fs::File::create(log).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            child,
+            name: name.to_owned(),
+            log: log.to_owned(),
+        }
+    }
+
+    /// The process's output so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `ready()` holds (polling), or panics with the log.
+    pub fn wait_until(&mut self, what: &str, timeout: Duration, ready: impl Fn() -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} exited ({status}) before {what}:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            if ready() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "{} not {what} after {timeout:?}:\n{}",
+            self.name,
+            self.log()
+        );
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP/1.1 request on loopback (`Connection: close`); returns
+/// the status and body. Enough for the servers' query APIs.
+pub fn http(
+    method: &str,
+    port: u16,
+    path: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    // Read the head, then Content-Length bytes (some servers keep the
+    // connection open despite `Connection: close`), else until EOF.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let lower = head.to_ascii_lowercase();
+    let length: Option<usize> = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok());
+    let mut rest = raw[head_end + 4..].to_vec();
+    match length {
+        Some(n) => {
+            while rest.len() < n {
+                let k = s.read(&mut buf).ok()?;
+                if k == 0 {
+                    break;
+                }
+                rest.extend_from_slice(&buf[..k]);
+            }
+            rest.truncate(n);
+        }
+        None => {
+            let _ = s.read_to_end(&mut rest);
+        }
+    }
+    let text = String::from_utf8_lossy(&rest).into_owned();
+    let body = if lower.contains("transfer-encoding: chunked") {
+        dechunk(&text)
+    } else {
+        text
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The workspace's `target/` directory (where tests leave artifacts to look at).
+pub fn target_dir() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
+}
