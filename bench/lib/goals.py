@@ -44,6 +44,7 @@ class Goal:
     verdict: str = "SKIP"  # PASS, FAIL, SKIP (no stampede) or ERROR (a run failed)
     measured: str = ""
     notes: list = field(default_factory=list)
+    distorted: bool = False  # other processes took CPU time during a run
 
 
 def _grace(duration):
@@ -69,6 +70,7 @@ def flag_contention(goal, threshold=0.1):
     busy = [(label, run.proc.other_load) for label, run in goal.rows
             if run.proc and run.proc.other_load > threshold]
     if busy:
+        goal.distorted = True
         goal.notes.append(
             "⚠ Other processes ran during " + ", ".join(
                 f"{label} ({load:.2f} cores on average)" for label, load in busy)

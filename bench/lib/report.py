@@ -65,7 +65,8 @@ def _shell(cmd, ctx):
 
 
 def verdict_line(goal):
-    return f"{goal.verdict:5} {goal.title}: {goal.measured or '-'}"
+    mark = " (distorted by other processes)" if goal.distorted else ""
+    return f"{goal.verdict:5} {goal.title}: {goal.measured or '-'}{mark}"
 
 
 def render(ctx, goals):
@@ -95,18 +96,19 @@ def render(ctx, goals):
             "user + system time from wait4. k6 runs with K6_NO_USAGE_REPORT=true.", ""]
     out += ["## Verdicts", "", "| goal | criterion | measured | result |", "|---|---|---|---|"]
     for g in goals:
-        out.append(f"| {g.title} | {g.criterion} | {g.measured or '–'} | **{g.verdict}** |")
+        mark = " (distorted: see below)" if g.distorted else ""
+        out.append(f"| {g.title} | {g.criterion} | {g.measured or '–'} | **{g.verdict}**{mark} |")
     for g in goals:
         out += ["", f"## {g.title}", "", g.criterion, "", goal_table(g)]
         if g.notes:
             out += [""] + [f"- {n}" for n in g.notes]
+        bad = [(label, run.problem) for label, run in g.rows if not run.ok]
+        if bad:
+            out += [""] + [f"- ⚠ {label}: {problem}" for label, problem in bad]
         cmds = [(label, run.proc.cmd) for label, run in g.rows if run.proc]
         if cmds:
             out += ["", "Commands:", ""]
             out += [f"- {label}: `{_shell(cmd, ctx)}`" for label, cmd in cmds]
-        bad = [(label, run.problem) for label, run in g.rows if not run.ok]
-        if bad:
-            out += [""] + [f"- ⚠ {label}: {problem}" for label, problem in bad]
     out += ["", f"Raw outputs of this run: `bench/work/{os.path.basename(ctx.workdir)}/` "
             "(not kept in git).", ""]
     return "\n".join(out)
