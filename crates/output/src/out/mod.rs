@@ -9,9 +9,15 @@
 
 mod background;
 mod csv;
+mod influxdb;
 mod json;
 mod localtime;
+mod net;
+mod otel;
+mod prometheus;
+mod proto;
 mod report;
+mod settings;
 mod target;
 mod timefmt;
 
@@ -24,8 +30,11 @@ use stampede_metrics::{Registry, Sample, TagSet};
 use thiserror::Error;
 
 pub use csv::{CsvOutput, CsvTimeFormat};
+pub use influxdb::InfluxOutput;
 pub use json::JsonOutput;
 pub use localtime::{local_utc_offset, tzif_offset};
+pub use otel::OtelOutput;
+pub use prometheus::PrometheusOutput;
 pub use report::{ReportKind, ReportOutput};
 pub use timefmt::write_rfc3339;
 
@@ -143,7 +152,18 @@ impl OutputError {
 }
 
 /// The outputs [`from_spec`] knows, as k6 lists them.
-pub const AVAILABLE: [&str; 5] = ["csv", "html", "json", "junit", "results"];
+pub const AVAILABLE: [&str; 10] = [
+    "csv",
+    "experimental-opentelemetry",
+    "experimental-prometheus-rw",
+    "html",
+    "influxdb",
+    "json",
+    "junit",
+    "opentelemetry",
+    "results",
+    "xk6-influxdb",
+];
 
 /// Creates an output from a `--out` value: `json`, `json=FILE`,
 /// `json=FILE.gz`, `csv`, `csv=FILE[.gz]` or
@@ -157,6 +177,15 @@ pub fn from_spec(spec: &str, ctx: &OutputContext) -> Result<Box<dyn Output>, Out
         "results" => Ok(Box::new(ReportOutput::new(ReportKind::Results, arg, ctx)?)),
         "html" => Ok(Box::new(ReportOutput::new(ReportKind::Html, arg, ctx)?)),
         "junit" => Ok(Box::new(ReportOutput::new(ReportKind::Junit, arg, ctx)?)),
+        "influxdb" => Ok(Box::new(InfluxOutput::v1(arg, ctx)?)),
+        "xk6-influxdb" => Ok(Box::new(InfluxOutput::v2(arg, ctx)?)),
+        "experimental-prometheus-rw" => Ok(Box::new(PrometheusOutput::new(arg, ctx)?)),
+        "experimental-opentelemetry" => Ok(Box::new(OtelOutput::new(
+            "experimental-opentelemetry",
+            arg,
+            ctx,
+        )?)),
+        "opentelemetry" => Ok(Box::new(OtelOutput::new("opentelemetry", arg, ctx)?)),
         other => Err(OutputError::UnknownType(other.to_owned())),
     }
 }
@@ -188,7 +217,7 @@ mod tests {
         let err = from_spec("foo=bar", &ctx).err().unwrap();
         assert_eq!(
             err.to_string(),
-            "invalid output type 'foo', available types are: csv, html, json, junit, results"
+            "invalid output type 'foo', available types are: csv, experimental-opentelemetry, experimental-prometheus-rw, html, influxdb, json, junit, opentelemetry, results, xk6-influxdb"
         );
         let err = from_spec("csv=bogus=1", &ctx).err().unwrap();
         assert_eq!(

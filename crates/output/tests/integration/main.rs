@@ -9,6 +9,7 @@ mod k6_humanize;
 mod k6_outputs;
 mod k6_results;
 mod k6_text;
+mod net_outputs;
 mod outputs;
 mod report_browser;
 mod snapshots;

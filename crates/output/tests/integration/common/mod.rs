@@ -3,6 +3,7 @@
 
 pub mod cdp;
 pub mod load;
+pub mod protodec;
 pub mod servers;
 
 use std::path::PathBuf;
