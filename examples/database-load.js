@@ -20,7 +20,7 @@ import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { BASE_URL, JSON_HEADERS, envDuration, envInt, envNumber, ms } from './lib/config.js';
 import { baseline } from './lib/baseline.js';
-import { generateBulkAdjustments, orderBody } from './lib/shop.js';
+import { PRODUCTS, generateBulkAdjustments, orderBody } from './lib/shop.js';
 import { randomIntBetween } from './lib/random.js';
 
 const ADJUSTMENTS = envInt('ADJUSTMENTS', 100);
@@ -46,7 +46,7 @@ export function setup() {
   for (let i = 0; i < n; i++) {
     http.post(
       `${BASE_URL}/api/orders`,
-      orderBody([{ product_id: String(randomIntBetween(1, 1000)), quantity: 1 }]),
+      orderBody([{ product_id: String(randomIntBetween(1, PRODUCTS)), quantity: 1 }]),
       { headers: JSON_HEADERS, tags: { query: 'setup' }, responseCallback: http.expectedStatuses(201, 409) },
     );
   }

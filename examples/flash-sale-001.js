@@ -12,13 +12,14 @@
 // VUS             peak users (default 20)
 // DURATION        how long they stay (default 8s)
 // RAMP_DURATION   how fast they arrive (default 1s)
-// FLASH_STOCK     units the product has at most (default 100, the demo target's):
-//                 more orders created than this fails the run
+// FLASH_STOCK     units the product has at most (default 100, the demo target's;
+//                 `stampede target --flash-stock N` changes it): more orders
+//                 created than this fails the run
 // EXPECT_SOLD_OUT whether the product must be sold out at the end (default true)
 // LATENCY_FACTOR  multiplies the latency thresholds (default 1)
 //
-// The demo target starts with 100 units and never restocks them: run this
-// against a fresh target to see the sale from the start.
+// The demo target never restocks the product: restart it to run the sale
+// again from the start.
 
 import http from 'k6/http';
 import { check } from 'k6';

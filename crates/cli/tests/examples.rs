@@ -245,6 +245,7 @@ fn smoke_load_stress_and_breaking_point() {
     for check in [
         "products: 200 with 5 items",
         "order: 201 with an id",
+        "order beyond stock: 409",
         "inventory report: 200",
         "verify: nothing oversold",
         "task: readable by its owner",
