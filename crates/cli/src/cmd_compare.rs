@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::Args;
 use stampede_output::results::{
     self,
-    baseline::Baseline,
+    baseline::{parse_latency, Baseline, YamlValue},
     compare::{compare, CompareOptions},
 };
 
@@ -35,6 +35,9 @@ pub struct CompareArgs {
     /// An error rate must also grow by more than this many percentage points to regress.
     #[arg(long, default_value = "0.1%", value_parser = parse_percent)]
     error_rate_tolerance: f64,
+    /// A latency must also grow by more than this to regress (e.g. 2ms).
+    #[arg(long, default_value = "0ms", value_parser = parse_ms)]
+    latency_tolerance: f64,
     /// Do not fail when the run did not request an endpoint of the baseline.
     #[arg(long)]
     allow_missing: bool,
@@ -56,6 +59,15 @@ fn parse_percent(s: &str) -> Result<f64, String> {
         return Err(format!("{s:?} must be a percentage of 0 or more"));
     }
     Ok(v / 100.0)
+}
+
+/// A duration (`2ms`, `0.5s`, `250us`; a bare number is milliseconds) in ms.
+fn parse_ms(s: &str) -> Result<f64, String> {
+    let v: YamlValue = match s.trim().parse::<f64>() {
+        Ok(n) => n.into(),
+        Err(_) => s.trim().into(),
+    };
+    parse_latency(&v)
 }
 
 /// Runs the command; returns the exit code (see the module docs).
@@ -84,6 +96,7 @@ pub fn run(args: CompareArgs) -> i32 {
     let options = CompareOptions {
         max_regression: args.max_regression,
         error_rate_tolerance: args.error_rate_tolerance,
+        latency_tolerance_ms: args.latency_tolerance,
         allow_missing: args.allow_missing,
     };
     let cmp = compare(&baseline, &results, options);
@@ -113,5 +126,9 @@ mod tests {
         assert_eq!(parse_percent(" 0 % "), Ok(0.0));
         assert!(parse_percent("ten").is_err());
         assert!(parse_percent("-1%").is_err());
+        assert_eq!(parse_ms("2ms"), Ok(2.0));
+        assert_eq!(parse_ms("0.5s"), Ok(500.0));
+        assert_eq!(parse_ms("3"), Ok(3.0));
+        assert!(parse_ms("soon").is_err());
     }
 }

@@ -6,11 +6,18 @@
 //! - [`summary::render_legacy_from_data`]: the k6-summary jslib's
 //!   `textSummary(data, options)`.
 //! - [`summary_export`], for `--summary-export=FILE`.
-//! - [`out`]: the streaming outputs `--out json=FILE[.gz]` and
-//!   `--out csv=FILE[.gz]` behind the [`out::Output`] trait.
+//! - [`out`]: the outputs of `--out` behind the [`out::Output`] trait:
+//!   `json` and `csv` files; `influxdb` (1.x) and `xk6-influxdb` (2.x),
+//!   `experimental-prometheus-rw` and `experimental-opentelemetry` over the
+//!   network; `results`, `html` and `junit` files written at the end.
+//! - [`results`]: the results record a run leaves behind, built by a
+//!   [`results::Recorder`] from samples (or replayed from a k6 `--out json`
+//!   file), baselines and the regression comparison; [`html`] renders it
+//!   as the HTML report and [`junit`] as JUnit XML.
 //!
 //! The summary code does no I/O: it returns strings and JSON values. The
-//! streaming outputs write their files themselves, buffered.
+//! file outputs write themselves, buffered; the network and report outputs
+//! do their work on a thread of their own, so `add_samples` only queues.
 //!
 //! k6 renders its summary in JavaScript, so the number formatting here
 //! follows JavaScript's (`toFixed`, `Number#toString`, see [`jsfmt`]) and the

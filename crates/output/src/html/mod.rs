@@ -380,10 +380,10 @@ fn charts(h: &mut String, r: &Results) {
     h.push_str("<section id=\"charts\"><h2>Over time</h2><div class=\"charts\">");
     let xs: Vec<f64> = b.iter().map(|b| b.t).collect();
     let count_fmt = |v: f64| {
-        if v >= 10.0 || v == 0.0 {
+        if v >= 10.0 || v.fract() == 0.0 {
             units::count(v.round() as u64)
         } else {
-            format!("{:.1}", v)
+            format!("{v:.1}")
         }
     };
     let ms_fmt = |v: f64| units::ms(v);
@@ -550,7 +550,7 @@ fn endpoints(h: &mut String, r: &Results) {
     }
     let _ = write!(
         h,
-        "<small>grouped by the <code>name</code> tag; click a column to sort</small></h2>\
+        "<small>by <code>endpoint</code> tag, else <code>name</code>; click a column to sort</small></h2>\
          <div class=\"table-wrap\"><table class=\"sortable\" id=\"endpoint-table\"><thead><tr>\
          <th data-sort=\"text\">Endpoint</th><th data-sort=\"text\">Method</th>\
          <th class=\"num\" data-sort=\"num\">Requests</th><th class=\"num\" data-sort=\"num\">Req/s</th>\

@@ -254,6 +254,10 @@ impl Config {
                 }
             }
         }
+        if env.string("K6_INFLUXDB_PROXY").is_some() {
+            env.problems
+                .push("K6_INFLUXDB_PROXY: proxies are not supported by Stampede yet".into());
+        }
         if !env.problems.is_empty() {
             return Err(config_error(output, env.problems.join("; ")));
         }

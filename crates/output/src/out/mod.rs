@@ -1,5 +1,7 @@
-//! Streaming outputs (`--out json=FILE`, `--out csv=FILE`): every sample,
-//! written as k6 v1.1 writes it.
+//! The outputs of `--out`: every sample, written or sent as k6 v1.1 does
+//! (`json`, `csv`, `influxdb`, `xk6-influxdb`, `experimental-prometheus-rw`,
+//! `experimental-opentelemetry`), or recorded into the run's results
+//! (`results`, `html`, `junit`).
 //!
 //! The engine builds each output with [`from_spec`] and an [`OutputContext`]
 //! (the thresholds and sub-metrics k6 writes into the JSON `Metric` lines,
@@ -165,10 +167,15 @@ pub const AVAILABLE: [&str; 10] = [
     "xk6-influxdb",
 ];
 
-/// Creates an output from a `--out` value: `json`, `json=FILE`,
-/// `json=FILE.gz`, `csv`, `csv=FILE[.gz]` or
-/// `csv=fileName=F,timeFormat=T,saveInterval=D`. As in k6, `json` without a
-/// file (or `-`) writes to stdout and `csv` without one writes `file.csv`.
+/// Creates an output from a `--out` value `TYPE[=ARG]`:
+///
+/// - `json`, `json=FILE[.gz]`, `csv`, `csv=FILE[.gz]` or
+///   `csv=fileName=F,timeFormat=T,saveInterval=D`: as in k6, `json` without
+///   a file (or `-`) writes to stdout and `csv` without one writes `file.csv`;
+/// - `influxdb=URL` (1.x), `xk6-influxdb=URL/BUCKET` (2.x),
+///   `experimental-prometheus-rw[=URL]`, `experimental-opentelemetry` (or
+///   `opentelemetry`): settings from the `K6_*` variables in `ctx.env`;
+/// - `results=FILE`, `html=FILE`, `junit=FILE`: written at the end.
 pub fn from_spec(spec: &str, ctx: &OutputContext) -> Result<Box<dyn Output>, OutputError> {
     let (kind, arg) = spec.split_once('=').unwrap_or((spec, ""));
     match kind {

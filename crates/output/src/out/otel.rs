@@ -154,6 +154,16 @@ impl Config {
         let service_version = env
             .string("K6_OTEL_SERVICE_VERSION")
             .unwrap_or_else(|| env!("CARGO_PKG_VERSION").into());
+        for unsupported in [
+            "K6_OTEL_TLS_CERTIFICATE",
+            "K6_OTEL_TLS_CLIENT_CERTIFICATE",
+            "K6_OTEL_TLS_CLIENT_KEY",
+        ] {
+            if env.string(unsupported).is_some() {
+                env.problems
+                    .push(format!("{unsupported}: not supported by Stampede yet"));
+            }
+        }
         if !env.problems.is_empty() {
             return Err(err(env.problems.join("; ")));
         }

@@ -11,8 +11,8 @@
 //!     error_rate: 0.01%
 //! ```
 //!
-//! Endpoints are matched with the `name` tag of the requests (k6 uses the
-//! URL when the script gives no name). Latencies take a unit (`us`, `µs`,
+//! Endpoints are matched with the `endpoint` tag of the requests, else
+//! their `name` tag (k6 uses the URL when the script gives no name). Latencies take a unit (`us`, `µs`,
 //! `ms`, `s`, `m`; a bare number is milliseconds); `error_rate` is a
 //! percentage (`0.5%`) or a fraction (`0.005`). The statistics are `p50`
 //! (or `med`), `p90`, `p95`, `p99`, `avg`, `min`, `max` and `error_rate`;
@@ -33,6 +33,9 @@ use std::path::Path;
 
 use serde_yaml::Value;
 use thiserror::Error;
+
+/// A YAML scalar as baselines hold them (for [`parse_latency`] and [`parse_rate`]).
+pub use serde_yaml::Value as YamlValue;
 
 use super::{Results, ResultsError, SCHEMA};
 

@@ -1,10 +1,12 @@
 //! The regression gate: a run's endpoints against a [`Baseline`].
 //!
 //! A latency regresses when it grows by more than `max_regression` (10% by
-//! default) of its baseline. An error rate regresses when it grows by more
-//! than `max_regression` of its baseline *and* by more than
-//! `error_rate_tolerance` (0.1 percentage points by default), so that one
-//! failed request in a clean run does not count as an infinite regression.
+//! default) of its baseline and by more than `latency_tolerance_ms` (0 by
+//! default; a few milliseconds keep sub-millisecond noise out of the gate).
+//! An error rate regresses when it grows by more than `max_regression` of
+//! its baseline *and* by more than `error_rate_tolerance` (0.1 percentage
+//! points by default), so that one failed request in a clean run does not
+//! count as an infinite regression.
 //! Improvements are the same moves downwards. An endpoint of the baseline
 //! that the run did not request is missing (a failure unless allowed); an
 //! endpoint the baseline does not know is listed as new.
@@ -22,6 +24,8 @@ pub struct CompareOptions {
     /// Error rates must also grow by more than this (a fraction: 0.001 is
     /// 0.1 percentage points) to regress.
     pub error_rate_tolerance: f64,
+    /// Latencies must also grow by more than this many milliseconds to regress.
+    pub latency_tolerance_ms: f64,
     /// Whether a baseline endpoint absent from the run is acceptable.
     pub allow_missing: bool,
 }
@@ -31,6 +35,7 @@ impl Default for CompareOptions {
         CompareOptions {
             max_regression: 0.10,
             error_rate_tolerance: 0.001,
+            latency_tolerance_ms: 0.0,
             allow_missing: false,
         }
     }
@@ -116,8 +121,14 @@ pub fn compare(baseline: &Baseline, results: &Results, options: CompareOptions) 
             } else {
                 (cur - base) / base
             };
-            let slack_ok =
-                |delta: f64| !stat.is_latency() && delta.abs() <= options.error_rate_tolerance;
+            let slack_ok = |delta: f64| {
+                if stat.is_latency() {
+                    options.latency_tolerance_ms > 0.0
+                        && delta.abs() <= options.latency_tolerance_ms
+                } else {
+                    delta.abs() <= options.error_rate_tolerance
+                }
+            };
             let status = if change > options.max_regression && !slack_ok(cur - base) {
                 Status::Regressed
             } else if change < -options.max_regression && !slack_ok(cur - base) {
@@ -286,6 +297,7 @@ impl Comparison {
             "passed": self.passed(),
             "max_regression": self.options.max_regression,
             "error_rate_tolerance": self.options.error_rate_tolerance,
+            "latency_tolerance_ms": self.options.latency_tolerance_ms,
             "rows": rows,
         })
     }
@@ -428,5 +440,11 @@ mod tests {
         assert!(c.passed());
         assert_eq!(c.to_json()["rows"][0]["change"], 0.15);
         assert!(c.render().ends_with("PASS: no regression beyond 20%\n"));
+        // An absolute floor for latencies: +30 ms is within 50 ms.
+        let opts = CompareOptions {
+            latency_tolerance_ms: 50.0,
+            ..CompareOptions::default()
+        };
+        assert!(compare(&b, &r, opts).passed());
     }
 }

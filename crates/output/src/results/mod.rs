@@ -4,9 +4,10 @@
 //!
 //! - [`Results`]: the record (schema [`SCHEMA`]): test metadata, totals,
 //!   thresholds and checks with their outcome, per-endpoint statistics of
-//!   `http_req_duration` (grouped by the `name` tag, which k6 sets to the URL
-//!   when the script gives none), a per-second [`Series`] for charts, and
-//!   k6's own `handleSummary` data.
+//!   `http_req_duration`, a per-second [`Series`] for charts, and k6's own
+//!   `handleSummary` data. Requests are grouped into endpoints by their
+//!   `endpoint` tag when they have one, else by the `name` tag (which k6
+//!   sets to the URL when the script gives none).
 //! - [`Recorder`]: builds a [`Results`] from samples, during a run (the
 //!   `results`, `html` and `junit` outputs) or from a k6 `--out json` file
 //!   ([`load`] replays one).
@@ -232,7 +233,8 @@ pub struct CheckResult {
 /// One endpoint's requests.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
-    /// The `name` tag (k6 sets it to the URL when the script does not).
+    /// The `endpoint` tag, else the `name` tag (k6 sets it to the URL
+    /// when the script does not).
     pub name: String,
     /// HTTP methods seen, sorted.
     pub methods: Vec<String>,

@@ -162,7 +162,8 @@ impl Recorder {
 
     fn endpoint(&mut self, tags: &TagSet) -> &mut EndpointAcc {
         let name = tags
-            .get("name")
+            .get("endpoint")
+            .or_else(|| tags.get("name"))
             .or_else(|| tags.get("url"))
             .unwrap_or("(unnamed)");
         let i = match self.by_name.get(name) {
@@ -450,6 +451,20 @@ mod tests {
         let data = r.summary.unwrap();
         assert_eq!(data["metrics"]["my_trend"]["values"]["avg"], 2.5);
         assert_eq!(data["metrics"]["my_trend"]["contains"], "time");
+    }
+
+    #[test]
+    fn endpoints_by_the_endpoint_tag_then_name() {
+        let mut rec = Recorder::new(RecorderConfig::default());
+        let tagged = TagSet::from_pairs([("endpoint", "products_get"), ("name", "/p/1")]);
+        let named = TagSet::from_pairs([("name", "/health")]);
+        for tags in [&tagged, &named] {
+            rec.add(Builtin::HttpReqs.metric(), tags, 1.0, T0);
+            rec.add(Builtin::HttpReqDuration.metric(), tags, 1.0, T0);
+        }
+        let r = rec.finish(None);
+        let names: Vec<&str> = r.endpoints.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["/health", "products_get"]);
     }
 
     #[test]
