@@ -7,7 +7,9 @@
 //! test; [`Background::finish`] reports how many.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,9 @@ use stampede_metrics::{MetricDef, Registry, Sample};
 /// Batches queued before new ones are dropped: each is about a second of one
 /// scheduler thread's samples.
 const QUEUE: usize = 1024;
+
+/// Samples queued before new batches are dropped (a few hundred MB at most).
+const MAX_PENDING_SAMPLES: usize = 4_000_000;
 
 /// The work done on the background thread.
 pub(crate) trait Worker: Send + 'static {
@@ -35,6 +40,8 @@ enum Msg {
 /// A worker thread and the queue to it.
 pub(crate) struct Background {
     tx: Option<SyncSender<Msg>>,
+    /// Samples queued and not yet handled by the worker.
+    pending: Arc<AtomicUsize>,
     handle: Option<JoinHandle<Result<(), String>>>,
     defs_sent: usize,
     dropped_batches: u64,
@@ -50,6 +57,8 @@ impl Background {
         tick: Option<Duration>,
     ) -> io::Result<Background> {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let done = pending.clone();
         let handle = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
@@ -67,7 +76,10 @@ impl Background {
                                 let _ = registry.register(&d.name, d.kind, d.contains);
                             }
                         }
-                        Ok(Msg::Samples(s)) => worker.batch(&s, &registry),
+                        Ok(Msg::Samples(s)) => {
+                            worker.batch(&s, &registry);
+                            done.fetch_sub(s.len(), Ordering::Relaxed);
+                        }
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
@@ -82,6 +94,7 @@ impl Background {
             })?;
         Ok(Background {
             tx: Some(tx),
+            pending,
             handle: Some(handle),
             defs_sent: 0,
             dropped_batches: 0,
@@ -109,11 +122,19 @@ impl Background {
         if samples.is_empty() {
             return Ok(());
         }
+        let n = samples.len();
+        if self.pending.load(Ordering::Relaxed) + n > MAX_PENDING_SAMPLES {
+            self.dropped_batches += 1;
+            self.dropped_samples += n as u64;
+            return Ok(());
+        }
+        self.pending.fetch_add(n, Ordering::Relaxed);
         match tx.try_send(Msg::Samples(samples.to_vec())) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
+                self.pending.fetch_sub(n, Ordering::Relaxed);
                 self.dropped_batches += 1;
-                self.dropped_samples += samples.len() as u64;
+                self.dropped_samples += n as u64;
                 Ok(())
             }
             Err(TrySendError::Disconnected(_)) => {
@@ -212,5 +233,40 @@ mod tests {
         );
         assert!(*ticks.lock().unwrap() >= 1);
         assert!(bg.send(&[], &reg).is_err());
+    }
+
+    struct Stuck(mpsc::Receiver<()>);
+
+    impl Worker for Stuck {
+        fn batch(&mut self, _: &[Sample], _: &Registry) {
+            let _ = self.0.recv();
+        }
+        fn finish(&mut self, _: &Registry) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_worker_costs_dropped_batches_not_a_blocked_caller() {
+        let (release, rx) = mpsc::channel();
+        let mut bg = Background::spawn("stuck", Stuck(rx), None).unwrap();
+        let reg = Registry::new();
+        let s = Sample {
+            metric: stampede_metrics::Builtin::Iterations.metric(),
+            tags: TagSet::empty(),
+            value: 1.0,
+            time_ns: 1,
+        };
+        let started = std::time::Instant::now();
+        for _ in 0..QUEUE + 100 {
+            bg.send(std::slice::from_ref(&s), &reg).unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(release); // the worker drains the rest
+        let err = bg.finish().unwrap_err().to_string();
+        assert!(
+            err.contains("samples in") && err.contains("were dropped"),
+            "{err}"
+        );
     }
 }
