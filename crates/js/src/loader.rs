@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
+use rquickjs::module::WriteOptions;
 use rquickjs::{Ctx, Error, Exception, Module, Result};
 
 use crate::program::{resolve, Program, Specifier};
@@ -38,23 +39,60 @@ impl Loader for ScriptLoader {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> Result<Module<'js, Declared>> {
-        if let Some(source) = crate::modules::builtin_source(ctx, name)? {
-            return Module::declare(ctx.clone(), name, source);
-        }
-        if !name.starts_with('/') {
-            return Err(Exception::throw_reference(
-                ctx,
-                &format!("unknown module: {name}"),
-            ));
-        }
-        let source = self
-            .program
-            .module_source(name)
-            .map_err(|msg| Exception::throw_reference(ctx, &msg))?;
-        let source = crate::modules::strip_shebang(&source);
-        Module::declare(ctx.clone(), name, source).map_err(|e| match e {
-            Error::Exception => e,
-            other => Exception::throw_syntax(ctx, &format!("{name}: {other}")),
-        })
+        load_module(ctx, &self.program, name)
     }
+}
+
+/// Loads module `name`: from the bytecode another VU compiled when there is
+/// some, otherwise from source, keeping its bytecode for the next VUs.
+///
+/// The bytecode carries no source text (QuickJS keeps a copy of every
+/// function's source otherwise) and, for built-in modules, no debug
+/// information: a VU then holds much less, and skips parsing.
+pub(crate) fn load_module<'js>(
+    ctx: &Ctx<'js>,
+    program: &Program,
+    name: &str,
+) -> Result<Module<'js, Declared>> {
+    // A native module's shim reads the object from the VU's globals: build
+    // it whether the shim comes from bytecode or from source.
+    if let Some(native) = name.strip_prefix(crate::modules::NATIVE_PREFIX) {
+        crate::modules::native_object(ctx, native)?;
+    }
+    if let Some(bytes) = program.bytecode(name) {
+        // SAFETY: the bytes were written by this process's QuickJS for this
+        // module, and the program keeps them unchanged for as long as any
+        // runtime that read them lives (entries are never removed).
+        return unsafe { Module::load(ctx.clone(), &bytes) };
+    }
+    let module = declare(ctx, program, name)?;
+    let user_code = name.starts_with('/');
+    let bytes = module.write(WriteOptions {
+        strip_source: true,
+        strip_debug: !user_code,
+        ..WriteOptions::default()
+    })?;
+    program.store_bytecode(name, bytes);
+    Ok(module)
+}
+
+/// Compiles module `name` from its source.
+fn declare<'js>(ctx: &Ctx<'js>, program: &Program, name: &str) -> Result<Module<'js, Declared>> {
+    if let Some(source) = crate::modules::builtin_source(ctx, name)? {
+        return Module::declare(ctx.clone(), name, source);
+    }
+    if !name.starts_with('/') {
+        return Err(Exception::throw_reference(
+            ctx,
+            &format!("unknown module: {name}"),
+        ));
+    }
+    let source = program
+        .module_source(name)
+        .map_err(|msg| Exception::throw_reference(ctx, &msg))?;
+    let source = crate::modules::strip_shebang(&source);
+    Module::declare(ctx.clone(), name, source).map_err(|e| match e {
+        Error::Exception => e,
+        other => Exception::throw_syntax(ctx, &format!("{name}: {other}")),
+    })
 }

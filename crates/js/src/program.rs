@@ -21,6 +21,10 @@ pub struct Program {
     main: String,
     main_source: Arc<str>,
     files: Mutex<HashMap<PathBuf, FileData>>,
+    /// Compiled modules by name, written by the first VU that compiled
+    /// them. Entries are never replaced or removed: VUs' runtimes read
+    /// bytecode in place (QuickJS "ROM data") for as long as they live.
+    bytecode: Mutex<HashMap<String, Arc<[u8]>>>,
 }
 
 impl Program {
@@ -41,6 +45,7 @@ impl Program {
             main: main.to_string_lossy().into_owned(),
             main_source: source.into(),
             files: Mutex::new(HashMap::new()),
+            bytecode: Mutex::new(HashMap::new()),
         })
     }
 
@@ -63,6 +68,24 @@ impl Program {
         std::str::from_utf8(&data)
             .map(Arc::from)
             .map_err(|_| format!("{path}: the file is not valid UTF-8"))
+    }
+
+    /// The compiled bytecode of module `name`, if a VU compiled it already.
+    pub(crate) fn bytecode(&self, name: &str) -> Option<Arc<[u8]>> {
+        self.bytecode
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Keeps the bytecode of module `name` (the first copy stored wins).
+    pub(crate) fn store_bytecode(&self, name: &str, bytes: Vec<u8>) {
+        self.bytecode
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_string())
+            .or_insert_with(|| bytes.into());
     }
 
     /// Reads a file through the cache.

@@ -116,13 +116,8 @@ impl Vu {
                 .catch(&ctx)
                 .map_err(|e| ScriptError::from_caught(&ctx, e))?;
             let program = &state.test.program;
-            let source = modules::strip_shebang(
-                &program
-                    .module_source(program.main())
-                    .map_err(|m| ScriptError::load(program.main(), m))?,
-            );
             let result = (|| {
-                let module = Module::declare(ctx.clone(), program.main(), source)?;
+                let module = crate::loader::load_module(&ctx, program, program.main())?;
                 let (module, promise) = module.eval()?;
                 settle(&ctx, promise.into_value())?;
                 module.namespace()

@@ -82,7 +82,8 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
-const NATIVE_PREFIX: &str = "stampede:native/";
+/// Names of the generated modules exporting a native object.
+pub(crate) const NATIVE_PREFIX: &str = "stampede:native/";
 const NATIVE_CACHE: &str = "__stampede_natives";
 
 fn find(name: &str) -> Option<&'static Builtin> {
