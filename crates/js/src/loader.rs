@@ -56,7 +56,7 @@ pub(crate) fn load_module<'js>(
 ) -> Result<Module<'js, Declared>> {
     // A native module's shim reads the object from the VU's globals: build
     // it whether the shim comes from bytecode or from source.
-    if let Some(native) = name.strip_prefix(crate::modules::NATIVE_PREFIX) {
+    if let Some(native) = crate::modules::native_shim_of(name) {
         crate::modules::native_object(ctx, native)?;
     }
     if let Some(bytes) = program.bytecode(name) {

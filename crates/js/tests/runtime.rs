@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{iterate, iterate_script, with_vu, Script};
-use stampede_js::{IterationOutcome, ScriptError};
+use stampede_js::{IterationOutcome, ScriptError, Vu};
 
 #[test]
 fn exports_options_and_functions() {
@@ -419,4 +419,48 @@ fn abort_stops_with_the_reason() {
     let out = iterate("import exec from 'k6/execution';\nexport default function () { exec.test.abort('enough'); }", 1);
     assert_eq!(out.result[0], IterationOutcome::Aborted("enough".into()));
     let _ = ScriptError::Interrupted;
+}
+
+#[test]
+fn vus_loading_compiled_modules_get_native_modules_too() {
+    // The second VU loads every module from the first one's bytecode.
+    let s = Script::new(
+        "import encoding from 'k6/encoding';\nimport crypto from 'k6/crypto';\nimport { check } from 'k6';\n\
+         export default function () {\n\
+           if (encoding.b64encode('hi') !== 'aGk=') throw new Error('encoding');\n\
+           if (crypto.md5('a', 'hex').length !== 32) throw new Error('crypto');\n\
+         }\n",
+    );
+    let program = stampede_js::Program::load(&s.path).unwrap();
+    let test = std::sync::Arc::new(stampede_js::TestEnv::probe(
+        program,
+        BTreeMap::new(),
+        std::sync::Arc::new(stampede_js::log::Logger::capturing()),
+    ));
+    for id in 1..=2 {
+        let t = test.clone();
+        let sig = stampede_js::coro::InterruptSignal::new();
+        let cfg = stampede_js::VuConfig {
+            id,
+            id_in_test: id,
+            emitter: stampede_js::Emitter::detached(),
+            interrupt: sig.clone(),
+        };
+        let out = common::local(async move {
+            let co = stampede_js::coro::Coro::new(stampede_js::VU_STACK_SIZE, move || {
+                let mut vu = Vu::new(t, cfg).unwrap();
+                vu.run_iteration(
+                    stampede_js::IterationRequest {
+                        exec: "default",
+                        iteration_in_scenario: 0,
+                        iteration_in_test: 0,
+                    },
+                    None,
+                )
+            })
+            .unwrap();
+            co.run(sig).await
+        });
+        assert_eq!(out, IterationOutcome::Completed, "VU {id}");
+    }
 }

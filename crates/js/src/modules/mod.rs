@@ -83,7 +83,7 @@ const BUILTINS: &[Builtin] = &[
 ];
 
 /// Names of the generated modules exporting a native object.
-pub(crate) const NATIVE_PREFIX: &str = "stampede:native/";
+const NATIVE_PREFIX: &str = "stampede:native/";
 const NATIVE_CACHE: &str = "__stampede_natives";
 
 fn find(name: &str) -> Option<&'static Builtin> {
@@ -119,6 +119,18 @@ pub(crate) fn strip_shebang(source: &str) -> String {
     } else {
         source.to_string()
     }
+}
+
+/// When module `name` is a generated shim over a native object (a
+/// `stampede:native/...` module, or a built-in without JavaScript), the
+/// native module it exports.
+pub(crate) fn native_shim_of(name: &str) -> Option<&str> {
+    if let Some(native) = name.strip_prefix(NATIVE_PREFIX) {
+        return Some(native);
+    }
+    find(name)
+        .filter(|b| b.js.is_none() && b.native.is_some())
+        .map(|b| b.name)
 }
 
 /// The source of a built-in module, or `None` when `name` is not built in.
