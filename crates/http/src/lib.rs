@@ -19,6 +19,9 @@
 //! # }
 //! ```
 //!
+//! [`ws`] opens WebSockets with the same settings (k6/ws and
+//! k6/experimental/websockets).
+//!
 //! Futures are not `Send`: run them on the VU's current-thread Tokio runtime
 //! (built with `enable_all()`). HTTP/1.1 spawns nothing; an HTTP/2
 //! connection's I/O runs in a task started with `tokio::spawn`.
@@ -89,6 +92,7 @@ mod request;
 mod response;
 mod session;
 mod tls;
+pub mod ws;
 
 pub use config::{
     Client, ClientConfig, ConfigError, DnsPolicy, DnsSelect, HostOverride, IpNet, TlsVersion,
