@@ -46,6 +46,7 @@
 //! | `/echo` | the request body back, with the request's `Content-Type` |
 //! | `/count` | `GET` reads a per-server counter, `POST` increments it, `DELETE` zeroes it |
 //! | `/stats` | `{"requests": N, "connections": M}`: requests served (this one included) and connections accepted |
+//! | `/ws/echo` | WebSocket echo with a few `!commands` (close with a code, ping, binary, bursts, drop); see the `ws` module |
 //!
 //! `/reset`, `/status/1xx` and the connection count need the connection,
 //! which only [`TestServer`] provides: served by another server, `/reset`
@@ -65,6 +66,7 @@ mod redirect;
 mod request;
 mod status;
 mod test_server;
+mod ws;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -170,6 +172,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(faults::zero),
         )
         .route("/stats", get(faults::stats))
+        .route("/ws/echo", get(ws::echo))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             every_request,
