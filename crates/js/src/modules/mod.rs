@@ -18,6 +18,8 @@ mod http_response;
 pub(crate) mod k6;
 pub(crate) mod metrics;
 pub mod rate_limit;
+pub(crate) mod websockets;
+pub(crate) mod ws;
 
 /// Builds the native part of a module for the VU owning `ctx`.
 type NativeBuilder = for<'js> fn(&Ctx<'js>, &Rc<VuState>) -> Result<Object<'js>>;
@@ -68,6 +70,21 @@ const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "k6/timers",
         js: Some(include_str!("js/timers.js")),
+        native: None,
+    },
+    Builtin {
+        name: "k6/ws",
+        js: Some(include_str!("js/ws.js")),
+        native: Some(ws::native),
+    },
+    Builtin {
+        name: "k6/experimental/websockets",
+        js: Some(include_str!("js/websockets.js")),
+        native: Some(websockets::native),
+    },
+    Builtin {
+        name: "k6/websockets",
+        js: Some(include_str!("js/websockets.js")),
         native: None,
     },
     Builtin {
