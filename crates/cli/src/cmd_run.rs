@@ -94,7 +94,7 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let outputs = match crate::summary::outputs(&loaded) {
+    let outputs = match crate::summary::outputs(&loaded, &args.script.display().to_string()) {
         Ok(o) => o,
         Err(e) => return fail(&logger, &[e], 104),
     };

@@ -195,7 +195,7 @@ fn unix_now() -> i64 {
 }
 
 /// The streaming outputs of `--out`.
-pub fn outputs(loaded: &Loaded) -> Result<Vec<Box<dyn Output>>, String> {
+pub fn outputs(loaded: &Loaded, script: &str) -> Result<Vec<Box<dyn Output>>, String> {
     // With --no-thresholds there are none to evaluate.
     let thresholds = if loaded.thresholds.is_empty() {
         Vec::new()
@@ -217,7 +217,7 @@ pub fn outputs(loaded: &Loaded) -> Result<Vec<Box<dyn Output>>, String> {
         env: std::env::vars().collect(),
         system_tags: Some(loaded.plan.run.system_tags.clone()),
         utc_offset_secs: stampede_output::out::local_utc_offset(unix_now()),
-        script: None,
+        script: Some(script.to_string()),
         thresholds,
         trend_stats: loaded.plan.summary.trend_stats.clone(),
     };

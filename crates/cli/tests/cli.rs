@@ -213,3 +213,36 @@ fn script_from_stdin_and_config_file() {
             .unwrap();
     assert_eq!(sum["metrics"]["iterations"]["count"], 4);
 }
+
+#[test]
+fn gauges_and_dropped_iterations_reach_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "s.js",
+        "import { sleep } from 'k6';\n\
+         export const options = { scenarios: { r: { executor: 'constant-arrival-rate', rate: 10, duration: '2s', preAllocatedVUs: 1, maxVUs: 1 } } };\n\
+         export default function () { sleep(0.5); }\n",
+    );
+    let out = stampede(
+        &[
+            "run",
+            "--quiet",
+            "--no-summary",
+            "--out",
+            "json=o.json",
+            "s.js",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = std::fs::read_to_string(dir.path().join("o.json")).unwrap();
+    for metric in ["vus", "vus_max", "dropped_iterations"] {
+        let points = lines
+            .lines()
+            .filter(|l| l.contains(&format!("\"metric\":\"{metric}\"")) && l.contains("\"Point\""))
+            .count();
+        assert!(points > 0, "no {metric} points in --out json");
+    }
+}

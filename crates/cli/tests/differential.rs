@@ -154,6 +154,13 @@ fn checks(group: &Value, out: &mut Vec<(String, u64, u64)>) {
     }
 }
 
+fn groups(group: &Value, out: &mut Vec<String>) {
+    for g in children(&group["groups"]) {
+        out.push(g["path"].as_str().unwrap_or_default().to_string());
+        groups(g, out);
+    }
+}
+
 fn compare(case: &Case, k6: &Outcome, st: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
     let name = case.path.file_name().unwrap().to_string_lossy();
@@ -172,6 +179,16 @@ fn compare(case: &Case, k6: &Outcome, st: &Outcome) -> Vec<String> {
             if na != nb {
                 problems.push(format!(
                     "{name}: metric names differ\n  k6:       {na:?}\n  stampede: {nb:?}"
+                ));
+            }
+            let (mut ga, mut gb) = (Vec::new(), Vec::new());
+            groups(&a["root_group"], &mut ga);
+            groups(&b["root_group"], &mut gb);
+            ga.sort();
+            gb.sort();
+            if ga != gb {
+                problems.push(format!(
+                    "{name}: groups differ\n  k6:       {ga:?}\n  stampede: {gb:?}"
                 ));
             }
             let (ta, tb) = (thresholds(a), thresholds(b));

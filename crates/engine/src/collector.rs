@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use stampede_js::log::{Level, Logger};
 use stampede_js::now_ns;
 use stampede_metrics::thresholds::Thresholds;
-use stampede_metrics::{Builtin, Registry, Sink, Snapshot, Store, TagSet};
+use stampede_metrics::{Builtin, Registry, Snapshot, Store, TagSet};
 use stampede_output::Output;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::control::{StopReason, Stopper};
+use crate::main_sink::MainSink;
 use crate::pool::Pool;
 use crate::stats::RunStats;
 use crate::worker::Flushed;
@@ -47,7 +48,7 @@ pub(crate) struct Collector {
     pub stopper: Arc<Stopper>,
     pub stats: Arc<RunStats>,
     pub pool: Arc<Pool>,
-    pub sink: Arc<Mutex<Sink>>,
+    pub sink: Arc<Mutex<MainSink>>,
     pub logger: Arc<Logger>,
     pub tags: TagSet,
 }
@@ -155,23 +156,21 @@ impl Collector {
         );
     }
 
-    /// Merges what executors and the gauges recorded.
+    /// Merges what executors and the gauges recorded, and hands its raw
+    /// samples to the outputs.
     pub fn flush_own_sink(&self, interval: &mut Snapshot) {
-        let snap = {
-            let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-            if sink.is_empty() {
-                return;
-            }
-            sink.take(interval.start_ns, now_ns())
-        };
-        self.shared
+        let Some((snap, samples)) = self
+            .sink
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .store
-            .apply(&snap);
-        if self.snapshots.is_some() {
-            interval.merge(&snap);
+            .take(interval.start_ns, now_ns())
+        else {
+            return;
+        };
+        if !samples.is_empty() {
+            self.absorb(Flushed::Samples(samples), interval);
         }
+        self.absorb(Flushed::Snapshot(snap), interval);
     }
 
     fn evaluate(&self) {

@@ -24,6 +24,7 @@ mod error;
 mod executor;
 mod http_client;
 mod load;
+mod main_sink;
 mod pool;
 mod progress;
 mod run;

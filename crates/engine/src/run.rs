@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use stampede_js::log::Level;
 use stampede_js::{ScenarioInfo, ScriptError, SummaryOutputs, TestControl, TestEnv};
 use stampede_metrics::thresholds::Thresholds;
-use stampede_metrics::{Registry, Sink, Store, TagSet};
+use stampede_metrics::{Registry, Store, TagSet};
 use stampede_output::Output;
 use tokio::sync::{mpsc, oneshot};
 
@@ -16,6 +16,7 @@ use crate::control::{ControlError, Pauser, StopReason, Stopper};
 use crate::error::{EngineError, ExitCode};
 use crate::executor::{self, ExecCtx, ScenarioPlan};
 use crate::load::Loaded;
+use crate::main_sink::MainSink;
 use crate::pool::Pool;
 use crate::progress::{ProgressView, ScenarioProgress};
 use crate::stats::RunStats;
@@ -333,7 +334,7 @@ async fn run_test(
         }
     };
     let pool = Pool::new(workers.clone(), test.clone(), 0);
-    let own_sink = Arc::new(Mutex::new(Sink::new()));
+    let own_sink = Arc::new(Mutex::new(MainSink::new(!outputs.is_empty())));
     let shared = Arc::new(Mutex::new(Collected {
         store: Store::new(),
         thresholds: std::mem::take(&mut thresholds),
@@ -445,6 +446,12 @@ async fn run_test(
                 exit_code = ExitCode::ScriptAborted;
                 error = Some(format!("test run was aborted because {reason}"));
             }
+            // k6: a test marked as failed exits 110 even when thresholds
+            // were crossed too.
+            _ if control.is_failed() => {
+                exit_code = ExitCode::MarkedAsFailed;
+                error = Some("test run was marked as failed".into());
+            }
             (Some(StopReason::ThresholdAbort), Some(e)) => {
                 exit_code = ExitCode::ThresholdsAborted;
                 error = Some(e.abort_message());
@@ -452,10 +459,6 @@ async fn run_test(
             (_, Some(e)) if !e.all_ok => {
                 exit_code = ExitCode::ThresholdsFailed;
                 error = Some(e.failure_message());
-            }
-            _ if control.is_failed() => {
-                exit_code = ExitCode::MarkedAsFailed;
-                error = Some("test run was marked as failed".into());
             }
             _ => {}
         }
@@ -491,7 +494,7 @@ struct Lifecycle<'a> {
     stats: &'a Arc<RunStats>,
     stopper: &'a Arc<Stopper>,
     control: &'a Arc<TestControl>,
-    own_sink: &'a Arc<Mutex<Sink>>,
+    own_sink: &'a Arc<Mutex<MainSink>>,
     progress_list: &'a Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
     pauser: &'a Arc<Pauser>,
     scale: &'a tokio::sync::watch::Sender<(u64, u64)>,

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use stampede_config::{ExecutionTuple, ExecutorConfig};
 use stampede_js::log::Logger;
 use stampede_js::ScenarioInfo;
-use stampede_metrics::{Builtin, Sink};
+use stampede_metrics::Builtin;
+
+use crate::main_sink::MainSink;
 use tokio::sync::mpsc;
 
 use crate::control::Stopper;
@@ -37,7 +39,7 @@ pub(crate) struct ExecCtx {
     /// Pause and resume.
     pub pauser: Arc<crate::control::Pauser>,
     /// Samples produced outside VUs (`dropped_iterations`).
-    pub sink: Arc<Mutex<Sink>>,
+    pub sink: Arc<Mutex<MainSink>>,
     pub logger: Arc<Logger>,
 }
 

@@ -156,9 +156,12 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
     let s = state.clone();
     set_fn(&obj, "fail", move |reason: String| {
         s.test.control.fail();
-        if !reason.is_empty() {
-            s.test.logger.log(Level::Error, &reason, &[]);
-        }
+        let msg = if reason.is_empty() {
+            "test marked as failed".to_string()
+        } else {
+            format!("test marked as failed: {reason}")
+        };
+        s.test.logger.log(Level::Error, &msg, &[]);
     })?;
 
     let s = state.clone();

@@ -453,8 +453,12 @@ impl Model {
         let mut all_checks: Option<ChecksBlock> = None;
         for (id, tags, agg) in store.entries() {
             let group_tag = tags.get("group").filter(|g| !g.is_empty());
+            // The tree holds the groups scripts ran (group_duration) and
+            // those with checks: as in k6, the implicit setup/teardown groups
+            // appear only when they have checks.
+            let in_tree = id == Builtin::Checks.id() || id == Builtin::GroupDuration.id();
             let mut node = &mut tree;
-            for name in group_tag.into_iter().flat_map(group_names) {
+            for name in group_tag.filter(|_| in_tree).into_iter().flat_map(group_names) {
                 node = node.child(name);
             }
             if id == Builtin::Checks.id() {
