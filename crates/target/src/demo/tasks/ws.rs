@@ -133,7 +133,13 @@ async fn serve(mut socket: WebSocket, state: Arc<DemoState>, mut user: Option<Ar
                         }
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                // The protocol layer queued the reply to a client's Close:
+                // send it, so the client sees a clean close (not 1006).
+                Some(Ok(Message::Close(_))) => {
+                    let _ = futures_util::SinkExt::close(&mut socket).await;
+                    return;
+                }
+                None | Some(Err(_)) => return,
                 // Pings are answered by the protocol layer; binary is ignored.
                 Some(Ok(_)) => continue,
             },
