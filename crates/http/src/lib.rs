@@ -103,3 +103,4 @@ pub use error::HttpError;
 pub use request::{Auth, Encoding, Request, RequestCookie, DEFAULT_TIMEOUT};
 pub use response::{Exchange, Hop, Response, ResponseCookie, Timings, TlsInfo};
 pub use session::Session;
+pub use tls::insecure_verifier;

@@ -48,7 +48,7 @@ pub(crate) fn build(cfg: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Con
     let mut config = if cfg.insecure_skip_tls_verify {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_custom_certificate_verifier(insecure_verifier(provider))
             .with_no_client_auth()
     } else {
         let roots = rustls::RootCertStore {
@@ -93,8 +93,13 @@ pub(crate) fn cipher_suite_name(s: rustls::CipherSuite) -> String {
     }
 }
 
-/// Accepts any certificate (k6 `insecureSkipTLSVerify`), still checking the
-/// handshake signatures so the connection is a real TLS session.
+/// A verifier accepting any server certificate (k6 `insecureSkipTLSVerify`),
+/// still checking the handshake signatures so the connection is a real TLS
+/// session. Also used by the result outputs' `insecure` settings.
+pub fn insecure_verifier(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifier> {
+    Arc::new(NoVerify(provider))
+}
+
 #[derive(Debug)]
 struct NoVerify(Arc<CryptoProvider>);
 
