@@ -177,6 +177,29 @@ impl Drop for Background {
     }
 }
 
+/// `Output::add_samples` of an output run by a [`Background`] worker.
+pub(crate) fn send_to(
+    bg: &mut Option<Background>,
+    what: &str,
+    samples: &[Sample],
+    registry: &Registry,
+) -> io::Result<()> {
+    match bg {
+        Some(bg) => bg.send(samples, registry),
+        None => Err(io::Error::other(format!(
+            "{what} output used before start()"
+        ))),
+    }
+}
+
+/// `Output::stop` of an output run by a [`Background`] worker.
+pub(crate) fn stop(bg: &mut Option<Background>) -> io::Result<()> {
+    match bg.take() {
+        Some(mut bg) => bg.finish(),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

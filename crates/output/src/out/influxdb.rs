@@ -604,17 +604,11 @@ impl Output for InfluxOutput {
     }
 
     fn add_samples(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
-        match &mut self.bg {
-            Some(bg) => bg.send(samples, registry),
-            None => Err(io::Error::other("influxdb output used before start()")),
-        }
+        super::background::send_to(&mut self.bg, "influxdb", samples, registry)
     }
 
     fn stop(&mut self) -> io::Result<()> {
-        match self.bg.take() {
-            Some(mut bg) => bg.finish(),
-            None => Ok(()),
-        }
+        super::background::stop(&mut self.bg)
     }
 }
 

@@ -353,4 +353,3 @@ fn tls_config(insecure: bool, h2: bool) -> Arc<rustls::ClientConfig> {
     };
     Arc::new(cfg)
 }
-

@@ -605,17 +605,11 @@ impl Output for OtelOutput {
     }
 
     fn add_samples(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
-        match &mut self.bg {
-            Some(bg) => bg.send(samples, registry),
-            None => Err(io::Error::other("opentelemetry output used before start()")),
-        }
+        super::background::send_to(&mut self.bg, "opentelemetry", samples, registry)
     }
 
     fn stop(&mut self) -> io::Result<()> {
-        match self.bg.take() {
-            Some(mut bg) => bg.finish(),
-            None => Ok(()),
-        }
+        super::background::stop(&mut self.bg)
     }
 }
 

@@ -597,17 +597,11 @@ impl Output for PrometheusOutput {
     }
 
     fn add_samples(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
-        match &mut self.bg {
-            Some(bg) => bg.send(samples, registry),
-            None => Err(io::Error::other("prometheus output used before start()")),
-        }
+        super::background::send_to(&mut self.bg, "prometheus", samples, registry)
     }
 
     fn stop(&mut self) -> io::Result<()> {
-        match self.bg.take() {
-            Some(mut bg) => bg.finish(),
-            None => Ok(()),
-        }
+        super::background::stop(&mut self.bg)
     }
 }
 

@@ -149,19 +149,10 @@ impl Output for ReportOutput {
     }
 
     fn add_samples(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
-        match &mut self.bg {
-            Some(bg) => bg.send(samples, registry),
-            None => Err(io::Error::other(format!(
-                "{} output used before start()",
-                self.kind.name()
-            ))),
-        }
+        super::background::send_to(&mut self.bg, self.kind.name(), samples, registry)
     }
 
     fn stop(&mut self) -> io::Result<()> {
-        match self.bg.take() {
-            Some(mut bg) => bg.finish(),
-            None => Ok(()),
-        }
+        super::background::stop(&mut self.bg)
     }
 }
