@@ -395,3 +395,58 @@ fn interrupted_vus_close_their_sockets() {
         echo.counts.open()
     );
 }
+
+#[test]
+fn wss_through_tls_with_both_apis() {
+    let tls = TestServer::start_tls_in_background();
+    let run = run_script_with(
+        "import ws from 'k6/ws';\nimport { WebSocket } from 'k6/experimental/websockets';\nimport { check } from 'k6';\n\
+         export const options = { iterations: 1, insecureSkipTLSVerify: true };\n\
+         export default function () {\n\
+           const url = `${__ENV.BASE_URL.replace('https', 'wss')}/ws/echo`;\n\
+           let got = '';\n\
+           const res = ws.connect(url, (s) => {\n\
+             s.on('open', () => s.send('secure'));\n\
+             s.on('message', (m) => { got = m; s.close(); });\n\
+           });\n\
+           check(res, { 'wss upgraded': (r) => r.status === 101 && got === 'secure' });\n\
+           const w = new WebSocket(url);\n\
+           w.onopen = () => w.send('class');\n\
+           w.onmessage = (e) => { check(e, { 'wss class echo': (x) => x.data === 'class' }); w.close(); };\n\
+         }\n",
+        &tls.url(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    all_checks_pass(&run, &["wss upgraded", "wss class echo"]);
+    assert_eq!(run.count("ws_sessions", &[("status", "101")]), 2);
+}
+
+#[test]
+fn upgrade_requests_carry_the_jar_cookies_and_headers() {
+    let echo = ws_servers::echo();
+    let run = run(
+        "import ws from 'k6/ws';\nimport http from 'k6/http';\nimport { WebSocket } from 'k6/experimental/websockets';\nimport { check } from 'k6';\n\
+         export const options = { iterations: 1, userAgent: 'ws-test/1' };\n\
+         export default function () {\n\
+           const httpUrl = __ENV.WS_URL.replace('ws', 'http');\n\
+           http.cookieJar().set(httpUrl, 'session', 'abc');\n\
+           let lines = '';\n\
+           ws.connect(__ENV.WS_URL, { headers: { 'X-Token': 't1' } }, (s) => {\n\
+             s.on('open', () => s.send('headers'));\n\
+             s.on('message', (m) => { lines = m; s.close(); });\n\
+           });\n\
+           check(lines, { 'k6/ws headers': (l) => l === 'cookie=session=abc\\nuser-agent=ws-test/1\\nx-token=t1\\n' });\n\
+           const jar = new http.CookieJar();\n\
+           jar.set(httpUrl, 'other', 'x');\n\
+           const w = new WebSocket(__ENV.WS_URL, null, { jar, headers: { Cookie: 'mine=1' } });\n\
+           w.onopen = () => w.send('headers');\n\
+           w.onmessage = (e) => { check(e.data, { 'class headers': (l) => l === 'cookie=mine=1; other=x\\nuser-agent=ws-test/1\\n' }); w.close(); };\n\
+         }\n",
+        &echo,
+        None,
+    );
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    all_checks_pass(&run, &["k6/ws headers", "class headers"]);
+}

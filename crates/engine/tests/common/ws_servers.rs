@@ -106,15 +106,25 @@ where
 
 /// Echoes text and binary messages. Text commands: `close CODE REASON`
 /// (closes with that code), `ping DATA` (sends a ping), `binary N` (N bytes
-/// 0, 1, 2...), `drop` (ends the connection without a close frame).
+/// 0, 1, 2...), `drop` (ends the connection without a close frame),
+/// `headers` (answers the upgrade request's `Cookie`, `User-Agent` and
+/// `X-Token` headers as `name=value` lines).
 /// Subprotocol `chat` is accepted when offered.
 // tungstenite's handshake callback returns its (large) error response.
 #[allow(clippy::result_large_err)]
 pub fn echo() -> WsServer {
     start(|tcp, counts| async move {
+        let seen = Arc::new(std::sync::Mutex::new(String::new()));
+        let record = seen.clone();
         let callback =
-            |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
-             mut res: tokio_tungstenite::tungstenite::handshake::server::Response| {
+            move |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                  mut res: tokio_tungstenite::tungstenite::handshake::server::Response| {
+                let mut lines = record.lock().unwrap();
+                for name in ["cookie", "user-agent", "x-token"] {
+                    if let Some(v) = req.headers().get(name).and_then(|v| v.to_str().ok()) {
+                        lines.push_str(&format!("{name}={v}\n"));
+                    }
+                }
                 let offered = req
                     .headers()
                     .get("Sec-WebSocket-Protocol")
@@ -147,6 +157,9 @@ pub fn echo() -> WsServer {
                         Message::Binary((0..n).map(|i| i as u8).collect::<Vec<u8>>().into())
                     } else if t == "drop" {
                         return;
+                    } else if t == "headers" {
+                        let lines = seen.lock().unwrap().clone();
+                        Message::Text(lines.into())
                     } else {
                         Message::Text(t.into())
                     }
