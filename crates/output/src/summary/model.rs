@@ -458,7 +458,11 @@ impl Model {
             // appear only when they have checks.
             let in_tree = id == Builtin::Checks.id() || id == Builtin::GroupDuration.id();
             let mut node = &mut tree;
-            for name in group_tag.filter(|_| in_tree).into_iter().flat_map(group_names) {
+            for name in group_tag
+                .filter(|_| in_tree)
+                .into_iter()
+                .flat_map(group_names)
+            {
                 node = node.child(name);
             }
             if id == Builtin::Checks.id() {
