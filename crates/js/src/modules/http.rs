@@ -89,11 +89,26 @@ pub(crate) struct VuHttp {
     /// `http.setResponseCallback`: the statuses counted as expected.
     expected: RefCell<Option<Vec<(u16, u16)>>>,
     warned_redirects: Cell<bool>,
+    last_url: RefCell<Option<(String, url::Url)>>,
 }
 
 impl VuHttp {
+    /// Parses `text`, reusing the last URL parsed when it is the same (a VU
+    /// usually requests the same URLs again and again).
+    fn parse_url(&self, text: &str) -> std::result::Result<url::Url, url::ParseError> {
+        if let Some((t, u)) = &*self.last_url.borrow() {
+            if t == text {
+                return Ok(u.clone());
+            }
+        }
+        let u = url::Url::parse(text)?;
+        *self.last_url.borrow_mut() = Some((text.to_string(), u.clone()));
+        Ok(u)
+    }
+
     pub fn new(test: &TestEnv) -> Self {
         Self {
+            last_url: RefCell::new(None),
             session: Rc::new(test.http.client.session()),
             jars: RefCell::new(vec![Rc::new(CookieJar::new())]),
             expected: RefCell::new(Some(vec![(200, 399)])),
@@ -152,7 +167,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
                 session.request(req, jar.as_deref()).await
             })
             .map_err(|_| super::k6::interrupted(&ctx))?;
-            finish(&ctx, &s, &shaped, ex)
+            finish(&ctx, &s, shaped, ex)
         },
     )?;
 
@@ -182,7 +197,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
                 }
                 let ex = session.request(req, jar.as_deref()).await;
                 Box::new(move |ctx: &Ctx<'_>| -> Result<()> {
-                    match finish(ctx, &st, &shaped, ex) {
+                    match finish(ctx, &st, shaped, ex) {
                         Ok(res) => resolve.restore(ctx)?.call::<_, ()>((res,)),
                         Err(e) => {
                             let err = caught(ctx, e);
@@ -216,7 +231,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let exchanges = suspend(run_batch(session, reqs, limit, per_host, limiter))
                 .map_err(|_| super::k6::interrupted(&ctx))?;
             let out = Array::new(ctx.clone())?;
-            for (i, (sh, ex)) in shaped.iter().zip(exchanges).enumerate() {
+            for (i, (sh, ex)) in shaped.into_iter().zip(exchanges).enumerate() {
                 out.set(i, finish(&ctx, &s, sh, ex)?)?;
             }
             Ok(out)
@@ -433,7 +448,9 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
     };
     let method: String = arg(0).get()?;
     let url_text = crate::value::to_display_string(ctx, &arg(1))?;
-    let mut url = url::Url::parse(&url_text)
+    let mut url = s
+        .http
+        .parse_url(&url_text)
         .map_err(|e| Exception::throw_message(ctx, &format!("invalid URL \"{url_text}\": {e}")))?;
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| Exception::throw_type(ctx, &format!("invalid HTTP method \"{method}\"")))?;
@@ -648,9 +665,9 @@ async fn run_batch(
 }
 
 /// Emits a request's metrics and builds its Response object.
-fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: &Shaped, ex: Exchange) -> Result<Value<'js>> {
+fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: Shaped, ex: Exchange) -> Result<Value<'js>> {
     for hop in &ex.hops {
-        emit_hop(s, sh, hop);
+        emit_hop(s, &sh, hop);
     }
     // k6 warns only when the global limit stopped the chain.
     if ex.redirect_limit_reached
@@ -681,29 +698,37 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: &Shaped, ex: Exchange) -> Re
             )],
         );
     }
-    let status = r.status;
-    let failed = r.error.is_some() && status == 0;
-    let last = ex.hops.last();
+    let request_url = ex
+        .hops
+        .last()
+        .map(|h| strip_userinfo(&h.url))
+        .unwrap_or_default();
+    // Move what the response and the request hold into the Response: no
+    // copies of headers, cookies or bodies.
+    let r = ex.response;
+    let Shaped {
+        req, response_type, ..
+    } = sh;
     let parts = ResponseParts {
-        status,
-        status_text: r.status_text.clone(),
+        status: r.status,
+        failed: r.error.is_some() && r.status == 0,
+        status_text: r.status_text,
         proto: r.proto,
         url: strip_userinfo(&r.url),
-        body: r.body.clone(),
-        body_type: sh.response_type,
-        failed,
-        headers: r.headers.clone(),
-        cookies: r.cookies.clone(),
+        body: r.body,
+        body_type: response_type,
+        headers: r.headers,
+        cookies: r.cookies,
         timings: r.timings,
-        error: r.error.clone(),
+        error: r.error,
         remote: r.remote,
-        tls: r.tls.clone(),
+        tls: r.tls,
         request: RequestParts {
-            method: sh.req.method.as_str().to_string(),
-            url: last.map(|h| strip_userinfo(&h.url)).unwrap_or_default(),
-            headers: sh.req.headers.clone(),
-            body: sh.req.body.clone(),
-            cookies: sh.req.cookies.clone(),
+            method: req.method.as_str().to_string(),
+            url: request_url,
+            headers: req.headers,
+            body: req.body,
+            cookies: req.cookies,
         },
     };
     Ok(Class::instance(ctx.clone(), Response::new(parts))?.into_value())
