@@ -1,6 +1,5 @@
 // User pool with WebSocket task status (seed 004, TaskForge's LoadTester,
-// WebSocket part). NEEDS WEBSOCKET SUPPORT: Stampede does not implement
-// k6/experimental/websockets yet (see docs/compat.md); k6 runs this as is.
+// WebSocket part), with k6/experimental/websockets; k6 runs it as is.
 //
 // setup() registers and logs in the pool (as user-pool.js). Each VU is a
 // client connected as one user of the pool, round-robin ("User Pool (20

@@ -508,21 +508,13 @@ fn tenants_rate_limits_and_user_pool() {
 }
 
 #[test]
-fn user_pool_websockets_needs_websocket_support() {
+fn user_pool_websockets() {
     let target = fresh_target();
     let run = run_example(
         "user-pool-ws.js",
         &target,
         &[("VUS", "2"), ("DURATION", "4s"), ("USERS", "4")],
     );
-    let unknown = "unknown module: k6/experimental/websockets";
-    if run.code != Some(0) && run.stderr.contains(unknown) {
-        eprintln!(
-            "user-pool-ws.js skipped: the engine does not support k6/experimental/websockets yet ({unknown})"
-        );
-        return;
-    }
-    // Once the engine supports WebSockets the example must pass.
     run.assert_passed();
     assert!(run.count("ws_sessions") > 0.0);
     assert!(run.count("task_status_updates") > 0.0);
