@@ -51,11 +51,13 @@ pub(crate) struct Collector {
     pub sink: Arc<Mutex<MainSink>>,
     pub logger: Arc<Logger>,
     pub tags: TagSet,
+    /// Warns when the generator's own CPU is saturated.
+    pub cpu: crate::selfcheck::CpuWatch,
 }
 
 impl Collector {
     /// Merges data until every sender is gone.
-    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<CollectorMsg>) {
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<CollectorMsg>) {
         let mut gauges = tokio::time::interval(GAUGE_TICK);
         gauges.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_eval = Instant::now();
@@ -83,6 +85,7 @@ impl Collector {
                         next_sample += Duration::from_secs(1);
                     }
                     self.sample_vus();
+                    self.cpu.tick(&self.logger);
                     self.flush_own_sink(&mut interval);
                     self.publish(&mut interval);
                     if last_eval.elapsed() >= THRESHOLD_INTERVAL {

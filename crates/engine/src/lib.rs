@@ -28,6 +28,7 @@ mod main_sink;
 mod pool;
 mod progress;
 mod run;
+mod selfcheck;
 mod stats;
 mod vu_task;
 mod worker;

@@ -319,6 +319,15 @@ async fn run_test(
                 .unwrap_or(1)
         })
         .max(1);
+    // The generator checks itself: enough file descriptors for the VUs'
+    // connections (raising the soft limit when allowed), CPU not saturated.
+    let fd_limit = crate::selfcheck::raise_fd_limit();
+    let most_vus: u64 = plan
+        .scenarios
+        .iter()
+        .map(|s| s.executor.max_vus(&plan.tuple))
+        .sum();
+    crate::selfcheck::check_fds(&logger, fd_limit, most_vus);
     let (tx, rx) = mpsc::unbounded_channel::<CollectorMsg>();
     let workers = match Workers::start(
         threads,
@@ -351,6 +360,7 @@ async fn run_test(
         sink: own_sink.clone(),
         logger: logger.clone(),
         tags: test_tags.clone(),
+        cpu: crate::selfcheck::CpuWatch::new(threads),
     };
     let collector_task = tokio::spawn(collector.run(rx));
 
