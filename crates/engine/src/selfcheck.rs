@@ -32,7 +32,7 @@ pub(crate) fn raise_fd_limit() -> Option<u64> {
                 lim.rlim_cur = lim.rlim_max;
             }
         }
-        Some(lim.rlim_cur as u64)
+        Some(lim.rlim_cur)
     }
 }
 
