@@ -27,7 +27,7 @@ fn cases() -> Vec<Case> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        .filter(|p| p.extension().is_some_and(|e| e == "js" || e == "ts"))
         .collect();
     paths.sort();
     paths

@@ -28,6 +28,7 @@ pub mod modules;
 mod ops;
 mod program;
 mod state;
+mod typescript;
 mod value;
 mod vu;
 

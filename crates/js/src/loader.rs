@@ -91,6 +91,12 @@ fn declare<'js>(ctx: &Ctx<'js>, program: &Program, name: &str) -> Result<Module<
         .module_source(name)
         .map_err(|msg| Exception::throw_reference(ctx, &msg))?;
     let source = crate::modules::strip_shebang(&source);
+    let source = if name.ends_with(".ts") {
+        crate::typescript::strip_types(&source, name)
+            .map_err(|msg| Exception::throw_syntax(ctx, &msg))?
+    } else {
+        source
+    };
     Module::declare(ctx.clone(), name, source).map_err(|e| match e {
         Error::Exception => e,
         other => Exception::throw_syntax(ctx, &format!("{name}: {other}")),

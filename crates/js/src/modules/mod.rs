@@ -10,9 +10,12 @@ use crate::state::{vu_state, VuState};
 
 pub(crate) mod console;
 pub(crate) mod crypto;
+pub(crate) mod csv;
 pub mod data;
 pub(crate) mod encoding;
 pub(crate) mod execution;
+pub(crate) mod fs;
+pub(crate) mod html;
 pub mod http;
 mod http_response;
 pub(crate) mod k6;
@@ -86,6 +89,21 @@ const BUILTINS: &[Builtin] = &[
         name: "k6/websockets",
         js: Some(include_str!("js/websockets.js")),
         native: None,
+    },
+    Builtin {
+        name: "k6/html",
+        js: Some(include_str!("js/html.js")),
+        native: Some(html::native),
+    },
+    Builtin {
+        name: "k6/experimental/fs",
+        js: Some(include_str!("js/fs.js")),
+        native: Some(fs::native),
+    },
+    Builtin {
+        name: "k6/experimental/csv",
+        js: Some(include_str!("js/csv.js")),
+        native: Some(csv::native),
     },
     Builtin {
         name: "jslib/k6-utils",

@@ -1,5 +1,6 @@
 // k6/http: argument shaping and the Response class; requests run natively.
 import n from 'stampede:native/k6/http';
+import { parseHTML } from 'k6/html';
 
 const TEMPLATE = Symbol('template');
 
@@ -94,8 +95,16 @@ Object.defineProperty(responsePrototype, 'json', {
 Object.defineProperty(responsePrototype, 'html', {
   configurable: true,
   writable: true,
-  value: function html() {
-    throw new Error('Response.html() is not supported yet');
+  value: function html(selector) {
+    if (this._html === undefined) {
+      const body = this.body;
+      if (body === null || body === undefined) {
+        throw new Error('the body is null so we can\'t transform it to HTML - this likely was because of a request error getting the response');
+      }
+      const text = typeof body === 'string' ? body : n.bytesToString(body);
+      Object.defineProperty(this, '_html', { value: parseHTML(text, this.url), configurable: true });
+    }
+    return selector === undefined ? this._html : this._html.find(selector);
   },
 });
 
