@@ -36,6 +36,20 @@ pub(crate) fn to_bytes<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Result<Vec<u8>> {
     ))
 }
 
+/// Whether `v` is an `ArrayBuffer` or a view on one (typed array, `DataView`).
+pub(crate) fn is_binary(v: &Value<'_>) -> bool {
+    let Some(obj) = v.as_object() else {
+        return false;
+    };
+    ArrayBuffer::from_object(obj.clone()).is_some()
+        || obj
+            .get::<_, Option<Object>>("buffer")
+            .ok()
+            .flatten()
+            .and_then(ArrayBuffer::from_object)
+            .is_some()
+}
+
 fn buffer_bytes(ab: &ArrayBuffer<'_>, offset: usize, len: Option<usize>) -> Vec<u8> {
     // SAFETY: no JavaScript runs while the slice is alive; it is copied at once.
     let all = unsafe { ab.as_bytes() }.unwrap_or(&[]);
@@ -44,7 +58,9 @@ fn buffer_bytes(ab: &ArrayBuffer<'_>, offset: usize, len: Option<usize>) -> Vec<
     all[start..end].to_vec()
 }
 
-/// A new `ArrayBuffer` holding `bytes`.
+/// A new `ArrayBuffer` holding `bytes` (adding typed arrays to the VU's
+/// context first when its code never named them).
 pub(crate) fn array_buffer<'js>(ctx: &Ctx<'js>, bytes: impl Into<Vec<u8>>) -> Result<Value<'js>> {
+    crate::intrinsics::ensure(ctx, crate::intrinsics::TYPED_ARRAYS);
     Ok(ArrayBuffer::new(ctx.clone(), bytes.into())?.into_value())
 }

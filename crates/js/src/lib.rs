@@ -22,6 +22,7 @@ mod bytes;
 pub mod coro;
 mod error;
 mod host;
+mod intrinsics;
 mod loader;
 pub mod log;
 pub mod modules;

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::module::WriteOptions;
+
+use crate::intrinsics::{ensure, needs_of, Needs};
 use rquickjs::{Ctx, Error, Exception, Module, Result};
 
 use crate::program::{resolve, Program, Specifier};
@@ -59,27 +61,35 @@ pub(crate) fn load_module<'js>(
     if let Some(native) = crate::modules::native_shim_of(name) {
         crate::modules::native_object(ctx, native)?;
     }
-    if let Some(bytes) = program.bytecode(name) {
+    if let Some((bytes, needs)) = program.bytecode(name) {
+        crate::intrinsics::ensure(ctx, needs);
         // SAFETY: the bytes were written by this process's QuickJS for this
         // module, and the program keeps them unchanged for as long as any
         // runtime that read them lives (entries are never removed).
         return unsafe { Module::load(ctx.clone(), &bytes) };
     }
-    let module = declare(ctx, program, name)?;
+    let (module, needs) = declare(ctx, program, name)?;
     let user_code = name.starts_with('/');
     let bytes = module.write(WriteOptions {
         strip_source: true,
         strip_debug: !user_code,
         ..WriteOptions::default()
     })?;
-    program.store_bytecode(name, bytes);
+    program.store_bytecode(name, bytes, needs);
     Ok(module)
 }
 
-/// Compiles module `name` from its source.
-fn declare<'js>(ctx: &Ctx<'js>, program: &Program, name: &str) -> Result<Module<'js, Declared>> {
+/// Compiles module `name` from its source, after adding the optional
+/// built-ins it names (returned too, for the VUs loading its bytecode).
+fn declare<'js>(
+    ctx: &Ctx<'js>,
+    program: &Program,
+    name: &str,
+) -> Result<(Module<'js, Declared>, Needs)> {
     if let Some(source) = crate::modules::builtin_source(ctx, name)? {
-        return Module::declare(ctx.clone(), name, source);
+        let needs = needs_of(&source);
+        ensure(ctx, needs);
+        return Ok((Module::declare(ctx.clone(), name, source)?, needs));
     }
     if !name.starts_with('/') {
         return Err(Exception::throw_reference(
@@ -97,8 +107,11 @@ fn declare<'js>(ctx: &Ctx<'js>, program: &Program, name: &str) -> Result<Module<
     } else {
         source
     };
-    Module::declare(ctx.clone(), name, source).map_err(|e| match e {
+    let needs = needs_of(&source);
+    ensure(ctx, needs);
+    let module = Module::declare(ctx.clone(), name, source).map_err(|e| match e {
         Error::Exception => e,
         other => Exception::throw_syntax(ctx, &format!("{name}: {other}")),
-    })
+    })?;
+    Ok((module, needs))
 }

@@ -24,8 +24,11 @@ pub struct Program {
     /// Compiled modules by name, written by the first VU that compiled
     /// them. Entries are never replaced or removed: VUs' runtimes read
     /// bytecode in place (QuickJS "ROM data") for as long as they live.
-    bytecode: Mutex<HashMap<String, Arc<[u8]>>>,
+    bytecode: Mutex<HashMap<String, Compiled>>,
 }
+
+/// A module's bytecode and the optional built-ins its code names.
+pub(crate) type Compiled = (Arc<[u8]>, crate::intrinsics::Needs);
 
 impl Program {
     /// Reads the entry script at `path`.
@@ -70,8 +73,9 @@ impl Program {
             .map_err(|_| format!("{path}: the file is not valid UTF-8"))
     }
 
-    /// The compiled bytecode of module `name`, if a VU compiled it already.
-    pub(crate) fn bytecode(&self, name: &str) -> Option<Arc<[u8]>> {
+    /// The compiled bytecode of module `name` and the optional built-ins it
+    /// uses, if a VU compiled it already.
+    pub(crate) fn bytecode(&self, name: &str) -> Option<Compiled> {
         self.bytecode
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -80,12 +84,17 @@ impl Program {
     }
 
     /// Keeps the bytecode of module `name` (the first copy stored wins).
-    pub(crate) fn store_bytecode(&self, name: &str, bytes: Vec<u8>) {
+    pub(crate) fn store_bytecode(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        needs: crate::intrinsics::Needs,
+    ) {
         self.bytecode
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(name.to_string())
-            .or_insert_with(|| bytes.into());
+            .or_insert_with(|| (bytes.into(), needs));
     }
 
     /// Reads a file through the cache.

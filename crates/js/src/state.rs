@@ -62,6 +62,8 @@ pub(crate) struct VuState {
     pub timers_armed: Cell<bool>,
     /// Asynchronous operations the event loop waits for.
     pub ops: crate::ops::Ops,
+    /// Optional built-ins added to the context so far.
+    pub intrinsics: Cell<crate::intrinsics::Needs>,
     pub bytes_sent: Cell<u64>,
     pub bytes_received: Cell<u64>,
     pub http: crate::modules::http::VuHttp,
@@ -95,6 +97,7 @@ impl VuState {
             derived: RefCell::new(Vec::new()),
             timers_armed: Cell::new(false),
             ops: Default::default(),
+            intrinsics: Cell::new(0),
             bytes_sent: Cell::new(0),
             bytes_received: Cell::new(0),
             http,

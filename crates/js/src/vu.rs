@@ -9,6 +9,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rquickjs::context::intrinsic::{
+    Date, Eval, Json, Promise as PromiseIntrinsic, Proxy, RegExp, RegExpCompiler,
+};
 use rquickjs::function::Opt;
 use rquickjs::promise::PromiseState;
 use rquickjs::{
@@ -107,8 +110,22 @@ impl Vu {
                 program: test.program.clone(),
             },
         );
-        let context =
-            Context::full(&runtime).map_err(|e| ScriptError::Exception(format!("context: {e}")))?;
+        // Typed arrays, Map/Set, WeakRef and performance come later, when
+        // the code uses them (see `intrinsics`).
+        let context = Context::custom::<(
+            Date,
+            Eval,
+            RegExpCompiler,
+            RegExp,
+            Json,
+            Proxy,
+            PromiseIntrinsic,
+        )>(&runtime)
+        .map_err(|e| ScriptError::Exception(format!("context: {e}")))?;
+        // SAFETY: atob/btoa, as a full context has them; added once, to a live context.
+        unsafe {
+            rquickjs::qjs::JS_AddIntrinsicAToB(context.as_raw().as_ptr());
+        }
         let state = VuState::new(test, cfg.id, cfg.id_in_test, cfg.emitter, cfg.interrupt);
         let namespace = context.with(|ctx| -> Result<_, ScriptError> {
             let _ = ctx.store_userdata(VuHandle(state.clone()));

@@ -464,3 +464,43 @@ fn vus_loading_compiled_modules_get_native_modules_too() {
         assert_eq!(out, IterationOutcome::Completed, "VU {id}");
     }
 }
+
+#[test]
+fn optional_builtins_come_when_the_code_names_them() {
+    let out = iterate(
+        "import encoding from 'k6/encoding';\n\
+         const has = (name) => Object.getOwnPropertyNames(globalThis).includes(name);\n\
+         export default function () {\n\
+           // Named only through strings: nothing optional was added yet.\n\
+           if (has('Ma' + 'p') || has('Uint8' + 'Array')) throw new Error('loaded early');\n\
+           // Native code creating a binary buffer brings typed arrays along.\n\
+           const buf = encoding.b64decode('aGk=');\n\
+           if (buf.byteLength !== 2 || !has('Uint8' + 'Array')) throw new Error('no typed arrays');\n\
+         }\n",
+        1,
+    );
+    assert_eq!(
+        out.result,
+        vec![IterationOutcome::Completed],
+        "{:?}",
+        out.logs
+    );
+    let out = iterate(
+        "export default function () {\n\
+           const m = new Map([[1, 'a']]);\n\
+           const s = new Set([1, 1]);\n\
+           const v = new DataView(new ArrayBuffer(4));\n\
+           v.setUint8(0, 7);\n\
+           if (m.get(1) !== 'a' || s.size !== 1 || new Uint8Array(v.buffer)[0] !== 7) throw new Error('builtins');\n\
+           if (typeof WeakRef !== 'function' || typeof performance.now() !== 'number') throw new Error('weakref/performance');\n\
+           if (btoa('hi') !== 'aGk=') throw new Error('btoa');\n\
+         }\n",
+        1,
+    );
+    assert_eq!(
+        out.result,
+        vec![IterationOutcome::Completed],
+        "{:?}",
+        out.logs
+    );
+}

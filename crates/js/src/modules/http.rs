@@ -255,6 +255,10 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
         },
     )?;
 
+    set_fn(&obj, "isBinary", |v: Value<'js>| {
+        crate::bytes::is_binary(&v)
+    })?;
+
     set_fn(
         &obj,
         "bytesToString",

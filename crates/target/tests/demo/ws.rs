@@ -284,7 +284,9 @@ async fn a_client_close_gets_a_close_reply() {
     let (_c, tokens) = user(&target, "closer@example.com").await;
     let mut ws = connect(&target, tokens["accessToken"].as_str().unwrap()).await;
     ws.send(Message::Close(None)).await.unwrap();
-    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
     assert!(
         matches!(reply, Some(Ok(Message::Close(_)))),
         "expected the server's Close frame, got {reply:?}"

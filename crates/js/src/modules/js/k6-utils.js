@@ -3,16 +3,14 @@ import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 
 export function uuidv4(secure = false) {
-  let bytes;
-  if (secure) {
-    bytes = new Uint8Array(crypto.randomBytes(16));
-  } else {
-    bytes = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
-  }
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const h = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  // Secure: random bytes from the system; otherwise from Math.random (so
+  // randomSeed makes them repeatable, as with the original jslib).
+  const hex = secure
+    ? crypto.sha256(crypto.randomBytes(16), 'hex').slice(0, 32)
+    : Array.from({ length: 16 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
+  const b6 = ((parseInt(hex.slice(12, 14), 16) & 0x0f) | 0x40).toString(16).padStart(2, '0');
+  const b8 = ((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16).padStart(2, '0');
+  const h = hex.slice(0, 12) + b6 + hex.slice(14, 16) + b8 + hex.slice(18);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 

@@ -4,39 +4,42 @@
   const now = globalThis.__stampede_now;
   const arm = globalThis.__stampede_arm;
   let nextId = 1;
-  const timers = new Map();
+  // Timers by id: a plain object (integer keys iterate in ascending order),
+  // so VUs that set no timer never need Map.
+  let timers = {};
   function add(fn, ms, args, repeat) {
     if (typeof fn !== 'function') {
       throw new TypeError('the first argument of setTimeout/setInterval must be a function');
     }
     const delay = Math.max(0, Number(ms) || 0);
     const id = nextId++;
-    timers.set(id, { fn, args, at: now() + delay, every: repeat ? delay : -1 });
+    timers[id] = { fn, args, at: now() + delay, every: repeat ? delay : -1 };
     arm();
     return id;
   }
   const api = {
     setTimeout: (fn, ms, ...args) => add(fn, ms, args, false),
     setInterval: (fn, ms, ...args) => add(fn, ms, args, true),
-    clearTimeout: (id) => { timers.delete(id); },
-    clearInterval: (id) => { timers.delete(id); },
+    clearTimeout: (id) => { delete timers[id]; },
+    clearInterval: (id) => { delete timers[id]; },
     // Milliseconds until the next timer is due, or -1 when none is pending.
     next() {
       let min = Infinity;
-      for (const t of timers.values()) if (t.at < min) min = t.at;
+      for (const id in timers) if (timers[id].at < min) min = timers[id].at;
       return min === Infinity ? -1 : Math.max(0, min - now());
     },
     // Runs the earliest due timer, if any.
     fire() {
       let dueId = 0, due = null;
-      for (const [id, t] of timers) {
+      for (const id in timers) {
+        const t = timers[id];
         if (due === null || t.at < due.at) { due = t; dueId = id; }
       }
       if (due === null || due.at > now()) return;
-      if (due.every >= 0) due.at = now() + due.every; else timers.delete(dueId);
+      if (due.every >= 0) due.at = now() + due.every; else delete timers[dueId];
       due.fn(...due.args);
     },
-    clear() { timers.clear(); },
+    clear() { timers = {}; },
   };
   Object.defineProperty(globalThis, '__stampede_timers', { value: api });
   for (const k of ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval']) {
