@@ -540,6 +540,7 @@ fn install_globals<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result
     )?;
     ctx.eval::<(), _>(include_str!("modules/js/prelude.js"))?;
     modules::console::install(ctx, state)?;
+    modules::webcrypto::install_global(ctx, state)?;
     install_env(ctx, state)?;
     g.set("__VU", state.id)?;
     let s = state.clone();

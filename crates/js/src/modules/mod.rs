@@ -21,6 +21,7 @@ mod http_response;
 pub(crate) mod k6;
 pub(crate) mod metrics;
 pub mod rate_limit;
+pub(crate) mod webcrypto;
 pub(crate) mod websockets;
 pub(crate) mod ws;
 
@@ -104,6 +105,11 @@ const BUILTINS: &[Builtin] = &[
         name: "k6/experimental/csv",
         js: Some(include_str!("js/csv.js")),
         native: Some(csv::native),
+    },
+    Builtin {
+        name: "k6/experimental/webcrypto",
+        js: Some(include_str!("js/webcrypto.js")),
+        native: Some(webcrypto::native),
     },
     Builtin {
         name: "jslib/k6-utils",
