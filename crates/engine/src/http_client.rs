@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stampede_config::options::{DnsPolicy as CfgPolicy, DnsTtl, TlsVersion as CfgTls};
 use stampede_config::plan::HttpSettings as PlanHttp;
-use stampede_http::{Client, ClientConfig, DnsPolicy, HostOverride, TlsVersion};
+use stampede_http::{Client, ClientCert, ClientConfig, DnsPolicy, HostOverride, TlsVersion};
 use stampede_js::modules::http::HttpSettings;
 
 use crate::error::EngineError;
@@ -42,6 +42,16 @@ pub(crate) fn http_settings(
         tls_min_version: tls(plan.tls_version.min, "min")?,
         tls_max_version: tls(plan.tls_version.max, "max")?,
         tls_cipher_suites: plan.tls_cipher_suites.clone(),
+        client_certs: plan
+            .tls_auth
+            .iter()
+            .map(|a| ClientCert {
+                cert_pem: a.cert.clone(),
+                key_pem: a.key.clone(),
+                password: a.password.clone(),
+                domains: a.domains.clone(),
+            })
+            .collect(),
         ..ClientConfig::default()
     };
     // An empty user agent means "send none", as in k6.

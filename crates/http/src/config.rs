@@ -109,6 +109,29 @@ impl std::fmt::Display for IpNet {
     }
 }
 
+/// A client certificate (a k6 `tlsAuth` entry).
+#[derive(Clone, Default)]
+pub struct ClientCert {
+    /// PEM certificate chain, leaf first.
+    pub cert_pem: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: String,
+    /// Password of an encrypted key: refused, Stampede reads plain keys only.
+    pub password: Option<String>,
+    /// Hosts (`*.example.com` wildcards allowed) this certificate is offered
+    /// to first; every other host gets the first certificate it accepts.
+    pub domains: Vec<String>,
+}
+
+impl std::fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("ClientCert")
+            .field("domains", &self.domains)
+            .finish_non_exhaustive()
+    }
+}
+
 /// HTTP options shared by every VU of a run.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -131,6 +154,8 @@ pub struct ClientConfig {
     pub tls_cipher_suites: Option<Vec<String>>,
     /// Extra trusted roots (DER), on top of the webpki roots.
     pub extra_root_certs: Vec<Vec<u8>>,
+    /// k6 `tlsAuth`: client certificates for servers that ask for one.
+    pub client_certs: Vec<ClientCert>,
     /// How long a session keeps resolved addresses (k6 `dns.ttl`, default
     /// 5m; zero resolves for every new connection).
     pub dns_ttl: Duration,
@@ -164,6 +189,7 @@ impl Default for ClientConfig {
             tls_max_version: None,
             tls_cipher_suites: None,
             extra_root_certs: Vec::new(),
+            client_certs: Vec::new(),
             dns_ttl: Duration::from_secs(300),
             dns_policy: DnsPolicy::default(),
             dns_select: DnsSelect::default(),
@@ -191,11 +217,19 @@ pub enum ConfigError {
     /// Other TLS configuration errors.
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// A `tlsAuth` entry whose certificate or key cannot be used.
+    #[error("tlsAuth[{index}]: {what}")]
+    ClientCert {
+        /// Position in `tlsAuth`.
+        index: usize,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 pub(crate) struct ClientInner {
     pub(crate) cfg: ClientConfig,
-    pub(crate) tls: tokio_rustls::TlsConnector,
+    pub(crate) tls: crate::tls::Connector,
 }
 
 /// Immutable configuration plus TLS setup, cheap to clone and share across
@@ -223,12 +257,9 @@ impl Client {
         {
             return Err(ConfigError::BadHostnamePattern(p.clone()));
         }
-        let tls = crate::tls::build(&cfg)?;
+        let tls = crate::tls::connector(&cfg)?;
         Ok(Client {
-            inner: Arc::new(ClientInner {
-                cfg,
-                tls: tokio_rustls::TlsConnector::from(tls),
-            }),
+            inner: Arc::new(ClientInner { cfg, tls }),
         })
     }
 

@@ -186,6 +186,9 @@ impl HttpError {
         remote: Option<std::net::SocketAddr>,
         err: &io::Error,
     ) -> Self {
+        if let Some(alert) = crate::tls::remote_alert(err) {
+            return alert;
+        }
         let text = errno_text(err);
         let detail = match (local, remote) {
             (Some(l), Some(r)) => format!("{} tcp {l}->{r}: {}: {text}", op.as_str(), op.as_str()),
@@ -236,6 +239,9 @@ impl HttpError {
     /// A TLS handshake failure.
     pub(crate) fn tls(err: &io::Error) -> Self {
         use rustls::{CertificateError, Error as TlsErr};
+        if let Some(alert) = crate::tls::remote_alert(err) {
+            return alert;
+        }
         let inner = err.get_ref().and_then(|e| e.downcast_ref::<TlsErr>());
         match inner {
             Some(TlsErr::InvalidCertificate(CertificateError::UnknownIssuer))

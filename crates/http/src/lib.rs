@@ -54,6 +54,7 @@
 //! | 1000 | `unexpected EOF` | closed mid-head or mid-body |
 //! | 1000 | `malformed HTTP status code "BAR"` (Go texts) | not HTTP |
 //! | 1000 | `unsupported protocol scheme "ftp"` | scheme |
+//! | 1010 | `remote error: tls: certificate required` (Go's alert texts) | a TLS alert from the server, e.g. for want of a client certificate |
 //! | 1050 | `request timeout` | [`Request::timeout`] elapsed |
 //! | 1100 | `lookup host: ...` | other resolver errors |
 //! | 1101 | `lookup: no such host` | unknown name |
@@ -95,8 +96,8 @@ mod tls;
 pub mod ws;
 
 pub use config::{
-    Client, ClientConfig, ConfigError, DnsPolicy, DnsSelect, HostOverride, IpNet, TlsVersion,
-    DEFAULT_USER_AGENT,
+    Client, ClientCert, ClientConfig, ConfigError, DnsPolicy, DnsSelect, HostOverride, IpNet,
+    TlsVersion, DEFAULT_USER_AGENT,
 };
 pub use cookies::{CookieJar, CookieOptions};
 pub use error::HttpError;

@@ -1,0 +1,222 @@
+//! HTTPS end to end: `tlsAuth` client certificates against a server that
+//! requires one (CA, server and client certificates generated here), k6's
+//! error when none is sent, `tls_version`, `http_req_tls_handshaking` and
+//! HTTP/2 over TLS with the test server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use common::{run_script_with, Run};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+use stampede_engine::ExitCode;
+use stampede_target::TestServer;
+
+/// A client certificate (PEM) and the port of an HTTPS server for
+/// `localhost` that requires it; the server answers every request with
+/// `client` when it got that certificate.
+struct MtlsServer {
+    port: u16,
+    cert_pem: String,
+    key_pem: String,
+}
+
+fn mtls_server() -> MtlsServer {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Stampede engine test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (cert, key)
+    };
+    let (server_cert, server_key) = leaf(vec!["localhost".into()]);
+    let (client_cert, client_key) = leaf(Vec::new());
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![server_cert.der().clone()], key)
+            .unwrap(),
+    );
+    let expected: CertificateDer<'static> = client_cert.der().clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut tcp) = stream else { return };
+            let (config, expected) = (config.clone(), expected.clone());
+            std::thread::spawn(move || {
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Keep-alive: answer every request head until the client leaves.
+                loop {
+                    let n = match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    head.extend_from_slice(&buf[..n]);
+                    while let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                        head.drain(..end + 4);
+                        let who = match tls.conn.peer_certificates().and_then(|c| c.first()) {
+                            Some(c) if *c == expected => "client",
+                            _ => "unknown",
+                        };
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{who}",
+                            who.len()
+                        );
+                        if tls.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    MtlsServer {
+        port,
+        cert_pem: client_cert.pem(),
+        key_pem: client_key.serialize_pem(),
+    }
+}
+
+/// Runs `script` with `URL` (the mTLS server), `CERT` and `KEY` in `__ENV`.
+fn run_against(server: &MtlsServer, script: &str) -> Run {
+    run_script_with(script, "", |cfg| {
+        let env = &mut cfg.system_env;
+        env.insert("URL".into(), format!("https://localhost:{}/", server.port));
+        env.insert("CERT".into(), server.cert_pem.clone());
+        env.insert("KEY".into(), server.key_pem.clone());
+    })
+    .unwrap()
+}
+
+fn all_checks_pass(run: &Run, names: &[&str]) {
+    for name in names {
+        let n = run.count("checks", &[("check", name)]);
+        assert!(n > 0, "check {name:?} never ran: {:?}", run.logs);
+        assert_eq!(
+            run.rate("checks", &[("check", name)]),
+            1.0,
+            "check {name:?} failed: {:?}",
+            run.logs
+        );
+    }
+}
+
+#[test]
+fn tls_auth_presents_the_client_certificate() {
+    let server = mtls_server();
+    let run = run_against(
+        &server,
+        "import http from 'k6/http';\nimport { check } from 'k6';\n\
+         export const options = {\n\
+           iterations: 1, insecureSkipTLSVerify: true,\n\
+           tlsAuth: [{ domains: ['localhost'], cert: __ENV.CERT, key: __ENV.KEY }],\n\
+         };\n\
+         export default function () {\n\
+           const first = http.get(__ENV.URL);\n\
+           const again = http.get(__ENV.URL);\n\
+           check(first, {\n\
+             'accepted': (r) => r.status === 200 && r.body === 'client',\n\
+             'tls 1.3': (r) => r.tls_version === 'tls1.3' && r.proto === 'HTTP/1.1',\n\
+             'handshake timed': (r) => r.timings.tls_handshaking > 0,\n\
+           });\n\
+           check(again, { 'reused': (r) => r.status === 200 && r.timings.tls_handshaking === 0 });\n\
+         }\n",
+    );
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    all_checks_pass(&run, &["accepted", "tls 1.3", "handshake timed", "reused"]);
+    assert_eq!(run.count("http_req_tls_handshaking", &[]), 2);
+    assert_eq!(run.count("http_req_failed", &[]), 2);
+}
+
+#[test]
+fn without_tls_auth_the_server_refuses_with_k6s_error() {
+    let server = mtls_server();
+    let run = run_against(
+        &server,
+        "import http from 'k6/http';\nimport { check } from 'k6';\n\
+         export const options = { iterations: 1, insecureSkipTLSVerify: true };\n\
+         export default function () {\n\
+           const res = http.get(__ENV.URL);\n\
+           check(res, {\n\
+             'refused': (r) => r.status === 0 && r.error_code === 1010,\n\
+             'alert text': (r) => r.error === 'remote error: tls: certificate required',\n\
+           });\n\
+         }\n",
+    );
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    all_checks_pass(&run, &["refused", "alert text"]);
+    assert!(
+        run.logged("remote error: tls: certificate required"),
+        "{:?}",
+        run.logs
+    );
+}
+
+#[test]
+fn unusable_tls_auth_is_an_options_error() {
+    // k6: exit 104, "tls: failed to find any PEM data in certificate input".
+    let result = run_script_with(
+        "export const options = { tlsAuth: [{ cert: 'garbage', key: 'garbage' }] };\n\
+         export default function () {}\n",
+        "",
+        |_| {},
+    );
+    let (code, text) = match result {
+        Err(e) => (e.exit_code(), e.to_string()),
+        Ok(run) => (run.report.exit_code, run.report.error.unwrap_or_default()),
+    };
+    assert_eq!(code, ExitCode::InvalidConfig);
+    assert!(
+        text.contains("tlsAuth[0]: cert: no PEM certificate found"),
+        "{text}"
+    );
+}
+
+#[test]
+fn http2_over_tls_with_the_test_server() {
+    let server = TestServer::start_tls_in_background();
+    let run = run_script_with(
+        "import http from 'k6/http';\nimport { check } from 'k6';\n\
+         export const options = { iterations: 1, insecureSkipTLSVerify: true };\n\
+         export default function () {\n\
+           const first = http.get(`${__ENV.BASE_URL}/get`);\n\
+           const again = http.get(`${__ENV.BASE_URL}/get`);\n\
+           check(first, {\n\
+             'h2': (r) => r.status === 200 && r.proto === 'HTTP/2.0',\n\
+             'h2 tls': (r) => r.tls_version === 'tls1.3' && r.timings.tls_handshaking > 0,\n\
+           });\n\
+           check(again, { 'h2 reused': (r) => r.proto === 'HTTP/2.0' && r.timings.tls_handshaking === 0 });\n\
+         }\n",
+        &server.url(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    all_checks_pass(&run, &["h2", "h2 tls", "h2 reused"]);
+    assert_eq!(run.count("http_req_tls_handshaking", &[]), 2);
+}
