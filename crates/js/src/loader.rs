@@ -79,6 +79,28 @@ pub(crate) fn load_module<'js>(
     Ok(module)
 }
 
+/// Export `export` of built-in module `name`, for host objects that load
+/// their module on first use rather than in every VU (`Response.html()`,
+/// the global `crypto`). The module stashes the export on its native object
+/// when it evaluates, so a module the script imported already is reused.
+pub(crate) fn builtin_export<'js>(
+    ctx: &Ctx<'js>,
+    name: &str,
+    export: &str,
+) -> Result<rquickjs::Value<'js>> {
+    let native = crate::modules::native_object(ctx, name)?;
+    if let Some(v) = native.get::<_, Option<rquickjs::Value>>(export)? {
+        return Ok(v);
+    }
+    let program = crate::state::vu_state(ctx).test.program.clone();
+    let (_, promise) = load_module(ctx, &program, name)?.eval()?;
+    // Built-in modules have no top-level await: evaluation is over.
+    if let Some(Err(e)) = promise.result::<rquickjs::Value>() {
+        return Err(e);
+    }
+    native.get(export)
+}
+
 /// Compiles module `name` from its source, after adding the optional
 /// built-ins it names (returned too, for the VUs loading its bytecode).
 fn declare<'js>(

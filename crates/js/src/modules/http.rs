@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::function::{Opt, Rest};
-use rquickjs::{Array, Class, Ctx, Exception, Object, Persistent, Result, Value};
+use rquickjs::{Array, Class, Ctx, Exception, Function, Object, Persistent, Result, Value};
 use stampede_http::{
     Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
     RequestCookie, Session,
@@ -258,6 +258,17 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
     set_fn(&obj, "isBinary", |v: Value<'js>| {
         crate::bytes::is_binary(&v)
     })?;
+
+    // k6/html loads on the first `Response.html()`, not in every VU.
+    set_fn(
+        &obj,
+        "parseHTML",
+        |ctx: Ctx<'js>, text: Value<'js>, url: Value<'js>| -> Result<Value<'js>> {
+            let parse: Function =
+                crate::loader::builtin_export(&ctx, "k6/html", "parseHTML")?.get()?;
+            parse.call((text, url))
+        },
+    )?;
 
     set_fn(
         &obj,

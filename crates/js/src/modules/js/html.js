@@ -701,3 +701,6 @@ export function parseHTML(src, url) {
 }
 
 export default { parseHTML };
+
+// For Response.html(), which loads this module on first use.
+if (n.parseHTML === undefined) Object.defineProperty(n, 'parseHTML', { value: parseHTML });

@@ -1,6 +1,5 @@
 // k6/http: argument shaping and the Response class; requests run natively.
 import n from 'stampede:native/k6/http';
-import { parseHTML } from 'k6/html';
 
 const TEMPLATE = Symbol('template');
 
@@ -102,7 +101,7 @@ Object.defineProperty(responsePrototype, 'html', {
         throw new Error('the body is null so we can\'t transform it to HTML - this likely was because of a request error getting the response');
       }
       const text = typeof body === 'string' ? body : n.bytesToString(body);
-      Object.defineProperty(this, '_html', { value: parseHTML(text, this.url), configurable: true });
+      Object.defineProperty(this, '_html', { value: n.parseHTML(text, this.url), configurable: true });
     }
     return selector === undefined ? this._html : this._html.find(selector);
   },

@@ -426,18 +426,7 @@ fn define_global<'js>(ctx: &Ctx<'js>, v: Value<'js>) -> Result<()> {
 /// The VU's `crypto` object: the one the module built already (when the
 /// script imported it), else the module is loaded and evaluated now.
 fn instance<'js>(ctx: &Ctx<'js>) -> Result<Value<'js>> {
-    let n = super::native_object(ctx, MODULE)?;
-    if let Some(c) = n.get::<_, Option<Object>>("crypto")? {
-        return Ok(c.into_value());
-    }
-    let program = crate::state::vu_state(ctx).test.program.clone();
-    let module = crate::loader::load_module(ctx, &program, MODULE)?;
-    let (_, promise) = module.eval()?;
-    // The module has no top-level await: its evaluation is over.
-    if let Some(Err(e)) = promise.result::<Value>() {
-        return Err(e);
-    }
-    n.get("crypto")
+    crate::loader::builtin_export(ctx, MODULE, "crypto")
 }
 
 #[cfg(test)]
