@@ -8,7 +8,18 @@ export function check(value, sets, tags) {
   let ok = true;
   for (const name of Object.keys(sets)) {
     const c = sets[name];
-    const passed = !!(typeof c === 'function' ? c(value) : c);
+    let passed;
+    if (typeof c === 'function') {
+      // As in k6, a check that throws counts as failed; the exception goes on.
+      try {
+        passed = !!c(value);
+      } catch (e) {
+        n.recordCheck(name, false, tags);
+        throw e;
+      }
+    } else {
+      passed = !!c;
+    }
     n.recordCheck(name, passed, tags);
     if (!passed) ok = false;
   }
