@@ -83,6 +83,9 @@ where
     if yielder.is_null() {
         return Err(Interrupted);
     }
+    // Box the (often large) future first and wrap the small box: wrapping
+    // it by value would copy it once more on its way to the heap.
+    let fut = Box::pin(fut);
     let boxed: Wait = (
         Box::pin(async move { Box::new(fut.await) as Resume }),
         interruptible,
