@@ -246,3 +246,50 @@ fn gauges_and_dropped_iterations_reach_the_outputs() {
         assert!(points > 0, "no {metric} points in --out json");
     }
 }
+
+#[test]
+fn console_output_goes_to_the_file_as_in_k6() {
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "c.js",
+        "console.log('init');\nexport default function () { console.warn('iter', __ITER); }\n",
+    );
+    std::fs::write(dir.path().join("console.log"), "kept\n").unwrap();
+    let out = stampede(
+        &[
+            "run",
+            "--quiet",
+            "--no-summary",
+            "--iterations",
+            "2",
+            "--console-output",
+            "console.log",
+            "c.js",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("source=console"));
+    let file = std::fs::read_to_string(dir.path().join("console.log")).unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    assert_eq!(lines[0], "kept", "appended, not truncated: {file}");
+    assert!(lines.iter().any(|l| l.ends_with("level=info msg=init")), "{file}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("level=warning msg=\"iter ")).count(),
+        2,
+        "{file}"
+    );
+
+    // The environment variable works too; a file that cannot be opened is
+    // k6's exit code 255 with the reason.
+    let out = stampede(
+        &["run", "--quiet", "c.js"],
+        dir.path(),
+        &[("K6_CONSOLE_OUTPUT", "no/such/dir/c.log")],
+    );
+    assert_eq!(out.status.code(), Some(255));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot open the console output file \\\"no/such/dir/c.log\\\""), "{err}");
+}

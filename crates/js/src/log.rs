@@ -1,8 +1,10 @@
 //! Log lines in k6's format (logrus text: `time="..." level=info msg="..." key=value`).
 
+use std::fs::File;
 use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,12 +30,14 @@ impl Level {
     }
 }
 
-/// Where log lines go: standard error by default, or a buffer in tests.
+/// Where log lines go: standard error by default, or a buffer in tests;
+/// `console` lines go to the `--console-output` file when one is set.
 #[derive(Debug)]
 pub struct Logger {
     verbose: AtomicBool,
     capture: Option<Mutex<Vec<String>>>,
     out: Mutex<()>,
+    console_file: OnceLock<Mutex<File>>,
 }
 
 impl Default for Logger {
@@ -42,6 +46,7 @@ impl Default for Logger {
             verbose: AtomicBool::new(false),
             capture: None,
             out: Mutex::new(()),
+            console_file: OnceLock::new(),
         }
     }
 }
@@ -86,6 +91,30 @@ impl Logger {
         let _guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{line}");
+    }
+
+    /// Sends `console` lines to `path` from now on (k6's `--console-output`):
+    /// the file is created if missing and appended to, as k6 does.
+    pub fn set_console_output(&self, path: &Path) -> std::io::Result<()> {
+        let file = File::options().create(true).append(true).open(path)?;
+        // A second call keeps the first file, like k6's single option.
+        let _ = self.console_file.set(Mutex::new(file));
+        Ok(())
+    }
+
+    /// Writes a line logged by the script's `console`: to the console output
+    /// file when set (without k6's `source=console` field, as k6 writes it),
+    /// otherwise like any other line.
+    pub fn console(&self, level: Level, msg: &str) {
+        let Some(file) = self.console_file.get() else {
+            return self.log(level, msg, &[("source", "console")]);
+        };
+        if level == Level::Debug && !self.verbose.load(Ordering::Relaxed) {
+            return;
+        }
+        let line = format_line(level, msg, &[]);
+        let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(f, "{line}");
     }
 
     /// Shorthand for a warning without fields.
@@ -166,6 +195,30 @@ mod tests {
             l.ends_with("level=info msg=\"hi there\" source=console"),
             "{l}"
         );
+    }
+
+    #[test]
+    fn console_output_file_is_appended_without_the_source_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("console.log");
+        std::fs::write(&path, "old line\n").unwrap();
+        let l = Logger::capturing();
+        l.console(Level::Info, "before");
+        l.set_console_output(&path).unwrap();
+        l.console(Level::Warning, "to the file");
+        l.console(Level::Debug, "hidden");
+        l.warn("not console");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], "old line");
+        assert!(lines[1].ends_with("level=warning msg=\"to the file\""), "{text}");
+        let captured = l.captured();
+        assert_eq!(captured.len(), 2);
+        assert!(captured[0].ends_with("msg=before source=console"));
+        assert!(captured[1].ends_with("msg=\"not console\""));
+        let missing = dir.path().join("no/such/dir.log");
+        assert!(l.set_console_output(&missing).is_err());
     }
 
     #[test]

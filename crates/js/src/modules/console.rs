@@ -28,9 +28,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
                 for a in &args.0 {
                     parts.push(format_arg(&ctx, a)?);
                 }
-                s.test
-                    .logger
-                    .log(level, &parts.join(" "), &[("source", "console")]);
+                s.test.logger.console(level, &parts.join(" "));
                 Ok(())
             },
         )?;
