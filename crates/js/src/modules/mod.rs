@@ -112,6 +112,11 @@ const BUILTINS: &[Builtin] = &[
         native: Some(webcrypto::native),
     },
     Builtin {
+        name: "k6/experimental/streams",
+        js: Some(include_str!("js/streams.js")),
+        native: None,
+    },
+    Builtin {
         name: "jslib/k6-utils",
         js: Some(include_str!("js/k6-utils.js")),
         native: None,
