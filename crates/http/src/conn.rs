@@ -209,11 +209,8 @@ impl Conn {
         key: PoolKey,
         remote: SocketAddr,
         local: Option<SocketAddr>,
+        tls: Option<TlsInfo>,
     ) -> Self {
-        let tls = match &stream {
-            Stream::Tls(t) => crate::tls::info(t.get_ref().1),
-            Stream::Plain(_) => None,
-        };
         Conn {
             stream,
             key,

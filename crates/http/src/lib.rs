@@ -89,6 +89,7 @@ mod h1;
 mod h2;
 mod headers;
 mod hop;
+pub mod ocsp;
 mod request;
 mod response;
 mod session;
@@ -101,6 +102,7 @@ pub use config::{
 };
 pub use cookies::{CookieJar, CookieOptions};
 pub use error::HttpError;
+pub use ocsp::Ocsp;
 pub use request::{Auth, Encoding, Request, RequestCookie, DEFAULT_TIMEOUT};
 pub use response::{Exchange, Hop, Response, ResponseCookie, Timings, TlsInfo};
 pub use session::Session;

@@ -8,6 +8,7 @@ use http::Method;
 use url::Url;
 
 use crate::error::HttpError;
+use crate::ocsp::Ocsp;
 
 /// k6's request timings (`res.timings`, `http_req_*` metrics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,13 +36,24 @@ impl Timings {
     }
 }
 
-/// TLS details of the connection (`res.tls_version`, `res.tls_cipher_suite`).
+/// TLS details of the connection (`res.tls_version`, `res.tls_cipher_suite`,
+/// `res.ocsp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsInfo {
     /// `tls1.2` or `tls1.3`, as k6 names them.
     pub version: &'static str,
     /// Go's name of the cipher suite, e.g. `TLS_AES_128_GCM_SHA256`.
     pub cipher_suite: String,
+    /// The OCSP response the server stapled to its certificate, read once
+    /// per connection; `None` when it stapled none or one k6 cannot read.
+    pub ocsp: Option<Ocsp>,
+}
+
+impl TlsInfo {
+    /// k6's `ocsp_status`: the stapled response's status, else `unknown`.
+    pub fn ocsp_status(&self) -> &'static str {
+        self.ocsp.map_or("unknown", |o| o.status)
+    }
 }
 
 /// One request that went on the wire (or failed trying): a redirect leg, the
@@ -71,6 +83,9 @@ pub struct Hop {
     pub started_at: SystemTime,
     /// `tls1.2`/`tls1.3` for the `tls_version` tag; empty without TLS.
     pub tls_version: &'static str,
+    /// k6's `ocsp_status` tag (`good`, `revoked`, `unknown`): set, as in k6,
+    /// when the hop got a response over TLS; empty otherwise.
+    pub ocsp_status: &'static str,
     /// This hop is the unauthenticated first leg of digest auth, whose 401 k6
     /// counts as an expected response.
     pub auth_challenge: bool,

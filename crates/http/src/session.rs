@@ -434,6 +434,10 @@ impl Session {
             started_at,
             auth_challenge: false,
             tls_version: tls.as_ref().map_or("", |t| t.version),
+            ocsp_status: match (&tls, &res) {
+                (Some(t), Ok(_)) => t.ocsp_status(),
+                _ => "",
+            },
         };
         let res = match res {
             Ok(r) => Ok((r, tls)),
@@ -569,7 +573,7 @@ impl Session {
         let _ = tcp.set_nodelay(true);
         let local = tcp.local_addr().ok();
         let counted = Counted::new(tcp);
-        let stream = if key.tls {
+        let (stream, info) = if key.tls {
             let t1 = Instant::now();
             let bare = key.host.trim_start_matches('[').trim_end_matches(']');
             let name = rustls::pki_types::ServerName::try_from(bare.to_string()).map_err(|_| {
@@ -582,12 +586,9 @@ impl Session {
                 .await
                 .map_err(|e| HttpError::tls(&e))?;
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            let info = self.inner.tls.info(tls.get_ref().1);
             let stream = Stream::Tls(Box::new(tls));
             if h2 {
-                let info = match &stream {
-                    Stream::Tls(t) => crate::tls::info(t.get_ref().1),
-                    Stream::Plain(_) => None,
-                };
                 // Go's GotConn comes after the HTTP/2 preface and settings, so
                 // they count as part of the TLS handshake phase.
                 let c = h2::handshake(stream, key.clone(), addr, info).await?;
@@ -595,11 +596,17 @@ impl Session {
                 return Ok(Connected::H2(c));
             }
             st.tls = Some((t1, Instant::now()));
-            stream
+            (stream, info)
         } else {
-            Stream::Plain(counted)
+            (Stream::Plain(counted), None)
         };
-        Ok(Connected::H1(Conn::new(stream, key.clone(), addr, local)))
+        Ok(Connected::H1(Conn::new(
+            stream,
+            key.clone(),
+            addr,
+            local,
+            info,
+        )))
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
@@ -765,6 +772,7 @@ fn error_exchange(mut hops: Vec<Hop>, method: Method, url: Url, e: HttpError) ->
         started_at: SystemTime::now(),
         auth_challenge: false,
         tls_version: "",
+        ocsp_status: "",
     });
     Exchange {
         hops,

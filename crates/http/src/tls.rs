@@ -1,11 +1,12 @@
 //! rustls client configuration: webpki roots, or no verification for
 //! `insecureSkipTLSVerify`; optional version and cipher-suite limits;
-//! client certificates (k6 `tlsAuth`).
+//! client certificates (k6 `tlsAuth`); the servers' stapled OCSP responses.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::ResolvesClientCert;
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -15,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::{Connect, TlsConnector};
 
 use crate::config::{ClientCert, ClientConfig, ConfigError, TlsVersion};
+use crate::ocsp::Ocsp;
 use crate::response::TlsInfo;
 
 /// The TLS connectors of a client: one for every host, and one per
@@ -23,9 +25,25 @@ use crate::response::TlsInfo;
 pub(crate) struct Connector {
     default: TlsConnector,
     by_domain: Arc<[(String, TlsConnector)]>,
+    staples: Arc<Staples>,
 }
 
 impl Connector {
+    /// k6's TLS details of an established connection.
+    pub(crate) fn info(&self, conn: &rustls::ClientConnection) -> Option<TlsInfo> {
+        let version = match conn.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "tls1.3",
+            rustls::ProtocolVersion::TLSv1_2 => "tls1.2",
+            _ => "",
+        };
+        let suite = conn.negotiated_cipher_suite()?;
+        Some(TlsInfo {
+            version,
+            cipher_suite: cipher_suite_name(suite.suite()),
+            ocsp: self.staples.find(conn),
+        })
+    }
+
     fn for_name(&self, name: &ServerName<'_>) -> &TlsConnector {
         if self.by_domain.is_empty() {
             return &self.default;
@@ -159,11 +177,13 @@ fn certified_key(
 
 /// The client's connectors, ready to share between VUs.
 pub(crate) fn connector(cfg: &ClientConfig) -> Result<Connector, ConfigError> {
-    let base = build(cfg)?;
+    let staples = Arc::new(Staples::default());
+    let base = build(cfg, &staples)?;
     if cfg.client_certs.is_empty() {
         return Ok(Connector {
             default: TlsConnector::from(Arc::new(base)),
             by_domain: Arc::new([]),
+            staples,
         });
     }
     let provider = ring::default_provider();
@@ -199,10 +219,11 @@ pub(crate) fn connector(cfg: &ClientConfig) -> Result<Connector, ConfigError> {
     Ok(Connector {
         default: with_certs(None),
         by_domain: by_domain.into(),
+        staples,
     })
 }
 
-fn build(cfg: &ClientConfig) -> Result<rustls::ClientConfig, ConfigError> {
+fn build(cfg: &ClientConfig, staples: &Arc<Staples>) -> Result<rustls::ClientConfig, ConfigError> {
     let mut provider = ring::default_provider();
     if let Some(names) = &cfg.tls_cipher_suites {
         let mut suites = Vec::new();
@@ -236,11 +257,8 @@ fn build(cfg: &ClientConfig) -> Result<rustls::ClientConfig, ConfigError> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| ConfigError::Tls(e.to_string()))?;
-    let mut config = if cfg.insecure_skip_tls_verify {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(insecure_verifier(provider))
-            .with_no_client_auth()
+    let verifier = if cfg.insecure_skip_tls_verify {
+        insecure_verifier(provider)
     } else {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -251,8 +269,21 @@ fn build(cfg: &ClientConfig) -> Result<rustls::ClientConfig, ConfigError> {
                 .add(CertificateDer::from(der.clone()))
                 .map_err(|e| ConfigError::Tls(e.to_string()))?;
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        // What `with_root_certificates` builds: no CRLs, the provider's
+        // signature algorithms.
+        let webpki: Arc<dyn ServerCertVerifier> =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| ConfigError::Tls(e.to_string()))?;
+        webpki
     };
+    let mut config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Stapling {
+            inner: verifier,
+            staples: staples.clone(),
+        }))
+        .with_no_client_auth();
     config.alpn_protocols = if cfg.http2 {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     } else {
@@ -261,18 +292,110 @@ fn build(cfg: &ClientConfig) -> Result<rustls::ClientConfig, ConfigError> {
     Ok(config)
 }
 
-/// k6's TLS details of an established connection.
-pub(crate) fn info(conn: &rustls::ClientConnection) -> Option<TlsInfo> {
-    let version = match conn.protocol_version()? {
-        rustls::ProtocolVersion::TLSv1_3 => "tls1.3",
-        rustls::ProtocolVersion::TLSv1_2 => "tls1.2",
-        _ => "",
-    };
-    let suite = conn.negotiated_cipher_suite()?;
-    Some(TlsInfo {
-        version,
-        cipher_suite: cipher_suite_name(suite.suite()),
-    })
+/// The OCSP responses servers stapled, read at their handshakes, by the
+/// certificate they vouch for: rustls hands the staple only to the
+/// certificate verifier (shared by every connection of the client), and a
+/// resumed session brings no staple but the same certificate, where Go (k6,
+/// which does not resume) would have read the staple again. Holds only
+/// responses k6 can read, for the most recent certificates; the servers of a
+/// load test usually staple none, and then this costs one atomic load per
+/// connection.
+#[derive(Debug, Default)]
+pub(crate) struct Staples {
+    /// Whether `by_cert` has anything.
+    any: AtomicBool,
+    by_cert: Mutex<Vec<(CertificateDer<'static>, Ocsp)>>,
+}
+
+impl Staples {
+    /// Certificates remembered at most; the oldest goes first.
+    const MAX: usize = 64;
+
+    /// Reads what a full handshake stapled to `cert` (perhaps nothing) and
+    /// keeps it for the connection: the latest handshake with a certificate
+    /// tells. Two servers sharing a certificate but stapling different
+    /// responses, handshaking at the same instant, could see each other's.
+    fn record(&self, cert: &CertificateDer<'_>, staple: &[u8]) {
+        let parsed = crate::ocsp::parse(staple);
+        if parsed.is_none() && !self.any.load(Ordering::Acquire) {
+            return;
+        }
+        let mut by_cert = self.by_cert.lock().unwrap_or_else(|e| e.into_inner());
+        by_cert.retain(|(c, _)| c != cert);
+        if let Some(ocsp) = parsed {
+            if by_cert.len() >= Self::MAX {
+                by_cert.remove(0);
+            }
+            by_cert.push((cert.clone().into_owned(), ocsp));
+        }
+        self.any.store(!by_cert.is_empty(), Ordering::Release);
+    }
+
+    /// The response stapled to the certificate of an established connection.
+    fn find(&self, conn: &rustls::ClientConnection) -> Option<Ocsp> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        let cert = conn.peer_certificates()?.first()?;
+        let by_cert = self.by_cert.lock().unwrap_or_else(|e| e.into_inner());
+        by_cert.iter().find(|(c, _)| c == cert).map(|(_, o)| *o)
+    }
+}
+
+/// The client's certificate verifier (WebPKI, or none for
+/// `insecureSkipTLSVerify`) that also keeps the stapled OCSP response of a
+/// certificate it accepts.
+#[derive(Debug)]
+struct Stapling {
+    inner: Arc<dyn ServerCertVerifier>,
+    staples: Arc<Staples>,
+}
+
+impl ServerCertVerifier for Stapling {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+        self.staples.record(end_entity, ocsp);
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[rustls::DistinguishedName]> {
+        self.inner.root_hint_subjects()
+    }
 }
 
 /// Go's name for a suite: rustls says `TLS13_AES_128_GCM_SHA256`, Go `TLS_AES_128_GCM_SHA256`.

@@ -783,6 +783,10 @@ fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
         candidates.push(("error", &err.message));
         candidates.push(("error_code", code));
     }
+    // Not a default system tag: look it up only for hops over TLS.
+    if !hop.ocsp_status.is_empty() && sys.contains("ocsp_status") {
+        candidates.push(("ocsp_status", hop.ocsp_status));
+    }
     let mut extra: Vec<(&str, &str)> = candidates
         .into_iter()
         .filter(|(k, _)| sys.contains(*k))

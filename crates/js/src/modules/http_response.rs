@@ -269,13 +269,26 @@ impl<'js> Response<'js> {
         if let Some(o) = &self.cache.ocsp {
             return Ok(o.clone());
         }
+        // k6: zero values without TLS; status `unknown` (and zero times)
+        // when the server stapled no response k6 can read.
+        let (status, ocsp) = match &self.parts.tls {
+            None => ("", None),
+            Some(t) => (t.ocsp_status(), t.ocsp),
+        };
+        let times = ocsp.map_or([0; 4], |o| {
+            [o.produced_at, o.this_update, o.next_update, o.revoked_at]
+        });
+        // In k6's order (its struct's fields).
         let o = Object::new(ctx)?;
-        o.set("status", "")?;
-        o.set("produced_at", 0)?;
-        o.set("this_update", 0)?;
-        o.set("next_update", 0)?;
-        o.set("revocation_reason", "")?;
-        o.set("revoked_at", 0)?;
+        o.set("produced_at", times[0])?;
+        o.set("this_update", times[1])?;
+        o.set("next_update", times[2])?;
+        o.set("revoked_at", times[3])?;
+        o.set(
+            "revocation_reason",
+            ocsp.map_or("", |o| o.revocation_reason),
+        )?;
+        o.set("status", status)?;
         self.cache.ocsp = Some(o.clone());
         Ok(o)
     }
