@@ -97,7 +97,7 @@ fn cbc(encrypt: bool, key: &[u8], p: &Params, data: &[u8]) -> Outcome<Vec<u8>> {
                 .map_err(|_| Fail::operation("could not create cipher"))?;
             Ok(c.encrypt_padded_vec_mut::<Pkcs7>(data))
         } else {
-            if data.is_empty() || data.len() % 16 != 0 {
+            if data.is_empty() || !data.len().is_multiple_of(16) {
                 return Err(Fail::operation("ciphertext is not a whole number of blocks"));
             }
             let c = cbc::Decryptor::<C>::new_from_slices(key, &p.iv)
