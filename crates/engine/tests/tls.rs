@@ -150,6 +150,8 @@ fn tls_auth_presents_the_client_certificate() {
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
     all_checks_pass(&run, &["accepted", "tls 1.3", "handshake timed", "reused"]);
     assert_eq!(run.count("http_req_tls_handshaking", &[]), 2);
+    // k6's default system tag on every request over TLS.
+    assert_eq!(run.count("http_reqs", &[("tls_version", "tls1.3")]), 2);
     assert_eq!(run.count("http_req_failed", &[]), 2);
 }
 
@@ -219,4 +221,5 @@ fn http2_over_tls_with_the_test_server() {
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
     all_checks_pass(&run, &["h2", "h2 tls", "h2 reused"]);
     assert_eq!(run.count("http_req_tls_handshaking", &[]), 2);
+    assert_eq!(run.count("http_reqs", &[("tls_version", "tls1.3")]), 2);
 }

@@ -783,6 +783,9 @@ fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
         candidates.push(("error", &err.message));
         candidates.push(("error_code", code));
     }
+    if !hop.tls_version.is_empty() {
+        candidates.push(("tls_version", hop.tls_version));
+    }
     // Not a default system tag: look it up only for hops over TLS.
     if !hop.ocsp_status.is_empty() && sys.contains("ocsp_status") {
         candidates.push(("ocsp_status", hop.ocsp_status));
