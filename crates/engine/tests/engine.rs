@@ -319,3 +319,27 @@ fn async_requests_run_concurrently_and_keep_the_iteration_alive() {
     }
     assert_eq!(run.count("http_reqs", &[]), 6);
 }
+
+#[test]
+fn system_tags_limit_the_tags_of_every_sample() {
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import http from 'k6/http';\nimport { group } from 'k6';\n\
+         export const options = { iterations: 2, systemTags: ['method'] };\n\
+         export default function () {\n\
+           group('g', () => http.get(`${__ENV.BASE_URL}/get`));\n\
+         }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    assert_eq!(run.count("http_reqs", &[("method", "GET")]), 2);
+    // k6 leaves out every system tag not listed, `group` included.
+    for (_, tags, _) in run.report.store.entries() {
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k).collect();
+        assert!(
+            keys.iter().all(|k| *k == "method"),
+            "unexpected tags {keys:?}"
+        );
+    }
+}

@@ -118,7 +118,11 @@ impl VuState {
             pairs.extend(s.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         }
         pairs.extend(self.custom_tags.borrow().iter().cloned());
-        pairs.push(("group".into(), self.group.borrow().clone()));
+        // A system tag like the others: k6 leaves it out when `systemTags`
+        // does not list it.
+        if self.test.http.system_tags.contains("group") {
+            pairs.push(("group".into(), self.group.borrow().clone()));
+        }
         *self.tags.borrow_mut() = self.emitter.intern(TagSet::from_pairs(pairs));
         self.derived.borrow_mut().clear();
     }
