@@ -85,6 +85,7 @@ mod cookies;
 mod digest;
 mod dns;
 pub mod error;
+pub mod grpc;
 mod h1;
 mod h2;
 mod headers;

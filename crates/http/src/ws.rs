@@ -787,7 +787,11 @@ async fn refused_body(stream: &mut Stream, mut buf: BytesMut, length: Option<&st
 /// Resolves like a [`crate::Session`] does (`hosts`, `blockHostnames`,
 /// `blacklistIPs`, the DNS policy and selection), without its cache: a
 /// socket resolves once for its whole life.
-async fn resolve(cfg: &ClientConfig, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
+pub(crate) async fn resolve(
+    cfg: &ClientConfig,
+    host: &str,
+    port: u16,
+) -> Result<SocketAddr, HttpError> {
     if let Some(p) = crate::config::blocked_by(&cfg.block_hostnames, host) {
         return Err(HttpError::blocked_host(host, p));
     }

@@ -68,6 +68,7 @@ builtins! {
     WsMsgsReceived => "ws_msgs_received", Counter, Default;
     WsSessions => "ws_sessions", Counter, Default;
     WsPing => "ws_ping", Trend, Time;
+    GrpcReqDuration => "grpc_req_duration", Trend, Time;
 }
 
 impl Builtin {
@@ -106,8 +107,8 @@ mod tests {
             assert_eq!(Builtin::from_id(b.id()), Some(*b));
             assert_eq!(Builtin::from_name(b.name()), Some(*b));
         }
-        assert_eq!(Builtin::ALL.len(), 24);
-        assert_eq!(Builtin::from_id(MetricId(24)), None);
+        assert_eq!(Builtin::ALL.len(), 25);
+        assert_eq!(Builtin::from_id(MetricId(25)), None);
     }
 
     #[test]
