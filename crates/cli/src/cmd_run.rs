@@ -55,7 +55,11 @@ pub fn load(
     let file = opts.config_file().map_err(|e| fail(&logger, &e, 104))?;
     let env_layer = env_options(&system_env).map_err(|e| fail(&logger, &e, 104))?;
     // Before the init context runs, so its console lines go to the file too.
-    if let Some(path) = cli.console_output.as_ref().or(env_layer.console_output.as_ref()) {
+    if let Some(path) = cli
+        .console_output
+        .as_ref()
+        .or(env_layer.console_output.as_ref())
+    {
         logger.set_console_output(Path::new(path)).map_err(|e| {
             fail(
                 &logger,

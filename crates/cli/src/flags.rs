@@ -120,8 +120,14 @@ pub struct OptionFlags {
     /// Host patterns that must not be contacted (comma-separated).
     #[arg(long)]
     pub block_hostnames: Option<String>,
-    /// Log HTTP requests: headers or full.
-    #[arg(long, num_args = 0..=1, default_missing_value = "headers")]
+    /// Log each request and response: `--http-debug` for heads,
+    /// `--http-debug=full` for bodies too.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "headers"
+    )]
     pub http_debug: Option<String>,
     /// Send console output to this file.
     #[arg(long)]

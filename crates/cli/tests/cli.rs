@@ -275,9 +275,15 @@ fn console_output_goes_to_the_file_as_in_k6() {
     let file = std::fs::read_to_string(dir.path().join("console.log")).unwrap();
     let lines: Vec<&str> = file.lines().collect();
     assert_eq!(lines[0], "kept", "appended, not truncated: {file}");
-    assert!(lines.iter().any(|l| l.ends_with("level=info msg=init")), "{file}");
+    assert!(
+        lines.iter().any(|l| l.ends_with("level=info msg=init")),
+        "{file}"
+    );
     assert_eq!(
-        lines.iter().filter(|l| l.contains("level=warning msg=\"iter ")).count(),
+        lines
+            .iter()
+            .filter(|l| l.contains("level=warning msg=\"iter "))
+            .count(),
         2,
         "{file}"
     );
@@ -291,5 +297,97 @@ fn console_output_goes_to_the_file_as_in_k6() {
     );
     assert_eq!(out.status.code(), Some(255));
     let err = text(&out.stderr);
-    assert!(err.contains("cannot open the console output file \\\"no/such/dir/c.log\\\""), "{err}");
+    assert!(
+        err.contains("cannot open the console output file \\\"no/such/dir/c.log\\\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn http_debug_logs_every_hop_as_k6() {
+    let server = stampede_target::TestServer::start_in_background();
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "d.js",
+        "import http from 'k6/http';\n\
+         export default function () {\n\
+           http.post(`${__ENV.BASE_URL}/post`, '{\"a\":1}', { headers: { 'X-Trace': 'yes' } });\n\
+           http.get(`${__ENV.BASE_URL}/redirect/1`);\n\
+           http.get('http://127.0.0.1:1/refused');\n\
+         }\n",
+    );
+    let run = |flag: &str| {
+        let out = stampede(
+            &[
+                "run",
+                "--quiet",
+                "--no-summary",
+                "--iterations",
+                "1",
+                flag,
+                "-e",
+                &format!("BASE_URL={}", server.url()),
+                "d.js",
+            ],
+            dir.path(),
+            &[],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let heads = run("--http-debug");
+    let dumps: Vec<&str> = heads
+        .lines()
+        .filter(|l| l.contains("source=http-debug"))
+        .collect();
+    // POST, then the redirect and its target, then the refused request
+    // (which has no response).
+    let kinds: Vec<&str> = dumps
+        .iter()
+        .map(|l| {
+            if l.contains("msg=\"Request:") {
+                "req"
+            } else {
+                "resp"
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["req", "resp", "req", "resp", "req", "resp", "req"],
+        "{heads}"
+    );
+    assert!(
+        dumps[0].contains("msg=\"Request:\\nPOST /post HTTP/1.1\\nHost: "),
+        "{}",
+        dumps[0]
+    );
+    assert!(
+        dumps[0].contains("\\nX-Trace: yes\\n\\n\\n\" group= iter=0 request_id="),
+        "{}",
+        dumps[0]
+    );
+    assert!(
+        dumps[1].contains("msg=\"Response:\\nHTTP/1.1 200 OK\\n"),
+        "{}",
+        dumps[1]
+    );
+    assert!(dumps[3].contains("HTTP/1.1 302 Found\\n"), "{}", dumps[3]);
+    assert!(dumps[6].contains("GET /refused HTTP/1.1"), "{}", dumps[6]);
+    assert!(dumps
+        .iter()
+        .all(|l| l.contains(" scenario=default source=http-debug vu=1")));
+    // A request and its response share one id; the next request has another.
+    let id = |l: &str| l.split("request_id=").nth(1).unwrap()[..36].to_string();
+    assert_eq!(id(dumps[0]), id(dumps[1]));
+    assert_ne!(id(dumps[0]), id(dumps[2]));
+    assert!(!heads.contains("{\\\"a\\\":1}"), "bodies only with full");
+
+    let full = run("--http-debug=full");
+    assert!(full.contains("\\n\\n{\\\"a\\\":1}\\n\""), "{full}");
+    assert!(
+        full.contains("\\\"X-Trace\\\": \\\"yes\\\""),
+        "the echoed body: {full}"
+    );
 }

@@ -84,6 +84,7 @@ pub(crate) fn http_settings(
         .filter_map(|n| stampede_http::IpNet::parse(&n.to_string()))
         .collect();
     cfg.block_hostnames = plan.block_hostnames.clone();
+    cfg.debug = stampede_http::HttpDebug::from_option(plan.http_debug.as_deref());
     let client = Client::new(cfg).map_err(|e| EngineError::Config(vec![e.to_string()]))?;
     Ok(HttpSettings {
         client: Arc::new(client),

@@ -175,6 +175,9 @@ pub struct ClientConfig {
     pub blacklist_ips: Vec<IpNet>,
     /// k6 `blockHostnames`: exact names or `*.suffix` patterns; 1111.
     pub block_hostnames: Vec<String>,
+    /// k6 `httpDebug`: keep each hop's request and response as text
+    /// ([`crate::Hop::debug`]).
+    pub debug: crate::HttpDebug,
 }
 
 impl Default for ClientConfig {
@@ -198,6 +201,7 @@ impl Default for ClientConfig {
             max_idle_conns: 20,
             blacklist_ips: Vec::new(),
             block_hostnames: Vec::new(),
+            debug: crate::HttpDebug::Off,
         }
     }
 }

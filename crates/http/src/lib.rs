@@ -82,6 +82,7 @@ mod compress;
 mod config;
 mod conn;
 mod cookies;
+mod debug;
 mod digest;
 mod dns;
 pub mod error;
@@ -102,6 +103,7 @@ pub use config::{
     TlsVersion, DEFAULT_USER_AGENT,
 };
 pub use cookies::{CookieJar, CookieOptions};
+pub use debug::{HopDump, HttpDebug};
 pub use error::HttpError;
 pub use ocsp::Ocsp;
 pub use request::{Auth, Encoding, Request, RequestCookie, DEFAULT_TIMEOUT};

@@ -86,6 +86,8 @@ pub struct Hop {
     /// k6's `ocsp_status` tag (`good`, `revoked`, `unknown`): set, as in k6,
     /// when the hop got a response over TLS; empty otherwise.
     pub ocsp_status: &'static str,
+    /// The request and response as text, with k6's `httpDebug` only.
+    pub debug: Option<Box<crate::HopDump>>,
     /// This hop is the unauthenticated first leg of digest auth, whose 401 k6
     /// counts as an expected response.
     pub auth_challenge: bool,

@@ -438,6 +438,7 @@ impl Session {
                 (Some(t), Ok(_)) => t.ocsp_status(),
                 _ => "",
             },
+            debug: crate::debug::dump(self.inner.cfg.debug, p, res.as_ref().ok()),
         };
         let res = match res {
             Ok(r) => Ok((r, tls)),
@@ -773,6 +774,7 @@ fn error_exchange(mut hops: Vec<Hop>, method: Method, url: Url, e: HttpError) ->
         auth_challenge: false,
         tls_version: "",
         ocsp_status: "",
+        debug: None,
     });
     Exchange {
         hops,

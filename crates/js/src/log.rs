@@ -134,12 +134,12 @@ pub fn format_line(level: Level, msg: &str, fields: &[(&str, &str)]) -> String {
                 .ok()
         })
         .unwrap_or_default();
-    let mut line = format!(
-        "time={} level={} msg={}",
-        quote(&ts),
-        level.as_str(),
-        quote(msg)
-    );
+    let mut line = format!("time={} level={}", quote(&ts), level.as_str());
+    // logrus leaves out an empty message.
+    if !msg.is_empty() {
+        line.push_str(" msg=");
+        line.push_str(&quote(msg));
+    }
     for (k, v) in fields {
         line.push(' ');
         line.push_str(k);
@@ -149,11 +149,12 @@ pub fn format_line(level: Level, msg: &str, fields: &[(&str, &str)]) -> String {
     line
 }
 
-/// logrus quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`.
+/// logrus quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`
+/// (an empty value is written as nothing: `group=`).
 fn quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    let plain = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
     if plain {
         return s.to_string();
     }
@@ -184,7 +185,12 @@ mod tests {
         assert_eq!(quote("init 0"), "\"init 0\"");
         assert_eq!(quote("{\"a\":1}"), "\"{\\\"a\\\":1}\"");
         assert_eq!(quote("a\nb"), "\"a\\nb\"");
-        assert_eq!(quote(""), "\"\"");
+        assert_eq!(quote(""), "");
+        let line = format_line(Level::Info, "", &[("group", ""), ("source", "console")]);
+        assert!(
+            line.ends_with(" level=info group= source=console"),
+            "{line}"
+        );
     }
 
     #[test]
@@ -212,7 +218,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0], "old line");
-        assert!(lines[1].ends_with("level=warning msg=\"to the file\""), "{text}");
+        assert!(
+            lines[1].ends_with("level=warning msg=\"to the file\""),
+            "{text}"
+        );
         let captured = l.captured();
         assert_eq!(captured.len(), 2);
         assert!(captured[0].ends_with("msg=before source=console"));

@@ -683,6 +683,7 @@ async fn run_batch(
 fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: Shaped, ex: Exchange) -> Result<Value<'js>> {
     for hop in &ex.hops {
         emit_hop(s, &sh, hop);
+        log_dumps(s, hop);
     }
     // k6 warns only when the global limit stopped the chain.
     if ex.redirect_limit_reached
@@ -753,6 +754,33 @@ fn is_expected(expected: &Option<Vec<(u16, u16)>>, status: u16) -> Option<bool> 
     expected
         .as_ref()
         .map(|ranges| ranges.iter().any(|(lo, hi)| status >= *lo && status <= *hi))
+}
+
+/// Logs a hop's `httpDebug` dumps as k6 does: at info level, with the
+/// VU's position and one `request_id` for the request and its response.
+fn log_dumps(s: &VuState, hop: &Hop) {
+    let Some(d) = &hop.debug else { return };
+    let id = super::webcrypto::random_uuid();
+    let iter = s.iteration.get().to_string();
+    let vu = s.id.to_string();
+    let scenario = s.scenario.borrow().as_ref().map(|x| x.name.clone());
+    let group = s.group.borrow().clone();
+    let fields = [
+        ("group", group.as_str()),
+        ("iter", &iter),
+        ("request_id", &id),
+        ("scenario", scenario.as_deref().unwrap_or("")),
+        ("source", "http-debug"),
+        ("vu", &vu),
+    ];
+    let log = |what: &str, dump: &str| {
+        let msg = format!("{what}:\n{}\n", dump.replace("\r\n", "\n"));
+        s.test.logger.log(Level::Info, &msg, &fields);
+    };
+    log("Request", &d.request);
+    if let Some(r) = &d.response {
+        log("Response", r);
+    }
 }
 
 fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {

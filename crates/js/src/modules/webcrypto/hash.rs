@@ -77,7 +77,7 @@ pub(super) fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 /// A random (version 4) UUID in its lowercase text form.
-pub(super) fn random_uuid() -> String {
+pub(crate) fn random_uuid() -> String {
     let mut b = [0u8; 16];
     rand::rng().fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;

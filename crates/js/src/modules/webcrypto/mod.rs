@@ -26,6 +26,8 @@ mod ec;
 mod hash;
 mod rsa;
 
+pub(crate) use hash::random_uuid;
+
 /// The module name, also used to load the JavaScript part for the global.
 const MODULE: &str = "k6/experimental/webcrypto";
 
