@@ -7,7 +7,8 @@
 //!
 //! [`TestServer`] serves [`httpbin_router`] on a loopback port: httpbin's
 //! endpoints plus a few that load-tool tests need (connection resets,
-//! hanging requests, request counters). See [`httpbin`] for the list.
+//! hanging requests, request counters). See [`httpbin`] for the list. It
+//! also answers gRPC calls of a small test service: see [`grpc`].
 //!
 //! The crate's private `server` module is the accept loop (hyper over TCP
 //! or TLS, with per-connection control) that serves any router of the
@@ -24,6 +25,7 @@
 //! ```
 
 pub mod demo;
+pub mod grpc;
 pub mod httpbin;
 mod server;
 

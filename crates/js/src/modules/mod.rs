@@ -15,6 +15,7 @@ pub mod data;
 pub(crate) mod encoding;
 pub(crate) mod execution;
 pub(crate) mod fs;
+pub(crate) mod grpc;
 pub(crate) mod html;
 pub mod http;
 mod http_response;
@@ -90,6 +91,11 @@ const BUILTINS: &[Builtin] = &[
         name: "k6/websockets",
         js: Some(include_str!("js/websockets.js")),
         native: None,
+    },
+    Builtin {
+        name: "k6/net/grpc",
+        js: Some(include_str!("js/grpc.js")),
+        native: Some(grpc::native),
     },
     Builtin {
         name: "k6/html",

@@ -178,6 +178,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             every_request,
         ))
         .with_state(shared)
+        .merge(crate::grpc::grpc_router())
 }
 
 /// Counts every request and adds httpbin's CORS headers; answers CORS
