@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
 use rquickjs::function::Opt;
-use rquickjs::{Array, Ctx, Exception, Object, Persistent, Result, Value};
+use rquickjs::{Array, Ctx, Exception, Object, Result, Value};
 use serde_json::{json, Map, Value as Json};
 use stampede_http::grpc::{code, GrpcCall, GrpcConn, GrpcConnectOptions, GrpcReply, Metadata};
 use stampede_metrics::Builtin;
@@ -181,32 +181,14 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
               request: Option<String>,
               params: Opt<Value<'js>>|
               -> Result<Value<'js>> {
-            let (promise, resolve, reject) = ctx.promise()?;
-            let p = match prepare(&ctx, &s, &c, id, &method, request, params.0) {
-                Ok(p) => p,
-                Err(e) => {
-                    reject.call::<_, ()>((caught(&ctx, e),))?;
-                    return Ok(promise.into_value());
-                }
-            };
-            let resolve = Persistent::save(&ctx, resolve);
-            let reject = Persistent::save(&ctx, reject);
             let (st, cl) = (s.clone(), c.clone());
-            s.ops.spawn(async move {
+            let prepared = prepare(&ctx, &s, &c, id, &method, request, params.0);
+            crate::ops::promise(&ctx, &s.ops, prepared, move |p| async move {
                 let start = Instant::now();
                 let reply = p.conn.invoke(&p.call).await;
                 let took = start.elapsed();
-                Box::new(move |ctx: &Ctx<'_>| -> Result<()> {
-                    match finish(ctx, &st, &cl, id, p, reply, took) {
-                        Ok(res) => resolve.restore(ctx)?.call::<_, ()>((res,)),
-                        Err(e) => {
-                            let err = caught(ctx, e);
-                            reject.restore(ctx)?.call::<_, ()>((err,))
-                        }
-                    }
-                }) as crate::ops::Callback
-            });
-            Ok(promise.into_value())
+                crate::ops::settle(move |ctx| finish(ctx, &st, &cl, id, p, reply, took))
+            })
         },
     )?;
 
@@ -646,16 +628,6 @@ fn fill_unpopulated(v: &mut Json, desc: &MessageDescriptor) {
         obj.insert(name.to_string(), value);
     }
     obj.extend(rest);
-}
-
-/// The exception a failed call left pending, as a value to reject with.
-fn caught<'js>(ctx: &Ctx<'js>, e: rquickjs::Error) -> Value<'js> {
-    match e {
-        rquickjs::Error::Exception => ctx.catch(),
-        other => Exception::from_message(ctx.clone(), &other.to_string())
-            .map(|x| x.into_value())
-            .unwrap_or_else(|_| Value::new_undefined(ctx.clone())),
-    }
 }
 
 use prost_reflect::ReflectMessage;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::function::{Opt, Rest};
-use rquickjs::{Array, Class, Ctx, Exception, Function, Object, Persistent, Result, Value};
+use rquickjs::{Array, Class, Ctx, Exception, Function, Object, Result, Value};
 use stampede_http::{
     Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
     RequestCookie, Session,
@@ -176,37 +176,19 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
         &obj,
         "asyncRequest",
         move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> Result<Value<'js>> {
-            let (promise, resolve, reject) = ctx.promise()?;
-            let shaped = match shape(&ctx, &s, &args.0) {
-                Ok(sh) => sh,
-                Err(e) => {
-                    let err = caught(&ctx, e);
-                    reject.call::<_, ()>((err,))?;
-                    return Ok(promise.into_value());
-                }
-            };
-            let resolve = Persistent::save(&ctx, resolve);
-            let reject = Persistent::save(&ctx, reject);
-            let session = s.http.session.clone();
-            let (req, jar) = (shaped.req.clone(), shaped.jar.clone());
-            let limiter = s.test.http.rps.clone();
             let st = s.clone();
-            s.ops.spawn(async move {
-                if let Some(l) = limiter {
-                    tokio::time::sleep(l.reserve()).await;
-                }
-                let ex = session.request(req, jar.as_deref()).await;
-                Box::new(move |ctx: &Ctx<'_>| -> Result<()> {
-                    match finish(ctx, &st, shaped, ex) {
-                        Ok(res) => resolve.restore(ctx)?.call::<_, ()>((res,)),
-                        Err(e) => {
-                            let err = caught(ctx, e);
-                            reject.restore(ctx)?.call::<_, ()>((err,))
-                        }
+            crate::ops::promise(&ctx, &s.ops, shape(&ctx, &s, &args.0), |shaped| {
+                let session = st.http.session.clone();
+                let (req, jar) = (shaped.req.clone(), shaped.jar.clone());
+                let limiter = st.test.http.rps.clone();
+                async move {
+                    if let Some(l) = limiter {
+                        tokio::time::sleep(l.reserve()).await;
                     }
-                }) as crate::ops::Callback
-            });
-            Ok(promise.into_value())
+                    let ex = session.request(req, jar.as_deref()).await;
+                    crate::ops::settle(move |ctx| finish(ctx, &st, shaped, ex))
+                }
+            })
         },
     )?;
 
@@ -390,16 +372,6 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
         },
     )?;
     Ok(obj)
-}
-
-/// The exception a failed call left pending, as a value to reject with.
-fn caught<'js>(ctx: &Ctx<'js>, e: rquickjs::Error) -> Value<'js> {
-    match e {
-        rquickjs::Error::Exception => ctx.catch(),
-        other => Exception::from_message(ctx.clone(), &other.to_string())
-            .map(|x| x.into_value())
-            .unwrap_or_else(|_| Value::new_undefined(ctx.clone())),
-    }
 }
 
 fn httpdate_or_rfc3339(s: &str) -> Option<std::time::SystemTime> {
