@@ -278,13 +278,3 @@ fn stampede_agrees_with_k6() {
         problems.join("\n\n")
     );
 }
-
-/// The gRPC scripts load a copy of the test server's `.proto`.
-#[test]
-fn grpc_scripts_load_the_test_servers_proto() {
-    assert_eq!(
-        include_str!("k6/data/hello.proto"),
-        stampede_target::grpc::HELLO_PROTO,
-        "copy crates/target/src/grpc/hello.proto to crates/cli/tests/k6/data/"
-    );
-}
