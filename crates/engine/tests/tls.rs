@@ -4,9 +4,9 @@
 //! HTTP/2 over TLS with the test server.
 
 mod common;
+#[path = "common/tls_server.rs"]
+mod tls_server;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use common::{run_script_with, Run};
@@ -59,41 +59,12 @@ fn mtls_server() -> MtlsServer {
             .unwrap(),
     );
     let expected: CertificateDer<'static> = client_cert.der().clone();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut tcp) = stream else { return };
-            let (config, expected) = (config.clone(), expected.clone());
-            std::thread::spawn(move || {
-                let mut conn = rustls::ServerConnection::new(config).unwrap();
-                let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                // Keep-alive: answer every request head until the client leaves.
-                loop {
-                    let n = match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    head.extend_from_slice(&buf[..n]);
-                    while let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-                        head.drain(..end + 4);
-                        let who = match tls.conn.peer_certificates().and_then(|c| c.first()) {
-                            Some(c) if *c == expected => "client",
-                            _ => "unknown",
-                        };
-                        let reply = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{who}",
-                            who.len()
-                        );
-                        if tls.write_all(reply.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
+    let port = tls_server::serve(config, move |conn| {
+        match conn.peer_certificates().and_then(|c| c.first()) {
+            Some(c) if *c == expected => "client",
+            _ => "unknown",
         }
+        .to_string()
     });
     MtlsServer {
         port,
@@ -111,19 +82,6 @@ fn run_against(server: &MtlsServer, script: &str) -> Run {
         env.insert("KEY".into(), server.key_pem.clone());
     })
     .unwrap()
-}
-
-fn all_checks_pass(run: &Run, names: &[&str]) {
-    for name in names {
-        let n = run.count("checks", &[("check", name)]);
-        assert!(n > 0, "check {name:?} never ran: {:?}", run.logs);
-        assert_eq!(
-            run.rate("checks", &[("check", name)]),
-            1.0,
-            "check {name:?} failed: {:?}",
-            run.logs
-        );
-    }
 }
 
 #[test]
@@ -148,7 +106,7 @@ fn tls_auth_presents_the_client_certificate() {
          }\n",
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(&run, &["accepted", "tls 1.3", "handshake timed", "reused"]);
+    run.assert_checks_pass(&["accepted", "tls 1.3", "handshake timed", "reused"]);
     assert_eq!(run.count("http_req_tls_handshaking", &[]), 2);
     // k6's default system tag on every request over TLS.
     assert_eq!(run.count("http_reqs", &[("tls_version", "tls1.3")]), 2);
@@ -171,7 +129,7 @@ fn without_tls_auth_the_server_refuses_with_k6s_error() {
          }\n",
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(&run, &["refused", "alert text"]);
+    run.assert_checks_pass(&["refused", "alert text"]);
     assert!(
         run.logged("remote error: tls: certificate required"),
         "{:?}",
@@ -219,7 +177,7 @@ fn http2_over_tls_with_the_test_server() {
     )
     .unwrap();
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(&run, &["h2", "h2 tls", "h2 reused"]);
+    run.assert_checks_pass(&["h2", "h2 tls", "h2 reused"]);
     assert_eq!(run.count("http_req_tls_handshaking", &[]), 2);
     assert_eq!(run.count("http_reqs", &[("tls_version", "tls1.3")]), 2);
 }

@@ -26,20 +26,6 @@ fn run(script: &str, echo: &WsServer, room: Option<&WsServer>) -> Run {
     run
 }
 
-/// Every check of the run passed, and there was at least one.
-fn all_checks_pass(run: &Run, names: &[&str]) {
-    for name in names {
-        let n = run.count("checks", &[("check", name)]);
-        assert!(n > 0, "check {name:?} never ran: {:?}", run.logs);
-        assert_eq!(
-            run.rate("checks", &[("check", name)]),
-            1.0,
-            "check {name:?} failed: {:?}",
-            run.logs
-        );
-    }
-}
-
 #[test]
 fn k6_ws_events_in_order_with_metrics_and_tags() {
     let echo = ws_servers::echo();
@@ -75,15 +61,12 @@ fn k6_ws_events_in_order_with_metrics_and_tags() {
         None,
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(
-        &run,
-        &[
-            "status 101",
-            "url kept",
-            "subprotocol header",
-            "events in order",
-        ],
-    );
+    run.assert_checks_pass(&[
+        "status 101",
+        "url kept",
+        "subprotocol header",
+        "events in order",
+    ]);
     let url = format!("{}/chat?x=1", echo.url());
     let tags = [
         ("url", url.as_str()),
@@ -153,15 +136,12 @@ fn k6_ws_socket_timers_and_close_codes() {
         None,
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(
-        &run,
-        &[
-            "interval ran",
-            "server close reported",
-            "close codes",
-            "zero timeout refused",
-        ],
-    );
+    run.assert_checks_pass(&[
+        "interval ran",
+        "server close reported",
+        "close codes",
+        "zero timeout refused",
+    ]);
     assert_eq!(run.count("ws_sessions", &[]), 5);
     assert!(echo.counts.wait_all_closed());
 }
@@ -190,16 +170,13 @@ fn k6_ws_failed_connections() {
         None,
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(
-        &run,
-        &[
-            "refused",
-            "not upgraded",
-            "bad scheme",
-            "needs a function",
-            "handler exception closes then propagates",
-        ],
-    );
+    run.assert_checks_pass(&[
+        "refused",
+        "not upgraded",
+        "bad scheme",
+        "needs a function",
+        "handler exception closes then propagates",
+    ]);
     // Every attempt is a session, as in k6; the 404's has a status tag.
     assert_eq!(run.count("ws_sessions", &[]), 4);
     assert_eq!(run.count("ws_sessions", &[("status", "404")]), 1);
@@ -262,7 +239,7 @@ fn websocket_class_events_listeners_and_binary_types() {
         None,
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(&run, &["connecting", "class events"]);
+    run.assert_checks_pass(&["connecting", "class events"]);
     let url = format!("{}/x", echo.url());
     let tags = [
         ("url", url.as_str()),
@@ -322,15 +299,12 @@ fn several_sockets_interleave_with_timers_and_async_requests() {
         Some(&room),
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(
-        &run,
-        &[
-            "every socket got every message",
-            "one before the timer",
-            "two after the timer, before the response",
-            "three after the response",
-        ],
-    );
+    run.assert_checks_pass(&[
+        "every socket got every message",
+        "one before the timer",
+        "two after the timer, before the response",
+        "three after the response",
+    ]);
     assert_eq!(run.count("iterations", &[]), 2);
     assert_eq!(run.count("ws_sessions", &[]), 6);
     assert_eq!(run.count("ws_session_duration", &[]), 6);
@@ -419,7 +393,7 @@ fn wss_through_tls_with_both_apis() {
     )
     .unwrap();
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(&run, &["wss upgraded", "wss class echo"]);
+    run.assert_checks_pass(&["wss upgraded", "wss class echo"]);
     assert_eq!(run.count("ws_sessions", &[("status", "101")]), 2);
 }
 
@@ -448,5 +422,5 @@ fn upgrade_requests_carry_the_jar_cookies_and_headers() {
         None,
     );
     assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
-    all_checks_pass(&run, &["k6/ws headers", "class headers"]);
+    run.assert_checks_pass(&["k6/ws headers", "class headers"]);
 }

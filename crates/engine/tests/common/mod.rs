@@ -32,6 +32,20 @@ impl Run {
         }
     }
 
+    /// Asserts that each named check ran and always passed.
+    pub fn assert_checks_pass(&self, names: &[&str]) {
+        for name in names {
+            let n = self.count("checks", &[("check", name)]);
+            assert!(n > 0, "check {name:?} never ran: {:?}", self.logs);
+            assert_eq!(
+                self.rate("checks", &[("check", name)]),
+                1.0,
+                "check {name:?} failed: {:?}",
+                self.logs
+            );
+        }
+    }
+
     pub fn rate(&self, metric: &str, tags: &[(&str, &str)]) -> f64 {
         let m = self.report.registry.lookup(metric).unwrap();
         let agg = self
