@@ -283,13 +283,7 @@ fn split_host_port(addr: &str) -> Result<(String, u16), String> {
 }
 
 fn unavailable(e: &hyper::Error) -> GrpcReply {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
+    let msg = crate::error::chain(e);
     GrpcReply {
         status: code::UNAVAILABLE,
         message: format!("error reading from server: {msg}"),

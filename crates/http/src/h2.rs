@@ -169,14 +169,7 @@ fn to_error(e: &hyper::Error) -> HttpError {
         }
         src = s.source();
     }
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    HttpError::plain(code::GENERIC, msg)
+    HttpError::plain(code::GENERIC, crate::error::chain(e))
 }
 
 /// k6's codes: GOAWAY 1610+, stream errors (RST_STREAM) 1630+, connection
