@@ -320,7 +320,8 @@ async fn run_test(
         })
         .max(1);
     // The generator checks itself: enough file descriptors for the VUs'
-    // connections (raising the soft limit when allowed), CPU not saturated.
+    // connections (raising the soft limit when allowed) and memory mappings
+    // for their stacks, CPU not saturated.
     let fd_limit = crate::selfcheck::raise_fd_limit();
     let most_vus: u64 = plan
         .scenarios
@@ -328,6 +329,7 @@ async fn run_test(
         .map(|s| s.executor.max_vus(&plan.tuple))
         .sum();
     crate::selfcheck::check_fds(&logger, fd_limit, most_vus);
+    crate::selfcheck::check_maps(&logger, crate::selfcheck::max_map_count(), most_vus);
     let (tx, rx) = mpsc::unbounded_channel::<CollectorMsg>();
     let workers = match Workers::start(
         threads,

@@ -58,6 +58,54 @@ pub(crate) fn check_fds(logger: &Logger, limit: Option<u64>, max_vus: u64) {
     }
 }
 
+/// Memory mappings a test may need: each VU's stack is two (the stack and
+/// its guard page), plus what the process itself maps.
+pub(crate) fn maps_needed(max_vus: u64) -> u64 {
+    max_vus.saturating_mul(2) + 4096
+}
+
+/// The kernel's limit on memory mappings per process (`vm.max_map_count`).
+pub(crate) fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Warns when the kernel's mapping limit is below what `max_vus` need: the
+/// VUs past it would fail to start.
+pub(crate) fn check_maps(logger: &Logger, limit: Option<u64>, max_vus: u64) {
+    let needed = maps_needed(max_vus);
+    if let Some(limit) = limit.filter(|l| *l < needed) {
+        logger.log(
+            Level::Warning,
+            &format!(
+                "the kernel allows {limit} memory mappings per process (vm.max_map_count) \
+                 but {max_vus} VUs need about {needed} (two per VU stack): VUs past about {} \
+                 will fail to start; raise it (sysctl -w vm.max_map_count={needed}) or split \
+                 the test across instances",
+                limit.saturating_sub(4096) / 2
+            ),
+            &[],
+        );
+    }
+}
+
+/// Why a VU's stack could not be allocated, with the likely cause.
+pub(crate) fn stack_failure(e: &std::io::Error) -> String {
+    let mut msg = format!("a VU could not start: its stack could not be allocated: {e}");
+    if e.raw_os_error() == Some(libc::ENOMEM) {
+        if let Some(limit) = max_map_count() {
+            msg.push_str(&format!(
+                " (out of memory, or past the kernel's {limit} memory mappings per process: \
+                 vm.max_map_count; each VU takes two)"
+            ));
+        }
+    }
+    msg
+}
+
 /// CPU time (user + system) this process has used.
 fn process_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -145,6 +193,26 @@ mod tests {
         let lines = logger.captured();
         assert_eq!(lines.len(), 1);
         assert!(lines[0].contains("ulimit -n 10256"), "{lines:?}");
+    }
+
+    #[test]
+    fn warns_about_memory_mappings_when_short() {
+        let logger = Logger::capturing();
+        check_maps(&logger, Some(65530), 1000);
+        check_maps(&logger, None, 50_000);
+        assert!(logger.captured().is_empty());
+        check_maps(&logger, Some(65530), 50_000);
+        let lines = logger.captured();
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].contains("VUs past about 30717"), "{lines:?}");
+        assert!(lines[0].contains("vm.max_map_count=104096"), "{lines:?}");
+        assert!(max_map_count().is_some_and(|n| n > 0));
+        let e = std::io::Error::from_raw_os_error(libc::ENOMEM);
+        assert!(
+            stack_failure(&e).contains("vm.max_map_count"),
+            "{}",
+            stack_failure(&e)
+        );
     }
 
     #[test]

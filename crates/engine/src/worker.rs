@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use stampede_js::coro::{Coro, InterruptSignal};
+use stampede_js::coro::{Coro, InterruptSignal, Stack};
 use stampede_js::{now_ns, Emitter, ScriptError, TestEnv, VuConfig, VU_STACK_SIZE};
 use stampede_metrics::{Sample, Sink, Snapshot};
 use tokio::sync::{mpsc, oneshot};
@@ -210,15 +210,16 @@ fn worker_main(
                     };
                     let handle = VuHandle::new(id, cmd_tx, signal.clone());
                     let stats = stats.clone();
-                    let co = Coro::new(VU_STACK_SIZE, move || {
-                        vu_main(test, cfg, cmd_rx, reply, handle, stats)
-                    });
-                    match co {
-                        Ok(co) => {
+                    match Stack::new(VU_STACK_SIZE) {
+                        Ok(stack) => {
+                            let co = Coro::on_stack(stack, move || {
+                                vu_main(test, cfg, cmd_rx, reply, handle, stats)
+                            });
                             vus.spawn_local(co.run(signal));
                         }
                         Err(e) => {
-                            tracing::error!(error = %e, "cannot allocate a VU stack");
+                            let why = crate::selfcheck::stack_failure(&e);
+                            let _ = reply.send(Err(ScriptError::Exception(why)));
                         }
                     }
                 }

@@ -150,17 +150,33 @@ pub struct Coro<R> {
     inner: Option<Coroutine<Resume, Wait, R, DefaultStack>>,
 }
 
+/// A coroutine's stack (with a guard page below it), allocated apart so that
+/// a caller can handle a failure while it still owns what the body would
+/// take.
+pub struct Stack(DefaultStack);
+
+impl Stack {
+    /// Maps a stack of `size` bytes.
+    pub fn new(size: usize) -> io::Result<Self> {
+        DefaultStack::new(size).map(Stack)
+    }
+}
+
 impl<R: 'static> Coro<R> {
     /// Prepares `body` to run on a new stack of `stack_size` bytes.
     pub fn new(stack_size: usize, body: impl FnOnce() -> R + 'static) -> io::Result<Self> {
-        let stack = DefaultStack::new(stack_size)?;
-        let co = Coroutine::with_stack(stack, move |yielder: &VuYielder, _first: Resume| {
+        Ok(Self::on_stack(Stack::new(stack_size)?, body))
+    }
+
+    /// Prepares `body` to run on `stack`.
+    pub fn on_stack(stack: Stack, body: impl FnOnce() -> R + 'static) -> Self {
+        let co = Coroutine::with_stack(stack.0, move |yielder: &VuYielder, _first: Resume| {
             CURRENT.with(|c| c.set(yielder as *const VuYielder));
             let out = body();
             CURRENT.with(|c| c.set(std::ptr::null()));
             out
         });
-        Ok(Self { inner: Some(co) })
+        Self { inner: Some(co) }
     }
 
     /// Drives the coroutine to completion, awaiting each future it suspends
