@@ -9,11 +9,11 @@ pub(crate) fn to_bytes<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Result<Vec<u8>> {
         return Ok(s.to_string()?.into_bytes());
     }
     if let Some(obj) = v.as_object() {
-        if let Some(ab) = ArrayBuffer::from_object(obj.clone()) {
+        if let Some(ab) = as_array_buffer(obj.clone()) {
             return Ok(buffer_bytes(&ab, 0, None));
         }
         if let Some(buf) = obj.get::<_, Option<Object>>("buffer")? {
-            if let Some(ab) = ArrayBuffer::from_object(buf) {
+            if let Some(ab) = as_array_buffer(buf) {
                 let offset: usize = obj.get::<_, Option<usize>>("byteOffset")?.unwrap_or(0);
                 let len: Option<usize> = obj.get("byteLength")?;
                 return Ok(buffer_bytes(&ab, offset, len));
@@ -41,13 +41,25 @@ pub(crate) fn is_binary(v: &Value<'_>) -> bool {
     let Some(obj) = v.as_object() else {
         return false;
     };
-    ArrayBuffer::from_object(obj.clone()).is_some()
+    as_array_buffer(obj.clone()).is_some()
         || obj
             .get::<_, Option<Object>>("buffer")
             .ok()
             .flatten()
-            .and_then(ArrayBuffer::from_object)
+            .and_then(as_array_buffer)
             .is_some()
+}
+
+/// `obj` as an `ArrayBuffer`. QuickJS throws a TypeError when it is none;
+/// that exception is cleared here, or it would stay pending and surface
+/// later from unrelated code (a module loading, for one).
+fn as_array_buffer(obj: Object<'_>) -> Option<ArrayBuffer<'_>> {
+    let ctx = obj.ctx().clone();
+    let ab = ArrayBuffer::from_object(obj);
+    if ab.is_none() {
+        let _ = ctx.catch();
+    }
+    ab
 }
 
 fn buffer_bytes(ab: &ArrayBuffer<'_>, offset: usize, len: Option<usize>) -> Vec<u8> {
