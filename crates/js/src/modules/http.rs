@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::function::{Opt, Rest};
-use rquickjs::{Array, Class, Ctx, Exception, Function, Object, Result, Value};
+use rquickjs::{Array, Class, Ctx, Exception, Object, Result, Value};
 use stampede_http::{
     Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
     RequestCookie, Session,
@@ -244,11 +244,9 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
     // k6/html loads on the first `Response.html()`, not in every VU.
     set_fn(
         &obj,
-        "parseHTML",
-        |ctx: Ctx<'js>, text: Value<'js>, url: Value<'js>| -> Result<Value<'js>> {
-            let parse: Function =
-                crate::loader::builtin_export(&ctx, "k6/html", "parseHTML")?.get()?;
-            parse.call((text, url))
+        "htmlExport",
+        |ctx: Ctx<'js>, name: String| -> Result<Value<'js>> {
+            crate::loader::builtin_export(&ctx, "k6/html", &name)
         },
     )?;
 

@@ -702,5 +702,9 @@ export function parseHTML(src, url) {
 
 export default { parseHTML };
 
-// For Response.html(), which loads this module on first use.
-if (n.parseHTML === undefined) Object.defineProperty(n, 'parseHTML', { value: parseHTML });
+// For Response.html(), clickLink() and submitForm(), which load this module
+// on first use.
+if (n.parseHTML === undefined) {
+  Object.defineProperty(n, 'parseHTML', { value: parseHTML });
+  Object.defineProperty(n, 'resolveURL', { value: (base, ref) => formatURL(resolveURL(base, ref)) });
+}

@@ -101,9 +101,84 @@ Object.defineProperty(responsePrototype, 'html', {
         throw new Error('the body is null so we can\'t transform it to HTML - this likely was because of a request error getting the response');
       }
       const text = typeof body === 'string' ? body : n.bytesToString(body);
-      Object.defineProperty(this, '_html', { value: n.parseHTML(text, this.url), configurable: true });
+      Object.defineProperty(this, '_html', { value: n.htmlExport('parseHTML')(text, this.url), configurable: true });
     }
     return selector === undefined ? this._html : this._html.find(selector);
+  },
+});
+
+// k6 throws these from Go.
+function goError(message) {
+  const e = new Error(message);
+  e.name = 'GoError';
+  return e;
+}
+
+// The keys k6 reads from clickLink's and submitForm's first argument, which
+// Go turns into an object (so null and undefined throw, a number has none).
+function linkOptions(args, defaults) {
+  const out = { ...defaults };
+  if (args.length === 0) return out;
+  const o = args[0];
+  if (o === undefined || o === null) throw new TypeError('Cannot convert undefined or null to object');
+  for (const k of Object.keys(Object(o))) {
+    if (!(k in defaults)) continue;
+    const v = o[k];
+    out[k] = k === 'params' || k === 'fields' ? v : String(v);
+  }
+  return out;
+}
+
+Object.defineProperty(responsePrototype, 'clickLink', {
+  configurable: true,
+  writable: true,
+  value: function clickLink(...args) {
+    const o = linkOptions(args, { selector: 'a[href]', params: null });
+    const el = this.html(o.selector);
+    if (el.size() === 0) {
+      throw goError(`no element found for selector '${o.selector}' in response '${this.url}'`);
+    }
+    const href = el.attr('href');
+    if (href === undefined) {
+      throw goError(`no valid href attribute value found on element '${o.selector}' in response '${this.url}'`);
+    }
+    return request('GET', n.htmlExport('resolveURL')(this.url, String(href)), null, o.params);
+  },
+});
+
+Object.defineProperty(responsePrototype, 'submitForm', {
+  configurable: true,
+  writable: true,
+  value: function submitForm(...args) {
+    const o = linkOptions(args, {
+      formSelector: 'form', submitSelector: '[type="submit"]', fields: undefined, params: null,
+    });
+    const form = this.html(o.formSelector);
+    if (form.size() === 0) {
+      throw goError(`no form found for selector '${o.formSelector}' in response '${this.url}'`);
+    }
+    const methodAttr = form.attr('method');
+    const method = methodAttr === undefined ? 'GET' : String(methodAttr).toUpperCase();
+    const actionAttr = form.attr('action');
+    const target = actionAttr === undefined
+      ? this.url : n.htmlExport('resolveURL')(this.url, String(actionAttr));
+    const values = form.serializeObject();
+    const submit = form.find(o.submitSelector);
+    const name = submit.attr('name');
+    const value = submit.attr('value');
+    if (name !== undefined && value !== undefined) values[name] = value;
+    if (o.fields !== undefined && o.fields !== null) {
+      for (const k of Object.keys(o.fields)) values[k] = o.fields[k];
+    }
+    if (method !== 'GET') return request(method, target, values, o.params);
+    // The form's values replace the action's query, as Go's RawQuery does.
+    const hash = target.indexOf('#');
+    const fragment = hash < 0 ? '' : target.slice(hash);
+    const noFragment = hash < 0 ? target : target.slice(0, hash);
+    const q = noFragment.indexOf('?');
+    const base = q < 0 ? noFragment : noFragment.slice(0, q);
+    const query = encodeForm(Object.fromEntries(Object.keys(values).map((k) => [k, String(values[k])])));
+    return request('GET', base + (query === '' ? '' : '?' + query) + fragment, null, o.params);
   },
 });
 
@@ -123,14 +198,23 @@ export function file(data, filename, contentType) {
 // Native: naming the typed array globals here would load them into every VU.
 const isBinary = n.isBinary;
 
+// Go's url.QueryEscape.
+function queryEscape(v) {
+  return encodeURIComponent(v)
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, '+');
+}
+
+// Go's url.Values.Encode, as k6 sends an object body: keys sorted, each
+// array value repeated under its key.
 function encodeForm(obj) {
   const parts = [];
-  for (const k of Object.keys(obj)) {
+  for (const k of Object.keys(obj).sort()) {
     const v = obj[k];
     const vals = Array.isArray(v) ? v : [v];
-    for (const x of vals) parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(x === null || x === undefined ? '' : String(x)));
+    for (const x of vals) parts.push(queryEscape(k) + '=' + queryEscape(x === null || x === undefined ? '' : String(x)));
   }
-  return parts.join('&').replace(/%20/g, '+');
+  return parts.join('&');
 }
 
 // Returns [body, contentTypeIfUnset].
