@@ -68,7 +68,6 @@ fn dump_response(r: &RawResponse, full: bool) -> String {
     let mut framing = String::new();
     let mut zero_length = false;
     for (k, v) in &r.headers {
-        // Repeats of these two are kept apart, as they came.
         if k == "Content-Length" {
             if v.trim() == "0" {
                 zero_length = true;
@@ -78,6 +77,7 @@ fn dump_response(r: &RawResponse, full: bool) -> String {
         } else if k == "Transfer-Encoding" {
             framing = format!("Transfer-Encoding: {v}\r\n");
         } else if k == "Set-Cookie" {
+            // Repeats of these two are kept apart, as they came.
             lines.extend(r.set_cookies.iter().map(|c| (k.as_str(), c.as_str())));
         } else if k == "Www-Authenticate" {
             lines.extend(r.www_authenticate.iter().map(|c| (k.as_str(), c.as_str())));

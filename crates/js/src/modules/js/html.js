@@ -702,9 +702,78 @@ export function parseHTML(src, url) {
 
 export default { parseHTML };
 
+// Response.clickLink() and submitForm() (k6's response.go), called by k6/http
+// with the response, the method's arguments and its request function.
+
+// The keys k6 reads from their first argument, which Go turns into an
+// object (so null and undefined throw, a number has none).
+function linkOptions(args, defaults) {
+  const out = { ...defaults };
+  if (args.length === 0) return out;
+  const o = args[0];
+  if (o === undefined || o === null) throw new TypeError('Cannot convert undefined or null to object');
+  for (const k of Object.keys(Object(o))) {
+    if (!(k in defaults)) continue;
+    const v = o[k];
+    out[k] = k === 'params' || k === 'fields' ? v : String(v);
+  }
+  return out;
+}
+
+function resolveAgainst(base, ref) {
+  return formatURL(resolveURL(base, ref));
+}
+
+function clickLink(res, args, request) {
+  const o = linkOptions(args, { selector: 'a[href]', params: null });
+  const el = res.html(o.selector);
+  if (el.size() === 0) {
+    throw goError(`no element found for selector '${o.selector}' in response '${res.url}'`);
+  }
+  const href = el.attr('href');
+  if (href === undefined) {
+    throw goError(`no valid href attribute value found on element '${o.selector}' in response '${res.url}'`);
+  }
+  return request('GET', resolveAgainst(res.url, String(href)), null, o.params);
+}
+
+function submitForm(res, args, request) {
+  const o = linkOptions(args, {
+    formSelector: 'form', submitSelector: '[type="submit"]', fields: undefined, params: null,
+  });
+  const form = res.html(o.formSelector);
+  if (form.size() === 0) {
+    throw goError(`no form found for selector '${o.formSelector}' in response '${res.url}'`);
+  }
+  const methodAttr = form.attr('method');
+  const method = methodAttr === undefined ? 'GET' : String(methodAttr).toUpperCase();
+  const actionAttr = form.attr('action');
+  const target = actionAttr === undefined ? res.url : resolveAgainst(res.url, String(actionAttr));
+  const values = form.serializeObject();
+  const submit = form.find(o.submitSelector);
+  const name = submit.attr('name');
+  const value = submit.attr('value');
+  if (name !== undefined && value !== undefined) values[name] = value;
+  if (o.fields !== undefined && o.fields !== null) {
+    for (const k of Object.keys(o.fields)) values[k] = o.fields[k];
+  }
+  if (method !== 'GET') return request(method, target, values, o.params);
+  // The values replace the action's query (Go's url.Values.Encode: keys
+  // sorted), as Go's RawQuery does; the fragment stays.
+  const hash = target.indexOf('#');
+  const fragment = hash < 0 ? '' : target.slice(hash);
+  const noFragment = hash < 0 ? target : target.slice(0, hash);
+  const q = noFragment.indexOf('?');
+  const base = q < 0 ? noFragment : noFragment.slice(0, q);
+  const query = Object.keys(values).sort()
+    .map((k) => queryEscape(k) + '=' + queryEscape(String(values[k]))).join('&');
+  return request('GET', base + (query === '' ? '' : '?' + query) + fragment, null, o.params);
+}
+
 // For Response.html(), clickLink() and submitForm(), which load this module
 // on first use.
 if (n.parseHTML === undefined) {
   Object.defineProperty(n, 'parseHTML', { value: parseHTML });
-  Object.defineProperty(n, 'resolveURL', { value: (base, ref) => formatURL(resolveURL(base, ref)) });
+  Object.defineProperty(n, 'clickLink', { value: clickLink });
+  Object.defineProperty(n, 'submitForm', { value: submitForm });
 }

@@ -107,80 +107,14 @@ Object.defineProperty(responsePrototype, 'html', {
   },
 });
 
-// k6 throws these from Go.
-function goError(message) {
-  const e = new Error(message);
-  e.name = 'GoError';
-  return e;
+// clickLink() and submitForm() live in k6/html, which loads on first use.
+for (const name of ['clickLink', 'submitForm']) {
+  Object.defineProperty(responsePrototype, name, {
+    configurable: true,
+    writable: true,
+    value(...args) { return n.htmlExport(name)(this, args, request); },
+  });
 }
-
-// The keys k6 reads from clickLink's and submitForm's first argument, which
-// Go turns into an object (so null and undefined throw, a number has none).
-function linkOptions(args, defaults) {
-  const out = { ...defaults };
-  if (args.length === 0) return out;
-  const o = args[0];
-  if (o === undefined || o === null) throw new TypeError('Cannot convert undefined or null to object');
-  for (const k of Object.keys(Object(o))) {
-    if (!(k in defaults)) continue;
-    const v = o[k];
-    out[k] = k === 'params' || k === 'fields' ? v : String(v);
-  }
-  return out;
-}
-
-Object.defineProperty(responsePrototype, 'clickLink', {
-  configurable: true,
-  writable: true,
-  value: function clickLink(...args) {
-    const o = linkOptions(args, { selector: 'a[href]', params: null });
-    const el = this.html(o.selector);
-    if (el.size() === 0) {
-      throw goError(`no element found for selector '${o.selector}' in response '${this.url}'`);
-    }
-    const href = el.attr('href');
-    if (href === undefined) {
-      throw goError(`no valid href attribute value found on element '${o.selector}' in response '${this.url}'`);
-    }
-    return request('GET', n.htmlExport('resolveURL')(this.url, String(href)), null, o.params);
-  },
-});
-
-Object.defineProperty(responsePrototype, 'submitForm', {
-  configurable: true,
-  writable: true,
-  value: function submitForm(...args) {
-    const o = linkOptions(args, {
-      formSelector: 'form', submitSelector: '[type="submit"]', fields: undefined, params: null,
-    });
-    const form = this.html(o.formSelector);
-    if (form.size() === 0) {
-      throw goError(`no form found for selector '${o.formSelector}' in response '${this.url}'`);
-    }
-    const methodAttr = form.attr('method');
-    const method = methodAttr === undefined ? 'GET' : String(methodAttr).toUpperCase();
-    const actionAttr = form.attr('action');
-    const target = actionAttr === undefined
-      ? this.url : n.htmlExport('resolveURL')(this.url, String(actionAttr));
-    const values = form.serializeObject();
-    const submit = form.find(o.submitSelector);
-    const name = submit.attr('name');
-    const value = submit.attr('value');
-    if (name !== undefined && value !== undefined) values[name] = value;
-    if (o.fields !== undefined && o.fields !== null) {
-      for (const k of Object.keys(o.fields)) values[k] = o.fields[k];
-    }
-    if (method !== 'GET') return request(method, target, values, o.params);
-    // The form's values replace the action's query, as Go's RawQuery does.
-    const hash = target.indexOf('#');
-    const fragment = hash < 0 ? '' : target.slice(hash);
-    const noFragment = hash < 0 ? target : target.slice(0, hash);
-    const q = noFragment.indexOf('?');
-    const base = q < 0 ? noFragment : noFragment.slice(0, q);
-    const query = encodeForm(Object.fromEntries(Object.keys(values).map((k) => [k, String(values[k])])));
-    return request('GET', base + (query === '' ? '' : '?' + query) + fragment, null, o.params);
-  },
-});
 
 // --- request bodies --------------------------------------------------------
 export class FileData {
