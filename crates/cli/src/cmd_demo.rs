@@ -122,6 +122,8 @@ pub fn run(args: DemoArgs) -> i32 {
         verbose: false,
         no_color: false,
         threads: None,
+        // The demo needs no control API.
+        address: String::new(),
         script: dir.path().join(format!("{}.js", args.example)),
     };
     let code = crate::cmd_run::run(run_args);

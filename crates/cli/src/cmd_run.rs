@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Scheduler threads running VUs (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Address of the REST API that `stampede status`, `pause`, `resume`
+    /// and `scale` talk to (k6's); empty for none.
+    #[arg(short = 'a', long, default_value = crate::api::DEFAULT_ADDRESS)]
+    pub address: String,
     /// The script to run (`-` reads it from standard input).
     pub script: PathBuf,
 }
@@ -142,6 +146,9 @@ pub fn run(args: RunArgs) -> i32 {
             }
         };
         watch_signals(&running, logger.clone());
+        if !args.address.is_empty() {
+            crate::api::serve(&args.address, (*running).clone(), logger.clone()).await;
+        }
         let view = ProgressPrinter {
             quiet: args.quiet,
             tty: stdout_tty,

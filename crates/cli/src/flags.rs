@@ -75,6 +75,9 @@ pub struct OptionFlags {
     /// Throw on failed requests and other warnings.
     #[arg(short = 'w', long)]
     pub throw: bool,
+    /// Start the test paused (resume it with `stampede resume`).
+    #[arg(short = 'p', long)]
+    pub paused: bool,
     /// Maximum redirects a request follows.
     #[arg(long)]
     pub max_redirects: Option<String>,
@@ -213,6 +216,7 @@ fn pairs(f: &OptionFlags) -> Vec<(&'static str, &'static str, String)> {
         "K6_NO_COOKIES_RESET",
         yes(f.no_cookies_reset),
     );
+    put("--paused", "K6_PAUSED", yes(f.paused));
     put(
         "--discard-response-bodies",
         "K6_DISCARD_RESPONSE_BODIES",

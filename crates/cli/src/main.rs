@@ -1,5 +1,6 @@
 //! The `stampede` command-line tool: runs k6 scripts.
 
+mod api;
 mod banner;
 mod cmd_baseline;
 mod cmd_compare;
@@ -40,6 +41,14 @@ enum Command {
     Compare(cmd_compare::CompareArgs),
     /// Write a baseline (YAML) from a run's results.
     Baseline(cmd_baseline::BaselineArgs),
+    /// Print the status of a running test (through its REST API).
+    Status(api::ApiArgs),
+    /// Pause a running test.
+    Pause(api::ApiArgs),
+    /// Resume a paused test.
+    Resume(api::ApiArgs),
+    /// Change the VUs of a running test's externally-controlled scenario.
+    Scale(api::ScaleArgs),
     /// Print the version.
     Version,
 }
@@ -61,6 +70,10 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd_report::run(args),
         Command::Compare(args) => cmd_compare::run(args),
         Command::Baseline(args) => cmd_baseline::run(args),
+        Command::Status(args) => api::status(args),
+        Command::Pause(args) => api::set_paused(args, true),
+        Command::Resume(args) => api::set_paused(args, false),
+        Command::Scale(args) => api::scale(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",

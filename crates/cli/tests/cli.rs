@@ -391,3 +391,115 @@ fn http_debug_logs_every_hop_as_k6() {
         "the echoed body: {full}"
     );
 }
+
+/// A loopback port free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A raw HTTP/1.1 request to the REST API; the response body.
+fn api(port: u16, method: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or(out)
+}
+
+#[test]
+fn rest_api_and_the_commands_that_drive_it() {
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "ext.js",
+        "import { sleep } from 'k6';\n\
+         export const options = { scenarios: { ext: { executor: 'externally-controlled', \
+           vus: 2, maxVUs: 5, duration: '60s' } } };\n\
+         export default function () { sleep(0.1); }\n",
+    );
+    script(dir.path(), "one.js", "export default function () {}\n");
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_stampede"))
+        .args(["run", "--quiet", "--no-summary", "-a", &address, "ext.js"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cmd = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--address", &address]);
+        stampede(&all, dir.path(), &[])
+    };
+    // Wait for the scenario to run.
+    let mut status = String::new();
+    for _ in 0..100 {
+        let out = cmd(&["status"]);
+        status = text(&out.stdout);
+        if status.contains("running: true") && status.contains("vus: \"2\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        status,
+        "status: 7\npaused: \"false\"\nvus: \"2\"\nvus-max: \"5\"\nstopped: false\nrunning: true\ntainted: false\n"
+    );
+
+    assert!(cmd(&["scale", "--vus", "4"]).status.success());
+    let too_many = cmd(&["scale", "--vus", "9"]);
+    assert_eq!(too_many.status.code(), Some(255));
+    assert!(text(&too_many.stderr).contains(
+        "Config update error: invalid configuration supplied: the number of active VUs (9) must be less than or equal to the number of maxVUs (5)"
+    ));
+    let paused = cmd(&["pause"]);
+    assert!(
+        text(&paused.stdout).contains("paused: \"true\""),
+        "{}",
+        text(&paused.stdout)
+    );
+    let resumed = cmd(&["resume"]);
+    assert!(text(&resumed.stdout).contains("paused: \"false\""));
+    assert!(api(port, "PATCH", "garbage").contains("\"title\":\"Invalid data\""));
+
+    // The address is taken: another run warns as k6 does and goes on.
+    let second = stampede(
+        &["run", "--quiet", "--no-summary", "-a", &address, "one.js"],
+        dir.path(),
+        &[],
+    );
+    assert!(second.status.success());
+    assert!(
+        text(&second.stderr).contains("level=warning msg=\"Error from API server\""),
+        "{}",
+        text(&second.stderr)
+    );
+
+    let stopped = api(port, "PATCH", r#"{"data":{"attributes":{"stopped":true}}}"#);
+    assert!(stopped.contains("\"stopped\":true"), "{stopped}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(103),
+        "k6's code for a stop through the API"
+    );
+    assert!(text(&out.stderr).contains("test run stopped from REST API"));
+
+    // Nobody listening: a clear error.
+    let gone = cmd(&["status"]);
+    assert_eq!(gone.status.code(), Some(255));
+    assert!(text(&gone.stderr).contains("cannot reach the test's REST API"));
+}

@@ -186,6 +186,7 @@ impl Collector {
             return;
         }
         let eval = thresholds.evaluate_running(store, elapsed);
+        self.stats.set_tainted(!eval.all_ok);
         if eval.abort && !self.stopper.is_stopped() {
             self.logger.log(Level::Error, &eval.abort_message(), &[]);
             self.stopper.stop(StopReason::ThresholdAbort);

@@ -17,6 +17,8 @@ pub enum StopReason {
     ThresholdAbort,
     /// The engine's caller asked to stop.
     Requested,
+    /// A `PATCH /v1/status` with `stopped: true` (exit code 103).
+    Api,
 }
 
 /// A one-way switch every executor watches.
@@ -116,6 +118,6 @@ pub enum ControlError {
     #[error("the test has no externally-controlled scenario to scale")]
     NotScalable,
     /// The VU count asked for is out of bounds.
-    #[error("invalid VU count: {0}")]
+    #[error("invalid configuration supplied: {0}")]
     InvalidVus(String),
 }

@@ -11,8 +11,8 @@ pub enum ExitCode {
     SetupTimeout,
     /// `teardown()` timed out.
     TeardownTimeout,
-    /// A generic timeout (`handleSummary`).
-    GenericTimeout,
+    /// Stopped through the REST API (k6's GenericEngine, 103).
+    StoppedByApi,
     /// Options were invalid.
     InvalidConfig,
     /// The run was stopped by a signal.
@@ -37,7 +37,7 @@ impl ExitCode {
             ExitCode::ThresholdsFailed => 99,
             ExitCode::SetupTimeout => 100,
             ExitCode::TeardownTimeout => 101,
-            ExitCode::GenericTimeout => 103,
+            ExitCode::StoppedByApi => 103,
             ExitCode::InvalidConfig => 104,
             ExitCode::ExternalAbort => 105,
             ExitCode::ScriptException => 107,

@@ -29,7 +29,7 @@ mod pool;
 mod progress;
 mod run;
 mod selfcheck;
-mod stats;
+pub mod stats;
 mod vu_task;
 mod worker;
 
@@ -37,6 +37,6 @@ pub use control::{ControlError, Pauser, StopReason, Stopper};
 pub use error::{EngineError, ExitCode};
 pub use load::{Loaded, RunConfig};
 pub use progress::{ProgressView, ScenarioProgress};
-pub use run::{Monitor, RunReport, Running, SummaryDataFn, SummaryParts};
+pub use run::{Monitor, RunControl, RunReport, RunStatus, Running, SummaryDataFn, SummaryParts};
 pub use stampede_output::Output;
 pub use stats::RunStats;

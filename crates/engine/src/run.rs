@@ -19,7 +19,7 @@ use crate::load::Loaded;
 use crate::main_sink::MainSink;
 use crate::pool::Pool;
 use crate::progress::{ProgressView, ScenarioProgress};
-use crate::stats::RunStats;
+use crate::stats::{status, RunStats};
 use crate::vu_task::{VuCmd, VuHandle};
 use crate::worker::Workers;
 
@@ -88,18 +88,62 @@ impl Monitor {
     }
 }
 
-/// A run in progress.
+/// A run in progress. It derefs to its [`RunControl`], a handle that can
+/// also be cloned and sent elsewhere (a control API, signal handlers).
 pub struct Running {
+    control: RunControl,
+    task: tokio::task::JoinHandle<RunReport>,
+}
+
+impl std::ops::Deref for Running {
+    type Target = RunControl;
+
+    fn deref(&self) -> &RunControl {
+        &self.control
+    }
+}
+
+impl Running {
+    /// Waits for the end of the run.
+    pub async fn finish(self) -> RunReport {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => panic!("the run task failed: {e}"),
+        }
+    }
+}
+
+/// What k6's REST API reports of a run (`GET /v1/status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunStatus {
+    /// k6's execution status number (see [`crate::stats::status`]).
+    pub status: u8,
+    /// The test is paused.
+    pub paused: bool,
+    /// VUs running iterations.
+    pub vus: u64,
+    /// VUs initialized.
+    pub vus_max: u64,
+    /// The run was told to stop.
+    pub stopped: bool,
+    /// The scenarios have started and the run has not ended.
+    pub running: bool,
+    /// A threshold failed at the last evaluation.
+    pub tainted: bool,
+}
+
+/// Watches and steers a run: stop, pause, resume, scale, status.
+#[derive(Clone)]
+pub struct RunControl {
     stats: Arc<RunStats>,
     progress: Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
     stopper: Arc<Stopper>,
     pauser: Arc<Pauser>,
     scale: tokio::sync::watch::Sender<(u64, u64)>,
-    executors: Vec<String>,
-    task: tokio::task::JoinHandle<RunReport>,
+    executors: Arc<[String]>,
 }
 
-impl Running {
+impl RunControl {
     /// Live counters.
     pub fn stats(&self) -> &Arc<RunStats> {
         &self.stats
@@ -161,7 +205,8 @@ impl Running {
         let max = max_vus.unwrap_or(current_max);
         if vus > max {
             return Err(ControlError::InvalidVus(format!(
-                "{vus} VUs are more than the maximum of {max}"
+                "the number of active VUs ({vus}) must be less than or equal to the number of \
+                 maxVUs ({max})"
             )));
         }
         self.scale.send_replace((vus, max));
@@ -173,11 +218,17 @@ impl Running {
         self.stopper.clone()
     }
 
-    /// Waits for the end of the run.
-    pub async fn finish(self) -> RunReport {
-        match self.task.await {
-            Ok(r) => r,
-            Err(e) => panic!("the run task failed: {e}"),
+    /// The run's state as k6's REST API reports it.
+    pub fn status(&self) -> RunStatus {
+        let status = self.stats.status();
+        RunStatus {
+            status,
+            paused: self.pauser.is_paused(),
+            vus: self.stats.vus_active(),
+            vus_max: self.stats.vus_initialized(),
+            stopped: self.stopper.is_stopped(),
+            running: (crate::stats::status::RUNNING..crate::stats::status::ENDED).contains(&status),
+            tainted: self.stats.tainted(),
         }
     }
 }
@@ -210,12 +261,14 @@ impl Loaded {
             scale: scale.clone(),
         };
         let running = Running {
-            stats,
-            progress,
-            stopper,
-            pauser,
-            scale,
-            executors,
+            control: RunControl {
+                stats,
+                progress,
+                stopper,
+                pauser,
+                scale,
+                executors,
+            },
             task: tokio::spawn(run_test(self, outputs, summary_data, controls)),
         };
         Ok(running)
@@ -381,6 +434,7 @@ async fn run_test(
         scale: &scale,
     })
     .await;
+    stats.set_status(status::ENDED);
 
     // Everything recorded reaches the store before the summary.
     workers.flush().await;
@@ -453,6 +507,10 @@ async fn run_test(
             (Some(StopReason::Signal), _) => {
                 exit_code = ExitCode::ExternalAbort;
                 error = Some("test run was stopped by a signal".into());
+            }
+            (Some(StopReason::Api), _) => {
+                exit_code = ExitCode::StoppedByApi;
+                error = Some("test run stopped from REST API".into());
             }
             (Some(StopReason::ScriptAbort(reason)), _) => {
                 exit_code = ExitCode::ScriptAborted;
@@ -563,6 +621,7 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
     let _abort_watch = AbortOnDrop(abort_watch);
 
     // VU 0 runs setup, teardown and handleSummary; the others run iterations.
+    l.stats.set_status(status::INIT_VUS);
     let vu0 = match l.workers.spawn_vu(l.test.clone(), 0, 0).await {
         Ok(v) => v,
         Err(e) => return LifecycleOutcome::failed(ExitCode::ScriptException, e.to_string(), None),
@@ -571,8 +630,11 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         return LifecycleOutcome::failed(ExitCode::ScriptException, e.to_string(), Some(vu0));
     }
 
+    l.stats.set_status(status::INIT_DONE);
+
     // A test started paused waits here, VUs initialized, until resumed.
     if l.pauser.is_paused() {
+        l.stats.set_status(status::PAUSED_BEFORE_RUN);
         l.test.logger.log(
             Level::Info,
             "The test is paused; waiting to be resumed",
@@ -588,6 +650,7 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
     let mut setup_json: Option<Arc<str>> = None;
     let mut setup_data = None;
     if !plan.run.no_setup && l.exports.iter().any(|e| e == "setup") {
+        l.stats.set_status(status::SETUP);
         let (reply, rx) = oneshot::channel();
         vu0.send(VuCmd::Setup { reply });
         match tokio::time::timeout(plan.run.setup_timeout, rx).await {
@@ -707,6 +770,7 @@ async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
     let mut exit_code = ExitCode::Ok;
     let mut error = None;
     if !plan.run.no_teardown && l.exports.iter().any(|e| e == "teardown") {
+        l.stats.set_status(status::TEARDOWN);
         let (reply, rx) = oneshot::channel();
         vu0.interrupt.reset();
         vu0.send(VuCmd::Teardown {

@@ -1,7 +1,7 @@
 //! Counters of the running test, shared by the VUs, executors and views.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,10 @@ pub(crate) type ProgressFn = Arc<dyn Fn() -> f64 + Send + Sync>;
 
 /// Live counters of a run.
 pub struct RunStats {
+    /// k6's execution status (`lib.ExecutionStatus`), see [`RunStats::status`].
+    status: AtomicU8,
+    /// Some threshold failed at the last evaluation.
+    tainted: AtomicBool,
     pub(crate) vus_active: AtomicI64,
     pub(crate) vus_initialized: AtomicU64,
     pub(crate) iterations_completed: AtomicU64,
@@ -26,6 +30,8 @@ pub struct RunStats {
 impl RunStats {
     pub(crate) fn new(logger: Arc<Logger>) -> Arc<Self> {
         Arc::new(Self {
+            status: AtomicU8::new(status::CREATED),
+            tainted: AtomicBool::new(false),
             vus_active: AtomicI64::new(0),
             vus_initialized: AtomicU64::new(0),
             iterations_completed: AtomicU64::new(0),
@@ -40,6 +46,36 @@ impl RunStats {
     /// Marks the start of the test proper (after setup).
     pub(crate) fn mark_started(&self) {
         let _ = self.started.set(Instant::now());
+        self.set_status(status::RUNNING);
+    }
+
+    pub(crate) fn set_status(&self, s: u8) {
+        self.status.store(s, Ordering::Relaxed);
+    }
+
+    /// Where the run is, in k6's numbering of `lib.ExecutionStatus` (what
+    /// its REST API reports): see [`status`].
+    pub fn status(&self) -> u8 {
+        self.status.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_tainted(&self, tainted: bool) {
+        self.tainted.store(tainted, Ordering::Relaxed);
+    }
+
+    /// Whether a threshold failed at the last evaluation during the run.
+    pub fn tainted(&self) -> bool {
+        self.tainted.load(Ordering::Relaxed)
+    }
+
+    /// VUs running iterations now.
+    pub fn vus_active(&self) -> u64 {
+        self.vus_active.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// VUs initialized so far.
+    pub fn vus_initialized(&self) -> u64 {
+        self.vus_initialized.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_progress(&self, scenario: &str, f: ProgressFn) {
@@ -112,6 +148,26 @@ impl RunStats {
     pub fn elapsed(&self) -> Duration {
         self.started.get().map(|s| s.elapsed()).unwrap_or_default()
     }
+}
+
+/// k6's execution statuses (`lib.ExecutionStatus`), in its numbering.
+pub mod status {
+    /// Nothing has started.
+    pub const CREATED: u8 = 0;
+    /// VUs are being initialized.
+    pub const INIT_VUS: u8 = 1;
+    /// VUs are initialized.
+    pub const INIT_DONE: u8 = 3;
+    /// Started paused, waiting to be resumed.
+    pub const PAUSED_BEFORE_RUN: u8 = 4;
+    /// `setup()` runs.
+    pub const SETUP: u8 = 6;
+    /// The scenarios run.
+    pub const RUNNING: u8 = 7;
+    /// `teardown()` runs.
+    pub const TEARDOWN: u8 = 8;
+    /// The run is over.
+    pub const ENDED: u8 = 9;
 }
 
 /// 10, 100, 1000...
