@@ -1,48 +1,10 @@
 //! Summary-related option values: trend stats, time unit, mode, and the
 //! system tags k6 knows.
 
+pub use stampede_metrics::{DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS};
+
 /// k6's default `summaryTrendStats`.
 pub const DEFAULT_SUMMARY_TREND_STATS: [&str; 6] = ["avg", "min", "med", "max", "p(90)", "p(95)"];
-
-/// Every system tag k6 knows.
-pub const SYSTEM_TAGS: &[&str] = &[
-    "proto",
-    "subproto",
-    "status",
-    "method",
-    "url",
-    "name",
-    "group",
-    "check",
-    "error",
-    "error_code",
-    "tls_version",
-    "scenario",
-    "service",
-    "expected_response",
-    "vu",
-    "iter",
-    "ip",
-    "ocsp_status",
-];
-
-/// The system tags k6 enables by default, sorted as `k6 inspect` prints them.
-pub const DEFAULT_SYSTEM_TAGS: [&str; 14] = [
-    "check",
-    "error",
-    "error_code",
-    "expected_response",
-    "group",
-    "method",
-    "name",
-    "proto",
-    "scenario",
-    "service",
-    "status",
-    "subproto",
-    "tls_version",
-    "url",
-];
 
 /// Checks a trend stat column: `avg`, `min`, `med`, `max`, `count`, or
 /// `p(N)` with `0 <= N <= 100` (k6's messages).

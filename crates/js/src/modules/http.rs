@@ -13,7 +13,7 @@ use stampede_http::{
     Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
     RequestCookie, Session,
 };
-use stampede_metrics::Builtin;
+use stampede_metrics::{Builtin, DEFAULT_SYSTEM_TAGS};
 
 use super::http_response::{RequestParts, Response, ResponseParts, ResponseType};
 use super::set_fn;
@@ -22,24 +22,6 @@ use crate::coro::suspend;
 use crate::host::{now_ns, TestEnv};
 use crate::log::Level;
 use crate::state::VuState;
-
-/// The system tags k6 adds to samples by default.
-pub const DEFAULT_SYSTEM_TAGS: &[&str] = &[
-    "proto",
-    "subproto",
-    "status",
-    "method",
-    "url",
-    "name",
-    "group",
-    "check",
-    "error",
-    "error_code",
-    "tls_version",
-    "scenario",
-    "service",
-    "expected_response",
-];
 
 /// Test-wide settings of `k6/http`.
 #[derive(Clone)]

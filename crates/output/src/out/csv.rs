@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use stampede_metrics::{Registry, Sample};
+use stampede_metrics::{Registry, Sample, DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS};
 
 use super::json::{is_metadata, METADATA};
 use super::target::Target;
@@ -44,44 +44,6 @@ impl CsvTimeFormat {
         })
     }
 }
-
-/// k6's system tags that get their own column by default, in column order.
-const DEFAULT_COLUMNS: [&str; 14] = [
-    "check",
-    "error",
-    "error_code",
-    "expected_response",
-    "group",
-    "method",
-    "name",
-    "proto",
-    "scenario",
-    "service",
-    "status",
-    "subproto",
-    "tls_version",
-    "url",
-];
-
-/// Every system tag k6 knows except the non-indexable `vu` and `iter`.
-const INDEXABLE_SYSTEM_TAGS: [&str; 16] = [
-    "check",
-    "error",
-    "error_code",
-    "expected_response",
-    "group",
-    "ip",
-    "method",
-    "name",
-    "ocsp_status",
-    "proto",
-    "scenario",
-    "service",
-    "status",
-    "subproto",
-    "tls_version",
-    "url",
-];
 
 /// Go's `time.ParseDuration` for `saveInterval` (`1s`, `500ms`, `1m30s`).
 fn parse_go_duration(s: &str) -> Result<Duration, String> {
@@ -182,19 +144,20 @@ impl CsvOutput {
         let save_interval = parse_go_duration(&interval).map_err(config_err)?;
         let enabled: Vec<String> = match &ctx.system_tags {
             Some(tags) => tags.clone(),
-            None => DEFAULT_COLUMNS.iter().map(|s| s.to_string()).collect(),
+            None => DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect(),
         };
-        let mut columns: Vec<String> = INDEXABLE_SYSTEM_TAGS
+        // Every system tag but the non-indexable `vu` and `iter`, sorted.
+        let mut indexable: Vec<&str> = SYSTEM_TAGS
             .iter()
-            .filter(|t| enabled.iter().any(|e| e == *t))
-            .map(|s| s.to_string())
+            .copied()
+            .filter(|t| !matches!(*t, "vu" | "iter"))
             .collect();
-        columns.sort();
-        let ignored = INDEXABLE_SYSTEM_TAGS
-            .iter()
-            .filter(|t| !enabled.iter().any(|e| e == *t))
-            .map(|s| s.to_string())
-            .collect();
+        indexable.sort_unstable();
+        let (columns, ignored): (Vec<&str>, Vec<&str>) = indexable
+            .into_iter()
+            .partition(|t| enabled.iter().any(|e| e == t));
+        let columns: Vec<String> = columns.into_iter().map(str::to_string).collect();
+        let ignored = ignored.into_iter().map(str::to_string).collect();
         Ok(CsvOutput {
             path: (file != "-").then(|| PathBuf::from(file)),
             time_format,
