@@ -82,6 +82,12 @@ const BUILTINS: &[Builtin] = &[
         js: Some(include_str!("js/ws.js")),
         native: Some(ws::native),
     },
+    // Internal: the cookie handling both WebSocket modules share.
+    Builtin {
+        name: "stampede:ws-cookies",
+        js: Some(include_str!("js/ws_cookies.js")),
+        native: None,
+    },
     Builtin {
         name: "k6/experimental/websockets",
         js: Some(include_str!("js/websockets.js")),

@@ -3,6 +3,7 @@
 // (stampede:native/k6/experimental/websockets), which calls #event here.
 import n from 'stampede:native/k6/experimental/websockets';
 import { cookieJar } from 'k6/http';
+import { withCookies, storeCookies } from 'stampede:ws-cookies';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -15,55 +16,6 @@ function goError(message) {
   const e = new Error(message);
   e.name = 'GoError';
   return e;
-}
-
-// --- cookies (as js/ws.js: the jar is reached through k6/http) -------------
-function httpURL(url) {
-  return url.replace(/^ws(s?):/i, 'http$1:');
-}
-
-function withCookies(headers, jar, url) {
-  const out = {};
-  if (headers !== undefined && headers !== null) {
-    for (const k of Object.keys(headers)) out[k] = headers[k];
-  }
-  const cookies = jar.cookiesForURL(httpURL(url));
-  const parts = [];
-  for (const name of Object.keys(cookies)) {
-    for (const v of cookies[name]) parts.push(`${name}=${v}`);
-  }
-  if (parts.length === 0) return out;
-  const cookie = parts.join('; ');
-  const key = Object.keys(out).find((k) => k.toLowerCase() === 'cookie');
-  if (key === undefined || out[key] === undefined || out[key] === null || out[key] === '') {
-    if (key !== undefined) delete out[key];
-    out.Cookie = cookie;
-  } else {
-    out[key] = `${out[key]}; ${cookie}`;
-  }
-  return out;
-}
-
-function storeCookies(jar, url, lines) {
-  const u = httpURL(url);
-  for (const line of lines) {
-    const [pair, ...attrs] = line.split(';');
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const opts = {};
-    for (const a of attrs) {
-      const i = a.indexOf('=');
-      const k = (i < 0 ? a : a.slice(0, i)).trim().toLowerCase();
-      const v = i < 0 ? '' : a.slice(i + 1).trim();
-      if (k === 'domain') opts.domain = v;
-      else if (k === 'path') opts.path = v;
-      else if (k === 'max-age') opts.max_age = Number(v);
-      else if (k === 'expires') opts.expires = v;
-      else if (k === 'secure') opts.secure = true;
-      else if (k === 'httponly') opts.http_only = true;
-    }
-    jar.set(u, pair.slice(0, eq).trim(), pair.slice(eq + 1).trim(), opts);
-  }
 }
 
 // --- Blob --------------------------------------------------------------------
