@@ -617,16 +617,6 @@ mod tests {
     use super::*;
     use stampede_metrics::Builtin;
 
-    fn ctx(env: &[(&str, &str)]) -> OutputContext {
-        OutputContext {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..OutputContext::default()
-        }
-    }
-
     fn lines(cfg: Config, samples: &[Sample]) -> String {
         let mut w = InfluxWorker {
             client: Client::new(false, Duration::from_secs(1)).unwrap(),
@@ -644,7 +634,12 @@ mod tests {
     #[test]
     fn lines_as_k6_writes_them() {
         // k6 v1.1.0 --out influxdb, captured.
-        let cfg = Config::from(Api::V1, "http://127.0.0.1:8086/mydb", &ctx(&[])).unwrap();
+        let cfg = Config::from(
+            Api::V1,
+            "http://127.0.0.1:8086/mydb",
+            &OutputContext::with_env(&[]),
+        )
+        .unwrap();
         let tags = TagSet::from_pairs([
             ("expected_response", "true"),
             ("method", "GET"),
@@ -688,7 +683,7 @@ mod tests {
         let cfg = Config::from(
             Api::V1,
             "http://h:8086/db?precision=ms&tagsAsFields=vu:int&tagsAsFields=zz:float&tagsAsFields=a:bool",
-            &ctx(&[]),
+            &OutputContext::with_env(&[]),
         )
         .unwrap();
         assert_eq!(cfg.precision, "ms");
@@ -713,7 +708,7 @@ mod tests {
         let c = Config::from(
             Api::V1,
             "http://u:p@127.0.0.1:8086/k6db?pushInterval=5s",
-            &ctx(&[
+            &OutputContext::with_env(&[
                 ("K6_INFLUXDB_DB", "other"),
                 ("K6_INFLUXDB_PUSH_INTERVAL", "2s"),
             ]),
@@ -730,14 +725,16 @@ mod tests {
             .headers()
             .iter()
             .any(|(k, v)| k == "authorization" && v == "Basic dTpw"));
-        let c = Config::from(Api::V1, "", &ctx(&[])).unwrap();
+        let c = Config::from(Api::V1, "", &OutputContext::with_env(&[])).unwrap();
         assert_eq!(
             (c.addr.as_str(), c.db.as_str()),
             ("http://localhost:8086/", "k6")
         );
 
         let err = |api, arg: &str, env: &[(&str, &str)]| {
-            Config::from(api, arg, &ctx(env)).unwrap_err().to_string()
+            Config::from(api, arg, &OutputContext::with_env(env))
+                .unwrap_err()
+                .to_string()
         };
         assert_eq!(
             err(Api::V1, "http://h/db?bogus=1", &[]),
@@ -763,7 +760,7 @@ mod tests {
         let c = Config::from(
             Api::V2,
             "http://127.0.0.1:8086/my-bucket",
-            &ctx(&[
+            &OutputContext::with_env(&[
                 ("K6_INFLUXDB_ORGANIZATION", "acme"),
                 ("K6_INFLUXDB_TOKEN", "s3cret"),
                 ("K6_INFLUXDB_PRECISION", "1ms"),

@@ -132,6 +132,20 @@ pub struct OutputContext {
     pub trend_stats: Vec<String>,
 }
 
+#[cfg(test)]
+impl OutputContext {
+    /// A context with only these environment variables, for tests.
+    pub(crate) fn with_env(env: &[(&str, &str)]) -> Self {
+        OutputContext {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..OutputContext::default()
+        }
+    }
+}
+
 /// Why an output could not be created.
 #[derive(Debug, Error)]
 pub enum OutputError {

@@ -617,22 +617,16 @@ impl Output for OtelOutput {
 mod tests {
     use super::*;
 
-    fn ctx(env: &[(&str, &str)]) -> OutputContext {
-        OutputContext {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..OutputContext::default()
-        }
-    }
-
     #[test]
     fn settings_and_descriptions_as_k6() {
         let d = |env: &[(&str, &str)]| {
-            OtelOutput::new("experimental-opentelemetry", "", &ctx(env))
-                .unwrap()
-                .description()
+            OtelOutput::new(
+                "experimental-opentelemetry",
+                "",
+                &OutputContext::with_env(env),
+            )
+            .unwrap()
+            .description()
         };
         assert_eq!(d(&[]), "opentelemetry (grpc, localhost:4317)");
         assert_eq!(
@@ -652,7 +646,7 @@ mod tests {
             "opentelemetry (http, http://127.0.0.1:38203/v1/metrics)"
         );
         let err = |env: &[(&str, &str)]| {
-            OtelOutput::new("opentelemetry", "", &ctx(env))
+            OtelOutput::new("opentelemetry", "", &OutputContext::with_env(env))
                 .err()
                 .unwrap()
                 .to_string()
@@ -666,7 +660,7 @@ mod tests {
         assert!(err(&[("K6_OTEL_HEADERS", "novalue")]).contains("expected format key=value"));
         let c = Config::from(
             "opentelemetry",
-            &ctx(&[("K6_OTEL_HEADERS", "X-Key=a%20b,Tenant=t")]),
+            &OutputContext::with_env(&[("K6_OTEL_HEADERS", "X-Key=a%20b,Tenant=t")]),
         )
         .unwrap();
         assert_eq!(

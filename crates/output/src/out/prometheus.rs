@@ -609,16 +609,6 @@ impl Output for PrometheusOutput {
 mod tests {
     use super::*;
 
-    fn ctx(env: &[(&str, &str)]) -> OutputContext {
-        OutputContext {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..OutputContext::default()
-        }
-    }
-
     #[test]
     fn buckets_as_prometheus() {
         // Upper bounds are inclusive: 1 is the top of bucket 0.
@@ -646,7 +636,7 @@ mod tests {
 
     #[test]
     fn settings() {
-        let c = Config::from("", &ctx(&[])).unwrap();
+        let c = Config::from("", &OutputContext::with_env(&[])).unwrap();
         assert_eq!(c.url.as_str(), "http://localhost:9090/api/v1/write");
         assert_eq!(c.push_interval, Duration::from_secs(5));
         assert_eq!(
@@ -655,7 +645,7 @@ mod tests {
         );
         let c = Config::from(
             "http://127.0.0.1:9/api/v1/write",
-            &ctx(&[
+            &OutputContext::with_env(&[
                 (
                     "K6_PROMETHEUS_RW_TREND_STATS",
                     "p(95),p(99.9),avg,count,sum",
@@ -673,11 +663,14 @@ mod tests {
         assert!(c
             .headers
             .contains(&("Authorization".into(), "Bearer tok".into())));
-        let err = Config::from("", &ctx(&[("K6_PROMETHEUS_RW_TREND_STATS", "p(101)")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::from(
+            "",
+            &OutputContext::with_env(&[("K6_PROMETHEUS_RW_TREND_STATS", "p(101)")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("invalid trend stat \"p(101)\""), "{err}");
-        let err = Config::from("localhost:9090", &ctx(&[]))
+        let err = Config::from("localhost:9090", &OutputContext::with_env(&[]))
             .unwrap_err()
             .to_string();
         assert!(
