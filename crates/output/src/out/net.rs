@@ -106,10 +106,7 @@ impl Client {
         message: &[u8],
     ) -> Result<Vec<u8>, String> {
         let key = origin(url)?;
-        let mut framed = Vec::with_capacity(message.len() + 5);
-        framed.push(0);
-        framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
-        framed.extend_from_slice(message);
+        let framed = stampede_http::grpc::frame(message);
         let mut target = url.clone();
         target.set_path(path);
         let mut hs: Vec<(String, String)> = vec![
@@ -175,7 +172,7 @@ impl Client {
         method: &str,
         url: &Url,
         headers: &[(String, String)],
-        body: Vec<u8>,
+        body: impl Into<Bytes>,
         h2: bool,
     ) -> Result<http::Request<Full<Bytes>>, String> {
         let mut b = http::Request::builder().method(method);
@@ -195,7 +192,7 @@ impl Client {
         for (k, v) in headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        b.body(Full::new(Bytes::from(body)))
+        b.body(Full::new(body.into()))
             .map_err(|e| format!("invalid request: {e}"))
     }
 }
