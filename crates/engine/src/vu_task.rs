@@ -151,7 +151,7 @@ pub(crate) fn vu_main(
     let mut rx = Some(rx);
     loop {
         let mut r = rx.take().expect("receiver returned after each wait");
-        let next = suspend_uninterruptible(async move {
+        let next = suspend_uninterruptible(move || async move {
             let cmd = r.recv().await;
             (r, cmd)
         });
@@ -214,7 +214,7 @@ fn run_scenario(
             Gate::Arrivals { rx, busy } => {
                 stats.vus_active.fetch_sub(1, Ordering::Relaxed);
                 let rx = rx.clone();
-                let got = suspend(async move { rx.recv().await });
+                let got = suspend(move || async move { rx.recv().await });
                 stats.vus_active.fetch_add(1, Ordering::Relaxed);
                 match got {
                     Ok(Ok(n)) => {
@@ -240,7 +240,7 @@ fn run_scenario(
             if outcome == IterationOutcome::Completed
                 || matches!(outcome, IterationOutcome::Failed(_))
             {
-                let _ = suspend(tokio::time::sleep(rest));
+                let _ = suspend(move || tokio::time::sleep(rest));
             }
         }
         if let Gate::Arrivals { busy, .. } = &run.gate {

@@ -51,52 +51,64 @@ pub fn in_coroutine() -> bool {
     CURRENT.with(|c| !c.get().is_null())
 }
 
-/// Waits for `fut` from synchronous code running inside a VU coroutine.
+/// Waits for the future `make` returns, from synchronous code running
+/// inside a VU coroutine.
+///
+/// The future is made on the driver's side when it is first polled: an
+/// I/O future can be several KB, and building it here would grow every VU's
+/// stack by that much for good (stack pages stay resident once touched).
 ///
 /// Returns `Err(Interrupted)` when the VU's [`InterruptSignal`] fired while
 /// waiting (the future is then dropped unfinished). Outside a coroutine the
 /// future cannot be awaited and `Err(Interrupted)` is returned as well.
-pub fn suspend<F>(fut: F) -> Result<F::Output, Interrupted>
+pub fn suspend<F, Fut>(make: F) -> Result<Fut::Output, Interrupted>
 where
-    F: Future + 'static,
-    F::Output: 'static,
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: 'static,
 {
-    wait(fut, true)
+    wait(make, true)
 }
 
 /// Like [`suspend`], but an interrupt does not abandon the wait: for a VU
 /// idling between jobs, where the signal is meant for its next iteration.
-pub fn suspend_uninterruptible<F>(fut: F) -> Result<F::Output, Interrupted>
+pub fn suspend_uninterruptible<F, Fut>(make: F) -> Result<Fut::Output, Interrupted>
 where
-    F: Future + 'static,
-    F::Output: 'static,
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: 'static,
 {
-    wait(fut, false)
+    wait(make, false)
 }
 
-fn wait<F>(fut: F, interruptible: bool) -> Result<F::Output, Interrupted>
+fn wait<F, Fut>(make: F, interruptible: bool) -> Result<Fut::Output, Interrupted>
 where
-    F: Future + 'static,
-    F::Output: 'static,
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: 'static,
 {
     let yielder = CURRENT.with(|c| c.get());
     if yielder.is_null() {
         return Err(Interrupted);
     }
-    // Box the (often large) future first and wrap the small box: wrapping
-    // it by value would copy it once more on its way to the heap.
-    let fut = Box::pin(fut);
+    // The wrapper holds `make` and then a box of its future: both small.
     let boxed: Wait = (
-        Box::pin(async move { Box::new(fut.await) as Resume }),
+        Box::pin(async move { Box::new(Box::pin(make()).await) as Resume }),
         interruptible,
     );
+    // Other VUs of the thread run JavaScript in the same QuickJS runtime
+    // while this one waits.
+    let parked = crate::shared::park();
     // SAFETY: `yielder` was set by this coroutine's own body (see `Coro::new`)
     // and lives on its stack for as long as the coroutine runs; we are inside
     // that coroutine, so it is alive.
     let out = unsafe { &*yielder }.suspend(boxed);
     // Other coroutines ran on this thread meanwhile and changed CURRENT.
     CURRENT.with(|c| c.set(yielder));
-    match out.downcast::<F::Output>() {
+    if let Some(parked) = parked {
+        parked.resume();
+    }
+    match out.downcast::<Fut::Output>() {
         Ok(v) => Ok(*v),
         Err(_) => Err(Interrupted),
     }
@@ -248,7 +260,7 @@ mod tests {
                 let co = Coro::new(64 * 1024, move || {
                     let mut sum = 0;
                     for j in 0..10u64 {
-                        sum += suspend(async move {
+                        sum += suspend(move || async move {
                             tokio::task::yield_now().await;
                             i * j
                         })
@@ -273,8 +285,8 @@ mod tests {
         let out = local(async {
             let signal = InterruptSignal::new();
             let co = Coro::new(64 * 1024, || {
-                let first = suspend(tokio::time::sleep(Duration::from_secs(3600)));
-                let second = suspend(async { 1 });
+                let first = suspend(|| tokio::time::sleep(Duration::from_secs(3600)));
+                let second = suspend(|| async { 1 });
                 (first, second)
             })
             .unwrap();
@@ -292,7 +304,7 @@ mod tests {
             let signal = InterruptSignal::new();
             signal.interrupt();
             let co = Coro::new(64 * 1024, || {
-                suspend_uninterruptible(async {
+                suspend_uninterruptible(|| async {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     7
                 })
@@ -306,6 +318,6 @@ mod tests {
     #[test]
     fn suspend_outside_a_coroutine_is_an_error() {
         assert!(!in_coroutine());
-        assert_eq!(suspend(async { 1 }), Err(Interrupted));
+        assert_eq!(suspend(|| async { 1 }), Err(Interrupted));
     }
 }

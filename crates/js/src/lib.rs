@@ -3,7 +3,8 @@
 //!
 //! A [`Program`] is the script and the files it loads, read once. A
 //! [`TestEnv`] is what all VUs of a test share (registry, options, control).
-//! Each [`Vu`] owns a QuickJS runtime and must live inside a [`coro::Coro`]:
+//! Each [`Vu`] owns a QuickJS context (the VUs of a test on one thread share
+//! a runtime) and must live inside a [`coro::Coro`]:
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -28,6 +29,7 @@ pub mod log;
 pub mod modules;
 mod ops;
 mod program;
+mod shared;
 mod state;
 mod typescript;
 mod value;

@@ -72,9 +72,10 @@ pub(crate) fn promise<'js, P, F>(
     ctx: &Ctx<'js>,
     ops: &Ops,
     prepared: rquickjs::Result<P>,
-    op: impl FnOnce(P) -> F,
+    op: impl FnOnce(P) -> F + 'static,
 ) -> rquickjs::Result<Value<'js>>
 where
+    P: 'static,
     F: Future<Output = Settle> + 'static,
 {
     let (promise, resolve, reject) = ctx.promise()?;
@@ -87,9 +88,10 @@ where
     };
     let resolve = Persistent::save(ctx, resolve);
     let reject = Persistent::save(ctx, reject);
-    let fut = op(p);
+    // The future is made when first polled, on the driver's side, and boxed:
+    // not on the VU's stack (see `coro::suspend`).
     ops.spawn(async move {
-        let settle = fut.await;
+        let settle = Box::pin(op(p)).await;
         Box::new(move |ctx: &Ctx<'_>| -> rquickjs::Result<()> {
             match settle(ctx) {
                 Ok(v) => resolve.restore(ctx)?.call::<_, ()>((v,)),

@@ -1,10 +1,11 @@
 //! Per-VU state shared by the native functions of the k6 modules.
 
 use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use rquickjs::{Ctx, JsLifetime};
+use rquickjs::Ctx;
 use stampede_metrics::{Builtin, Metric, TagSet};
 
 use crate::coro::InterruptSignal;
@@ -199,18 +200,34 @@ impl VuState {
     }
 }
 
-/// The [`VuState`] stored in each context, for code that only has a `Ctx`.
-#[derive(Clone)]
-pub(crate) struct VuHandle(pub Rc<VuState>);
+/// Makes `state` the one [`vu_state`] finds for `ctx`. The context's
+/// opaque pointer holds a reference to it until [`detach`].
+pub(crate) fn attach(ctx: &Ctx<'_>, state: &Rc<VuState>) {
+    let ptr = Rc::into_raw(state.clone());
+    // SAFETY: a live context; rquickjs does not use the context opaque.
+    unsafe { rquickjs::qjs::JS_SetContextOpaque(ctx.as_raw().as_ptr(), ptr as *mut c_void) };
+}
 
-// SAFETY: VuHandle holds no JavaScript values, so it lives as long as it likes.
-unsafe impl<'js> JsLifetime<'js> for VuHandle {
-    type Changed<'to> = VuHandle;
+/// Drops the reference [`attach`] stored in `ctx`.
+pub(crate) fn detach(ctx: &Ctx<'_>) {
+    // SAFETY: a live context; its opaque is null or set by `attach`.
+    unsafe {
+        let ptr = rquickjs::qjs::JS_GetContextOpaque(ctx.as_raw().as_ptr()) as *const VuState;
+        rquickjs::qjs::JS_SetContextOpaque(ctx.as_raw().as_ptr(), std::ptr::null_mut());
+        if !ptr.is_null() {
+            drop(Rc::from_raw(ptr));
+        }
+    }
 }
 
 /// The state of the VU owning `ctx`.
 pub(crate) fn vu_state(ctx: &Ctx<'_>) -> Rc<VuState> {
-    ctx.userdata::<VuHandle>()
-        .map(|h| h.0.clone())
-        .expect("every VU context stores its state")
+    // SAFETY: a live context; its opaque is null or a reference made by
+    // `attach`, which stays until `detach`.
+    unsafe {
+        let ptr = rquickjs::qjs::JS_GetContextOpaque(ctx.as_raw().as_ptr()) as *const VuState;
+        assert!(!ptr.is_null(), "every VU context stores its state");
+        Rc::increment_strong_count(ptr);
+        Rc::from_raw(ptr)
+    }
 }

@@ -23,21 +23,23 @@ use stampede_metrics::Builtin;
 use crate::coro::{suspend, InterruptSignal};
 use crate::error::ScriptError;
 use crate::host::{Emitter, ScenarioInfo, TestEnv};
-use crate::loader::{ScriptLoader, ScriptResolver};
 use crate::modules;
 use crate::program::{resolve, Specifier};
-use crate::state::{vu_state, Phase, VuHandle, VuState};
+use crate::state::{vu_state, Phase, VuState};
 
 /// The stack a VU coroutine needs: QuickJS's own limit plus room for the
 /// Rust frames of native calls.
 pub const VU_STACK_SIZE: usize = 256 * 1024;
-const JS_STACK_LIMIT: usize = 192 * 1024;
 
 impl Drop for Vu {
     fn drop(&mut self) {
         // Pending operations may hold JavaScript values: release them while
         // the runtime is still alive.
         self.state.ops.cancel_all();
+        // SAFETY: the context is alive (dropped after this); no JavaScript runs.
+        let ctx = unsafe { Ctx::from_raw(self.context.as_raw()) };
+        ctx.forget_class_prototypes();
+        crate::state::detach(&ctx);
     }
 }
 
@@ -80,7 +82,7 @@ pub struct IterationRequest<'a> {
 /// or a file path).
 pub type SummaryOutputs = Vec<(String, Vec<u8>)>;
 
-/// A VU with its JavaScript runtime.
+/// A VU with its JavaScript context.
 pub struct Vu {
     // Field order matters: JavaScript values must be freed before the
     // context and the runtime that own them.
@@ -94,22 +96,10 @@ pub struct Vu {
 }
 
 impl Vu {
-    /// Creates the runtime and runs the script's init code.
+    /// Creates the VU's context (in the runtime its thread shares for
+    /// `test`) and runs the script's init code.
     pub fn new(test: Arc<TestEnv>, cfg: VuConfig) -> Result<Self, ScriptError> {
-        let runtime =
-            Runtime::new().map_err(|e| ScriptError::Exception(format!("runtime: {e}")))?;
-        runtime.set_max_stack_size(JS_STACK_LIMIT);
-        if test.memory_limit > 0 {
-            runtime.set_memory_limit(test.memory_limit);
-        }
-        let signal = cfg.interrupt.clone();
-        runtime.set_interrupt_handler(Some(Box::new(move || signal.is_set())));
-        runtime.set_loader(
-            ScriptResolver,
-            ScriptLoader {
-                program: test.program.clone(),
-            },
-        );
+        let runtime = crate::shared::runtime_for(&test)?;
         // Typed arrays, Map/Set, WeakRef and performance come later, when
         // the code uses them (see `intrinsics`).
         let context = Context::custom::<(
@@ -127,8 +117,8 @@ impl Vu {
             rquickjs::qjs::JS_AddIntrinsicAToB(context.as_raw().as_ptr());
         }
         let state = VuState::new(test, cfg.id, cfg.id_in_test, cfg.emitter, cfg.interrupt);
-        let namespace = context.with(|ctx| -> Result<_, ScriptError> {
-            let _ = ctx.store_userdata(VuHandle(state.clone()));
+        let namespace = crate::shared::enter(&context, &state.interrupt, |ctx| {
+            crate::state::attach(&ctx, &state);
             install_globals(&ctx, &state)
                 .catch(&ctx)
                 .map_err(|e| ScriptError::from_caught(&ctx, e))?;
@@ -197,7 +187,7 @@ impl Vu {
         self.state.rebuild_tags();
         if env_changed {
             let state = self.state.clone();
-            let _ = self.context.with(|ctx| install_env(&ctx, &state));
+            let _ = self.enter(|ctx| install_env(&ctx, &state));
         }
     }
 
@@ -265,7 +255,7 @@ impl Vu {
         let st = &self.state;
         st.ops.cancel_all();
         if st.timers_armed.replace(false) {
-            let _ = self.context.with(|ctx| -> rquickjs::Result<()> {
+            let _ = self.enter(|ctx| -> rquickjs::Result<()> {
                 let timers: Object = ctx.globals().get("__stampede_timers")?;
                 timers.get::<_, Function>("clear")?.call::<_, ()>(())
             });
@@ -299,7 +289,7 @@ impl Vu {
             (None, _) => self.setup_data = None,
             (Some(j), Some(c)) if Arc::ptr_eq(j, &c) => {}
             (Some(j), _) => {
-                let parsed = self.context.with(|ctx| {
+                let parsed = self.enter(|ctx| {
                     crate::value::from_json_str(&ctx, j).map(|v| Persistent::save(&ctx, v))
                 });
                 self.setup_data = parsed.ok().map(|p| (j.clone(), p));
@@ -403,13 +393,18 @@ impl Vu {
         })
     }
 
+    /// Runs `f` in this VU's context.
+    fn enter<R>(&self, f: impl for<'js> FnOnce(Ctx<'js>) -> R) -> R {
+        crate::shared::enter(&self.context, &self.state.interrupt, f)
+    }
+
     /// Runs `f` with the module namespace, converting exceptions.
     fn with_ns<T>(
         &self,
         f: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> rquickjs::Result<T>,
     ) -> Result<T, ScriptError> {
         let state = self.state.clone();
-        self.context.with(|ctx| {
+        self.enter(|ctx| {
             let ns = self
                 .namespace
                 .clone()
@@ -445,7 +440,7 @@ fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<
     let state = vu_state(ctx);
     let mut hooks: Option<(Function, Function)> = None;
     loop {
-        while ctx.execute_pending_job() {}
+        while crate::shared::run_job(ctx) {}
         if let Some(p) = ret.as_promise() {
             if p.state() == PromiseState::Rejected {
                 return p
@@ -505,12 +500,12 @@ fn wait_for_event(
     if state.ops.is_empty() {
         let d = timer.unwrap_or_default();
         if !d.is_zero() {
-            suspend(tokio::time::sleep(d))?;
+            suspend(move || tokio::time::sleep(d))?;
         }
         return Ok(None);
     }
     let mut ops = state.ops.take();
-    let (out, ops) = suspend(async move {
+    let (out, ops) = suspend(move || async move {
         let out = match timer {
             Some(d) => tokio::select! {
                 cb = ops.next() => cb,

@@ -504,3 +504,84 @@ fn optional_builtins_come_when_the_code_names_them() {
         out.logs
     );
 }
+
+/// Runs one iteration of `source` in `n` VUs at once, on one thread (so in
+/// one shared QuickJS runtime); returns their outcomes by VU.
+fn iterate_together(source: &str, n: u64) -> Vec<IterationOutcome> {
+    let s = Script::new(source);
+    let program = stampede_js::Program::load(&s.path).unwrap();
+    let test = std::sync::Arc::new(stampede_js::TestEnv::probe(
+        program,
+        BTreeMap::new(),
+        std::sync::Arc::new(stampede_js::log::Logger::capturing()),
+    ));
+    common::local(async move {
+        let mut handles = Vec::new();
+        for id in 1..=n {
+            let t = test.clone();
+            let sig = stampede_js::coro::InterruptSignal::new();
+            let cfg = stampede_js::VuConfig {
+                id,
+                id_in_test: id,
+                emitter: stampede_js::Emitter::detached(),
+                interrupt: sig.clone(),
+            };
+            let co = stampede_js::coro::Coro::new(stampede_js::VU_STACK_SIZE, move || {
+                let mut vu = Vu::new(t, cfg).unwrap();
+                vu.run_iteration(
+                    stampede_js::IterationRequest {
+                        exec: "default",
+                        iteration_in_scenario: 0,
+                        iteration_in_test: id,
+                    },
+                    None,
+                )
+            })
+            .unwrap();
+            handles.push(tokio::task::spawn_local(co.run(sig)));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    })
+}
+
+#[test]
+fn vus_sharing_a_runtime_keep_their_own_frames_jobs_and_realm() {
+    // VU 1 suspends deep inside its JavaScript while the others run theirs:
+    // their stacks must not show its frames, nobody may run its promise
+    // jobs early, and every VU's native functions are of its own realm.
+    let out = iterate_together(
+        "import exec from 'k6/execution';\n\
+         import { sleep } from 'k6';\n\
+         let mine = null;\n\
+         function deep() { sleep(0.05); }\n\
+         export default async function () {\n\
+           const id = exec.vu.idInTest;\n\
+           if (mine !== null) throw new Error('module state shared');\n\
+           mine = id;\n\
+           globalThis.owner = id;\n\
+           if (Object.getPrototypeOf(sleep) !== Function.prototype) throw new Error('foreign Function.prototype');\n\
+           let phase = 'sync';\n\
+           const job = Promise.resolve().then(() => {\n\
+             if (phase !== 'after') throw new Error('job of VU ' + id + ' ran during its sleep');\n\
+             return globalThis.owner;\n\
+           });\n\
+           if (id === 1) {\n\
+             deep();\n\
+           } else {\n\
+             sleep(0.01);\n\
+             const st = new Error('x').stack;\n\
+             if (st.includes('deep')) throw new Error('stack of VU ' + id + ' shows another VU: ' + st);\n\
+             try { null.x; } catch (e) { sleep(0.005); if (!(e instanceof TypeError)) throw new Error('exception lost'); }\n\
+           }\n\
+           phase = 'after';\n\
+           if (await job !== id) throw new Error('job ran in another VU');\n\
+           if (globalThis.owner !== id || mine !== id) throw new Error('globals shared');\n\
+         }\n",
+        3,
+    );
+    assert_eq!(out, vec![IterationOutcome::Completed; 3]);
+}

@@ -2553,6 +2553,85 @@ int JS_ExecutePendingJob(JSRuntime *rt, JSContext **pctx)
     return ret;
 }
 
+/* Stampede patch: several contexts of one runtime run in coroutines of
+   one thread, each VU its own context. A coroutine that suspends while its
+   JavaScript is on the stack parks the runtime's execution state (current
+   frame, stack window, pending exception) and resumes it later; each
+   context runs only its own jobs. */
+typedef struct JSExecState {
+    JSStackFrame *current_stack_frame;
+    uintptr_t stack_top;
+    uintptr_t stack_limit;
+    JSValue current_exception;
+} JSExecState;
+
+/* The caller's buffer must hold JS_EXEC_STATE_WORDS machine words. */
+#define JS_EXEC_STATE_WORDS 8
+static_assert(sizeof(JSExecState) <= JS_EXEC_STATE_WORDS * sizeof(uintptr_t),
+              "JSExecState does not fit");
+
+/* Moves the execution state into `buf` and leaves the runtime idle: no
+   frame, no stack limit, no exception. */
+void JS_ParkExecState(JSRuntime *rt, void *buf)
+{
+    JSExecState *s = buf;
+    s->current_stack_frame = rt->current_stack_frame;
+    s->stack_top = rt->stack_top;
+    s->stack_limit = rt->stack_limit;
+    s->current_exception = rt->current_exception;
+    rt->current_stack_frame = NULL;
+    rt->stack_limit = 0;
+    rt->current_exception = JS_UNINITIALIZED;
+}
+
+/* Called when no context of the runtime runs JavaScript any more: no stack
+   limit until the next JS_UpdateStackTop (the next runner's stack may lie
+   anywhere). */
+void JS_LeaveExecState(JSRuntime *rt)
+{
+    rt->stack_limit = 0;
+}
+
+/* Restores a state saved by JS_ParkExecState. */
+void JS_UnparkExecState(JSRuntime *rt, const void *buf)
+{
+    const JSExecState *s = buf;
+    JS_FreeValueRT(rt, rt->current_exception);
+    rt->current_stack_frame = s->current_stack_frame;
+    rt->stack_top = s->stack_top;
+    rt->stack_limit = s->stack_limit;
+    rt->current_exception = s->current_exception;
+}
+
+/* Like JS_ExecutePendingJob, for the jobs of `ctx` only. Returns 0 when it
+   has none, 1 after running one, -1 when the job threw. */
+int JS_ExecutePendingJobOf(JSContext *ctx)
+{
+    JSRuntime *rt = ctx->rt;
+    struct list_head *el;
+    JSJobEntry *e = NULL;
+    JSValue res;
+    int i, ret;
+
+    list_for_each(el, &rt->job_list) {
+        JSJobEntry *j = list_entry(el, JSJobEntry, link);
+        if (j->ctx == ctx) {
+            e = j;
+            break;
+        }
+    }
+    if (!e)
+        return 0;
+    list_del(&e->link);
+    res = e->job_func(e->ctx, e->argc, vc(e->argv));
+    for(i = 0; i < e->argc; i++)
+        JS_FreeValue(ctx, e->argv[i]);
+    ret = JS_IsException(res) ? -1 : 1;
+    JS_FreeValue(ctx, res);
+    js_free(ctx, e);
+    return ret;
+}
+
 static inline uint32_t atom_get_free(const JSAtomStruct *p)
 {
     return (uintptr_t)p >> 1;

@@ -135,9 +135,10 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let opts = connect_params(&ctx, params.0)?;
             let client = s.test.http.client.clone();
             let target = addr.clone();
-            let conn = suspend(async move { GrpcConn::connect(&client, &target, &opts).await })
-                .map_err(|_| super::k6::interrupted(&ctx))?
-                .map_err(|e| Exception::throw_message(&ctx, &e))?;
+            let conn =
+                suspend(move || async move { GrpcConn::connect(&client, &target, &opts).await })
+                    .map_err(|_| super::k6::interrupted(&ctx))?
+                    .map_err(|e| Exception::throw_message(&ctx, &e))?;
             let mut clients = c.borrow_mut();
             let st = client_mut(&ctx, &mut clients, id)?;
             // A connection replaced without close() keeps its bytes counted.
@@ -165,7 +166,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let p = prepare(&ctx, &s, &c, id, &method, request, params.0)?;
             let (conn, call) = (p.conn.clone(), p.call.clone());
             let start = Instant::now();
-            let reply = suspend(async move { conn.invoke(&call).await })
+            let reply = suspend(move || async move { conn.invoke(&call).await })
                 .map_err(|_| super::k6::interrupted(&ctx))?;
             finish(&ctx, &s, &c, id, p, reply, start.elapsed())
         },

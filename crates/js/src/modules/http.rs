@@ -142,7 +142,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let Shaped { req, jar, .. } = &shaped;
             let (req, jar) = (req.clone(), jar.clone());
             let limiter = s.test.http.rps.clone();
-            let ex = suspend(async move {
+            let ex = suspend(move || async move {
                 if let Some(l) = limiter {
                     tokio::time::sleep(l.reserve()).await;
                 }
@@ -192,7 +192,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             let limit = s.test.http.batch.max(1);
             let per_host = s.test.http.batch_per_host;
             let limiter = s.test.http.rps.clone();
-            let exchanges = suspend(run_batch(session, reqs, limit, per_host, limiter))
+            let exchanges = suspend(move || run_batch(session, reqs, limit, per_host, limiter))
                 .map_err(|_| super::k6::interrupted(&ctx))?;
             let out = Array::new(ctx.clone())?;
             for (i, (sh, ex)) in shaped.into_iter().zip(exchanges).enumerate() {

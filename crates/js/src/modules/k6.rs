@@ -94,7 +94,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
                 return Ok(());
             }
             let d = Duration::from_secs_f64(secs.min(1e9));
-            suspend(tokio::time::sleep(d)).map_err(|_| interrupted(&ctx))
+            suspend(move || tokio::time::sleep(d)).map_err(|_| interrupted(&ctx))
         },
     )?;
     Ok(obj)

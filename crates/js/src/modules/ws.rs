@@ -217,7 +217,7 @@ fn connect<'js>(
             let mut req = WsRequest::new(url);
             req.headers = p.headers;
             let client = s.test.http.client.clone();
-            suspend(async move { client::connect(&client, req, None).await })
+            suspend(move || async move { client::connect(&client, req, None).await })
                 .map_err(|_| super::k6::interrupted(ctx))?
         }
         Err(_) => WsConnect {
@@ -260,7 +260,7 @@ fn connect<'js>(
     let end = |socket: client::WsSocket| {
         let bytes = socket.bytes();
         // Writes the close frame; an interrupted VU just drops the socket.
-        let _ = suspend(socket.finish());
+        let _ = suspend(move || socket.finish());
         emit_end(s, &session.tags, started, bytes);
     };
     // A throwing handler or timer closes the socket (k6: going away), runs
@@ -290,7 +290,7 @@ fn connect<'js>(
     while !session.closed.get() {
         let delay: f64 = next_timer.call((This(js.clone()),))?;
         let mut sock = socket.take().expect("the socket is back after each wait");
-        let waited = suspend(async move {
+        let waited = suspend(move || async move {
             let ev = if delay >= 0.0 {
                 tokio::select! {
                     ev = sock.next() => Some(ev),
