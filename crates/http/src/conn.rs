@@ -196,12 +196,11 @@ pub(crate) struct Conn {
     pub(crate) served: u64,
 }
 
-/// Initial read buffer: enough for the typical API response in one read
-/// while keeping idle connections (one per VU and host) small.
+/// A response's first read buffer: enough for the typical API response in
+/// one read. Idle connections keep none (see `h1::receive`).
 pub(crate) const READ_BUF: usize = 4 * 1024;
-/// A read buffer grown past this by a large response is replaced by a small
-/// one once empty, so one big download does not pin memory for the run.
-pub(crate) const MAX_KEPT_READ_BUF: usize = 64 * 1024;
+/// The most a read buffer reserves ahead for a body of known length.
+pub(crate) const MAX_READ_AHEAD: usize = 64 * 1024;
 
 impl Conn {
     pub(crate) fn new(
@@ -217,7 +216,7 @@ impl Conn {
             local,
             remote,
             tls,
-            rbuf: BytesMut::with_capacity(READ_BUF),
+            rbuf: BytesMut::new(),
             wbuf: Vec::with_capacity(512),
             served: 0,
         }

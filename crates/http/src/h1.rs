@@ -12,7 +12,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::conn::{Conn, MAX_KEPT_READ_BUF, READ_BUF};
+use crate::conn::{Conn, MAX_READ_AHEAD, READ_BUF};
 use crate::error::{HttpError, Op};
 use crate::headers::SENSITIVE;
 use crate::hop::HopParams;
@@ -171,8 +171,11 @@ pub(crate) async fn receive(
             conn.rbuf.split().freeze()
         }
     };
-    if conn.rbuf.is_empty() && conn.rbuf.capacity() > MAX_KEPT_READ_BUF {
-        conn.rbuf = BytesMut::with_capacity(READ_BUF);
+    if conn.rbuf.is_empty() {
+        // An idle connection holds no read buffer: there is one per VU and
+        // host, kept while the VU sleeps, so 4 KB each added up. The next
+        // response gets a fresh one (the body may still share this one).
+        conn.rbuf = BytesMut::new();
     }
     Ok(resp)
 }
@@ -243,10 +246,10 @@ async fn read_length(
 
 /// Bodies consumed as they arrive (discarded, or decoded from chunks) keep
 /// the read buffer empty, so it never grows by itself: size it for the
-/// bytes still expected (up to the size kept between requests) so a large
-/// body takes few reads.
+/// bytes still expected (up to `MAX_READ_AHEAD`) so a large body takes
+/// few reads.
 fn large_reads(conn: &mut Conn, expected: usize) {
-    let want = expected.min(MAX_KEPT_READ_BUF);
+    let want = expected.min(MAX_READ_AHEAD);
     if conn.rbuf.capacity() < want {
         conn.rbuf.reserve(want - conn.rbuf.len());
     }

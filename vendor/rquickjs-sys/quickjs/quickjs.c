@@ -273,7 +273,7 @@ typedef struct JSMallocState {
    The size-classed 4KB arenas leave each runtime with up to one partly used
    arena per size class (about 50 KB measured per runtime); Stampede runs one
    small runtime per VU, thousands per process, so that waste dominated. */
-#define JS_ARENA_LARGE_BLOCKS_ONLY 1
+#define JS_ARENA_LARGE_BLOCKS_ONLY 0
 
 /* 8-byte header preceding every user allocation. It carries the allocator
    bookkeeping (block_idx/free_next + block_size_idx) and, the
