@@ -533,7 +533,12 @@ fn install_globals<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result
         "__stampede_arm",
         Function::new(ctx.clone(), move || s.timers_armed.set(true))?,
     )?;
-    ctx.eval::<(), _>(include_str!("modules/js/prelude.js"))?;
+    // A module rather than a script: its bytecode is compiled once and shared.
+    let program = state.test.program.clone();
+    let (_, done) = crate::loader::load_module(ctx, &program, "stampede:prelude")?.eval()?;
+    if let Some(Err(e)) = done.result::<Value>() {
+        return Err(e);
+    }
     modules::console::install(ctx, state)?;
     modules::webcrypto::install_global(ctx, state)?;
     install_env(ctx, state)?;

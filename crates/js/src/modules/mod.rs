@@ -82,6 +82,12 @@ const BUILTINS: &[Builtin] = &[
         js: Some(include_str!("js/ws.js")),
         native: Some(ws::native),
     },
+    // Internal: the timers every VU has (see `vu::install_globals`).
+    Builtin {
+        name: "stampede:prelude",
+        js: Some(include_str!("js/prelude.js")),
+        native: None,
+    },
     // Internal: the cookie handling both WebSocket modules share.
     Builtin {
         name: "stampede:ws-cookies",

@@ -1,11 +1,12 @@
-// Globals every VU has before the script runs: timers and their event loop
+// Globals every VU has before the script runs (evaluated as the internal
+// module stampede:prelude): timers and their event loop
 // hooks, used by k6/timers and by the engine between iterations.
 (function () {
   const now = globalThis.__stampede_now;
   const arm = globalThis.__stampede_arm;
   let nextId = 1;
   // Timers by id: a plain object (integer keys iterate in ascending order),
-  // so VUs that set no timer never need Map.
+  // so VUs that set no timer never load the optional map built-ins.
   let timers = {};
   function add(fn, ms, args, repeat) {
     if (typeof fn !== 'function') {
