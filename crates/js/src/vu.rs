@@ -1,4 +1,5 @@
-//! A VU: one QuickJS runtime running the script's init code once, then its
+//! A VU: one QuickJS context (in the runtime its thread shares, see
+//! [`crate::shared`]) running the script's init code once, then its
 //! lifecycle functions and iterations on demand.
 //!
 //! Every method must be called from inside the VU's coroutine ([`crate::coro`]),

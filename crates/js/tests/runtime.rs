@@ -431,38 +431,10 @@ fn vus_loading_compiled_modules_get_native_modules_too() {
            if (crypto.md5('a', 'hex').length !== 32) throw new Error('crypto');\n\
          }\n",
     );
-    let program = stampede_js::Program::load(&s.path).unwrap();
-    let test = std::sync::Arc::new(stampede_js::TestEnv::probe(
-        program,
-        BTreeMap::new(),
-        std::sync::Arc::new(stampede_js::log::Logger::capturing()),
-    ));
-    for id in 1..=2 {
-        let t = test.clone();
-        let sig = stampede_js::coro::InterruptSignal::new();
-        let cfg = stampede_js::VuConfig {
-            id,
-            id_in_test: id,
-            emitter: stampede_js::Emitter::detached(),
-            interrupt: sig.clone(),
-        };
-        let out = common::local(async move {
-            let co = stampede_js::coro::Coro::new(stampede_js::VU_STACK_SIZE, move || {
-                let mut vu = Vu::new(t, cfg).unwrap();
-                vu.run_iteration(
-                    stampede_js::IterationRequest {
-                        exec: "default",
-                        iteration_in_scenario: 0,
-                        iteration_in_test: 0,
-                    },
-                    None,
-                )
-            })
-            .unwrap();
-            co.run(sig).await
-        });
-        assert_eq!(out, IterationOutcome::Completed, "VU {id}");
-    }
+    assert_eq!(
+        iterate_together(&s, 2),
+        vec![IterationOutcome::Completed; 2]
+    );
 }
 
 #[test]
@@ -507,8 +479,7 @@ fn optional_builtins_come_when_the_code_names_them() {
 
 /// Runs one iteration of `source` in `n` VUs at once, on one thread (so in
 /// one shared QuickJS runtime); returns their outcomes by VU.
-fn iterate_together(source: &str, n: u64) -> Vec<IterationOutcome> {
-    let s = Script::new(source);
+fn iterate_together(s: &Script, n: u64) -> Vec<IterationOutcome> {
     let program = stampede_js::Program::load(&s.path).unwrap();
     let test = std::sync::Arc::new(stampede_js::TestEnv::probe(
         program,
@@ -554,7 +525,7 @@ fn vus_sharing_a_runtime_keep_their_own_frames_jobs_and_realm() {
     // their stacks must not show its frames, nobody may run its promise
     // jobs early, and every VU's native functions are of its own realm.
     let out = iterate_together(
-        "import exec from 'k6/execution';\n\
+        &Script::new("import exec from 'k6/execution';\n\
          import { sleep } from 'k6';\n\
          let mine = null;\n\
          function deep() { sleep(0.05); }\n\
@@ -580,7 +551,7 @@ fn vus_sharing_a_runtime_keep_their_own_frames_jobs_and_realm() {
            phase = 'after';\n\
            if (await job !== id) throw new Error('job ran in another VU');\n\
            if (globalThis.owner !== id || mine !== id) throw new Error('globals shared');\n\
-         }\n",
+         }\n"),
         3,
     );
     assert_eq!(out, vec![IterationOutcome::Completed; 3]);
