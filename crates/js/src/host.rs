@@ -128,7 +128,8 @@ pub struct TestEnv {
     pub throw: bool,
     /// `options.noCookiesReset`: keep the VU cookie jar across iterations.
     pub no_cookies_reset: bool,
-    /// Maximum JavaScript heap per VU, in bytes (0: unlimited).
+    /// Maximum JavaScript heap of the runtime the VUs of a thread share, in
+    /// bytes (0: unlimited).
     pub memory_limit: usize,
     /// Data of `SharedArray`s, built once for all VUs.
     pub shared_arrays: crate::modules::data::SharedArrays,

@@ -93,12 +93,18 @@ pub(crate) fn builtin_export<'js>(
         return Ok(v);
     }
     let program = crate::state::vu_state(ctx).test.program.clone();
-    let (_, promise) = load_module(ctx, &program, name)?.eval()?;
-    // Built-in modules have no top-level await: evaluation is over.
-    if let Some(Err(e)) = promise.result::<rquickjs::Value>() {
-        return Err(e);
-    }
+    eval_builtin(ctx, &program, name)?;
     native.get(export)
+}
+
+/// Loads and evaluates built-in module `name` (for its effects).
+pub(crate) fn eval_builtin(ctx: &Ctx<'_>, program: &Program, name: &str) -> Result<()> {
+    let (_, promise) = load_module(ctx, program, name)?.eval()?;
+    // Built-in modules have no top-level await: evaluation is over.
+    match promise.result::<rquickjs::Value>() {
+        Some(Err(e)) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Compiles module `name` from its source, after adding the optional

@@ -16,8 +16,7 @@ use rquickjs::context::intrinsic::{
 use rquickjs::function::Opt;
 use rquickjs::promise::PromiseState;
 use rquickjs::{
-    CatchResultExt, Context, Ctx, Exception, Function, Module, Object, Persistent, Promise,
-    Runtime, Value,
+    CatchResultExt, Context, Ctx, Exception, Function, Module, Object, Persistent, Promise, Value,
 };
 use stampede_metrics::Builtin;
 
@@ -86,13 +85,12 @@ pub type SummaryOutputs = Vec<(String, Vec<u8>)>;
 /// A VU with its JavaScript context.
 pub struct Vu {
     // Field order matters: JavaScript values must be freed before the
-    // context and the runtime that own them.
+    // context that owns them (the context keeps its runtime alive).
     namespace: Persistent<Object<'static>>,
     /// The last scenario function called, looked up once.
     exec_fn: Option<(String, Persistent<Function<'static>>)>,
     setup_data: Option<(Arc<str>, Persistent<Value<'static>>)>,
     context: Context,
-    _runtime: Runtime,
     state: Rc<VuState>,
 }
 
@@ -138,7 +136,6 @@ impl Vu {
             exec_fn: None,
             setup_data: None,
             context,
-            _runtime: runtime,
             state,
         })
     }
@@ -535,11 +532,7 @@ fn install_globals<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result
         Function::new(ctx.clone(), move || s.timers_armed.set(true))?,
     )?;
     // A module rather than a script: its bytecode is compiled once and shared.
-    let program = state.test.program.clone();
-    let (_, done) = crate::loader::load_module(ctx, &program, "stampede:prelude")?.eval()?;
-    if let Some(Err(e)) = done.result::<Value>() {
-        return Err(e);
-    }
+    crate::loader::eval_builtin(ctx, &state.test.program, "stampede:prelude")?;
     modules::console::install(ctx, state)?;
     modules::webcrypto::install_global(ctx, state)?;
     install_env(ctx, state)?;
