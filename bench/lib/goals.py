@@ -191,17 +191,6 @@ def scale(ctx, p):
             f"The hard open-files limit here is {ctx.nofile_hard:,} (cannot be raised without "
             f"CAP_SYS_RESOURCE), below one keep-alive connection per VU: this run sets "
             "K6_NO_CONNECTION_REUSE=true, so a VU holds a socket only during its request.")
-    try:
-        max_map_count = int(open("/proc/sys/vm/max_map_count").read())
-    except (OSError, ValueError):
-        max_map_count = None
-    if max_map_count is not None and max_map_count < 2 * vus + 4096:
-        goal.notes.append(
-            f"The kernel allows {max_map_count:,} memory mappings per process "
-            f"(vm.max_map_count); each stampede VU's stack takes two (stack and guard page), so "
-            f"VUs past about {(max_map_count - 4096) // 2:,} cannot start in one process here "
-            f"(`sysctl -w vm.max_map_count={2 * vus + 4096}` lifts that; this harness does not "
-            "change kernel settings).")
     # k6 only where it is affordable (quick mode), as a check of the harness.
     names = ["stampede"] + (["k6"] if vus * 200 < 2 * GIB else [])
     expected = vus * _staggered_iterations(d, pause)

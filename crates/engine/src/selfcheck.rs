@@ -58,10 +58,13 @@ pub(crate) fn check_fds(logger: &Logger, limit: Option<u64>, max_vus: u64) {
     }
 }
 
-/// Memory mappings a test may need: each VU's stack is two (the stack and
-/// its guard page), plus what the process itself maps.
+/// VU stacks per slab of stacks (one mapping and its guard page).
+const STACKS_PER_SLAB: u64 = stampede_js::coro::SLAB_STACKS as u64;
+
+/// Memory mappings a test may need: two per slab of VU stacks (the stacks
+/// and a guard page), plus what the process itself maps.
 pub(crate) fn maps_needed(max_vus: u64) -> u64 {
-    max_vus.saturating_mul(2) + 4096
+    max_vus.div_ceil(STACKS_PER_SLAB).saturating_mul(2) + 4096
 }
 
 /// The kernel's limit on memory mappings per process (`vm.max_map_count`).
@@ -82,10 +85,10 @@ pub(crate) fn check_maps(logger: &Logger, limit: Option<u64>, max_vus: u64) {
             Level::Warning,
             &format!(
                 "the kernel allows {limit} memory mappings per process (vm.max_map_count) \
-                 but {max_vus} VUs need about {needed} (two per VU stack): VUs past about {} \
-                 will fail to start; raise it (sysctl -w vm.max_map_count={needed}) or split \
-                 the test across instances",
-                limit.saturating_sub(4096) / 2
+                 but {max_vus} VUs need about {needed} (two per {STACKS_PER_SLAB} VU \
+                 stacks): VUs past about {} will fail to start; raise it (sysctl -w \
+                 vm.max_map_count={needed}) or split the test across instances",
+                limit.saturating_sub(4096) / 2 * STACKS_PER_SLAB
             ),
             &[],
         );
@@ -99,7 +102,7 @@ pub(crate) fn stack_failure(e: &std::io::Error) -> String {
         if let Some(limit) = max_map_count() {
             msg.push_str(&format!(
                 " (out of memory, or past the kernel's {limit} memory mappings per process: \
-                 vm.max_map_count; each VU takes two)"
+                 vm.max_map_count; every {STACKS_PER_SLAB} VUs take two)"
             ));
         }
     }
@@ -199,13 +202,14 @@ mod tests {
     fn warns_about_memory_mappings_when_short() {
         let logger = Logger::capturing();
         check_maps(&logger, Some(65530), 1000);
-        check_maps(&logger, None, 50_000);
+        check_maps(&logger, Some(65530), 1_000_000);
+        check_maps(&logger, None, 3_000_000);
         assert!(logger.captured().is_empty());
-        check_maps(&logger, Some(65530), 50_000);
+        check_maps(&logger, Some(65530), 3_000_000);
         let lines = logger.captured();
         assert_eq!(lines.len(), 1);
-        assert!(lines[0].contains("VUs past about 30717"), "{lines:?}");
-        assert!(lines[0].contains("vm.max_map_count=104096"), "{lines:?}");
+        assert!(lines[0].contains("VUs past about 1965888"), "{lines:?}");
+        assert!(lines[0].contains("vm.max_map_count=97846"), "{lines:?}");
         assert!(max_map_count().is_some_and(|n| n > 0));
         let e = std::io::Error::from_raw_os_error(libc::ENOMEM);
         assert!(

@@ -20,9 +20,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use tokio::sync::Notify;
+
+use crate::stack::SlabStack;
+pub use crate::stack::SLAB_STACKS;
 
 type Resume = Box<dyn Any>;
 /// A suspended wait: the future and whether an interrupt may abandon it.
@@ -159,18 +161,20 @@ impl InterruptSignal {
 
 /// A VU's coroutine: a closure running on its own stack.
 pub struct Coro<R> {
-    inner: Option<Coroutine<Resume, Wait, R, DefaultStack>>,
+    inner: Option<Coroutine<Resume, Wait, R, SlabStack>>,
 }
 
-/// A coroutine's stack (with a guard page below it), allocated apart so that
-/// a caller can handle a failure while it still owns what the body would
-/// take.
-pub struct Stack(DefaultStack);
+/// A coroutine's stack, allocated apart so that a caller can handle a
+/// failure while it still owns what the body would take. Stacks share
+/// mappings (see `stack.rs`): nothing but QuickJS's stack limit keeps deep
+/// recursion from reaching the next stack, so `size` must leave room above
+/// that limit for native frames ([`crate::VU_STACK_SIZE`] does).
+pub struct Stack(SlabStack);
 
 impl Stack {
-    /// Maps a stack of `size` bytes.
+    /// Takes a stack of `size` bytes.
     pub fn new(size: usize) -> io::Result<Self> {
-        DefaultStack::new(size).map(Stack)
+        SlabStack::new(size).map(Stack)
     }
 }
 

@@ -30,6 +30,7 @@ pub mod modules;
 mod ops;
 mod program;
 mod shared;
+mod stack;
 mod state;
 mod typescript;
 mod value;

@@ -556,3 +556,45 @@ fn vus_sharing_a_runtime_keep_their_own_frames_jobs_and_realm() {
     );
     assert_eq!(out, vec![IterationOutcome::Completed; 3]);
 }
+
+#[test]
+fn runaway_recursion_stops_at_the_limit_without_touching_other_vus_stacks() {
+    // VU stacks lie side by side in one mapping (no guard page between
+    // them): VU 3 recursing without end, in JavaScript, through native
+    // callbacks and in JSON, must get a stack-overflow error while VUs 1 and
+    // 2 sleep under 200 frames whose locals must all survive.
+    let out = iterate_together(
+        &Script::new("import exec from 'k6/execution';\n\
+         import { sleep } from 'k6';\n\
+         function chain(n, id) {\n\
+           const local = 'frame ' + n + ' of VU ' + id;\n\
+           if (n === 0) { sleep(0.05); return [local]; }\n\
+           const rest = chain(n - 1, id);\n\
+           rest.push(local);\n\
+           return rest;\n\
+         }\n\
+         function forever(n) { return forever(n + 1) + 1; }\n\
+         function viaNative(n) { return [n].map((x) => viaNative(x + 1))[0]; }\n\
+         function nested() { let o = {}; for (let i = 0; i < 100000; i++) o = { o }; return JSON.stringify(o); }\n\
+         function overflows(f) {\n\
+           try { f(0); } catch (e) { return /stack/i.test(String(e)); }\n\
+           return false;\n\
+         }\n\
+         export default function () {\n\
+           const id = exec.vu.idInTest;\n\
+           if (id === 3) {\n\
+             sleep(0.01);\n\
+             for (const f of [forever, viaNative, nested]) {\n\
+               if (!overflows(f)) throw new Error(f.name + ' did not overflow');\n\
+             }\n\
+             return;\n\
+           }\n\
+           const frames = chain(200, id);\n\
+           frames.forEach((f, n) => {\n\
+             if (f !== 'frame ' + n + ' of VU ' + id) throw new Error('corrupted: ' + f);\n\
+           });\n\
+         }\n"),
+        3,
+    );
+    assert_eq!(out, vec![IterationOutcome::Completed; 3]);
+}
