@@ -143,3 +143,88 @@ fn declare<'js>(
     })?;
     Ok((module, needs))
 }
+
+#[cfg(test)]
+mod tests {
+    use rquickjs::{Context, Function, Module, Promise, Runtime};
+
+    use super::WriteOptions;
+
+    const SOURCE: &str = "
+        export function plain() {
+          return [Object.getPrototypeOf(plain) === Function.prototype,
+                  (() => 1) instanceof Function, [] instanceof Array,
+                  new Error('x') instanceof Error,
+                  Object.getPrototypeOf(new (class K {})()).constructor.name === 'K'];
+        }
+        export async function later() { await null; return [] instanceof Array; }
+        export function* gen() { yield [] instanceof Array; }
+        const tag = (s) => s;
+        export function template() { return tag`a${1}b`; }
+        export function same() { return template() === template(); }
+    ";
+
+    #[test]
+    fn contexts_reading_the_same_bytecode_share_its_functions_not_their_realms() {
+        let rt = Runtime::new().unwrap();
+        let first = Context::full(&rt).unwrap();
+        let bytes = first.with(|ctx| {
+            Module::declare(ctx, "m", SOURCE)
+                .unwrap()
+                .write(WriteOptions {
+                    strip_source: true,
+                    ..WriteOptions::default()
+                })
+                .unwrap()
+        });
+        let mut counts = vec![rt.memory_usage().js_func_count];
+        let mut contexts = Vec::new();
+        for _ in 0..3 {
+            let c = Context::full(&rt).unwrap();
+            c.with(|ctx| {
+                // SAFETY: written above by this runtime's QuickJS.
+                let m = unsafe { Module::load(ctx.clone(), &bytes) }.unwrap();
+                let (m, done) = m.eval().unwrap();
+                done.finish::<()>().unwrap();
+                let call = |name: &str| -> rquickjs::Value {
+                    m.get::<_, Function>(name).unwrap().call(()).unwrap()
+                };
+                let plain: Vec<bool> = rquickjs::FromJs::from_js(&ctx, call("plain")).unwrap();
+                assert_eq!(plain, vec![true; 5], "realm of plain()");
+                let strings = call("template").into_object().unwrap();
+                let array: rquickjs::Object = ctx.globals().get("Array").unwrap();
+                let is_own: bool = ctx
+                    .eval::<Function, _>("(s, A) => s instanceof A")
+                    .unwrap()
+                    .call((strings, array))
+                    .unwrap();
+                assert!(
+                    is_own,
+                    "a template's strings are of the context's own realm"
+                );
+                assert!(call("same").as_bool().unwrap());
+                let gen = call("gen").into_object().unwrap();
+                let next: rquickjs::Object = gen
+                    .get::<_, Function>("next")
+                    .unwrap()
+                    .call((rquickjs::function::This(gen.clone()),))
+                    .unwrap();
+                assert!(next.get::<_, bool>("value").unwrap());
+                let later: Promise = call("later").into_promise().unwrap();
+                assert!(later.finish::<bool>().unwrap());
+            });
+            counts.push(rt.memory_usage().js_func_count);
+            contexts.push(c);
+        }
+        // Per context: its module function and template() (they hold the
+        // template's strings, an object of its realm); everything else is
+        // the functions the first reader interned.
+        let added: Vec<i64> = counts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(
+            &added[1..],
+            &[2, 2],
+            "functions added per context: {added:?}"
+        );
+        assert!(added[0] > 2, "{added:?}");
+    }
+}

@@ -415,6 +415,11 @@ struct JSRuntime {
     int shape_hash_size;
     int shape_hash_count; /* number of hashed shapes */
     JSShape **shape_hash;
+    /* Stampede patch: functions read from bytecode, shared by the contexts
+       (see js_intern_function_bytecode) */
+    struct JSFunctionBytecode **intern_hash;
+    uint32_t intern_hash_size; /* power of two, 0 before the first */
+    uint32_t intern_count;
     void *user_opaque;
     void *libc_opaque;
     JSRuntimeFinalizerState *finalizers;
@@ -862,7 +867,10 @@ typedef struct JSFunctionBytecode {
     uint8_t super_allowed : 1;
     uint8_t arguments_allowed : 1;
     uint8_t backtrace_barrier : 1; /* stop backtrace on this function */
-    /* XXX: 5 bits available */
+    /* Stampede patch: shared by the runtime's contexts (see
+       js_intern_function_bytecode); realm is NULL then */
+    uint8_t interned : 1;
+    /* XXX: 4 bits available */
     uint8_t *byte_code_buf; /* (self pointer) */
     int byte_code_len;
     JSAtom func_name;
@@ -884,6 +892,9 @@ typedef struct JSFunctionBytecode {
     int pc2line_len;
     uint8_t *pc2line_buf;
     char *source;
+    /* Stampede patch: next in the runtime's bucket of interned functions */
+    struct JSFunctionBytecode *intern_next;
+    uint32_t intern_hash;
 } JSFunctionBytecode;
 
 typedef struct JSBoundFunction {
@@ -2777,6 +2788,9 @@ void JS_FreeRuntime(JSRuntime *rt)
 #endif
 
     assert(list_empty(&rt->gc_obj_list));
+    /* Stampede patch: every interned function is gone by now */
+    assert(rt->intern_count == 0);
+    js_free_rt(rt, rt->intern_hash);
 
     /* free the classes */
     for(i = 0; i < rt->class_count; i++) {
@@ -18156,7 +18170,8 @@ static JSValue JS_CallInternal(JSContext *caller_ctx, JSValueConst func_obj,
             sf = &s->frame;
             p = JS_VALUE_GET_OBJ(sf->cur_func);
             b = p->u.func.function_bytecode;
-            ctx = b->realm;
+            /* Stampede patch: interned functions have no realm */
+            ctx = b->realm ? b->realm : caller_ctx;
             var_refs = p->u.func.var_refs;
             local_buf = arg_buf = sf->arg_buf;
             var_buf = sf->var_buf;
@@ -18236,7 +18251,9 @@ static JSValue JS_CallInternal(JSContext *caller_ctx, JSValueConst func_obj,
     sf->cur_pc = NULL;
     sf->prev_frame = rt->current_stack_frame;
     rt->current_stack_frame = sf;
-    ctx = b->realm; /* set the current realm */
+    /* set the current realm (Stampede patch: an interned function, shared
+       by the runtime's contexts, runs in its caller's) */
+    ctx = b->realm ? b->realm : caller_ctx;
 
 #ifdef ENABLE_DUMPS // JS_DUMP_BYTECODE_STEP
     if (check_dump_flag(ctx->rt, JS_DUMP_BYTECODE_STEP))
@@ -21055,7 +21072,7 @@ static JSContext *JS_GetFunctionRealm(JSContext *ctx, JSValueConst func_obj)
         {
             JSFunctionBytecode *b;
             b = p->u.func.function_bytecode;
-            realm = b->realm;
+            realm = b->realm ? b->realm : ctx; /* Stampede patch */
         }
         break;
     case JS_CLASS_PROXY:
@@ -37208,6 +37225,171 @@ static JSValue js_create_function(JSContext *ctx, JSFunctionDef *fd)
 
 #endif // QJS_DISABLE_PARSER
 
+/* Stampede patch: the VUs of a test on one thread share a runtime, each
+   with its own context, and each reads the same modules from bytecode.
+   Functions so read are interned: a function equal to one the runtime
+   holds already is that one, so its bytecode, variable and constant tables
+   are kept once instead of once per context. An interned function has no
+   realm (it runs in its caller's: the contexts of a Stampede runtime never
+   call each other's functions). A function whose constants include an
+   object (a template literal's strings array, of one realm) is not
+   interned, nor any function enclosing it. */
+
+static uint32_t js_function_bytecode_hash(const JSFunctionBytecode *b)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    int i;
+    for(i = 0; i < b->byte_code_len; i++)
+        h = (h ^ b->byte_code_buf[i]) * 16777619u;
+    h = (h ^ b->func_name) * 16777619u;
+    h = (h ^ (uint32_t)b->cpool_count) * 16777619u;
+    return h;
+}
+
+static bool js_function_bytecode_shareable(const JSFunctionBytecode *b)
+{
+    int i;
+    for(i = 0; i < b->cpool_count; i++) {
+        JSValueConst v = b->cpool[i];
+        switch(JS_VALUE_GET_TAG(v)) {
+        case JS_TAG_FUNCTION_BYTECODE:
+            if (!((JSFunctionBytecode *)JS_VALUE_GET_PTR(v))->interned)
+                return false;
+            break;
+        case JS_TAG_OBJECT:
+        case JS_TAG_MODULE:
+            return false;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+static bool js_function_bytecode_equal(JSContext *ctx,
+                                       const JSFunctionBytecode *a,
+                                       const JSFunctionBytecode *b)
+{
+    int i, locals;
+    if (a->is_strict_mode != b->is_strict_mode ||
+        a->has_prototype != b->has_prototype ||
+        a->has_simple_parameter_list != b->has_simple_parameter_list ||
+        a->is_derived_class_constructor != b->is_derived_class_constructor ||
+        a->need_home_object != b->need_home_object ||
+        a->func_kind != b->func_kind ||
+        a->new_target_allowed != b->new_target_allowed ||
+        a->super_call_allowed != b->super_call_allowed ||
+        a->super_allowed != b->super_allowed ||
+        a->arguments_allowed != b->arguments_allowed ||
+        a->backtrace_barrier != b->backtrace_barrier ||
+        a->func_name != b->func_name ||
+        a->arg_count != b->arg_count ||
+        a->var_count != b->var_count ||
+        a->defined_arg_count != b->defined_arg_count ||
+        a->stack_size != b->stack_size ||
+        a->var_ref_count != b->var_ref_count ||
+        a->closure_var_count != b->closure_var_count ||
+        a->cpool_count != b->cpool_count ||
+        a->byte_code_len != b->byte_code_len ||
+        a->filename != b->filename ||
+        a->line_num != b->line_num ||
+        a->col_num != b->col_num ||
+        a->pc2line_len != b->pc2line_len ||
+        a->source_len != b->source_len)
+        return false;
+    if (memcmp(a->byte_code_buf, b->byte_code_buf, a->byte_code_len))
+        return false;
+    /* Both were read field by field into zeroed memory: no stray padding. */
+    locals = a->arg_count + a->var_count;
+    if (locals && (!a->vardefs || !b->vardefs ||
+                   memcmp(a->vardefs, b->vardefs, locals * sizeof(*a->vardefs))))
+        return false;
+    if (a->closure_var_count &&
+        memcmp(a->closure_var, b->closure_var,
+               a->closure_var_count * sizeof(*a->closure_var)))
+        return false;
+    if (a->pc2line_len && memcmp(a->pc2line_buf, b->pc2line_buf, a->pc2line_len))
+        return false;
+    if (a->source_len && memcmp(a->source, b->source, a->source_len))
+        return false;
+    for(i = 0; i < a->cpool_count; i++) {
+        JSValueConst x = a->cpool[i], y = b->cpool[i];
+        if (JS_VALUE_GET_TAG(x) != JS_VALUE_GET_TAG(y))
+            return false;
+        if (JS_VALUE_GET_TAG(x) == JS_TAG_FUNCTION_BYTECODE) {
+            if (JS_VALUE_GET_PTR(x) != JS_VALUE_GET_PTR(y))
+                return false;
+        } else if (!js_same_value(ctx, x, y)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int js_intern_resize(JSRuntime *rt, uint32_t new_size)
+{
+    JSFunctionBytecode **tab, *b, *next;
+    uint32_t i;
+    tab = js_mallocz_rt(rt, sizeof(tab[0]) * new_size);
+    if (!tab)
+        return -1;
+    for(i = 0; i < rt->intern_hash_size; i++) {
+        for(b = rt->intern_hash[i]; b; b = next) {
+            next = b->intern_next;
+            b->intern_next = tab[b->intern_hash & (new_size - 1)];
+            tab[b->intern_hash & (new_size - 1)] = b;
+        }
+    }
+    js_free_rt(rt, rt->intern_hash);
+    rt->intern_hash = tab;
+    rt->intern_hash_size = new_size;
+    return 0;
+}
+
+/* Takes `obj`, a function just read; returns the runtime's equal function
+   (freeing `obj`), or `obj` itself, interned or (when it cannot be shared,
+   or on allocation failure) with the context as its realm. */
+static JSValue js_intern_function_bytecode(JSContext *ctx, JSValue obj)
+{
+    JSRuntime *rt = ctx->rt;
+    JSFunctionBytecode *b = JS_VALUE_GET_PTR(obj), *e;
+    uint32_t h;
+
+    if (!js_function_bytecode_shareable(b))
+        goto own_realm;
+    h = js_function_bytecode_hash(b);
+    if (rt->intern_hash_size) {
+        for(e = rt->intern_hash[h & (rt->intern_hash_size - 1)]; e; e = e->intern_next) {
+            if (e->intern_hash == h && js_function_bytecode_equal(ctx, e, b)) {
+                JS_FreeValue(ctx, obj);
+                return js_dup(JS_MKPTR(JS_TAG_FUNCTION_BYTECODE, e));
+            }
+        }
+    }
+    if (rt->intern_count >= rt->intern_hash_size &&
+        js_intern_resize(rt, rt->intern_hash_size ? 2 * rt->intern_hash_size : 256))
+        goto own_realm;
+    b->interned = 1;
+    b->intern_hash = h;
+    b->intern_next = rt->intern_hash[h & (rt->intern_hash_size - 1)];
+    rt->intern_hash[h & (rt->intern_hash_size - 1)] = b;
+    rt->intern_count++;
+    return obj;
+ own_realm:
+    b->realm = JS_DupContext(ctx);
+    return obj;
+}
+
+static void js_unintern_function_bytecode(JSRuntime *rt, JSFunctionBytecode *b)
+{
+    JSFunctionBytecode **pp = &rt->intern_hash[b->intern_hash & (rt->intern_hash_size - 1)];
+    while (*pp != b)
+        pp = &(*pp)->intern_next;
+    *pp = b->intern_next;
+    rt->intern_count--;
+    b->interned = 0;
+}
+
 static void free_function_bytecode(JSRuntime *rt, JSFunctionBytecode *b)
 {
     int i;
@@ -37229,6 +37411,8 @@ static void free_function_bytecode(JSRuntime *rt, JSFunctionBytecode *b)
     }
     if (b->realm)
         JS_FreeContext(b->realm);
+    if (b->interned)
+        js_unintern_function_bytecode(rt, b);
 
     JS_FreeAtomRT(rt, b->func_name);
     JS_FreeAtomRT(rt, b->filename);
@@ -39983,8 +40167,8 @@ static JSValue JS_ReadFunctionTag(BCReaderState *s)
     bc_read_trace(s, "}\n");
 
  nodebug:
-    b->realm = JS_DupContext(ctx);
-    return obj;
+    /* Stampede patch: was b->realm = JS_DupContext(ctx) */
+    return js_intern_function_bytecode(ctx, obj);
 
  fail:
     JS_FreeAtom(ctx, bc.func_name);
