@@ -123,10 +123,15 @@ pub(crate) fn enter<R>(
             ACTIVE.with(|a| a.set(self.1));
         }
     }
+    let outermost = previous.is_none();
     let _leave = Leave(rt, previous);
-    // SAFETY: the runtime is alive; the stack window now starts here, on
-    // this coroutine's stack.
-    unsafe { rquickjs::qjs::JS_UpdateStackTop(rt) };
+    if outermost {
+        // SAFETY: the runtime is alive; the stack window now starts here, on
+        // this coroutine's stack. A nested entry keeps the outer window:
+        // moving it down would let JavaScript eat into the room that VU
+        // stacks keep for native frames (stacks have no guard page each).
+        unsafe { rquickjs::qjs::JS_UpdateStackTop(rt) };
+    }
     // SAFETY: the context is alive for the call and only used on this
     // thread; no other VU runs JavaScript until this one returns or parks
     // (which saves the runtime's state), so nothing else holds the runtime.
