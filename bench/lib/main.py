@@ -187,7 +187,14 @@ def main(argv):
         say(f"{mode} run, goals: {', '.join(args.goals)}; nginx on {ctx.target.url} "
             f"(CPU {procs.TARGET_CPU}), generators on CPU {procs.GENERATOR_CPU}; "
             f"outputs in {workdir}")
-        for key in args.goals:
+        for i, key in enumerate(args.goals):
+            if i:
+                # Let the last goal's aftermath (the kernel freeing the scale
+                # goal's GBs, closing its sockets) settle before measuring.
+                waited = procs.wait_idle(30, quiet_s=3)
+                if waited >= 30:
+                    say("warning: the machine did not settle for 3 s within 30 s after the "
+                        "last goal: the figures of the next one may be distorted")
             say(f"--- {key}")
             goal = goals.ALL[key](ctx, goals.PARAMS[mode][key])
             goals.flag_contention(goal)
