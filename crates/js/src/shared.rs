@@ -34,7 +34,7 @@ use crate::loader::{ScriptLoader, ScriptResolver};
 
 /// QuickJS's own stack limit; the coroutine stack adds room for the Rust
 /// frames of native calls.
-const JS_STACK_LIMIT: usize = 192 * 1024;
+pub(crate) const JS_STACK_LIMIT: usize = 192 * 1024;
 
 /// Machine words of QuickJS's saved execution state (`JS_EXEC_STATE_WORDS`
 /// in the vendored quickjs.c).

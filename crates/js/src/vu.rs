@@ -27,10 +27,14 @@ use crate::modules;
 use crate::program::{resolve, Specifier};
 use crate::state::{vu_state, Phase, VuState};
 
-/// The stack a VU coroutine needs: QuickJS's own limit (192 KB) plus room
-/// for the Rust frames of native calls. Only the pages a VU touches are
-/// resident (about 16 KB); the rest is address space.
-pub const VU_STACK_SIZE: usize = 512 * 1024;
+/// Room a VU stack keeps above QuickJS's limit for the Rust frames of
+/// native calls (VU stacks have no guard page each: see `stack.rs`).
+const NATIVE_STACK_ROOM: usize = 320 * 1024;
+
+/// The stack a VU coroutine needs: QuickJS's own limit plus room for the
+/// Rust frames of native calls. Only the pages a VU touches are resident
+/// (about 16 KB); the rest is address space.
+pub const VU_STACK_SIZE: usize = crate::shared::JS_STACK_LIMIT + NATIVE_STACK_ROOM;
 
 impl Drop for Vu {
     fn drop(&mut self) {
