@@ -8,6 +8,7 @@ use stampede_config::options::{DnsPolicy as CfgPolicy, DnsTtl, TlsVersion as Cfg
 use stampede_config::plan::HttpSettings as PlanHttp;
 use stampede_http::{Client, ClientCert, ClientConfig, DnsPolicy, HostOverride, TlsVersion};
 use stampede_js::modules::http::HttpSettings;
+use stampede_metrics::SystemTagSet;
 
 use crate::error::EngineError;
 
@@ -93,7 +94,7 @@ pub(crate) fn http_settings(
         batch_per_host: plan.batch_per_host as usize,
         no_vu_connection_reuse: plan.no_vu_connection_reuse,
         max_redirects_set: plan.max_redirects != stampede_config::plan::DEFAULT_MAX_REDIRECTS,
-        system_tags: system_tags.iter().cloned().collect(),
+        system_tags: SystemTagSet::from_names(system_tags),
         rps: plan
             .rps
             .filter(|r| *r > 0)

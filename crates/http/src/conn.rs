@@ -181,6 +181,32 @@ pub(crate) struct PoolKey {
     pub(crate) port: u16,
 }
 
+impl PoolKey {
+    /// Whether this is the key `k` borrows.
+    pub(crate) fn is(&self, k: &KeyRef<'_>) -> bool {
+        self.tls == k.tls && self.port == k.port && self.host == k.host
+    }
+}
+
+/// A [`PoolKey`] borrowing the host from the request's URL, for lookups.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyRef<'a> {
+    pub(crate) tls: bool,
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+}
+
+impl KeyRef<'_> {
+    /// The owned key a new connection keeps.
+    pub(crate) fn owned(self) -> PoolKey {
+        PoolKey {
+            tls: self.tls,
+            host: self.host.to_string(),
+            port: self.port,
+        }
+    }
+}
+
 /// An open connection with its reusable buffers.
 pub(crate) struct Conn {
     pub(crate) stream: Stream,

@@ -102,7 +102,7 @@ impl CookieJar {
     /// (longest path first, then oldest first), as (name, value).
     pub fn cookies_for_url(&self, url: &Url) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        self.for_url(url, SystemTime::now(), |e| {
+        self.for_url(url, SystemTime::now, |e| {
             out.push((e.name.clone(), e.value.clone()))
         });
         out
@@ -138,14 +138,15 @@ impl CookieJar {
             .retain(|e| !(e.should_send(https, &host, path) && name.is_none_or(|n| n == e.name)));
     }
 
-    fn for_url(&self, url: &Url, now: SystemTime, mut f: impl FnMut(&Entry)) {
-        let Some((https, host, path)) = target(url) else {
-            return;
-        };
+    fn for_url(&self, url: &Url, now: impl FnOnce() -> SystemTime, mut f: impl FnMut(&Entry)) {
         let mut entries = self.entries.borrow_mut();
         if entries.is_empty() {
             return;
         }
+        let Some((https, host, path)) = target(url) else {
+            return;
+        };
+        let now = now();
         entries.retain(|e| !e.expired(now));
         let mut selected: Vec<&Entry> = entries
             .iter()
@@ -175,7 +176,7 @@ impl CookieJar {
             .map(|c| (c.name.clone(), c.value.clone()))
             .collect();
         if let Some(jar) = jar {
-            jar.for_url(url, SystemTime::now(), |e| {
+            jar.for_url(url, SystemTime::now, |e| {
                 if !extra.iter().any(|c| c.replace && c.name == e.name) {
                     out.push((e.name.clone(), e.value.clone()));
                 }
@@ -196,7 +197,7 @@ impl CookieJar {
             push_cookie(out, &c.name, &c.value);
         }
         if let Some(jar) = jar {
-            jar.for_url(url, SystemTime::now(), |e| {
+            jar.for_url(url, SystemTime::now, |e| {
                 if !extra.iter().any(|c| c.replace && c.name == e.name) {
                     push_cookie(out, &e.name, &e.value);
                 }

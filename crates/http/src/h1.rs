@@ -367,7 +367,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
     let mut www_authenticate = Vec::new();
     let mut connection_close = minor_version == 0;
     for h in resp.headers.iter() {
-        let value = String::from_utf8_lossy(h.value).into_owned();
+        let value = header_text(h.value);
         if h.name.eq_ignore_ascii_case("set-cookie") {
             set_cookies.push(value.clone());
         } else if h.name.eq_ignore_ascii_case("www-authenticate") {
@@ -418,23 +418,32 @@ pub(crate) fn push_merged(headers: &mut Vec<(String, String)>, name: &str, value
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`;
 /// names with bytes outside the token set are returned unchanged.
 pub(crate) fn canonical_header_name(name: &str) -> String {
-    let valid = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !valid {
+    if !name.bytes().all(is_token_byte) {
         return name.to_string();
     }
-    let mut out = String::with_capacity(name.len());
+    // Token bytes are ASCII, so every byte is a char boundary.
+    let mut out = name.to_ascii_lowercase();
     let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        });
-        upper = c == '-';
+    for i in 0..out.len() {
+        if upper {
+            out[i..=i].make_ascii_uppercase();
+        }
+        upper = out.as_bytes()[i] == b'-';
     }
     out
+}
+
+/// Whether `b` may appear in a header name (RFC 9110 `tchar`).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A header value as text: invalid UTF-8 is replaced, as Go's strings show it.
+pub(crate) fn header_text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
+    }
 }
 
 /// Go's error text for a status line it cannot parse.

@@ -1,7 +1,7 @@
 //! What happened: [`Exchange`], its [`Hop`]s and the final [`Response`].
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
@@ -79,8 +79,6 @@ pub struct Hop {
     pub bytes_received: u64,
     /// Peer address of the connection used.
     pub remote: Option<SocketAddr>,
-    /// Wall-clock start, for output timestamps.
-    pub started_at: SystemTime,
     /// `tls1.2`/`tls1.3` for the `tls_version` tag; empty without TLS.
     pub tls_version: &'static str,
     /// k6's `ocsp_status` tag (`good`, `revoked`, `unknown`): set, as in k6,

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::Method;
@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use url::Url;
 
 use crate::config::ClientInner;
-use crate::conn::{Conn, Counted, PoolKey, Stream};
+use crate::conn::{Conn, Counted, KeyRef, Stream};
 use crate::cookies::{parse_set_cookie, CookieJar};
 use crate::dns::{self, DnsEntry};
 use crate::error::{code, HttpError};
@@ -347,7 +347,7 @@ impl Session {
             .collect();
         let response = Response {
             status: raw.status,
-            status_text: format!("{} {}", raw.status, raw.reason),
+            status_text: status_line(raw.status, &raw.reason),
             proto: raw.proto,
             headers: raw.headers,
             body,
@@ -374,7 +374,6 @@ impl Session {
         Hop,
         Result<(RawResponse, Option<crate::response::TlsInfo>), (HttpError, Bytes)>,
     ) {
-        let started_at = SystemTime::now();
         let mut st = HopState {
             start: Instant::now(),
             got_conn: None,
@@ -431,7 +430,6 @@ impl Session {
             bytes_sent,
             bytes_received,
             remote,
-            started_at,
             auth_challenge: false,
             tls_version: tls.as_ref().map_or("", |t| t.version),
             ocsp_status: match (&tls, &res) {
@@ -476,7 +474,7 @@ impl Session {
                 Via::H2(mut sender) => {
                     let res = h2::round_trip(&mut sender, p, &mut st.marks).await;
                     if p.close {
-                        self.state.borrow_mut().h2.retain(|c| c.key != key);
+                        self.state.borrow_mut().h2.retain(|c| !c.key.is(&key));
                     }
                     res
                 }
@@ -487,7 +485,7 @@ impl Session {
                 Err(e) if st.reused && !retried && st.marks.first_byte.is_none() && stale(&e) => {
                     retried = true;
                     st.conn = None;
-                    self.state.borrow_mut().h2.retain(|c| c.key != key);
+                    self.state.borrow_mut().h2.retain(|c| !c.key.is(&key));
                     st.marks = Marks::default();
                 }
                 other => return other,
@@ -497,11 +495,11 @@ impl Session {
 
     /// Gets a connection for `key`: a shared HTTP/2 one, an idle HTTP/1 one
     /// (into `st.conn`), else a new one.
-    async fn acquire(&self, key: &PoolKey, st: &mut HopState) -> Result<Via, HttpError> {
+    async fn acquire(&self, key: &KeyRef<'_>, st: &mut HopState) -> Result<Via, HttpError> {
         let (h2, idle) = {
             let mut state = self.state.borrow_mut();
             state.h2.retain(|c| !c.sender.is_closed());
-            let h2 = state.h2.iter().find(|c| c.key == *key).map(|c| {
+            let h2 = state.h2.iter().find(|c| c.key.is(key)).map(|c| {
                 (
                     c.sender.clone(),
                     c.counters.clone(),
@@ -514,7 +512,7 @@ impl Session {
                 None => state
                     .idle
                     .iter()
-                    .rposition(|c| c.key == *key)
+                    .rposition(|c| c.key.is(key))
                     .map(|i| state.idle.remove(i)),
             };
             (h2, idle)
@@ -534,7 +532,7 @@ impl Session {
                 }
                 None => {
                     st.reused = false;
-                    self.connect(key, st).await?
+                    Box::pin(self.connect(key, st)).await?
                 }
             };
             match connected {
@@ -563,7 +561,7 @@ impl Session {
         Ok(via)
     }
 
-    async fn connect(&self, key: &PoolKey, st: &mut HopState) -> Result<Connected, HttpError> {
+    async fn connect(&self, key: &KeyRef<'_>, st: &mut HopState) -> Result<Connected, HttpError> {
         let addr = self.resolve(&key.host, key.port).await?;
         let t0 = Instant::now();
         let tcp = TcpStream::connect(addr)
@@ -592,7 +590,7 @@ impl Session {
             if h2 {
                 // Go's GotConn comes after the HTTP/2 preface and settings, so
                 // they count as part of the TLS handshake phase.
-                let c = h2::handshake(stream, key.clone(), addr, info).await?;
+                let c = h2::handshake(stream, key.owned(), addr, info).await?;
                 st.tls = Some((t1, Instant::now()));
                 return Ok(Connected::H2(c));
             }
@@ -603,7 +601,7 @@ impl Session {
         };
         Ok(Connected::H1(Conn::new(
             stream,
-            key.clone(),
+            key.owned(),
             addr,
             local,
             info,
@@ -670,7 +668,9 @@ fn stale(e: &HttpError) -> bool {
         || (e.code == code::GENERIC && e.message == "EOF")
 }
 
-fn pool_key(url: &Url) -> Result<PoolKey, HttpError> {
+/// The pool key of an `http`/`https` URL (whose host the URL parser has
+/// already lowercased).
+fn pool_key(url: &Url) -> Result<KeyRef<'_>, HttpError> {
     let tls = url.scheme() == "https";
     let host = url
         .host_str()
@@ -678,11 +678,18 @@ fn pool_key(url: &Url) -> Result<PoolKey, HttpError> {
     let port = url
         .port_or_known_default()
         .unwrap_or(if tls { 443 } else { 80 });
-    Ok(PoolKey {
-        tls,
-        host: host.to_ascii_lowercase(),
-        port,
-    })
+    Ok(KeyRef { tls, host, port })
+}
+
+/// `200 OK`: the status line as k6 shows it.
+fn status_line(status: u16, reason: &str) -> String {
+    let mut code = itoa::Buffer::new();
+    let code = code.format(status);
+    let mut s = String::with_capacity(code.len() + 1 + reason.len());
+    s.push_str(code);
+    s.push(' ');
+    s.push_str(reason);
+    s
 }
 
 fn request_target(url: &Url) -> String {
@@ -770,7 +777,6 @@ fn error_exchange(mut hops: Vec<Hop>, method: Method, url: Url, e: HttpError) ->
         bytes_sent: 0,
         bytes_received: 0,
         remote: None,
-        started_at: SystemTime::now(),
         auth_challenge: false,
         tls_version: "",
         ocsp_status: "",

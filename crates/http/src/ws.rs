@@ -58,7 +58,7 @@ use crate::conn::{Counted, Counters, Stream};
 use crate::cookies::CookieJar;
 use crate::dns::{self, DnsEntry};
 use crate::error::{code, HttpError, Op};
-use crate::h1::{canonical_header_name, push_merged};
+use crate::h1::{canonical_header_name, header_text, push_merged};
 
 /// How long dialing plus the upgrade may take (gorilla's `HandshakeTimeout`,
 /// which k6 sets to 60 s).
@@ -747,7 +747,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(ParsedHead, usize)>, WsError> {
     let mut headers = Vec::with_capacity(res.headers.len());
     let mut set_cookies = Vec::new();
     for h in res.headers.iter() {
-        let value = String::from_utf8_lossy(h.value).into_owned();
+        let value = header_text(h.value);
         if h.name.eq_ignore_ascii_case("set-cookie") {
             set_cookies.push(value.clone());
         }

@@ -70,6 +70,6 @@ pub use sink::Sink;
 pub use snapshot::{Snapshot, SnapshotEntry};
 pub use stat::{Stat, StatParseError};
 pub use store::Store;
-pub use system_tags::{DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS};
+pub use system_tags::{SystemTagSet, DEFAULT_SYSTEM_TAGS, SYSTEM_TAGS};
 pub use tags::TagSet;
 pub use wire::{WireEntry, WireMetric, WireSnapshot};

@@ -1,21 +1,22 @@
 //! Native part of `k6/http`: requests through the VU's session, metrics per
 //! request, and Response objects.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Array, Class, Ctx, Exception, Object, Result, Value};
+use smallvec::SmallVec;
 use stampede_http::{
     Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
     RequestCookie, Session,
 };
-use stampede_metrics::{Builtin, DEFAULT_SYSTEM_TAGS};
+use stampede_metrics::{Builtin, SystemTagSet};
 
-use super::http_response::{RequestParts, Response, ResponseParts, ResponseType};
+use super::http_response::{strip_userinfo, RequestParts, Response, ResponseParts, ResponseType};
 use super::set_fn;
 use crate::bytes::{array_buffer, to_bytes};
 use crate::coro::suspend;
@@ -40,7 +41,7 @@ pub struct HttpSettings {
     /// mentions it only otherwise).
     pub max_redirects_set: bool,
     /// System tags to attach (`systemTags`).
-    pub system_tags: HashSet<String>,
+    pub system_tags: SystemTagSet,
     /// The global `rps` limit, shared by every VU.
     pub rps: Option<Arc<super::rate_limit::RateLimiter>>,
 }
@@ -57,7 +58,7 @@ impl Default for HttpSettings {
             batch_per_host: 6,
             no_vu_connection_reuse: false,
             max_redirects_set: false,
-            system_tags: DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect(),
+            system_tags: SystemTagSet::default(),
             rps: None,
         }
     }
@@ -666,11 +667,7 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: Shaped, ex: Exchange) -> Res
             )],
         );
     }
-    let request_url = ex
-        .hops
-        .last()
-        .map(|h| strip_userinfo(&h.url))
-        .unwrap_or_default();
+    let request_url = ex.hops.last().map(|h| h.url.clone());
     // Move what the response and the request hold into the Response: no
     // copies of headers, cookies or bodies.
     let r = ex.response;
@@ -682,7 +679,7 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: Shaped, ex: Exchange) -> Res
         failed: r.error.is_some() && r.status == 0,
         status_text: r.status_text,
         proto: r.proto,
-        url: strip_userinfo(&r.url),
+        url: r.url,
         body: r.body,
         body_type: response_type,
         headers: r.headers,
@@ -738,7 +735,7 @@ fn log_dumps(s: &VuState, hop: &Hop) {
 fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
     let sys = &s.test.http.system_tags;
     let url_tag = match &sh.name {
-        Some(n) => n.clone(),
+        Some(n) => Cow::Borrowed(n.as_str()),
         None => strip_userinfo(&hop.url),
     };
     // The 401 answering digest auth's first leg is part of the protocol.
@@ -747,33 +744,33 @@ fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
     } else {
         is_expected(&sh.expected, hop.status)
     };
-    let status = hop.status.to_string();
+    let mut status = itoa::Buffer::new();
+    let status = status.format(hop.status);
     let code = hop.error.as_ref().map(|e| e.code.to_string());
-    let mut candidates: Vec<(&str, &str)> = vec![
-        ("method", hop.method.as_str()),
-        ("url", &url_tag),
-        ("name", &url_tag),
-        ("status", &status),
-        ("proto", hop.proto),
-    ];
+    let mut extra: SmallVec<[(&str, &str); 12]> = SmallVec::new();
+    let mut tag = |k: &'static str, v| {
+        if sys.contains(k) {
+            extra.push((k, v));
+        }
+    };
+    tag("method", hop.method.as_str());
+    tag("url", &url_tag);
+    tag("name", &url_tag);
+    tag("status", status);
+    tag("proto", hop.proto);
     if let Some(e) = expected {
-        candidates.push(("expected_response", if e { "true" } else { "false" }));
+        tag("expected_response", if e { "true" } else { "false" });
     }
     if let (Some(err), Some(code)) = (&hop.error, &code) {
-        candidates.push(("error", &err.message));
-        candidates.push(("error_code", code));
+        tag("error", &err.message);
+        tag("error_code", code);
     }
     if !hop.tls_version.is_empty() {
-        candidates.push(("tls_version", hop.tls_version));
+        tag("tls_version", hop.tls_version);
     }
-    // Not a default system tag: look it up only for hops over TLS.
-    if !hop.ocsp_status.is_empty() && sys.contains("ocsp_status") {
-        candidates.push(("ocsp_status", hop.ocsp_status));
+    if !hop.ocsp_status.is_empty() {
+        tag("ocsp_status", hop.ocsp_status);
     }
-    let mut extra: Vec<(&str, &str)> = candidates
-        .into_iter()
-        .filter(|(k, _)| sys.contains(*k))
-        .collect();
     extra.extend(sh.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let tags = s.tags_with(&extra);
     let t = &hop.timings;
@@ -819,16 +816,6 @@ fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
     s.bytes_sent.set(s.bytes_sent.get() + hop.bytes_sent);
     s.bytes_received
         .set(s.bytes_received.get() + hop.bytes_received);
-}
-
-fn strip_userinfo(u: &url::Url) -> String {
-    if u.username().is_empty() && u.password().is_none() {
-        return u.as_str().to_string();
-    }
-    let mut c = u.clone();
-    let _ = c.set_username("");
-    let _ = c.set_password(None);
-    c.as_str().to_string()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! on the Rust side and each property is built on first access (and cached),
 //! so a script that only reads `res.status` pays for nothing else.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -25,7 +26,8 @@ pub(crate) struct ResponseParts {
     pub status: u16,
     pub status_text: String,
     pub proto: &'static str,
-    pub url: String,
+    /// The final URL, shown without credentials.
+    pub url: url::Url,
     pub body: Bytes,
     pub body_type: ResponseType,
     /// No response at all (a transport error): the body is `null`.
@@ -42,7 +44,9 @@ pub(crate) struct ResponseParts {
 /// The request as `res.request` shows it.
 pub(crate) struct RequestParts {
     pub method: String,
-    pub url: String,
+    /// The last hop's URL (none when the request never went out), shown
+    /// without credentials.
+    pub url: Option<url::Url>,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub cookies: Vec<RequestCookie>,
@@ -97,6 +101,17 @@ impl Response<'_> {
     }
 }
 
+/// `u` as k6 shows URLs: without user name and password.
+pub(crate) fn strip_userinfo(u: &url::Url) -> Cow<'_, str> {
+    if u.username().is_empty() && u.password().is_none() {
+        return Cow::Borrowed(u.as_str());
+    }
+    let mut c = u.clone();
+    let _ = c.set_username("");
+    let _ = c.set_password(None);
+    Cow::Owned(c.as_str().to_string())
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -140,7 +155,7 @@ impl<'js> Response<'js> {
 
     #[qjs(get, enumerable)]
     fn url(&self) -> String {
-        self.parts.url.clone()
+        strip_userinfo(&self.parts.url).into_owned()
     }
 
     #[qjs(get, enumerable)]
@@ -301,7 +316,13 @@ impl<'js> Response<'js> {
         let r = &self.parts.request;
         let o = Object::new(ctx.clone())?;
         o.set("method", r.method.as_str())?;
-        o.set("url", r.url.as_str())?;
+        o.set(
+            "url",
+            r.url
+                .as_ref()
+                .map_or(Cow::Borrowed(""), strip_userinfo)
+                .as_ref(),
+        )?;
         let headers = multi(
             &ctx,
             r.headers
