@@ -225,7 +225,8 @@ fn run_scenario(
                 }
             }
         };
-        let started = std::time::Instant::now();
+        // Read the clock only for a minIterationDuration to honour.
+        let started = (!run.min_duration.is_zero()).then(std::time::Instant::now);
         let outcome = vu.run_iteration(
             IterationRequest {
                 exec: &exec,
@@ -236,7 +237,7 @@ fn run_scenario(
         );
         mine += 1;
         // minIterationDuration: sleep out the rest of a short iteration.
-        if let Some(rest) = run.min_duration.checked_sub(started.elapsed()) {
+        if let Some(rest) = started.and_then(|s| run.min_duration.checked_sub(s.elapsed())) {
             if outcome == IterationOutcome::Completed
                 || matches!(outcome, IterationOutcome::Failed(_))
             {

@@ -169,18 +169,27 @@ impl VuState {
 
     /// Records a sample with the VU's current tags plus `extra`.
     pub fn emit(&self, metric: Metric, extra: &[(&str, &str)], value: f64) {
+        self.emit_at(metric, extra, value, now_ns());
+    }
+
+    /// [`VuState::emit`] with the time stamp given.
+    pub fn emit_at(&self, metric: Metric, extra: &[(&str, &str)], value: f64, time_ns: u64) {
         let tags = self.tags_with(extra);
-        self.emitter.emit(metric, &tags, value, now_ns());
+        self.emitter.emit(metric, &tags, value, time_ns);
     }
 
     /// Emits `data_sent`/`data_received` accumulated since the last call, as
     /// k6 does at the end of each iteration, setup and teardown (zero
     /// included).
     pub fn flush_data_counters(&self) {
+        self.flush_data_counters_at(now_ns());
+    }
+
+    /// [`VuState::flush_data_counters`] with the time stamp given.
+    pub fn flush_data_counters_at(&self, now: u64) {
         let sent = self.bytes_sent.replace(0);
         let received = self.bytes_received.replace(0);
         let tags = self.tags();
-        let now = now_ns();
         self.emitter
             .emit(Builtin::DataSent.metric(), &tags, sent as f64, now);
         self.emitter

@@ -22,7 +22,7 @@ use stampede_metrics::Builtin;
 
 use crate::coro::{suspend, InterruptSignal};
 use crate::error::ScriptError;
-use crate::host::{Emitter, ScenarioInfo, TestEnv};
+use crate::host::{now_ns, Emitter, ScenarioInfo, TestEnv};
 use crate::modules;
 use crate::program::{resolve, Specifier};
 use crate::state::{vu_state, Phase, VuState};
@@ -269,16 +269,18 @@ impl Vu {
             st.group.borrow_mut().clear();
             st.rebuild_tags();
         }
-        st.flush_data_counters();
+        let now = now_ns();
+        st.flush_data_counters_at(now);
         if !matches!(
             outcome,
             IterationOutcome::Interrupted | IterationOutcome::Aborted(_)
         ) {
-            st.emit(Builtin::Iterations.metric(), &[], 1.0);
-            st.emit(
+            st.emit_at(Builtin::Iterations.metric(), &[], 1.0, now);
+            st.emit_at(
                 Builtin::IterationDuration.metric(),
                 &[],
                 elapsed.as_secs_f64() * 1000.0,
+                now,
             );
         }
         st.iteration.set(st.iteration.get() + 1);

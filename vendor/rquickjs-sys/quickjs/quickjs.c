@@ -3126,13 +3126,22 @@ static void JS_MarkContext(JSRuntime *rt, JSContext *ctx,
         mark_func(rt, &ctx->regexp_result_shape->header);
 }
 
+static void js_free_context_final(JSContext *ctx);
+
+/* Stampede: the last reference's work is out of line; every other call
+   (each rquickjs Ctx clone dropped) is a decrement. */
 void JS_FreeContext(JSContext *ctx)
+{
+    if (--JS_REF_COUNT(ctx) > 0)
+        return;
+    js_free_context_final(ctx);
+}
+
+static __attribute__((noinline)) void js_free_context_final(JSContext *ctx)
 {
     JSRuntime *rt = ctx->rt;
     int i;
 
-    if (--JS_REF_COUNT(ctx) > 0)
-        return;
     assert(JS_REF_COUNT(ctx) == 0);
 
 #ifdef ENABLE_DUMPS // JS_DUMP_ATOMS
@@ -7210,7 +7219,9 @@ static void free_zero_refcount(JSRuntime *rt)
 }
 
 /* called with the ref_count of 'v' reaches zero. */
-static void js_free_value_rt(JSRuntime *rt, JSValue v)
+/* Stampede: out of line, so that JS_FreeValueRT (called about a hundred
+   times per k6 iteration) is a decrement without a large prologue. */
+static __attribute__((noinline)) void js_free_value_rt(JSRuntime *rt, JSValue v)
 {
     uint32_t tag = JS_VALUE_GET_TAG(v);
 

@@ -6,7 +6,11 @@ export function check(value, sets, tags) {
     throw new TypeError('check() requires an object of checks as its second argument');
   }
   let ok = true;
-  for (const name of Object.keys(sets)) {
+  // An indexed loop: for-of would allocate an iterator and a result object
+  // per step on every iteration of every VU.
+  const names = Object.keys(sets);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
     const c = sets[name];
     let passed;
     if (typeof c === 'function') {
