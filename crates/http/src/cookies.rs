@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
+use crate::header_list::is_token_byte;
 use crate::request::RequestCookie;
 use crate::response::ResponseCookie;
 
@@ -380,10 +381,6 @@ impl ParsedCookie {
             }),
         }
     }
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Go's `parseCookieValue`: strips one pair of quotes, rejects bytes Go rejects.

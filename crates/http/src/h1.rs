@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::conn::{Conn, MAX_READ_AHEAD, READ_BUF};
 use crate::error::{HttpError, Op};
+use crate::header_list::{header_text, push_canonical, HeaderList};
 use crate::headers::SENSITIVE;
 use crate::hop::HopParams;
 
@@ -43,7 +44,7 @@ pub(crate) struct RawResponse {
     pub(crate) status: u16,
     pub(crate) reason: String,
     /// Canonical names, repeats joined by `, `, first-appearance order.
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: HeaderList,
     /// Each `Set-Cookie` value separately.
     pub(crate) set_cookies: Vec<String>,
     /// Each `WWW-Authenticate` value separately.
@@ -54,10 +55,7 @@ pub(crate) struct RawResponse {
 
 impl RawResponse {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 }
 
@@ -362,18 +360,22 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse)>, HttpError> {
 
 fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
     let minor_version = resp.version.unwrap_or(1);
-    let mut headers: Vec<(String, String)> = Vec::with_capacity(resp.headers.len());
+    let bytes = resp
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    let mut headers = HeaderList::with_capacity(resp.headers.len(), bytes);
     let mut set_cookies = Vec::new();
     let mut www_authenticate = Vec::new();
     let mut connection_close = minor_version == 0;
     for h in resp.headers.iter() {
-        let value = header_text(h.value);
         if h.name.eq_ignore_ascii_case("set-cookie") {
-            set_cookies.push(value.clone());
+            set_cookies.push(header_text(h.value));
         } else if h.name.eq_ignore_ascii_case("www-authenticate") {
-            www_authenticate.push(value.clone());
+            www_authenticate.push(header_text(h.value));
         } else if h.name.eq_ignore_ascii_case("connection") {
-            for token in value.split(',') {
+            for token in String::from_utf8_lossy(h.value).split(',') {
                 let t = token.trim();
                 if t.eq_ignore_ascii_case("close") {
                     connection_close = true;
@@ -382,7 +384,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
                 }
             }
         }
-        push_merged(&mut headers, h.name, value);
+        headers.push(h.name, h.value);
     }
     RawResponse {
         proto: if minor_version == 0 {
@@ -400,50 +402,12 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
     }
 }
 
-/// Adds a header as Go's `Header` holds it and k6 shows it: canonical name,
-/// values of a repeated name joined with `, `.
-pub(crate) fn push_merged(headers: &mut Vec<(String, String)>, name: &str, value: String) {
-    match headers
-        .iter_mut()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-    {
-        Some((_, v)) => {
-            v.push_str(", ");
-            v.push_str(&value);
-        }
-        None => headers.push((canonical_header_name(name), value)),
-    }
-}
-
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`;
 /// names with bytes outside the token set are returned unchanged.
 pub(crate) fn canonical_header_name(name: &str) -> String {
-    if !name.bytes().all(is_token_byte) {
-        return name.to_string();
-    }
-    // Token bytes are ASCII, so every byte is a char boundary.
-    let mut out = name.to_ascii_lowercase();
-    let mut upper = true;
-    for i in 0..out.len() {
-        if upper {
-            out[i..=i].make_ascii_uppercase();
-        }
-        upper = out.as_bytes()[i] == b'-';
-    }
+    let mut out = String::with_capacity(name.len());
+    push_canonical(&mut out, name);
     out
-}
-
-/// Whether `b` may appear in a header name (RFC 9110 `tchar`).
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// A header value as text: invalid UTF-8 is replaced, as Go's strings show it.
-pub(crate) fn header_text(value: &[u8]) -> String {
-    match std::str::from_utf8(value) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(value).into_owned(),
-    }
 }
 
 /// Go's error text for a status line it cannot parse.
@@ -596,7 +560,7 @@ mod tests {
         let (n, r) = parse_head(raw).unwrap().unwrap();
         assert_eq!(n, raw.len());
         assert_eq!(r.header("X-Multi"), Some("a, b"));
-        assert_eq!(r.headers[0].0, "X-Multi");
+        assert_eq!(r.headers.iter().next(), Some(("X-Multi", "a, b")));
         assert_eq!(r.header("Set-Cookie"), Some("a=1, b=2"));
         assert_eq!(r.set_cookies, vec!["a=1", "b=2"]);
         assert!(r.keep_alive);

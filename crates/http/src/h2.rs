@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::conn::{Counters, PoolKey, Stream};
 use crate::error::{code, HttpError};
-use crate::h1::{push_merged, Marks, RawResponse};
+use crate::h1::{Marks, RawResponse};
+use crate::header_list::{header_text, HeaderList};
 use crate::hop::HopParams;
 use crate::response::TlsInfo;
 
@@ -78,17 +79,16 @@ pub(crate) async fn round_trip(
             out.extend_from_slice(data);
         }
     }
-    let mut headers = Vec::with_capacity(parts.headers.len());
+    let mut headers = HeaderList::new();
     let mut set_cookies = Vec::new();
     let mut www_authenticate = Vec::new();
     for (name, value) in parts.headers.iter() {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == http::header::SET_COOKIE {
-            set_cookies.push(value.clone());
+            set_cookies.push(header_text(value.as_bytes()));
         } else if name == http::header::WWW_AUTHENTICATE {
-            www_authenticate.push(value.clone());
+            www_authenticate.push(header_text(value.as_bytes()));
         }
-        push_merged(&mut headers, name.as_str(), value);
+        headers.push(name.as_str(), value.as_bytes());
     }
     Ok(RawResponse {
         proto: "HTTP/2.0",

@@ -3,6 +3,7 @@
 
 use crate::error::{code, HttpError};
 use crate::h1;
+use crate::header_list::is_canonical;
 
 /// Canonicalises names in place (Go `CanonicalMIMEHeaderKey`), drops earlier
 /// duplicates (Go `Header.Set` keeps the last), rejects CR/LF injection.
@@ -20,7 +21,7 @@ pub(crate) fn prepare_headers(headers: &mut Vec<(String, String)>) -> Result<(),
                 format!("net/http: invalid header field value for {k:?}"),
             ));
         }
-        if !is_canonical(k) {
+        if !is_canonical(k.as_bytes()) {
             *k = h1::canonical_header_name(k);
         }
     }
@@ -36,17 +37,6 @@ pub(crate) fn prepare_headers(headers: &mut Vec<(String, String)>) -> Result<(),
         }
     }
     Ok(())
-}
-
-fn is_canonical(name: &str) -> bool {
-    let mut upper = true;
-    for b in name.bytes() {
-        if upper && b.is_ascii_lowercase() || !upper && b.is_ascii_uppercase() {
-            return false;
-        }
-        upper = b == b'-';
-    }
-    true
 }
 
 pub(crate) fn take_header(headers: &mut Vec<(String, String)>, name: &str) -> Option<String> {

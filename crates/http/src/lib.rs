@@ -89,6 +89,7 @@ pub mod error;
 pub mod grpc;
 mod h1;
 mod h2;
+mod header_list;
 mod headers;
 mod hop;
 pub mod ocsp;
@@ -105,6 +106,7 @@ pub use config::{
 pub use cookies::{CookieJar, CookieOptions};
 pub use debug::{HopDump, HttpDebug};
 pub use error::HttpError;
+pub use header_list::{HeaderList, Iter as HeaderIter};
 pub use ocsp::Ocsp;
 pub use request::{Auth, Encoding, Request, RequestCookie, DEFAULT_TIMEOUT};
 pub use response::{Exchange, Hop, Response, ResponseCookie, Timings, TlsInfo};

@@ -8,6 +8,7 @@ use http::Method;
 use url::Url;
 
 use crate::error::HttpError;
+use crate::header_list::HeaderList;
 use crate::ocsp::Ocsp;
 
 /// k6's request timings (`res.timings`, `http_req_*` metrics).
@@ -123,7 +124,7 @@ pub struct Response {
     pub proto: &'static str,
     /// Headers with canonical names (`Content-Type`), repeats joined by `, `,
     /// in order of first appearance.
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     /// Body, decoded from the response `Content-Encoding` (gzip, deflate, br,
     /// zstd). Empty when discarded.
     pub body: Bytes,
@@ -144,10 +145,7 @@ pub struct Response {
 impl Response {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 }
 

@@ -19,6 +19,7 @@ use crate::dns::{self, DnsEntry};
 use crate::error::{code, HttpError};
 use crate::h1::{self, Marks, RawResponse};
 use crate::h2::{self, H2Conn};
+use crate::header_list::HeaderList;
 use crate::headers::{has_header, prepare_headers, take_header};
 use crate::hop::{HopParams, HopState};
 use crate::request::{Auth, Request};
@@ -753,7 +754,7 @@ fn failed_response(
         status: 0,
         status_text: String::new(),
         proto: "",
-        headers: Vec::new(),
+        headers: HeaderList::new(),
         body: Bytes::new(),
         url,
         timings,

@@ -58,7 +58,8 @@ use crate::conn::{Counted, Counters, Stream};
 use crate::cookies::CookieJar;
 use crate::dns::{self, DnsEntry};
 use crate::error::{code, HttpError, Op};
-use crate::h1::{canonical_header_name, header_text, push_merged};
+use crate::h1::canonical_header_name;
+use crate::header_list::{header_text, HeaderList};
 
 /// How long dialing plus the upgrade may take (gorilla's `HandshakeTimeout`,
 /// which k6 sets to 60 s).
@@ -105,7 +106,7 @@ pub struct WsResponse {
     /// `101` when the upgrade succeeded.
     pub status: u16,
     /// Canonical names, repeats joined with `, ` (Go's view, as k6 shows it).
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     /// The first KiB of a refused upgrade's body; empty after a `101`.
     pub body: Bytes,
     /// The subprotocol the server picked, or empty.
@@ -575,13 +576,7 @@ async fn open(
             jar.set_from_header(&http_url, sc);
         }
     }
-    let header = |name: &str| {
-        parsed
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let header = |name: &str| parsed.headers.get(name);
     let has_token = |name: &str, token: &str| {
         header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
@@ -731,7 +726,7 @@ fn request_head(
 
 struct ParsedHead {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: HeaderList,
     set_cookies: Vec<String>,
 }
 
@@ -744,14 +739,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(ParsedHead, usize)>, WsError> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(WsError(format!("malformed HTTP response: {e}"))),
     };
-    let mut headers = Vec::with_capacity(res.headers.len());
+    let mut headers = HeaderList::new();
     let mut set_cookies = Vec::new();
     for h in res.headers.iter() {
-        let value = header_text(h.value);
         if h.name.eq_ignore_ascii_case("set-cookie") {
-            set_cookies.push(value.clone());
+            set_cookies.push(header_text(h.value));
         }
-        push_merged(&mut headers, h.name, value);
+        headers.push(h.name, h.value);
     }
     Ok(Some((
         ParsedHead {
@@ -1012,7 +1006,7 @@ mod tests {
             let r = open.response.unwrap();
             assert_eq!(r.status, 404);
             assert_eq!(r.body.as_ref(), b"nope");
-            assert!(r.headers.contains(&("X-A".to_string(), "1".to_string())));
+            assert_eq!(r.headers.get("X-A"), Some("1"));
             assert!(open.bytes.0 > 0 && open.bytes.1 > 0);
         });
     }

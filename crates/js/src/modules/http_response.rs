@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rquickjs::class::Trace;
 use rquickjs::{Array, Ctx, JsLifetime, Object, Result, Value};
-use stampede_http::{HttpError, RequestCookie, ResponseCookie, Timings, TlsInfo};
+use stampede_http::{HeaderList, HttpError, RequestCookie, ResponseCookie, Timings, TlsInfo};
 
 use crate::bytes::array_buffer;
 
@@ -32,7 +32,7 @@ pub(crate) struct ResponseParts {
     pub body_type: ResponseType,
     /// No response at all (a transport error): the body is `null`.
     pub failed: bool,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     pub cookies: Vec<ResponseCookie>,
     pub timings: Timings,
     pub error: Option<HttpError>,
@@ -232,7 +232,7 @@ impl<'js> Response<'js> {
         }
         let o = Object::new(ctx)?;
         for (k, v) in &self.parts.headers {
-            o.set(k.as_str(), v.as_str())?;
+            o.set(k, v)?;
         }
         self.cache.headers = Some(o.clone());
         Ok(o)

@@ -416,8 +416,8 @@ pub(crate) fn response_cookies(open: &WsConnect) -> Vec<String> {
         .map(|r| {
             r.headers
                 .iter()
-                .filter(|(k, _)| k == "Set-Cookie")
-                .map(|(_, v)| v.clone())
+                .filter(|(k, _)| *k == "Set-Cookie")
+                .map(|(_, v)| v.to_string())
                 .collect()
         })
         .unwrap_or_default()
@@ -438,7 +438,7 @@ fn response_object<'js>(
     let (status, body) = match response {
         Some(r) => {
             for (k, v) in &r.headers {
-                headers.set(k.as_str(), v.as_str())?;
+                headers.set(k, v)?;
             }
             (r.status, String::from_utf8_lossy(&r.body).into_owned())
         }
