@@ -1,27 +1,6 @@
 //! The `stampede` command-line tool: runs k6 scripts.
 
-/// mimalloc: thread-local free lists make the many short-lived allocations
-/// of a request (headers, futures, responses) cheaper than glibc's malloc.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// `mi_option_arena_eager_commit` in `mimalloc.h` (libmimalloc-sys does not
-/// export it). Left on, arenas are committed up front and a 1-VU run keeps
-/// twice the resident memory.
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-
-/// Sets mimalloc's options before its first allocation: a constructor with
-/// a priority runs before mimalloc's own and before Rust's runtime starts.
-#[used]
-#[link_section = ".init_array.00100"]
-static CONFIGURE_ALLOCATOR: extern "C" fn() = {
-    extern "C" fn configure() {
-        // SAFETY: setting an option has no precondition.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
-    }
-    configure
-};
-
+mod alloc;
 mod api;
 mod banner;
 mod cmd_baseline;
