@@ -563,7 +563,7 @@ impl Session {
     }
 
     async fn connect(&self, key: &KeyRef<'_>, st: &mut HopState) -> Result<Connected, HttpError> {
-        let addr = self.resolve(&key.host, key.port).await?;
+        let addr = self.resolve(key.host, key.port).await?;
         let t0 = Instant::now();
         let tcp = TcpStream::connect(addr)
             .await

@@ -65,7 +65,7 @@ pub(crate) fn socket_tags(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    pairs.extend(system.iter().filter(|(k, _)| enabled.contains(*k)));
+    pairs.extend(system.iter().filter(|(k, _)| enabled.contains(k)));
     s.tags_with(&pairs)
 }
 
