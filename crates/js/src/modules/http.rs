@@ -414,16 +414,17 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
             .cloned()
             .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
     };
-    let method: String = arg(0).get()?;
+    let method: rquickjs::CString = arg(0).get()?;
     let url_text = crate::value::to_display_string(ctx, &arg(1))?;
-    let mut url = s
+    let url = s
         .http
         .parse_url(&url_text)
         .map_err(|e| Exception::throw_message(ctx, &format!("invalid URL \"{url_text}\": {e}")))?;
-    let method = http::Method::from_bytes(method.as_bytes())
-        .map_err(|_| Exception::throw_type(ctx, &format!("invalid HTTP method \"{method}\"")))?;
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| {
+        Exception::throw_type(ctx, &format!("invalid HTTP method \"{}\"", method.as_str()))
+    })?;
     let body = arg(2);
-    let mut req = Request::new(method, url.clone());
+    let mut req = Request::new(method, url);
     if !body.is_null() && !body.is_undefined() {
         req.body = to_bytes(ctx, &body)?.into();
     }
@@ -525,9 +526,9 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
         }
     }
     // Credentials in the URL: basic auth unless `auth` asks for another scheme.
-    if !url.username().is_empty() {
-        let user = percent_decode(url.username());
-        let pass = percent_decode(url.password().unwrap_or(""));
+    if !req.url.username().is_empty() {
+        let user = percent_decode(req.url.username());
+        let pass = percent_decode(req.url.password().unwrap_or(""));
         req.auth = Some(match auth_kind.as_deref() {
             Some("digest") => Auth::Digest { user, pass },
             Some("ntlm") => {
@@ -538,9 +539,8 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
             }
             _ => Auth::Basic { user, pass },
         });
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-        req.url = url;
+        let _ = req.url.set_username("");
+        let _ = req.url.set_password(None);
     }
     req.discard_body = response_type == ResponseType::None;
     Ok(Shaped {

@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rquickjs::function::Opt;
-use rquickjs::{Ctx, Exception, Object, Result, Value};
+use rquickjs::{CString, Ctx, Exception, Object, Result, Value};
 use stampede_metrics::Builtin;
 
 use super::set_fn;
@@ -18,7 +18,13 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
     set_fn(
         &obj,
         "recordCheck",
-        move |ctx: Ctx<'js>, name: String, passed: bool, tags: Opt<Value<'js>>| -> Result<()> {
+        move |ctx: Ctx<'js>,
+              name: CString<'js>,
+              passed: bool,
+              tags: Opt<Value<'js>>|
+              -> Result<()> {
+            // Borrowed from QuickJS, not copied: this runs for every check.
+            let name = name.as_str();
             if s.in_init() {
                 return Err(Exception::throw_message(
                     &ctx,
@@ -36,7 +42,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            pairs.push(("check", &name));
+            pairs.push(("check", name));
             s.emit(
                 Builtin::Checks.metric(),
                 &pairs,
