@@ -360,12 +360,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse)>, HttpError> {
 
 fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
     let minor_version = resp.version.unwrap_or(1);
-    let bytes = resp
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len())
-        .sum();
-    let mut headers = HeaderList::with_capacity(resp.headers.len(), bytes);
+    let headers = HeaderList::from_headers(resp.headers.iter().map(|h| (h.name, h.value)));
     let mut set_cookies = Vec::new();
     let mut www_authenticate = Vec::new();
     let mut connection_close = minor_version == 0;
@@ -384,7 +379,6 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
                 }
             }
         }
-        headers.push(h.name, h.value);
     }
     RawResponse {
         proto: if minor_version == 0 {

@@ -79,7 +79,6 @@ pub(crate) async fn round_trip(
             out.extend_from_slice(data);
         }
     }
-    let mut headers = HeaderList::new();
     let mut set_cookies = Vec::new();
     let mut www_authenticate = Vec::new();
     for (name, value) in parts.headers.iter() {
@@ -88,8 +87,13 @@ pub(crate) async fn round_trip(
         } else if name == http::header::WWW_AUTHENTICATE {
             www_authenticate.push(header_text(value.as_bytes()));
         }
-        headers.push(name.as_str(), value.as_bytes());
     }
+    let pairs: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    let headers = HeaderList::from_headers(pairs);
     Ok(RawResponse {
         proto: "HTTP/2.0",
         status: parts.status.as_u16(),

@@ -21,36 +21,43 @@ impl HeaderList {
         Self::default()
     }
 
-    /// Adds a header as received: the name is canonicalised and a name
-    /// already present gets `, value` appended to its value. Invalid UTF-8
-    /// in the value is replaced, as Go's strings show it.
-    pub fn push(&mut self, name: &str, value: &[u8]) {
-        let value = text(value);
-        if let Some(i) = self.position(name) {
-            // Rare: the merged value goes to the end, the old one stays
-            // unreferenced in `text`.
-            let [ns, ne, vs, ve] = self.spans[i];
-            let start = self.text.len();
-            self.text.extend_from_within(vs as usize..ve as usize);
-            self.text.push_str(", ");
-            self.text.push_str(&value);
-            self.spans[i] = [ns, ne, offset(start), offset(self.text.len())];
-            return;
-        }
-        let ns = self.text.len();
-        push_canonical(&mut self.text, name);
-        let vs = self.text.len();
-        self.text.push_str(&value);
-        self.spans
-            .push([offset(ns), offset(vs), offset(vs), offset(self.text.len())]);
-    }
-
-    /// An empty list with room for `count` headers of `bytes` bytes in all.
-    pub fn with_capacity(count: usize, bytes: usize) -> Self {
-        Self {
+    /// The list of a response's headers, in the order received: names are
+    /// canonicalised and the values of a repeated name joined with `, `
+    /// under its first appearance. Invalid UTF-8 in a value is replaced, as
+    /// Go's strings show it.
+    pub fn from_headers<'a, I>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+        I::IntoIter: Clone,
+    {
+        let headers = headers.into_iter();
+        let (count, bytes) = headers
+            .clone()
+            .fold((0, 0), |(c, b), (n, v)| (c + 1, b + n.len() + v.len()));
+        let mut list = Self {
             text: String::with_capacity(bytes),
             spans: Vec::with_capacity(count),
+        };
+        for (i, (name, value)) in headers.clone().enumerate() {
+            if list.position(name).is_some() {
+                continue; // joined to its first appearance
+            }
+            let ns = list.text.len();
+            push_canonical(&mut list.text, name);
+            let vs = list.text.len();
+            list.text.push_str(&text(value));
+            for (_, more) in headers
+                .clone()
+                .skip(i + 1)
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                list.text.push_str(", ");
+                list.text.push_str(&text(more));
+            }
+            list.spans
+                .push([offset(ns), offset(vs), offset(vs), offset(list.text.len())]);
         }
+        list
     }
 
     /// The value of `name` (case-insensitive).
@@ -142,11 +149,8 @@ impl fmt::Debug for HeaderList {
 
 impl<'a> FromIterator<(&'a str, &'a str)> for HeaderList {
     fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
-        let mut list = Self::new();
-        for (k, v) in iter {
-            list.push(k, v.as_bytes());
-        }
-        list
+        let pairs: Vec<(&str, &[u8])> = iter.into_iter().map(|(k, v)| (k, v.as_bytes())).collect();
+        Self::from_headers(pairs)
     }
 }
 
@@ -240,21 +244,20 @@ const TOKEN: [bool; 256] = {
 mod tests {
     use super::*;
 
+    fn list(pairs: &[(&str, &[u8])]) -> HeaderList {
+        HeaderList::from_headers(pairs.iter().copied())
+    }
+
     #[test]
-    fn names_are_canonical_and_repeats_merged_in_first_order() {
-        let mut h = HeaderList::new();
-        h.push("content-type", b"text/plain");
-        h.push("X-MULTI", b"a");
-        h.push("etag", b"\"1\"");
-        h.push("x-multi", b"b");
-        h.push("bad name", b"kept");
-        h.push("x-Multi", b"c");
-        let mut same = HeaderList::new();
-        same.push("Content-Type", b"text/plain");
-        same.push("X-Multi", b"a, b, c");
-        same.push("Etag", b"\"1\"");
-        same.push("bad name", b"kept");
-        assert_eq!(h, same, "equal by content, not by layout");
+    fn names_are_canonical_and_repeats_joined_in_first_order() {
+        let h = list(&[
+            ("content-type", b"text/plain"),
+            ("X-MULTI", b"a"),
+            ("etag", b"\"1\""),
+            ("x-multi", b"b"),
+            ("bad name", b"kept"),
+            ("x-Multi", b"c"),
+        ]);
         let pairs: Vec<_> = h.iter().collect();
         assert_eq!(
             pairs,
@@ -273,9 +276,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_replaced_and_empty_values_kept() {
-        let mut h = HeaderList::new();
-        h.push("X-Bin", b"a\xffb");
-        h.push("X-Empty", b"");
+        let h = list(&[("X-Bin", b"a\xffb"), ("X-Empty", b"")]);
         assert_eq!(h.get("x-bin"), Some("a\u{fffd}b"));
         assert_eq!(h.get("x-empty"), Some(""));
         assert!(!h.is_empty());
@@ -283,12 +284,29 @@ mod tests {
     }
 
     #[test]
+    fn many_repeats_take_linear_space() {
+        // Alternating names: each value is written once, not copied per repeat.
+        let pairs: Vec<(&str, &[u8])> = (0..2000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    ("A", &b"0123456789"[..])
+                } else {
+                    ("B", &b"x"[..])
+                }
+            })
+            .collect();
+        let h = HeaderList::from_headers(pairs);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.get("a").map(str::len), Some(1000 * 10 + 999 * 2));
+        assert!(h.text.len() < 40_000, "{}", h.text.len());
+    }
+
+    #[test]
     fn collects_and_compares_by_content() {
         let a: HeaderList = [("a", "1"), ("B", "2")].into_iter().collect();
-        let mut b = HeaderList::new();
-        b.push("A", b"1");
-        b.push("b", b"2");
+        let b = list(&[("A", b"1"), ("b", b"2")]);
         assert_eq!(a, b);
+        assert_ne!(a, list(&[("A", b"1")]));
         assert_eq!(format!("{a:?}"), r#"{"A": "1", "B": "2"}"#);
     }
 }

@@ -739,14 +739,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(ParsedHead, usize)>, WsError> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(WsError(format!("malformed HTTP response: {e}"))),
     };
-    let mut headers = HeaderList::new();
-    let mut set_cookies = Vec::new();
-    for h in res.headers.iter() {
-        if h.name.eq_ignore_ascii_case("set-cookie") {
-            set_cookies.push(header_text(h.value));
-        }
-        headers.push(h.name, h.value);
-    }
+    let headers = HeaderList::from_headers(res.headers.iter().map(|h| (h.name, h.value)));
+    let set_cookies = res
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+        .map(|h| header_text(h.value))
+        .collect();
     Ok(Some((
         ParsedHead {
             status: res.code.unwrap_or(0),
