@@ -8,11 +8,12 @@ use std::ops::Range;
 /// Response headers: canonical names (`content-type` → `Content-Type`), the
 /// values of a repeated name joined with `, `, in order of first
 /// appearance. Names and values live back to back in one string.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct HeaderList {
     text: String,
-    /// Name and value of each header, as byte ranges of `text`.
-    spans: Vec<[u32; 4]>,
+    /// Where each header's name starts, its value starts (the name's end)
+    /// and its value ends, in `text`.
+    spans: Vec<[u32; 3]>,
 }
 
 impl HeaderList {
@@ -55,7 +56,7 @@ impl HeaderList {
                 list.text.push_str(&text(more));
             }
             list.spans
-                .push([offset(ns), offset(vs), offset(vs), offset(list.text.len())]);
+                .push([offset(ns), offset(vs), offset(list.text.len())]);
         }
         list
     }
@@ -88,12 +89,12 @@ impl HeaderList {
     }
 
     fn name(&self, i: usize) -> &str {
-        let [ns, ne, ..] = self.spans[i];
-        &self.text[range(ns, ne)]
+        let [ns, vs, _] = self.spans[i];
+        &self.text[range(ns, vs)]
     }
 
     fn value(&self, i: usize) -> &str {
-        let [.., vs, ve] = self.spans[i];
+        let [_, vs, ve] = self.spans[i];
         &self.text[range(vs, ve)]
     }
 }
@@ -132,14 +133,6 @@ impl<'a> IntoIterator for &'a HeaderList {
         self.iter()
     }
 }
-
-impl PartialEq for HeaderList {
-    fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for HeaderList {}
 
 impl fmt::Debug for HeaderList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
