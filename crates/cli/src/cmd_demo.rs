@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use clap::Args;
-use stampede_target::{DemoConfig, DemoTarget};
+use stampede_demo::{DemoConfig, DemoTarget};
 
 use crate::cmd_run::RunArgs;
 use crate::flags::OptionFlags;

@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 
 use clap::Args;
-use stampede_target::{DemoConfig, DemoTarget, TestServer};
+use stampede_demo::{DemoConfig, DemoTarget, TestServer};
 
 /// Arguments of `stampede target`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Address to listen on (port 0 picks a free one).
-    #[arg(long, default_value = stampede_target::DEFAULT_ADDR)]
+    #[arg(long, default_value = stampede_demo::DEFAULT_ADDR)]
     pub listen: SocketAddr,
     /// Products in the shop catalogue.
     #[arg(long, default_value_t = 1000)]

@@ -305,7 +305,7 @@ fn console_output_goes_to_the_file_as_in_k6() {
 
 #[test]
 fn http_debug_logs_every_hop_as_k6() {
-    let server = stampede_target::TestServer::start_in_background();
+    let server = stampede_demo::TestServer::start_in_background();
     let dir = tempfile::tempdir().unwrap();
     script(
         dir.path(),

@@ -244,7 +244,7 @@ fn k6_binary() -> PathBuf {
 fn stampede_agrees_with_k6() {
     let k6 = k6_binary();
     let stampede = PathBuf::from(env!("CARGO_BIN_EXE_stampede"));
-    let server = stampede_target::TestServer::start_in_background();
+    let server = stampede_demo::TestServer::start_in_background();
     let base = server.url();
     let cases = Arc::new(cases());
     assert!(

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use stampede_target::{DemoConfig, DemoTarget};
+use stampede_demo::{DemoConfig, DemoTarget};
 
 /// Longest any one example may run before it is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(90);

@@ -282,7 +282,7 @@ fn malformed_baselines_exit_2_with_a_clear_error() {
 
 #[test]
 fn a_run_becomes_results_report_junit_and_baseline() {
-    let server = stampede_target::TestServer::start_in_background();
+    let server = stampede_demo::TestServer::start_in_background();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("t.js"),
@@ -426,7 +426,7 @@ fn a_run_becomes_results_report_junit_and_baseline() {
 
 #[test]
 fn reports_from_k6_json_output() {
-    let server = stampede_target::TestServer::start_in_background();
+    let server = stampede_demo::TestServer::start_in_background();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("t.js"),

@@ -4,7 +4,7 @@ mod common;
 
 use common::{run_script, run_script_with};
 use stampede_engine::ExitCode;
-use stampede_target::TestServer;
+use stampede_demo::TestServer;
 
 #[test]
 fn shared_iterations_with_http_and_checks() {

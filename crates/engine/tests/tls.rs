@@ -14,7 +14,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use stampede_engine::ExitCode;
-use stampede_target::TestServer;
+use stampede_demo::TestServer;
 
 /// A client certificate (PEM) and the port of an HTTPS server for
 /// `localhost` that requires it; the server answers every request with
