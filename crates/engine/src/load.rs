@@ -82,6 +82,21 @@ struct Probe {
 }
 
 impl Loaded {
+    /// The run's metric definitions (custom metrics register here as the
+    /// script creates them), to name the metrics of streamed snapshots.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Streams each interval's merged metrics to `tx` once the run starts
+    /// (the same as setting [`RunConfig::snapshots`] before loading).
+    pub fn stream_snapshots(
+        &mut self,
+        tx: tokio::sync::mpsc::UnboundedSender<stampede_metrics::Snapshot>,
+    ) {
+        self.config.snapshots = Some(tx);
+    }
+
     /// Reads the script, runs its init code, merges the options and
     /// validates the plan. Invalid options fail with exit code 104, a script
     /// that cannot load or throws in its init code with 107.
