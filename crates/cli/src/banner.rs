@@ -13,12 +13,16 @@ const LOGO: &str = r"
                            |_|
 ";
 
-/// The logo and the "execution / script / output / scenarios" block.
-pub fn header(plan: &Plan, script: &str, outputs: &[String]) -> String {
+/// The logo and the "execution / script / web dashboard / output /
+/// scenarios" block.
+pub fn header(plan: &Plan, script: &str, dashboard: Option<&str>, outputs: &[String]) -> String {
     let mut s = String::from(LOGO);
     s.push('\n');
     s.push_str("     execution: local\n");
     s.push_str(&format!("        script: {script}\n"));
+    if let Some(url) = dashboard {
+        s.push_str(&format!(" web dashboard: {url}\n"));
+    }
     let out = if outputs.is_empty() {
         "-".to_string()
     } else {

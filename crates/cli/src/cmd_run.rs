@@ -108,9 +108,14 @@ pub fn run(args: RunArgs) -> i32 {
     let logger = Arc::new(Logger::stderr());
     logger.set_verbose(args.verbose);
     let no_color = args.no_color || std::env::var_os("NO_COLOR").is_some();
-    let loaded = match load(&args.opts, &args.script, logger.clone(), args.threads) {
+    let mut loaded = match load(&args.opts, &args.script, logger.clone(), args.threads) {
         Ok(l) => l,
         Err(code) => return code,
+    };
+    let script = args.script.display().to_string();
+    let mut dashboard = match crate::dashboard::setup(&mut loaded, &script) {
+        Ok(d) => d,
+        Err((messages, code)) => return fail(&logger, &messages, code),
     };
     let outputs = match crate::summary::outputs(&loaded, &args.script.display().to_string()) {
         Ok(o) => o,
@@ -119,10 +124,10 @@ pub fn run(args: RunArgs) -> i32 {
     let stdout_tty = std::io::stdout().is_terminal();
     if !args.quiet {
         let descriptions: Vec<String> = outputs.iter().map(|o| o.description()).collect();
-        let script = args.script.display().to_string();
+        let url = dashboard.as_ref().and_then(|d| d.url());
         print!(
             "{}",
-            crate::banner::header(&loaded.plan, &script, &descriptions)
+            crate::banner::header(&loaded.plan, &script, url, &descriptions)
         );
         println!();
     }
@@ -149,15 +154,26 @@ pub fn run(args: RunArgs) -> i32 {
         if !args.address.is_empty() {
             crate::api::serve(&args.address, (*running).clone(), logger.clone()).await;
         }
+        if let Some(d) = dashboard.as_mut() {
+            d.start(&running, &logger);
+        }
         let view = ProgressPrinter {
             quiet: args.quiet,
             tty: stdout_tty,
             long_test,
         };
-        Some(view.follow(running).await)
+        let report = view.follow(running).await;
+        if let Some(d) = dashboard.as_mut() {
+            d.finish(&report, &logger).await;
+        }
+        Some(report)
     });
     let Some(report) = report else { return 255 };
-    finish(&report, &summary, &logger)
+    let code = finish(&report, &summary, &logger);
+    if let Some(d) = dashboard {
+        rt.block_on(d.linger(&logger));
+    }
+    code
 }
 
 /// Prints the summary, writes the outputs and logs the error; returns the

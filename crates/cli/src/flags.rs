@@ -138,6 +138,10 @@ pub struct OptionFlags {
     /// Accepted for k6 compatibility; Stampede never reports usage.
     #[arg(long)]
     pub no_usage_report: bool,
+    /// Serve the live web dashboard during the run (`K6_WEB_DASHBOARD=true`;
+    /// `K6_WEB_DASHBOARD_HOST`, `_PORT`, `_PERIOD`, `_OPEN`, `_EXPORT` tune it).
+    #[arg(long)]
+    pub web_dashboard: bool,
 }
 
 /// A flag and the `K6_*` variable with the same value syntax.
@@ -217,6 +221,7 @@ fn pairs(f: &OptionFlags) -> Vec<(&'static str, &'static str, String)> {
         yes(f.no_cookies_reset),
     );
     put("--paused", "K6_PAUSED", yes(f.paused));
+    put("--web-dashboard", "K6_WEB_DASHBOARD", yes(f.web_dashboard));
     put(
         "--discard-response-bodies",
         "K6_DISCARD_RESPONSE_BODIES",

@@ -10,6 +10,7 @@ mod cmd_inspect;
 mod cmd_report;
 mod cmd_run;
 mod cmd_target;
+mod dashboard;
 mod flags;
 mod progress;
 mod summary;
