@@ -217,3 +217,49 @@ pub(crate) fn point_latency(l: &Latency) -> PointLatency {
         max: l.max,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    /// The JSON block after `<!-- contract: NAME -->` in web/README.md.
+    fn example(name: &str) -> Value {
+        let readme = include_str!("../README.md");
+        let marker = format!("<!-- contract: {name} -->");
+        let rest = &readme[readme.find(&marker).expect("marker") + marker.len()..];
+        let start = rest.find("```json").expect("json block") + "```json".len();
+        let end = start + rest[start..].find("```").expect("block end");
+        serde_json::from_str(&rest[start..end]).expect("valid JSON")
+    }
+
+    /// The example parses as the type and says the same when written back:
+    /// no field is missing, unknown or of another shape.
+    fn round_trip<T: DeserializeOwned + Serialize>(name: &str) {
+        let v = example(name);
+        let typed: T = serde_json::from_value(v.clone()).expect(name);
+        assert_eq!(serde_json::to_value(&typed).unwrap(), v, "{name}");
+    }
+
+    #[test]
+    fn readme_examples_match_the_types() {
+        round_trip::<IntervalPoint>("IntervalPoint");
+        round_trip::<RunState>("RunState");
+        round_trip::<LiveMessage>("LiveMessage");
+        round_trip::<MetricsPage>("MetricsPage");
+    }
+
+    #[test]
+    fn messages_are_tagged_by_type() {
+        let msg = LiveMessage::Interval {
+            run_id: "r".into(),
+            point: IntervalPoint::default(),
+            run: RunState::default(),
+        };
+        let v = serde_json::to_value(&msg).unwrap();
+        assert_eq!(v["type"], "interval");
+        assert_eq!(v["run"]["status"], "starting");
+        assert!(RunStatus::Aborted.is_final() && !RunStatus::Finishing.is_final());
+    }
+}

@@ -50,13 +50,13 @@ $('stop').addEventListener('click', async () => {
 
 let lastPoint = null;
 
-function onPoints(points) {
+function onPoints(points, live) {
   lastPoint = points[points.length - 1];
   charts.push(points, () => {
     const now = performance.timeOrigin + performance.now();
     for (const p of points) {
       if (marks++ >= MAX_MARKS) break;
-      performance.mark('stampede:interval-drawn', { detail: { seq: p.seq, closed_at_ms: p.closed_at_ms, drawn_at_ms: now } });
+      performance.mark('stampede:interval-drawn', { detail: { seq: p.seq, live, closed_at_ms: p.closed_at_ms, drawn_at_ms: now } });
     }
   });
   text('c-vus', lastPoint.vus == null ? '–' : num(lastPoint.vus));

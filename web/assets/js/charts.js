@@ -22,6 +22,9 @@ const DEFS = [
   },
 ];
 
+/** Tick steps of the time axis: whole seconds, minutes, hours. */
+const SECONDS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400];
+
 /** The columns one interval contributes. */
 function row(p) {
   const l = p.latency;
@@ -67,7 +70,7 @@ export class Charts {
         ...this.size(el),
         scales: { x: { time: false }, y: d.range ? { range: (u, min, max) => [0, Math.max(max, 0.01)] } : {} },
         axes: [
-          { ...axis, values: (u, vals) => vals.map(clock) },
+          { ...axis, incrs: SECONDS, space: 50, values: (u, vals) => vals.map(clock) },
           { ...axis, size: d.size || 60, values: (u, vals) => vals.map(d.fmt) },
         ],
         series: [

@@ -3,6 +3,7 @@
 /** Milliseconds as people read them: 850 µs, 12.3 ms, 1.24 s. */
 export function ms(v) {
   if (v == null || !isFinite(v)) return '–';
+  if (v === 0) return '0 ms';
   if (v < 1) return `${(v * 1000).toFixed(0)} µs`;
   if (v < 1000) return `${v < 100 ? v.toFixed(1) : v.toFixed(0)} ms`;
   return `${(v / 1000).toFixed(2)} s`;

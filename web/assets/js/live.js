@@ -16,7 +16,7 @@ async function getJSON(url) {
   return r.json();
 }
 
-/** Follows one run; calls `onPoints(points)`, `onRun(state)`, `onConn(state)`. */
+/** Follows one run; calls `onPoints(points, live)`, `onRun(state)`, `onConn(state)`. */
 export class LiveFeed {
   constructor(runId, handlers) {
     this.runId = runId;
@@ -76,7 +76,7 @@ export class LiveFeed {
     try {
       const after = this.lastSeq >= 0 ? `?after=${this.lastSeq}` : '';
       const [run, page] = await Promise.all([getJSON(this.base), getJSON(`${this.base}/metrics${after}`)]);
-      this.accept(page.points);
+      this.accept(page.points, false);
       this.state(run);
     } catch (e) {
       console.warn('resync failed', e);
@@ -98,21 +98,22 @@ export class LiveFeed {
         if (!this.syncing) this.resync();
         return;
       }
-      this.accept([msg.point]);
+      this.accept([msg.point], true);
       this.state(msg.run);
     } else if (msg.type === 'run') {
       this.state(msg.run);
     }
   }
 
-  accept(points) {
+  /** Applies points in order; `live` tells whether they came as messages. */
+  accept(points, live) {
     const fresh = [];
     for (const p of [...points].sort((a, b) => a.seq - b.seq)) {
       if (p.seq !== this.lastSeq + 1) continue;
       this.lastSeq = p.seq;
       fresh.push(p);
     }
-    if (fresh.length) this.h.onPoints(fresh);
+    if (fresh.length) this.h.onPoints(fresh, live);
   }
 
   state(run) {

@@ -35,9 +35,13 @@ export function color(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-/** Sets the initial theme and wires the toggle button. */
+/** Sets the initial theme and wires the toggle button; follows the
+ *  system's preference until the user picks a theme. */
 export function init() {
   apply(preferred());
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    if (!localStorage.getItem(KEY)) apply(preferred());
+  });
   document.getElementById('theme')?.addEventListener('click', () => {
     const next = current() === 'dark' ? 'light' : 'dark';
     localStorage.setItem(KEY, next);

@@ -136,20 +136,19 @@ fn asset_response(path: &str) -> Response {
     }
 }
 
-fn known(id: &str) -> Result<(), Response> {
-    if id == RUN_ID {
-        Ok(())
-    } else {
-        Err(error(
+/// The 404 for a run this dashboard does not serve.
+fn unknown(id: &str) -> Option<Response> {
+    (id != RUN_ID).then(|| {
+        error(
             StatusCode::NOT_FOUND,
             "run_not_found",
             &format!("no run {id:?}: this dashboard serves the run {RUN_ID:?}"),
-        ))
-    }
+        )
+    })
 }
 
 async fn run_state(State(s): State<AppState>, Path(id): Path<String>) -> Response {
-    if let Err(r) = known(&id) {
+    if let Some(r) = unknown(&id) {
         return r;
     }
     axum::Json(s.live().state().clone()).into_response()
@@ -165,7 +164,7 @@ async fn metrics(
     Path(id): Path<String>,
     Query(q): Query<MetricsQuery>,
 ) -> Response {
-    if let Err(r) = known(&id) {
+    if let Some(r) = unknown(&id) {
         return r;
     }
     let after = match q.after.as_deref().map(str::parse::<u64>) {
@@ -183,7 +182,7 @@ async fn metrics(
 }
 
 async fn stop(State(s): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    if let Err(r) = known(&id) {
+    if let Some(r) = unknown(&id) {
         return r;
     }
     let json = req
@@ -226,7 +225,7 @@ async fn export(
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    if let Err(r) = known(&id) {
+    if let Some(r) = unknown(&id) {
         return r;
     }
     let results = s.live().results();
@@ -270,7 +269,7 @@ async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if let Some(id) = &q.run {
-        if let Err(r) = known(id) {
+        if let Some(r) = unknown(id) {
             return r;
         }
     }
