@@ -61,8 +61,14 @@ struct Run {
 
 impl Run {
     fn start(dir: &Path, envs: &[(&str, String)]) -> Run {
+        Run::start_with(dir, &[], envs)
+    }
+
+    fn start_with(dir: &Path, args: &[&str], envs: &[(&str, String)]) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stampede"))
-            .args(["run", "--address", "", "t.js"])
+            .args(["run", "--address", ""])
+            .args(args)
+            .arg("t.js")
             .current_dir(dir)
             .env("K6_NO_USAGE_REPORT", "true")
             .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
@@ -392,4 +398,136 @@ async fn run_view_live_in_chromium() {
         delays.len()
     );
     println!("screenshots in {}", shots.display());
+}
+
+/// A short script that sends nothing.
+const IDLE: &str = "import { sleep } from 'k6';\n\
+    export const options = { vus: 1, duration: '30s', thresholds: { iterations: ['count>0'] } };\n\
+    export default function () { sleep(0.1); }\n";
+
+fn idle_run(envs: &[(&str, String)]) -> (tempfile::TempDir, Run) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.js"), IDLE).unwrap();
+    let run = Run::start(dir.path(), envs);
+    (dir, run)
+}
+
+#[test]
+fn bad_dashboard_settings_fail_before_the_run() {
+    let (_dir, mut run) = idle_run(&[
+        ("K6_WEB_DASHBOARD", "true".into()),
+        ("K6_WEB_DASHBOARD_PORT", "abc".into()),
+        ("K6_WEB_DASHBOARD_PERIOD", "soon".into()),
+    ]);
+    assert_eq!(run.wait_exit(WAIT), 104, "{}", run.output());
+    let out = run.output();
+    assert!(
+        out.contains("K6_WEB_DASHBOARD_PORT") && out.contains("\\\"abc\\\""),
+        "{out}"
+    );
+    assert!(out.contains("K6_WEB_DASHBOARD_PERIOD"), "{out}");
+}
+
+#[test]
+fn a_busy_port_fails_the_run() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let (_dir, mut run) = idle_run(&[
+        ("K6_WEB_DASHBOARD", "true".into()),
+        ("K6_WEB_DASHBOARD_PORT", port.to_string()),
+    ]);
+    assert_eq!(run.wait_exit(WAIT), 255, "{}", run.output());
+    assert!(run.output().contains("could not start the web dashboard"));
+}
+
+#[test]
+fn port_minus_one_serves_nothing_and_still_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.js"),
+        "export const options = { iterations: 3 };\nexport default function () {}\n",
+    )
+    .unwrap();
+    let export = dir.path().join("r.html");
+    // `--out web-dashboard` turns it on too (and is no output of its own).
+    let mut run = Run::start_with(
+        dir.path(),
+        &["--out", "web-dashboard"],
+        &[
+            ("K6_WEB_DASHBOARD_PORT", "-1".into()),
+            ("K6_WEB_DASHBOARD_EXPORT", export.display().to_string()),
+        ],
+    );
+    assert_eq!(run.wait_exit(WAIT), 0, "{}", run.output());
+    assert!(!run.output().contains("web dashboard:"));
+    let html = std::fs::read_to_string(&export).expect("report written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+}
+
+/// One HTTP/1.1 request over a fresh connection; the status and the body.
+fn http(addr: SocketAddr, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+#[test]
+fn guards_refuse_foreign_hosts_and_origins_and_non_json_stops() {
+    let (_dir, mut run) = idle_run(&[
+        ("K6_WEB_DASHBOARD", "true".into()),
+        ("K6_WEB_DASHBOARD_PORT", "0".into()),
+    ]);
+    let addr = run.dashboard();
+    let get = |host: &str, path: &str, extra: &str| {
+        http(
+            addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"),
+        )
+    };
+    let me = addr.to_string();
+    let (status, body) = get(&me, "/api/v1/runs/local", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"id\":\"local\""));
+    assert_eq!(get("localhost:1", "/", "").0, 200);
+    assert_eq!(get("evil.example", "/api/v1/runs/local", "").0, 421);
+    let (status, body) = get(&me, "/api/v1/runs/local", "Origin: http://evil.example\r\n");
+    assert_eq!(status, 403);
+    assert!(body.contains("\"code\":\"cross_origin\""), "{body}");
+    assert_eq!(get(&me, "/api/v1/runs/other", "").0, 404);
+    assert_eq!(get(&me, "/api/v1/runs/local/metrics?after=x", "").0, 400);
+    assert_eq!(get(&me, "/api/v1/export/local?format=pdf", "").0, 400);
+    assert_eq!(get(&me, "/ui/js/nope.js", "").0, 404);
+
+    let stop = |ct: &str| {
+        http(
+            addr,
+            &format!(
+                "POST /api/v1/runs/local/stop HTTP/1.1\r\nHost: {me}\r\n{ct}Content-Length: 2\r\n\
+                 Connection: close\r\n\r\n{{}}"
+            ),
+        )
+    };
+    assert_eq!(stop("Content-Type: text/plain\r\n").0, 415);
+    // The run may still be initializing: a stop is accepted once it runs.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = stop("Content-Type: application/json\r\n");
+        if status == 202 {
+            break;
+        }
+        assert_eq!(status, 409, "{body}");
+        assert!(Instant::now() < deadline, "the run never became stoppable");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(run.wait_exit(WAIT), 103, "{}", run.output());
 }

@@ -234,7 +234,10 @@ impl Dashboard {
                 "The web dashboard is open in a browser; close it to exit",
                 &[],
             );
-            let _ = clients.wait_for(|n| *n == 0).await;
+            tokio::select! {
+                _ = clients.wait_for(|n| *n == 0) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
         }
     }
 }
