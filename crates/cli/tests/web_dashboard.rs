@@ -531,3 +531,42 @@ fn guards_refuse_foreign_hosts_and_origins_and_non_json_stops() {
     }
     assert_eq!(run.wait_exit(WAIT), 103, "{}", run.output());
 }
+
+#[test]
+fn the_period_sets_the_interval_length() {
+    let (_dir, mut run) = idle_run(&[
+        ("K6_WEB_DASHBOARD", "true".into()),
+        ("K6_WEB_DASHBOARD_PORT", "0".into()),
+        ("K6_WEB_DASHBOARD_PERIOD", "2s".into()),
+    ]);
+    let addr = run.dashboard();
+    let host = addr.to_string();
+    let deadline = Instant::now() + WAIT;
+    let page: Value = loop {
+        let (status, body) = http(
+            addr,
+            &format!("GET /api/v1/runs/local/metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("JSON");
+        if page["points"].as_array().is_some_and(|p| p.len() >= 2) {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "no two intervals: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(page["interval_ms"], 2000);
+    let second = &page["points"][1];
+    assert_eq!(second["seq"], 1);
+    let dur = second["dur"].as_f64().unwrap();
+    // Engine intervals are merged until they span the period.
+    assert!(dur >= 1.8, "{second}");
+    // One VU sleeping 0.1 s per iteration: at most ~10 a second.
+    let iterations = second["iterations"].as_u64().unwrap();
+    assert!(
+        iterations >= 1 && iterations as f64 <= dur * 10.0 + 1.0,
+        "{second}"
+    );
+    run.child.kill().unwrap();
+    let _ = run.child.wait();
+}
