@@ -273,6 +273,28 @@ async fn run_view_live_in_chromium() {
         .await;
     assert_eq!(sorted, Value::Bool(true));
 
+    // The keyboard sorts too: Enter on the focused header button.
+    page.eval("document.querySelector(\"#endpoints th[data-key='name'] button\").focus()")
+        .await;
+    page.press("Enter").await;
+    page.wait_for(
+        "document.querySelector(\"#endpoints th[data-key='name']\").getAttribute('aria-sort') === 'ascending'",
+        WAIT,
+    )
+    .await;
+    // Every button, link and chart has an accessible name.
+    for (role, at_least) in [
+        ("button", 12),
+        ("link", 2),
+        ("image", 5),
+        ("progressbar", 2),
+    ] {
+        let nodes = page.ax_nodes(role).await;
+        assert!(nodes.len() >= at_least, "{role}: {nodes:#?}");
+        let unnamed: Vec<_> = nodes.iter().filter(|(name, _)| name.is_empty()).collect();
+        assert!(unnamed.is_empty(), "unnamed {role}: {unnamed:#?}");
+    }
+
     // Screenshots while the run is live.
     let shots = screenshot_dir(dir.path());
     for (dark, phone) in [(false, false), (true, false), (false, true), (true, true)] {

@@ -302,6 +302,41 @@ impl Page<'_> {
             .await;
     }
 
+    /// Presses and releases a key (`"Enter"`, `"Tab"`, `" "`) on whatever
+    /// has the focus, as a keyboard would.
+    pub async fn press(&self, key: &str) {
+        let (code, vk, text) = match key {
+            "Enter" => ("Enter", 13, "\r"),
+            "Tab" => ("Tab", 9, ""),
+            " " => ("Space", 32, " "),
+            other => panic!("no key code for {other:?}"),
+        };
+        for kind in ["keyDown", "keyUp"] {
+            let mut p = json!({"type": kind, "key": key, "code": code,
+                "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk});
+            if kind == "keyDown" && !text.is_empty() {
+                p["text"] = json!(text);
+            }
+            self.call("Input.dispatchKeyEvent", p).await;
+        }
+    }
+
+    /// The accessibility tree's (not ignored) nodes with `role`, each as
+    /// `(accessible name, node JSON)`.
+    pub async fn ax_nodes(&self, role: &str) -> Vec<(String, Value)> {
+        let tree = self.call("Accessibility.getFullAXTree", json!({})).await;
+        tree["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| n["role"]["value"] == role && n["ignored"] != Value::Bool(true))
+            .map(|n| {
+                let name = n["name"]["value"].as_str().unwrap_or("").trim().to_owned();
+                (name, n.clone())
+            })
+            .collect()
+    }
+
     /// Sets the viewport (CSS pixels); `mobile` emulates a phone.
     pub async fn viewport(&self, width: u32, height: u32, mobile: bool) {
         self.call(
