@@ -95,6 +95,26 @@ impl LiveRun {
 
     /// Adds one closed interval; returns its point.
     pub fn push(&mut self, snap: &Snapshot) -> IntervalPoint {
+        let point = self.fold(snap);
+        self.refresh(point.t);
+        point
+    }
+
+    /// Adds many closed intervals (a stored run's history), evaluating the
+    /// thresholds and the tables once at the end; returns their points.
+    pub fn extend<'a>(
+        &mut self,
+        snaps: impl IntoIterator<Item = &'a Snapshot>,
+    ) -> Vec<IntervalPoint> {
+        let points: Vec<IntervalPoint> = snaps.into_iter().map(|s| self.fold(s)).collect();
+        if let Some(last) = points.last() {
+            self.refresh(last.t);
+        }
+        points
+    }
+
+    /// Folds an interval into the run; the tables are left to [`Self::refresh`].
+    fn fold(&mut self, snap: &Snapshot) -> IntervalPoint {
         if self.start_ns.is_none() {
             self.set_start(snap.start_ns);
         }
@@ -116,13 +136,17 @@ impl LiveRun {
         self.points.push(point.clone());
         self.state.last_seq = Some(point.seq);
         self.state.elapsed_s = self.state.elapsed_s.max(t);
+        point
+    }
+
+    /// Evaluates the thresholds at `t` seconds and recomputes the tables.
+    fn refresh(&mut self, t: f64) {
         if !self.thresholds.is_empty() {
             self.thresholds
                 .evaluate_running(&self.store, Duration::from_secs_f64(t));
             self.state.thresholds = self.threshold_rows();
         }
         self.refresh_tables();
-        point
     }
 
     /// Sets the lifecycle state.

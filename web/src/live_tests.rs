@@ -146,3 +146,28 @@ fn finish_keeps_the_engine_thresholds() {
     assert!(!s.can_stop);
     assert!(!s.thresholds[0].ok);
 }
+
+#[test]
+fn extend_equals_pushing_one_by_one() {
+    let mut sink = Sink::new();
+    let snaps: Vec<Snapshot> = (0..4u64)
+        .map(|i| {
+            req(
+                &mut sink,
+                "a",
+                "200",
+                10.0 * (i + 1) as f64,
+                i == 2,
+                T0 + i * SEC,
+            );
+            sink.take(T0 + i * SEC, T0 + (i + 1) * SEC)
+        })
+        .collect();
+    let mut one = run_with(&[("http_req_duration", "p(95)<35")]);
+    let pushed: Vec<IntervalPoint> = snaps.iter().map(|s| one.push(s)).collect();
+    let mut all = run_with(&[("http_req_duration", "p(95)<35")]);
+    let extended = all.extend(&snaps);
+    assert_eq!(pushed, extended);
+    assert_eq!(one.state(), all.state());
+    assert!(!all.state().thresholds[0].ok);
+}

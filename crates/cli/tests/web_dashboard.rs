@@ -592,3 +592,129 @@ fn the_period_sets_the_interval_length() {
     run.child.kill().unwrap();
     let _ = run.child.wait();
 }
+
+/// Serves the run view for a finished `run` (the UI's files and the data
+/// contract, as `stampede run --web-dashboard` and the server do), with a
+/// WebSocket that stays quiet.
+async fn serve_finished(run: stampede_web::LiveRun) -> SocketAddr {
+    use axum::extract::ws::WebSocketUpgrade;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    let state = Arc::new(run);
+    let asset = |path: String| {
+        let a = stampede_web::assets::get(&path).expect("asset");
+        ([("content-type", a.content_type)], a.bytes).into_response()
+    };
+    let app = axum::Router::new()
+        .route("/", get(move || async move { asset(String::new()) }))
+        .route(
+            "/ui/{*path}",
+            get(move |axum::extract::Path(p): axum::extract::Path<String>| async move { asset(p) }),
+        )
+        .route(
+            "/api/v1/runs/{id}",
+            get({
+                let s = state.clone();
+                move || async move { axum::Json(s.state().clone()) }
+            }),
+        )
+        .route(
+            "/api/v1/runs/{id}/metrics",
+            get({
+                let s = state.clone();
+                move || async move { axum::Json(s.page(None)) }
+            }),
+        )
+        .route(
+            "/api/v1/ws",
+            get(|ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(|mut socket| async move { while socket.recv().await.is_some() {} })
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// The goal: the run page of a one-hour run with 20 endpoints
+/// loads in ≤ 1 s. The run is made of synthetic interval snapshots (one a
+/// second, 20 endpoints) folded by the real `LiveRun`; the page is the
+/// real one. Prints the time from navigation to the last point drawn.
+/// A measurement, not a check, and slow in a debug build (folding 3600
+/// intervals takes minutes unoptimized), so it runs on request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: cargo test -p stampede --test web_dashboard -- --ignored --nocapture hour"]
+async fn an_hour_long_run_loads_in_chromium() {
+    use stampede_metrics::{Builtin, Registry, Sink, TagSet};
+    use stampede_web::{LiveRun, RunStatus};
+    assert!(chromium_path().exists(), "the UI tests need chromium");
+    const HOUR: u64 = 3600;
+    const SEC: u64 = 1_000_000_000;
+    let t0 = 1_700_000_000 * SEC;
+    let specs = vec![stampede_metrics::thresholds::ThresholdSpec::new(
+        "http_req_duration",
+        "p(95)<500",
+    )];
+    let mut run = LiveRun::new(
+        "hour",
+        Some("hour.js".into()),
+        Arc::new(Registry::new()),
+        specs,
+        Duration::from_secs(1),
+    );
+    let tags: Vec<TagSet> = (0..20)
+        .map(|e| {
+            TagSet::from_pairs([
+                ("name", format!("endpoint_{e:02}").as_str()),
+                ("method", "GET"),
+                ("status", "200"),
+            ])
+        })
+        .collect();
+    let mut sink = Sink::new();
+    let mut snaps = Vec::with_capacity(HOUR as usize);
+    for s in 0..HOUR {
+        let at = t0 + s * SEC;
+        for (e, t) in tags.iter().enumerate() {
+            for k in 0..3u64 {
+                let ms = 5.0 + ((s * 7 + e as u64 * 13 + k * 29) % 400) as f64;
+                sink.add(Builtin::HttpReqs.metric(), t, 1.0, at + k);
+                sink.add(Builtin::HttpReqDuration.metric(), t, ms, at + k);
+                sink.add(Builtin::HttpReqFailed.metric(), t, 0.0, at + k);
+            }
+        }
+        sink.add(Builtin::Vus.metric(), &TagSet::empty(), 50.0, at);
+        snaps.push(sink.take(at, at + SEC));
+    }
+    run.extend(&snaps);
+    let engine_thresholds = stampede_metrics::thresholds::Thresholds::new(vec![]).unwrap();
+    run.finish(RunStatus::Passed, 0, None, &engine_thresholds);
+    let addr = serve_finished(run).await;
+
+    let browser = Browser::launch().await;
+    let page = browser.page().await;
+    page.viewport(1280, 900, false).await;
+    page.goto(&format!("http://{addr}/?run=hour")).await;
+    let last = page
+        .wait_for(
+            &format!("{MARKS}.length === {HOUR} && {MARKS}[{HOUR} - 1].startTime"),
+            Duration::from_secs(60),
+        )
+        .await;
+    page.wait_for(
+        "document.querySelectorAll('#endpoints tbody tr').length === 20",
+        WAIT,
+    )
+    .await;
+    let status = page
+        .eval("document.getElementById('run-status').dataset.status")
+        .await;
+    assert_eq!(status, "passed");
+    println!(
+        "one-hour run, 20 endpoints ({HOUR} points): page loaded and drawn {:.0} ms after navigation (goal: ≤ 1000 ms)",
+        last.as_f64().unwrap_or(f64::NAN)
+    );
+}
