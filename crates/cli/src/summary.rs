@@ -194,24 +194,28 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The run's thresholds as specs for outputs that evaluate them on their
+/// own data; none with `--no-thresholds`.
+pub fn threshold_specs(loaded: &Loaded) -> Vec<stampede_metrics::thresholds::ThresholdSpec> {
+    if loaded.thresholds.is_empty() {
+        return Vec::new();
+    }
+    loaded
+        .plan
+        .thresholds
+        .iter()
+        .map(|t| stampede_metrics::thresholds::ThresholdSpec {
+            selector: t.selector.clone(),
+            expr: t.expr.clone(),
+            abort_on_fail: t.abort_on_fail,
+            delay_abort_eval: t.delay_abort_eval,
+        })
+        .collect()
+}
+
 /// The streaming outputs of `--out`.
 pub fn outputs(loaded: &Loaded, script: &str) -> Result<Vec<Box<dyn Output>>, String> {
-    // With --no-thresholds there are none to evaluate.
-    let thresholds = if loaded.thresholds.is_empty() {
-        Vec::new()
-    } else {
-        loaded
-            .plan
-            .thresholds
-            .iter()
-            .map(|t| stampede_metrics::thresholds::ThresholdSpec {
-                selector: t.selector.clone(),
-                expr: t.expr.clone(),
-                abort_on_fail: t.abort_on_fail,
-                delay_abort_eval: t.delay_abort_eval,
-            })
-            .collect()
-    };
+    let thresholds = threshold_specs(loaded);
     let ctx = OutputContext {
         metrics: Arc::new(metric_metas(Some(&loaded.thresholds), true)),
         env: std::env::vars().collect(),

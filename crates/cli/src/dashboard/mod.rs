@@ -110,23 +110,7 @@ impl Dashboard {
             .map(|a| format!("http://{a}"));
         let (tx, rx) = mpsc::unbounded_channel();
         loaded.stream_snapshots(tx);
-        // With --no-thresholds the engine evaluates none, and neither do we.
-        let specs = if loaded.thresholds.is_empty() {
-            Vec::new()
-        } else {
-            loaded
-                .plan
-                .thresholds
-                .iter()
-                .map(|t| {
-                    let mut s =
-                        stampede_metrics::thresholds::ThresholdSpec::new(&t.selector, &t.expr);
-                    s.abort_on_fail = t.abort_on_fail;
-                    s.delay_abort_eval = t.delay_abort_eval;
-                    s
-                })
-                .collect()
-        };
+        let specs = crate::summary::threshold_specs(loaded);
         let live = LiveRun::new(
             RUN_ID,
             Some(script.to_owned()),
