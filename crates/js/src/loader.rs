@@ -69,7 +69,7 @@ pub(crate) fn load_module<'js>(
         return unsafe { Module::load(ctx.clone(), &bytes) };
     }
     let (module, needs) = declare(ctx, program, name)?;
-    let user_code = name.starts_with('/');
+    let user_code = crate::program::is_user_module(name);
     let bytes = module.write(WriteOptions {
         strip_source: true,
         strip_debug: !user_code,
@@ -119,21 +119,19 @@ fn declare<'js>(
         ensure(ctx, needs);
         return Ok((Module::declare(ctx.clone(), name, source)?, needs));
     }
-    if !name.starts_with('/') {
+    if !crate::program::is_user_module(name) {
         return Err(Exception::throw_reference(
             ctx,
             &format!("unknown module: {name}"),
         ));
     }
-    let source = program
-        .module_source(name)
-        .map_err(|msg| Exception::throw_reference(ctx, &msg))?;
-    let source = crate::modules::strip_shebang(&source);
-    let source = if name.ends_with(".ts") {
-        crate::typescript::strip_types(&source, name)
-            .map_err(|msg| Exception::throw_syntax(ctx, &msg))?
+    crate::commonjs::scan(program, name);
+    let analysis =
+        crate::commonjs::analysis(program, name).map_err(|m| crate::commonjs::throw(ctx, &m))?;
+    let source = if analysis.commonjs {
+        crate::commonjs::facade_source(program, name)
     } else {
-        source
+        analysis.source.to_string()
     };
     let needs = needs_of(&source);
     ensure(ctx, needs);
