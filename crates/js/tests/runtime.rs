@@ -86,10 +86,26 @@ fn open_outside_init_and_remote_imports_fail_clearly() {
         other => panic!("{other:?}"),
     }
     let s =
-        Script::new("import x from 'https://example.com/lib.js';\nexport default function () {}\n");
+        Script::new("import x from 'http://127.0.0.1:1/lib.js';\nexport default function () {}\n");
     let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
     let err = out.result.unwrap().to_string();
-    assert!(err.contains("remote modules are not supported"), "{err}");
+    assert!(
+        err.contains("only supported schemes for imports are file and https"),
+        "{err}"
+    );
+    // Port 1 on loopback refuses: k6's message for a module it cannot fetch.
+    let s =
+        Script::new("import x from 'https://127.0.0.1:1/lib.js';\nexport default function () {}\n");
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.unwrap().to_string();
+    assert!(
+        err.contains(
+            "The moduleSpecifier \"https://127.0.0.1:1/lib.js\" couldn't be retrieved from the \
+             resolved url \"https://127.0.0.1:1/lib.js\". Error : \"Get \"https://127.0.0.1:1/lib.js\": \
+             dial tcp 127.0.0.1:1: connect: connection refused\""
+        ),
+        "{err}"
+    );
     let s = Script::new("import x from 'k6/nope';\nexport default function () {}\n");
     let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
     assert!(out
