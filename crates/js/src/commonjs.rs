@@ -30,8 +30,9 @@ use oxc_ast_visit::{walk, Visit};
 use oxc_parser::{ParseOptions, Parser};
 use oxc_span::SourceType;
 use oxc_syntax::module_record::{ExportImportName, ImportImportName};
-use rquickjs::{Ctx, Exception, Function, Module, Object, Promise, Value};
+use rquickjs::{Ctx, Function, Module, Object, Promise, Value};
 
+use crate::error::throw_full;
 use crate::program::{is_user_module, resolve, Program, Specifier};
 use crate::state::vu_state;
 
@@ -367,8 +368,8 @@ pub(crate) fn run<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js
 /// Throws an [`analysis`] error: a `SyntaxError` or a `ReferenceError`.
 pub(crate) fn throw(ctx: &Ctx<'_>, msg: &str) -> rquickjs::Error {
     match msg.strip_prefix("SyntaxError: ") {
-        Some(m) => Exception::throw_syntax(ctx, m),
-        None => Exception::throw_reference(ctx, msg),
+        Some(m) => throw_full(ctx, "SyntaxError", m),
+        None => throw_full(ctx, "ReferenceError", msg),
     }
 }
 
@@ -376,12 +377,15 @@ pub(crate) fn throw(ctx: &Ctx<'_>, msg: &str) -> rquickjs::Error {
 /// CommonJS files (their `module.exports`), relative to the calling module.
 pub(crate) fn require<'js>(ctx: Ctx<'js>, name: String) -> rquickjs::Result<Value<'js>> {
     let base = crate::vu::calling_module(&ctx);
-    let spec = resolve(&base, &name).map_err(|m| Exception::throw_reference(&ctx, &m))?;
+    let spec = resolve(&base, &name).map_err(|m| throw_full(&ctx, "ReferenceError", &m))?;
     let key = match &spec {
         Specifier::Builtin(n) | Specifier::File(n) => n.clone(),
     };
     if let Specifier::File(path) = &spec {
         let program = vu_state(&ctx).test.program.clone();
+        program
+            .check_module(path, &name)
+            .map_err(|m| throw_full(&ctx, "ReferenceError", &m))?;
         let a = analysis(&program, path).map_err(|m| throw(&ctx, &m))?;
         if a.commonjs {
             return run(&ctx, path);

@@ -9,10 +9,13 @@ use rquickjs::module::WriteOptions;
 use crate::intrinsics::{ensure, needs_of, Needs};
 use rquickjs::{Ctx, Error, Exception, Module, Result};
 
+use crate::error::throw_full;
 use crate::program::{resolve, Program, Specifier};
 
-/// Resolves import specifiers (relative files, `k6/*`, jslib URLs).
-pub(crate) struct ScriptResolver;
+/// Resolves import specifiers (relative files, `k6/*`, URLs).
+pub(crate) struct ScriptResolver {
+    pub(crate) program: Arc<Program>,
+}
 
 impl Resolver for ScriptResolver {
     fn resolve<'js>(
@@ -23,8 +26,14 @@ impl Resolver for ScriptResolver {
         _attributes: Option<ImportAttributes<'js>>,
     ) -> Result<String> {
         match resolve(base, name) {
-            Ok(Specifier::Builtin(n)) | Ok(Specifier::File(n)) => Ok(n),
-            Err(msg) => Err(Exception::throw_reference(ctx, &msg)),
+            Ok(Specifier::Builtin(n)) => Ok(n),
+            Ok(Specifier::File(n)) => {
+                self.program
+                    .check_module(&n, name)
+                    .map_err(|msg| throw_full(ctx, "ReferenceError", &msg))?;
+                Ok(n)
+            }
+            Err(msg) => Err(throw_full(ctx, "ReferenceError", &msg)),
         }
     }
 }

@@ -191,6 +191,30 @@ impl Program {
         Ok(data)
     }
 
+    /// Checks that local module `name`, imported as `spec`, exists, with
+    /// k6's message when it does not. Remote modules are checked when
+    /// fetched.
+    pub(crate) fn check_module(&self, name: &str, spec: &str) -> Result<(), String> {
+        if !name.starts_with('/') || name == self.main {
+            return Ok(());
+        }
+        if self
+            .files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(name)
+        {
+            return Ok(());
+        }
+        match self.stat(Path::new(name)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "The moduleSpecifier \"{spec}\" couldn't be found on local disk. Make sure that \
+                 you've specified the right path to the file."
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `path` is a file or a directory, without reading it.
     pub(crate) fn stat(&self, path: &Path) -> std::io::Result<FileKind> {
         let name = path.to_string_lossy();

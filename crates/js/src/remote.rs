@@ -78,7 +78,9 @@ impl RemoteModules {
             mode,
             cache_dir,
             lock_path: script_dir.join(LOCK_FILE),
-            ca_file: std::env::var_os("SSL_CERT_FILE").map(PathBuf::from),
+            ca_file: std::env::var_os("SSL_CERT_FILE")
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from),
             lock: Mutex::new(None),
         }
     }

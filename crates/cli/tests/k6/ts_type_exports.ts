@@ -2,7 +2,7 @@
 // Type-only names in export lists, `export type`, `import type` and
 // `import { type X }` are erased as esbuild (k6's TypeScript) erases them.
 import { check } from 'k6';
-import { User, newUser, DEFAULT_ROLE, type Role } from './lib/users.ts';
+import { User, Admin, newUser, DEFAULT_ROLE, type Role } from './lib/users.ts';
 import type { Account, Person } from './lib/users.ts';
 import { newUser as again, type Id } from './lib/reexport-types.ts';
 
@@ -18,5 +18,6 @@ export default function (): void {
   check(a, {
     'type-only exports are erased': (x: Account) => x.user.name === 'ada' && x.role === 'user',
     're-exported value': () => again('bob').name === 'bob',
+    'class implementing an interface': () => new Admin().name === 'root',
   });
 }

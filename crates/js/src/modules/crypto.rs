@@ -224,6 +224,19 @@ mod tests {
     }
 
     #[test]
+    fn digest_does_not_reset_as_go_sum() {
+        let (h, _) = hasher("sha256").unwrap();
+        let mut st = State::Hash(h);
+        st.update(b"hel");
+        assert_eq!(st.finish(), st.finish());
+        st.update(b"lo");
+        assert_eq!(
+            hex(&st.finish()),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+    }
+
+    #[test]
     fn hmac_hashes_long_keys() {
         let (h, block) = hasher("sha1").unwrap();
         let mut st = State::new_hmac(h, block, &[0xaa; 80]);

@@ -7,10 +7,15 @@ type Id = string | number;
 export type Role = 'admin' | 'user';
 export interface Account { id: Id; user: User; role: Role }
 
+class Admin implements User {
+  name = 'root';
+}
+
 function newUser(name: string): User {
-  return { name };
+  const u = { name } satisfies User;
+  return u as User;
 }
 const DEFAULT_ROLE: Role = 'user';
 
-export { User, Id, newUser, DEFAULT_ROLE };
+export { User, Id, Admin, newUser, DEFAULT_ROLE };
 export type { User as Person };
