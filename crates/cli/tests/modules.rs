@@ -228,16 +228,31 @@ fn archives_bundle_local_and_remote_files_and_run_without_them() {
     )
     .unwrap();
     std::fs::write(project.join("lib/word.txt"), "helper-word\n").unwrap();
+    std::fs::create_dir_all(project.join("proto")).unwrap();
+    std::fs::write(
+        project.join("proto/hello.proto"),
+        "syntax = \"proto3\";\npackage t;\nimport \"types.proto\";\n\
+         service Hello { rpc Say(Msg) returns (Msg); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("proto/types.proto"),
+        "syntax = \"proto3\";\npackage t;\nmessage Msg { string text = 1; }\n",
+    )
+    .unwrap();
     std::fs::write(
         project.join("main.js"),
         "import { check } from 'k6';\n\
+         import grpc from 'k6/net/grpc';\n\
          import './remote.js';\n\
+         const methods = new grpc.Client().load(['proto'], 'hello.proto');\n\
          import { word } from './lib/helper.js';\n\
          const data = open('./data.txt');\n\
          export const options = { iterations: 2 };\n\
          export default function () {\n\
            check(null, {\n\
              local: () => word === 'helper-word' && data === 'from data.txt\\n',\n\
+             proto: () => methods[0].full_method === '/t.Hello/Say',\n\
              env: () => __ENV.GREETING === 'hi',\n\
            });\n\
          }\n",
@@ -290,7 +305,7 @@ fn archives_bundle_local_and_remote_files_and_run_without_them() {
         "{summary}\n{}",
         text(&out)
     );
-    assert_eq!(summary["metrics"]["checks"]["passes"], 4, "{summary}");
+    assert_eq!(summary["metrics"]["checks"]["passes"], 6, "{summary}");
     // The archive kept the options it was made with (2 VUs).
     let out = stampede(&["inspect", "../bundle.tar"], &elsewhere, &[]);
     let options: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
