@@ -292,14 +292,19 @@ pub(crate) fn scan(program: &Program, root: &str) {
 /// properties importers ask for.
 pub(crate) fn facade_source(program: &Program, name: &str) -> String {
     let quoted = serde_json::to_string(name).expect("strings serialize");
-    let mut out = format!("const __m = __stampede_cjs({quoted});\nexport default __m;\n");
+    // Compiled ES modules (Babel, TypeScript) mark their exports with
+    // `__esModule`: their default export is `exports.default`, as in k6.
+    let mut out = format!(
+        "const __m = __stampede_cjs({quoted});\n\
+         export default __m != null && __m.__esModule ? __m.default : __m;\n"
+    );
     let mut names = program.graph().requested(name);
     if let Ok(a) = analysis(program, name) {
         names.extend(a.assigned.iter().cloned());
     }
     for (i, n) in names
         .iter()
-        .filter(|n| *n != "default" && *n != "*" && is_identifier_name(n))
+        .filter(|n| !matches!(n.as_str(), "default" | "*" | "__esModule") && is_identifier_name(n))
         .enumerate()
     {
         out.push_str(&format!(

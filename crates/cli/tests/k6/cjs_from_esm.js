@@ -9,6 +9,7 @@ import summary, { textSummary, version, missing } from './lib/cjs/summary-umd.js
 import { FormData } from './lib/cjs/formdata-like.js';
 import * as data from './lib/cjs/reads-data.js';
 import { count } from './lib/cjs/reexport.js';
+import compiled, { helper } from './lib/cjs/compiled-esm.js';
 
 const required = require('./lib/cjs/reads-data.js');
 
@@ -26,5 +27,6 @@ export default function () {
     'require returns the same exports': () => required.count === data.count && count() === 3,
     'evaluated in order': () => mark && order.seen === 'set by mark.js',
     'this is module.exports': () => order.self === true,
+    '__esModule: default is exports.default': () => compiled() === 'default fn' && helper() === 'helper',
   });
 }
