@@ -49,3 +49,64 @@ impl Loaded {
         archive_of(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn an_archive_loads_like_its_script_without_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        std::fs::create_dir_all(root.join("lib")).unwrap();
+        std::fs::write(root.join("lib/data.txt"), "payload").unwrap();
+        std::fs::write(
+            root.join("lib/helper.js"),
+            "export const data = open('./data.txt');\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("main.js"),
+            "import { data } from './lib/helper.js';\n\
+             if (data !== 'payload' || __ENV.K !== 'v') throw new Error('bad init');\n\
+             export const options = { vus: 3, iterations: 6 };\n\
+             export function other() {}\n\
+             export default function () {}\n",
+        )
+        .unwrap();
+        let mut cfg = RunConfig::for_script(root.join("main.js"));
+        cfg.cli_options.env = Some([("K".to_string(), "v".to_string())].into());
+        let archive = build_archive(cfg).unwrap();
+        let main = root.join("main.js").to_string_lossy().into_owned();
+        assert_eq!(archive.main(), main);
+        let names: Vec<&str> = archive.file_names().collect();
+        let lib = root.join("lib");
+        assert_eq!(
+            names,
+            [
+                lib.join("data.txt").to_str().unwrap(),
+                lib.join("helper.js").to_str().unwrap()
+            ]
+        );
+        assert_eq!(archive.metadata.env["K"], "v");
+        assert_eq!(archive.metadata.options["vus"], 3);
+
+        let bytes = archive.to_tar();
+        std::fs::remove_dir_all(&root).unwrap();
+        let back = Arc::new(stampede_js::Archive::from_tar(&bytes).unwrap());
+        let loaded = Loaded::load(RunConfig::for_archive(back)).unwrap();
+        assert_eq!(loaded.plan.scenarios.len(), 1);
+        let mut exports = loaded.exports.clone();
+        exports.sort();
+        assert_eq!(exports, ["default", "other"]);
+        // A loaded archive archives to the same files.
+        assert_eq!(
+            Archive::from_tar(&loaded.archive().to_tar())
+                .unwrap()
+                .main(),
+            main
+        );
+    }
+}
