@@ -614,3 +614,28 @@ fn runaway_recursion_stops_at_the_limit_without_touching_other_vus_stacks() {
     );
     assert_eq!(out, vec![IterationOutcome::Completed; 3]);
 }
+
+#[test]
+fn missing_exports_and_modules_are_named_in_full() {
+    // QuickJS cut module names at 64 bytes ("…/0."); k6 names the import.
+    let spec = "./vendor/jslib.k6.io/k6-summary/0.0.2/a-rather-long-directory-name/index.js";
+    let s = Script::with_files(
+        &format!("import {{ textSummary }} from '{spec}';\nexport default function () {{}}\n"),
+        &[(&spec[2..], "export const other = 1;\n")],
+    );
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.expect("init fails").to_string();
+    assert!(
+        err.contains(&format!(
+            "SyntaxError: The requested module \"{spec}\" does not provide an export named \"textSummary\""
+        )),
+        "{err}"
+    );
+    let s = Script::new("import { x } from './nope/missing.js';\nexport default function () {}\n");
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.expect("init fails").to_string();
+    assert!(
+        err.contains("The moduleSpecifier \"./nope/missing.js\" couldn't be found on local disk."),
+        "{err}"
+    );
+}
