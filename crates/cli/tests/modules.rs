@@ -211,6 +211,17 @@ fn remote_module_http_errors_read_as_k6s() {
         );
         assert!(text(&out).contains(&want), "{want}\n{}", text(&out));
     }
+    // A misspelt mode is an error, not a silent online run.
+    let out = s.run(
+        &["run", "-q", "-a", "", "e.js"],
+        &[("STAMPEDE_MODULES", "ofline")],
+    );
+    assert_eq!(out.status.code(), Some(107), "{}", text(&out));
+    assert!(
+        text(&out).contains("STAMPEDE_MODULES must be"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

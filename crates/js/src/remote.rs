@@ -50,7 +50,9 @@ pub enum ModulesMode {
 /// Where remote modules come from and where their hashes are pinned.
 #[derive(Debug)]
 pub struct RemoteModules {
-    mode: ModulesMode,
+    /// The mode, or why `STAMPEDE_MODULES` is invalid (reported when a
+    /// remote module is needed).
+    mode: Result<ModulesMode, String>,
     cache_dir: Option<PathBuf>,
     lock_path: PathBuf,
     ca_file: Option<PathBuf>,
@@ -62,9 +64,15 @@ impl RemoteModules {
     /// the lock file in `script_dir`.
     pub fn from_env(script_dir: &Path) -> Self {
         let mode = match std::env::var("STAMPEDE_MODULES").as_deref() {
-            Ok("offline") => ModulesMode::Offline,
-            Ok("update") => ModulesMode::Update,
-            _ => ModulesMode::Normal,
+            Ok("offline") => Ok(ModulesMode::Offline),
+            Ok("update") => Ok(ModulesMode::Update),
+            Ok("") | Err(std::env::VarError::NotPresent) => Ok(ModulesMode::Normal),
+            Ok(other) => Err(format!(
+                "STAMPEDE_MODULES must be \"offline\" or \"update\" (or unset), not {other:?}"
+            )),
+            Err(std::env::VarError::NotUnicode(v)) => Err(format!(
+                "STAMPEDE_MODULES must be \"offline\" or \"update\" (or unset), not {v:?}"
+            )),
         };
         let cache_dir = std::env::var_os("STAMPEDE_CACHE_DIR")
             .map(PathBuf::from)
@@ -89,6 +97,7 @@ impl RemoteModules {
     /// network, checked against the lock. Errors are k6's texts (for
     /// fetching) or say how to fix the lock or the cache.
     pub fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
+        let mode = self.mode.clone()?;
         let mut lock = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         if lock.is_none() {
             *lock = Some(read_lock(&self.lock_path)?);
@@ -96,12 +105,12 @@ impl RemoteModules {
         let entries = lock.as_mut().expect("read above");
         let pinned = entries.get(url).cloned();
         let cached = self.cache_path(url).and_then(|p| std::fs::read(p).ok());
-        if self.mode != ModulesMode::Update {
+        if mode != ModulesMode::Update {
             if let Some(body) = &cached {
                 let hash = sha256(body);
                 match &pinned {
                     Some(p) if *p == hash => return Ok(body.clone()),
-                    None if self.mode == ModulesMode::Offline => {
+                    None if mode == ModulesMode::Offline => {
                         entries.insert(url.to_string(), hash);
                         write_lock(&self.lock_path, entries)?;
                         return Ok(body.clone());
@@ -110,7 +119,7 @@ impl RemoteModules {
                 }
             }
         }
-        if self.mode == ModulesMode::Offline {
+        if mode == ModulesMode::Offline {
             return Err(match (&pinned, &cached) {
                 (Some(p), Some(_)) => format!(
                     "remote module {url}: the cached copy does not match {} ({p}); run once \
@@ -126,7 +135,7 @@ impl RemoteModules {
         let body = download(url, self.ca_file.as_deref())?;
         let hash = sha256(&body);
         if let Some(p) = &pinned {
-            if *p != hash && self.mode != ModulesMode::Update {
+            if *p != hash && mode != ModulesMode::Update {
                 return Err(format!(
                     "remote module {url} changed: {} pins {p} but the server sent {hash}; if the \
                      change is expected, run with STAMPEDE_MODULES=update to update the lock",
