@@ -1,12 +1,16 @@
 //! CommonJS, as k6 runs it: a file without `import`/`export` (or one that
 //! only parses as a function body, e.g. with a top-level `return`) is
 //! CommonJS, wrapped in `function (module, exports, require)` and run in
-//! strict mode (as k6 does), with `this` the exports object.
+//! strict mode (as k6 does), with `this` the exports object. The wrapper is
+//! the default export of a module named by the file (its "body", loaded
+//! through the `stampede:cjs-body:` specifier), so its bytecode is compiled
+//! once and shared by every VU like any module's, and stack traces name the
+//! file.
 //!
 //! - `require()` of a CommonJS file runs it once and returns
 //!   `module.exports`; of an ES module, its namespace.
 //! - An ES module importing a CommonJS file gets a generated ES module in
-//!   its place: `default` is `module.exports`, and each name some importer
+//!   its place (named `stampede:cjs:` and the file): `default` is `module.exports`, and each name some importer
 //!   asks for is that property of it (a missing one is `undefined`, as in
 //!   k6). QuickJS needs a module's export names before anything runs, so
 //!   before the first user module is compiled the import graph is scanned
@@ -35,6 +39,15 @@ use rquickjs::{Ctx, Function, Module, Object, Promise, Value};
 use crate::error::throw_full;
 use crate::program::{is_user_module, resolve, Program, Specifier};
 use crate::state::vu_state;
+
+/// Prefix of the name of a CommonJS file's ES facade (what importers of the
+/// file get): `stampede:cjs:/abs/file.js`.
+pub(crate) const FACADE_PREFIX: &str = "stampede:cjs:";
+
+/// Prefix of the specifier that loads a CommonJS file's body, the module
+/// named by the file's own name whose default export is the wrapper
+/// function (so its bytecode is compiled once and shared by every VU).
+pub(crate) const BODY_PREFIX: &str = "stampede:cjs-body:";
 
 /// A user module's JavaScript (types stripped) and its kind.
 #[derive(Debug)]
@@ -287,6 +300,16 @@ pub(crate) fn scan(program: &Program, root: &str) {
     }
 }
 
+/// The module holding CommonJS file `name`'s code: its default export is
+/// the function `run` calls with `module`, `exports` and `require`.
+pub(crate) fn body_source(a: &Analysis) -> String {
+    format!(
+        // In an array so the function stays anonymous in stack traces.
+        "export default [function (module, exports, require) {{{}\n}}][0];",
+        a.source
+    )
+}
+
 /// The ES module standing for CommonJS module `name`: it runs the file
 /// when evaluated and exports `module.exports` as `default` and the
 /// properties importers ask for.
@@ -342,15 +365,19 @@ pub(crate) fn run<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Value<'js
     if let Some(module) = cache.get::<_, Option<Object>>(key.as_str())? {
         return module.get("exports");
     }
-    let program = vu_state(ctx).test.program.clone();
-    let a = analysis(&program, name).map_err(|m| throw(ctx, &m))?;
-    let wrapped = format!("(function (module, exports, require) {{{}\n}})", a.source);
-    let mut opts = rquickjs::context::EvalOptions::default();
-    opts.global = true;
-    opts.strict = true;
-    opts.filename = Some(name.to_string());
-    crate::intrinsics::ensure(ctx, crate::intrinsics::needs_of(&a.source));
-    let f: Function = ctx.eval_with_options(wrapped, opts)?;
+    // The body is a module (strict, as k6 runs CommonJS) whose default
+    // export is the wrapper function.
+    let promise: Promise = Module::import(ctx, format!("{BODY_PREFIX}{name}"))?;
+    let ns = crate::vu::settle_value(ctx, promise.into_value())?;
+    let f: Function = match ns.into_object() {
+        Some(ns) => ns.get("default")?,
+        None => {
+            return Err(throw(
+                ctx,
+                &format!("{name}: the CommonJS wrapper did not load"),
+            ))
+        }
+    };
     let module = Object::new(ctx.clone())?;
     let exports = Object::new(ctx.clone())?;
     module.set("exports", exports.clone())?;

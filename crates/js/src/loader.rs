@@ -25,13 +25,20 @@ impl Resolver for ScriptResolver {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> Result<String> {
+        if let Some(body) = name.strip_prefix(crate::commonjs::BODY_PREFIX) {
+            return Ok(body.to_string());
+        }
         match resolve(base, name) {
             Ok(Specifier::Builtin(n)) => Ok(n),
             Ok(Specifier::File(n)) => {
                 self.program
                     .check_module(&n, name)
                     .map_err(|msg| throw_full(ctx, "ReferenceError", &msg))?;
-                Ok(n)
+                // Importers of a CommonJS file get its ES facade.
+                match crate::commonjs::analysis(&self.program, &n) {
+                    Ok(a) if a.commonjs => Ok(format!("{}{n}", crate::commonjs::FACADE_PREFIX)),
+                    _ => Ok(n),
+                }
             }
             Err(msg) => Err(throw_full(ctx, "ReferenceError", &msg)),
         }
@@ -123,6 +130,10 @@ fn declare<'js>(
     program: &Program,
     name: &str,
 ) -> Result<(Module<'js, Declared>, Needs)> {
+    if let Some(file) = name.strip_prefix(crate::commonjs::FACADE_PREFIX) {
+        let source = crate::commonjs::facade_source(program, file);
+        return Ok((Module::declare(ctx.clone(), name, source)?, 0));
+    }
     if let Some(source) = crate::modules::builtin_source(ctx, name)? {
         let needs = needs_of(&source);
         ensure(ctx, needs);
@@ -138,7 +149,7 @@ fn declare<'js>(
     let analysis =
         crate::commonjs::analysis(program, name).map_err(|m| crate::commonjs::throw(ctx, &m))?;
     let source = if analysis.commonjs {
-        crate::commonjs::facade_source(program, name)
+        crate::commonjs::body_source(&analysis)
     } else {
         analysis.source.to_string()
     };
