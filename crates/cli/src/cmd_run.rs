@@ -85,6 +85,11 @@ pub fn load(
         cfg.script = std::env::current_dir().unwrap_or_default().join("stdin.js");
         cfg.source = Some(src);
     }
+    match crate::cmd_archive::read_if_archive(script) {
+        Ok(Some(archive)) => cfg = RunConfig::for_archive(Arc::new(archive)),
+        Ok(None) => {}
+        Err(e) => return Err(fail(&logger, &[e], 107)),
+    }
     cfg.config_file = file;
     cfg.env_options = env_layer;
     cfg.cli_options = cli;

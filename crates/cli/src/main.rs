@@ -3,6 +3,7 @@
 mod alloc;
 mod api;
 mod banner;
+mod cmd_archive;
 mod cmd_baseline;
 mod cmd_compare;
 mod cmd_demo;
@@ -31,6 +32,8 @@ struct Cli {
 enum Command {
     /// Run a test script.
     Run(cmd_run::RunArgs),
+    /// Bundle a script, its modules and files into a k6 archive (tar).
+    Archive(cmd_archive::ArchiveArgs),
     /// Print the resolved options of a script as JSON (like `k6 inspect`).
     Inspect(cmd_inspect::InspectArgs),
     /// Run an example test against the built-in demo target (start here).
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Run(args) => cmd_run::run(args),
+        Command::Archive(args) => cmd_archive::run(args),
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Demo(args) => cmd_demo::run(args),
         Command::Target(args) => cmd_target::run(args),

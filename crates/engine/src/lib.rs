@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+mod archive;
 mod collector;
 mod control;
 mod error;
@@ -33,10 +34,12 @@ pub mod stats;
 mod vu_task;
 mod worker;
 
+pub use archive::build_archive;
 pub use control::{ControlError, Pauser, StopReason, Stopper};
 pub use error::{EngineError, ExitCode};
 pub use load::{Loaded, RunConfig};
 pub use progress::{ProgressView, ScenarioProgress};
 pub use run::{Monitor, RunControl, RunReport, RunStatus, Running, SummaryDataFn, SummaryParts};
+pub use stampede_js::Archive;
 pub use stampede_output::Output;
 pub use stats::RunStats;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use stampede_config::{render_errors, Options, Plan};
 use stampede_js::coro::{Coro, InterruptSignal};
 use stampede_js::log::Logger;
-use stampede_js::{Emitter, Program, ScriptError, TestEnv, Vu, VuConfig, VU_STACK_SIZE};
+use stampede_js::{Archive, Emitter, Program, ScriptError, TestEnv, Vu, VuConfig, VU_STACK_SIZE};
 use stampede_metrics::thresholds::{ThresholdSpec, Thresholds};
 use stampede_metrics::Registry;
 
@@ -40,6 +40,9 @@ pub struct RunConfig {
     pub text_summary: Option<stampede_js::TextSummaryFn>,
     /// Receives each interval's merged metrics (about one per second).
     pub snapshots: Option<tokio::sync::mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
+    /// The archive to run instead of `script` on disk: its modules and
+    /// files, options (the script's layer) and environment.
+    pub archive: Option<Arc<Archive>>,
 }
 
 impl RunConfig {
@@ -57,6 +60,16 @@ impl RunConfig {
             default_user_agent: format!("stampede/{} (k6-compatible)", env!("CARGO_PKG_VERSION")),
             text_summary: None,
             snapshots: None,
+            archive: None,
+        }
+    }
+
+    /// A configuration that runs `archive` (see [`crate::build_archive`]):
+    /// nothing is read from the disk or the network.
+    pub fn for_archive(archive: Arc<Archive>) -> Self {
+        Self {
+            archive: Some(archive.clone()),
+            ..Self::for_script(archive.main())
         }
     }
 }
@@ -73,6 +86,8 @@ pub struct Loaded {
     pub(crate) registry: Arc<Registry>,
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) config: RunConfig,
+    /// The consolidated options the plan was resolved from.
+    pub(crate) options: Options,
 }
 
 /// What the probe VU learned.
@@ -101,24 +116,36 @@ impl Loaded {
     /// validates the plan. Invalid options fail with exit code 104, a script
     /// that cannot load or throws in its init code with 107.
     pub fn load(config: RunConfig) -> Result<Self, EngineError> {
-        let program = match &config.source {
-            Some(src) => Program::from_source(&config.script, src.clone()),
-            None => Program::load(&config.script)?,
+        let program = match (&config.archive, &config.source) {
+            (Some(archive), _) => archive.program(),
+            (None, Some(src)) => Program::from_source(&config.script, src.clone()),
+            (None, None) => Program::load(&config.script)?,
         };
         let outer = config
             .config_file
             .clone()
             .merge(config.env_options.clone())
             .merge(config.cli_options.clone());
-        let env = script_env(&outer, &config.system_env);
+        let mut env = script_env(&outer, &config.system_env);
+        if let Some(archive) = &config.archive {
+            for (k, v) in &archive.metadata.env {
+                env.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         let registry = Arc::new(Registry::new());
         let mut probe_env = TestEnv::probe(program.clone(), env.clone(), config.logger.clone());
         probe_env.registry = registry.clone();
         let probe = run_probe(Arc::new(probe_env))?;
 
-        let script_layer = match &probe.options {
-            Some(v) => Options::from_json(v).map_err(|e| config_error(&e))?,
-            None => Options::default(),
+        // An archive's options are those the test had when it was made:
+        // the script's and the layers given to `archive`.
+        let script_options = match &config.archive {
+            Some(archive) => Some(&archive.metadata.options),
+            None => probe.options.as_ref(),
+        };
+        let script_layer = match script_options {
+            Some(v) if !v.is_null() => Options::from_json(v).map_err(|e| config_error(&e))?,
+            _ => Options::default(),
         };
         let (merged, warnings) = Options::consolidate(
             config.config_file.clone(),
@@ -129,7 +156,7 @@ impl Loaded {
         for w in &warnings {
             config.logger.warn(w);
         }
-        let plan = merged.resolve().map_err(|e| config_error(&e))?;
+        let plan = merged.clone().resolve().map_err(|e| config_error(&e))?;
         plan.check_exec(|f| probe.exports.iter().any(|e| e == f))
             .map_err(|e| config_error(&e))?;
         for w in &plan.warnings {
@@ -144,6 +171,7 @@ impl Loaded {
             registry,
             env,
             config,
+            options: merged,
         })
     }
 }

@@ -326,6 +326,7 @@ async fn run_test(
         registry,
         env,
         config,
+        ..
     } = loaded;
     let logger = config.logger.clone();
     let control = TestControl::new();

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{run_script, run_script_with};
-use stampede_engine::ExitCode;
 use stampede_demo::TestServer;
+use stampede_engine::ExitCode;
 
 #[test]
 fn shared_iterations_with_http_and_checks() {
@@ -152,7 +152,8 @@ fn test_abort_exits_108_and_setup_data_flows() {
     )
     .unwrap();
     assert_eq!(run.report.exit_code, ExitCode::ScriptAborted);
-    assert_eq!(run.count("iterations", &[]), 3);
+    // Iterations 0 to 2, and the one that aborted (k6 counts it too).
+    assert_eq!(run.count("iterations", &[]), 4);
     assert_eq!(
         run.report.setup_data,
         Some(serde_json::json!({"stopAt": 3}))

@@ -89,3 +89,18 @@ fn describe_thrown<'js>(ctx: &Ctx<'js>, v: &rquickjs::Value<'js>) -> String {
 }
 
 use rquickjs::FromJs;
+
+/// Throws a new `kind` error (`ReferenceError`, `SyntaxError`...) with all
+/// of `message`: rquickjs's `Exception::throw_reference` and friends cut
+/// messages at 256 bytes, too short for k6's module-loading errors, which
+/// quote URLs twice.
+pub(crate) fn throw_full(ctx: &rquickjs::Ctx<'_>, kind: &str, message: &str) -> rquickjs::Error {
+    let made = (|| -> rquickjs::Result<rquickjs::Value<'_>> {
+        let ctor: rquickjs::Function = ctx.globals().get(kind)?;
+        ctor.call((message,))
+    })();
+    match made {
+        Ok(e) => ctx.throw(e),
+        Err(e) => e,
+    }
+}

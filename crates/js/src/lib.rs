@@ -19,7 +19,9 @@
 //! # }
 //! ```
 
+mod archive;
 mod bytes;
+mod commonjs;
 pub mod coro;
 mod error;
 mod host;
@@ -29,6 +31,7 @@ pub mod log;
 pub mod modules;
 mod ops;
 mod program;
+pub mod remote;
 mod shared;
 mod stack;
 mod state;
@@ -36,6 +39,7 @@ mod typescript;
 mod value;
 mod vu;
 
+pub use archive::{Archive, ArchiveMetadata};
 pub use error::ScriptError;
 pub use host::{
     now_ns, Emitter, ExecutionInfo, NoExecution, ScenarioInfo, TestControl, TestEnv, TextSummaryFn,

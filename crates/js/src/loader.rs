@@ -9,10 +9,13 @@ use rquickjs::module::WriteOptions;
 use crate::intrinsics::{ensure, needs_of, Needs};
 use rquickjs::{Ctx, Error, Exception, Module, Result};
 
+use crate::error::throw_full;
 use crate::program::{resolve, Program, Specifier};
 
-/// Resolves import specifiers (relative files, `k6/*`, jslib URLs).
-pub(crate) struct ScriptResolver;
+/// Resolves import specifiers (relative files, `k6/*`, URLs).
+pub(crate) struct ScriptResolver {
+    pub(crate) program: Arc<Program>,
+}
 
 impl Resolver for ScriptResolver {
     fn resolve<'js>(
@@ -22,9 +25,22 @@ impl Resolver for ScriptResolver {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> Result<String> {
+        if let Some(body) = name.strip_prefix(crate::commonjs::BODY_PREFIX) {
+            return Ok(body.to_string());
+        }
         match resolve(base, name) {
-            Ok(Specifier::Builtin(n)) | Ok(Specifier::File(n)) => Ok(n),
-            Err(msg) => Err(Exception::throw_reference(ctx, &msg)),
+            Ok(Specifier::Builtin(n)) => Ok(n),
+            Ok(Specifier::File(n)) => {
+                self.program
+                    .check_module(&n, name)
+                    .map_err(|msg| throw_full(ctx, "ReferenceError", &msg))?;
+                // Importers of a CommonJS file get its ES facade.
+                match crate::commonjs::analysis(&self.program, &n) {
+                    Ok(a) if a.commonjs => Ok(format!("{}{n}", crate::commonjs::FACADE_PREFIX)),
+                    _ => Ok(n),
+                }
+            }
+            Err(msg) => Err(throw_full(ctx, "ReferenceError", &msg)),
         }
     }
 }
@@ -69,7 +85,7 @@ pub(crate) fn load_module<'js>(
         return unsafe { Module::load(ctx.clone(), &bytes) };
     }
     let (module, needs) = declare(ctx, program, name)?;
-    let user_code = name.starts_with('/');
+    let user_code = crate::program::is_user_module(name);
     let bytes = module.write(WriteOptions {
         strip_source: true,
         strip_debug: !user_code,
@@ -114,26 +130,28 @@ fn declare<'js>(
     program: &Program,
     name: &str,
 ) -> Result<(Module<'js, Declared>, Needs)> {
+    if let Some(file) = name.strip_prefix(crate::commonjs::FACADE_PREFIX) {
+        let source = crate::commonjs::facade_source(program, file);
+        return Ok((Module::declare(ctx.clone(), name, source)?, 0));
+    }
     if let Some(source) = crate::modules::builtin_source(ctx, name)? {
         let needs = needs_of(&source);
         ensure(ctx, needs);
         return Ok((Module::declare(ctx.clone(), name, source)?, needs));
     }
-    if !name.starts_with('/') {
+    if !crate::program::is_user_module(name) {
         return Err(Exception::throw_reference(
             ctx,
             &format!("unknown module: {name}"),
         ));
     }
-    let source = program
-        .module_source(name)
-        .map_err(|msg| Exception::throw_reference(ctx, &msg))?;
-    let source = crate::modules::strip_shebang(&source);
-    let source = if name.ends_with(".ts") {
-        crate::typescript::strip_types(&source, name)
-            .map_err(|msg| Exception::throw_syntax(ctx, &msg))?
+    crate::commonjs::scan(program, name);
+    let analysis =
+        crate::commonjs::analysis(program, name).map_err(|m| crate::commonjs::throw(ctx, &m))?;
+    let source = if analysis.commonjs {
+        crate::commonjs::body_source(&analysis)
     } else {
-        source
+        analysis.source.to_string()
     };
     let needs = needs_of(&source);
     ensure(ctx, needs);

@@ -86,7 +86,9 @@ pub(crate) fn runtime_for(test: &Arc<TestEnv>) -> Result<Runtime, ScriptError> {
             })
         })));
         rt.set_loader(
-            ScriptResolver,
+            ScriptResolver {
+                program: test.program.clone(),
+            },
             ScriptLoader {
                 program: test.program.clone(),
             },

@@ -373,6 +373,10 @@ impl<'a> Visit<'a> for Stripper<'_> {
     fn visit_ts_type_parameter_instantiation(&mut self, it: &TSTypeParameterInstantiation<'a>) {
         self.blank(it.span);
     }
+    fn visit_ts_class_implements(&mut self, _it: &TSClassImplements<'a>) {
+        // Blanked with the `implements` clause (see `visit_class`); the
+        // names there are types, not values an export could keep.
+    }
     fn visit_ts_this_parameter(&mut self, it: &TSThisParameter<'a>) {
         self.blank_with_comma(it.span);
     }
@@ -676,6 +680,20 @@ mod tests {
             "{js}"
         );
         assert!(!js.contains("./x.ts"), "{js}");
+    }
+
+    #[test]
+    fn type_names_in_export_lists_are_dropped_even_when_implemented() {
+        let js = strip(
+            "interface User { name: string }\ntype Pair<T> = [T, T];\n\
+             class Admin implements User { name = 'a'; }\n\
+             function newUser(name: string): User { return { name } satisfies User as User; }\n\
+             export { User, Pair, Admin, newUser };\n",
+        );
+        assert!(js.contains("export {"), "{js}");
+        assert!(js.contains("Admin") && js.contains("newUser"), "{js}");
+        let list = &js[js.find("export {").unwrap()..];
+        assert!(!list.contains("User,") && !list.contains("Pair"), "{js}");
     }
 
     #[test]

@@ -15,9 +15,7 @@ use rquickjs::context::intrinsic::{
 };
 use rquickjs::function::Opt;
 use rquickjs::promise::PromiseState;
-use rquickjs::{
-    CatchResultExt, Context, Ctx, Exception, Function, Module, Object, Persistent, Promise, Value,
-};
+use rquickjs::{CatchResultExt, Context, Ctx, Exception, Function, Object, Persistent, Value};
 use stampede_metrics::Builtin;
 
 use crate::coro::{suspend, InterruptSignal};
@@ -128,6 +126,17 @@ impl Vu {
                 .map_err(|e| ScriptError::from_caught(&ctx, e))?;
             let program = &state.test.program;
             let result = (|| {
+                if crate::commonjs::analysis(program, program.main()).is_ok_and(|a| a.commonjs) {
+                    // A CommonJS entry script: `module.exports` holds the exports.
+                    let exports = crate::commonjs::run(&ctx, program.main())?;
+                    return match exports.into_object() {
+                        Some(o) => Ok(o),
+                        None => Err(Exception::throw_type(
+                            &ctx,
+                            "module.exports of the entry script must be an object",
+                        )),
+                    };
+                }
                 let module = crate::loader::load_module(&ctx, program, program.main())?;
                 let (module, promise) = module.eval()?;
                 settle(&ctx, promise.into_value())?;
@@ -271,10 +280,10 @@ impl Vu {
         }
         let now = now_ns();
         st.flush_data_counters_at(now);
-        if !matches!(
-            outcome,
-            IterationOutcome::Interrupted | IterationOutcome::Aborted(_)
-        ) {
+        // An iteration that called `exec.test.abort()` ended, as far as
+        // k6's `iterations` and `iteration_duration` go; an interrupted one
+        // did not.
+        if *outcome != IterationOutcome::Interrupted {
             st.emit_at(Builtin::Iterations.metric(), &[], 1.0, now);
             st.emit_at(
                 Builtin::IterationDuration.metric(),
@@ -441,7 +450,7 @@ fn settle<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<()> {
 }
 
 /// Like [`settle`], returning the promise's value (or `ret` itself).
-fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<'js>> {
+pub(crate) fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Result<Value<'js>> {
     let state = vu_state(ctx);
     let mut hooks: Option<(Function, Function)> = None;
     loop {
@@ -551,10 +560,7 @@ fn install_globals<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result
     )?;
     define.call::<_, ()>((iter_getter,))?;
     g.set("open", Function::new(ctx.clone(), open)?.with_name("open")?)?;
-    g.set(
-        "require",
-        Function::new(ctx.clone(), require)?.with_name("require")?,
-    )?;
+    crate::commonjs::install(ctx)?;
     Ok(())
 }
 
@@ -573,13 +579,13 @@ fn install_env<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> rquickjs::Result<()>
 }
 
 /// The module that called the current native function.
-fn calling_module(ctx: &Ctx<'_>) -> String {
+pub(crate) fn calling_module(ctx: &Ctx<'_>) -> String {
     for level in 0..3 {
         if let Some(name) = ctx
             .script_or_module_name(level)
             .and_then(|a| a.to_string().ok())
         {
-            if name.starts_with('/') {
+            if crate::program::is_user_module(&name) {
                 return name;
             }
         }
@@ -604,6 +610,14 @@ fn open<'js>(
     let base = calling_module(&ctx);
     let full = if Path::new(&path).is_absolute() {
         crate::program::normalize(Path::new(&path))
+    } else if crate::program::is_remote(&base) {
+        // A remote module opens files next to it, on its server.
+        let url = match resolve(&base, &path) {
+            Ok(Specifier::File(u)) => u,
+            Ok(Specifier::Builtin(u)) => u,
+            Err(m) => return Err(Exception::throw_message(&ctx, &m)),
+        };
+        std::path::PathBuf::from(url)
     } else {
         let dir = Path::new(&base).parent().unwrap_or(Path::new("/"));
         crate::program::normalize(&dir.join(path.trim_start_matches("file://")))
@@ -624,72 +638,4 @@ fn open<'js>(
             &format!("open(): unknown mode \"{other}\"; use \"b\" for binary"),
         )),
     }
-}
-
-/// `require(name)`: built-in modules, ES modules and CommonJS files.
-fn require<'js>(ctx: Ctx<'js>, name: String) -> rquickjs::Result<Value<'js>> {
-    let base = calling_module(&ctx);
-    let spec = resolve(&base, &name).map_err(|m| Exception::throw_reference(&ctx, &m))?;
-    let cache: Object = match ctx
-        .globals()
-        .get::<_, Option<Object>>("__stampede_required")?
-    {
-        Some(c) => c,
-        None => {
-            let c = Object::new(ctx.clone())?;
-            ctx.globals().set("__stampede_required", c.clone())?;
-            c
-        }
-    };
-    let key = match &spec {
-        Specifier::Builtin(n) | Specifier::File(n) => n.clone(),
-    };
-    if let Some(v) = cache.get::<_, Option<Value>>(key.as_str())? {
-        return Ok(v);
-    }
-    let value = match &spec {
-        Specifier::File(path) if !looks_like_esm(&ctx, path)? => {
-            let state = vu_state(&ctx);
-            let source = state
-                .test
-                .program
-                .module_source(path)
-                .map_err(|m| Exception::throw_reference(&ctx, &m))?;
-            let wrapped = format!(
-                "(function (module, exports, require) {{{}\n}})",
-                modules::strip_shebang(&source)
-            );
-            let mut opts = rquickjs::context::EvalOptions::default();
-            opts.global = true;
-            opts.strict = false;
-            opts.filename = Some(path.clone());
-            let f: Function = ctx.eval_with_options(wrapped, opts)?;
-            let module = Object::new(ctx.clone())?;
-            let exports = Object::new(ctx.clone())?;
-            module.set("exports", exports.clone())?;
-            let req: Value = ctx.globals().get("require")?;
-            f.call::<_, ()>((module.clone(), exports, req))?;
-            module.get("exports")?
-        }
-        _ => {
-            let promise: Promise = Module::import(&ctx, key.as_str())?;
-            let ns: Value = settle_value(&ctx, promise.into_value())?;
-            ns
-        }
-    };
-    cache.set(key.as_str(), value.clone())?;
-    Ok(value)
-}
-
-/// Whether a file uses ES module syntax (so `require` must import it).
-fn looks_like_esm(ctx: &Ctx<'_>, path: &str) -> rquickjs::Result<bool> {
-    let source = vu_state(ctx)
-        .test
-        .program
-        .module_source(path)
-        .map_err(|m| Exception::throw_reference(ctx, &m))?;
-    Ok(source.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with("export ") || l.starts_with("import ") || l.starts_with("export{")
-    }))
 }

@@ -86,10 +86,26 @@ fn open_outside_init_and_remote_imports_fail_clearly() {
         other => panic!("{other:?}"),
     }
     let s =
-        Script::new("import x from 'https://example.com/lib.js';\nexport default function () {}\n");
+        Script::new("import x from 'http://127.0.0.1:1/lib.js';\nexport default function () {}\n");
     let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
     let err = out.result.unwrap().to_string();
-    assert!(err.contains("remote modules are not supported"), "{err}");
+    assert!(
+        err.contains("only supported schemes for imports are file and https"),
+        "{err}"
+    );
+    // Port 1 on loopback refuses: k6's message for a module it cannot fetch.
+    let s =
+        Script::new("import x from 'https://127.0.0.1:1/lib.js';\nexport default function () {}\n");
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.unwrap().to_string();
+    assert!(
+        err.contains(
+            "The moduleSpecifier \"https://127.0.0.1:1/lib.js\" couldn't be retrieved from the \
+             resolved url \"https://127.0.0.1:1/lib.js\". Error : \"Get \"https://127.0.0.1:1/lib.js\": \
+             dial tcp 127.0.0.1:1: connect: connection refused\""
+        ),
+        "{err}"
+    );
     let s = Script::new("import x from 'k6/nope';\nexport default function () {}\n");
     let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
     assert!(out
@@ -597,4 +613,29 @@ fn runaway_recursion_stops_at_the_limit_without_touching_other_vus_stacks() {
         3,
     );
     assert_eq!(out, vec![IterationOutcome::Completed; 3]);
+}
+
+#[test]
+fn missing_exports_and_modules_are_named_in_full() {
+    // QuickJS cut module names at 64 bytes ("…/0."); k6 names the import.
+    let spec = "./vendor/jslib.k6.io/k6-summary/0.0.2/a-rather-long-directory-name/index.js";
+    let s = Script::with_files(
+        &format!("import {{ textSummary }} from '{spec}';\nexport default function () {{}}\n"),
+        &[(&spec[2..], "export const other = 1;\n")],
+    );
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.expect("init fails").to_string();
+    assert!(
+        err.contains(&format!(
+            "SyntaxError: The requested module \"{spec}\" does not provide an export named \"textSummary\""
+        )),
+        "{err}"
+    );
+    let s = Script::new("import { x } from './nope/missing.js';\nexport default function () {}\n");
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.expect("init fails").to_string();
+    assert!(
+        err.contains("The moduleSpecifier \"./nope/missing.js\" couldn't be found on local disk."),
+        "{err}"
+    );
 }

@@ -31131,6 +31131,20 @@ static JSVarRef *js_get_local_export_var_ref(JSContext *ctx, JSModuleDef *m,
     return var_ref;
 }
 
+/* STAMPEDE-PATCH: k6's (goja's) message for a missing export, with the
+   module name in full (JS_AtomGetStr cuts names at 64 bytes). */
+static void js_throw_missing_export(JSContext *ctx, JSAtom module_name,
+                                    JSAtom export_name)
+{
+    const char *module = JS_AtomToCString(ctx, module_name);
+    const char *name = JS_AtomToCString(ctx, export_name);
+    if (module && name)
+        JS_ThrowSyntaxError(ctx, "The requested module \"%s\" does not provide an export named \"%s\"",
+                            module, name);
+    JS_FreeCString(ctx, module);
+    JS_FreeCString(ctx, name);
+}
+
 static void js_resolve_export_throw_error(JSContext *ctx,
                                           JSResolveResultEnum res,
                                           JSModuleDef *m, JSAtom export_name)
@@ -31142,9 +31156,7 @@ static void js_resolve_export_throw_error(JSContext *ctx,
         break;
     default:
     case JS_RESOLVE_RES_NOT_FOUND:
-        JS_ThrowSyntaxError(ctx, "Could not find export '%s' in module '%s'",
-                            JS_AtomGetStr(ctx, buf1, sizeof(buf1), export_name),
-                            JS_AtomGetStr(ctx, buf2, sizeof(buf2), m->module_name));
+        js_throw_missing_export(ctx, m->module_name, export_name);
         break;
     case JS_RESOLVE_RES_CIRCULAR:
         JS_ThrowSyntaxError(ctx, "circular reference when looking for export '%s' in module '%s'",
@@ -31691,6 +31703,13 @@ static int js_inner_module_linking(JSContext *ctx, JSModuleDef *m,
 
                 ret = js_resolve_export(ctx, &res_m,
                                         &res_me, m1, mi->import_name);
+                if (ret == JS_RESOLVE_RES_NOT_FOUND) {
+                    /* STAMPEDE-PATCH: name the module as the import wrote it */
+                    js_throw_missing_export(ctx,
+                        m->req_module_entries[mi->req_module_idx].module_name,
+                        mi->import_name);
+                    goto fail;
+                }
                 if (ret != JS_RESOLVE_RES_FOUND) {
                     js_resolve_export_throw_error(ctx, ret, m1, mi->import_name);
                     goto fail;

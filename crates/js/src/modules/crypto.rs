@@ -67,14 +67,17 @@ impl State {
         }
     }
 
-    fn finish(&mut self) -> Vec<u8> {
+    /// The digest of everything written so far. Like Go's `hash.Hash.Sum`
+    /// (hence k6), it does not reset: a second call returns the same digest
+    /// and later updates continue the same input.
+    fn finish(&self) -> Vec<u8> {
         match self {
-            State::Hash(h) => h.finalize_reset().into_vec(),
+            State::Hash(h) => h.box_clone().finalize().into_vec(),
             State::Hmac { inner, outer } => {
-                let i = inner.finalize_reset().into_vec();
+                let i = inner.box_clone().finalize();
                 let mut o = outer.box_clone();
                 o.update(&i);
-                o.finalize_reset().into_vec()
+                o.finalize().into_vec()
             }
         }
     }
@@ -127,7 +130,7 @@ fn hasher_object<'js>(ctx: &Ctx<'js>, state: State) -> Result<Object<'js>> {
         &obj,
         "digest",
         move |ctx: Ctx<'js>, enc: Opt<Option<String>>| -> Result<Value<'js>> {
-            let d = st.borrow_mut().finish();
+            let d = st.borrow().finish();
             encode(&ctx, d, enc.0.flatten().as_deref())
         },
     )?;
@@ -217,6 +220,19 @@ mod tests {
         assert_eq!(
             hex(&st.finish()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn digest_does_not_reset_as_go_sum() {
+        let (h, _) = hasher("sha256").unwrap();
+        let mut st = State::Hash(h);
+        st.update(b"hel");
+        assert_eq!(st.finish(), st.finish());
+        st.update(b"lo");
+        assert_eq!(
+            hex(&st.finish()),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
     }
 

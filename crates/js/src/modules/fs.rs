@@ -44,8 +44,8 @@ fn open_file(
     // from an imported module.
     let full = crate::program::normalize(&state.test.program.root_dir().join(p));
     let shown = full.to_string_lossy().into_owned();
-    match std::fs::metadata(&full) {
-        Ok(m) if m.is_dir() => {
+    match state.test.program.stat(&full) {
+        Ok(crate::program::FileKind::Dir) => {
             return Err((
                 "InvalidResourceError",
                 format!("cannot open {shown:?}: opening a directory is not supported"),

@@ -90,8 +90,8 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             if includes.is_empty() {
                 includes.push(root.clone());
             }
-            let pool =
-                compile(&includes, &files).map_err(|e| Exception::throw_message(&ctx, &e))?;
+            let pool = compile(&s.test.program, &includes, &files)
+                .map_err(|e| Exception::throw_message(&ctx, &e))?;
             register(&ctx, &c, id, &pool)
         },
     )?;
@@ -108,10 +108,10 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
                 ));
             }
             let full = crate::program::normalize(&s.test.program.root_dir().join(&path));
-            let data = std::fs::read(&full).map_err(|e| {
+            let data = s.test.program.read(&full).map_err(|e| {
                 Exception::throw_message(&ctx, &format!("couldn't open protoset: {e}"))
             })?;
-            let pool = DescriptorPool::decode(data.as_slice()).map_err(|e| {
+            let pool = DescriptorPool::decode(&data[..]).map_err(|e| {
                 Exception::throw_message(
                     &ctx,
                     &format!("couldn't unmarshal protoset file {path}: {e}"),
@@ -228,8 +228,57 @@ fn count_bytes(s: &VuState, conn: &GrpcConn, counted: &mut (u64, u64)) {
 }
 
 /// Compiles `.proto` files found in `includes` (plus the well-known types).
-fn compile(includes: &[PathBuf], files: &[String]) -> std::result::Result<DescriptorPool, String> {
-    let mut compiler = protox::Compiler::new(includes).map_err(|e| e.to_string())?;
+/// Looks `.proto` files up in an include directory through the program,
+/// so they are read once, go into archives, and come from the archive
+/// (never the disk) when running one.
+struct ProgramIncludes {
+    program: std::sync::Arc<crate::Program>,
+    include: PathBuf,
+}
+
+impl protox::file::FileResolver for ProgramIncludes {
+    fn resolve_path(&self, path: &std::path::Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.include).ok()?;
+        let parts: Option<Vec<&str>> = rel
+            .components()
+            .map(|c| match c {
+                std::path::Component::Normal(p) => p.to_str(),
+                _ => None,
+            })
+            .collect();
+        parts.map(|p| p.join("/"))
+    }
+
+    fn open_file(&self, name: &str) -> std::result::Result<protox::file::File, protox::Error> {
+        let full = crate::program::normalize(&self.include.join(name));
+        if self.program.stat(&full).is_err() {
+            return Err(protox::Error::file_not_found(name));
+        }
+        let data = self
+            .program
+            .read(&full)
+            .map_err(|e| protox::Error::new(std::io::Error::other(e)))?;
+        let text = String::from_utf8(data.to_vec()).map_err(|_| {
+            protox::Error::new(std::io::Error::other(format!("{name}: not valid UTF-8")))
+        })?;
+        protox::file::File::from_source(name, &text)
+    }
+}
+
+fn compile(
+    program: &std::sync::Arc<crate::Program>,
+    includes: &[PathBuf],
+    files: &[String],
+) -> std::result::Result<DescriptorPool, String> {
+    let mut resolver = protox::file::ChainFileResolver::new();
+    for include in includes {
+        resolver.add(ProgramIncludes {
+            program: program.clone(),
+            include: include.clone(),
+        });
+    }
+    resolver.add(protox::file::GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true);
     for f in files {
         compiler.open_file(f).map_err(|e| match e.file() {
@@ -661,7 +710,8 @@ service S { rpc Call(M) returns (M); }
 "#,
         )
         .unwrap();
-        compile(&[dir.path().to_path_buf()], &["t.proto".into()]).unwrap()
+        let program = crate::Program::from_source(&dir.path().join("main.js"), "");
+        compile(&program, &[dir.path().to_path_buf()], &["t.proto".into()]).unwrap()
     }
 
     #[test]
@@ -690,6 +740,12 @@ service S { rpc Call(M) returns (M); }
         let mut de = serde_json::Deserializer::from_str(r#"{"nope":1}"#);
         assert!(DynamicMessage::deserialize(desc, &mut de).is_err());
         let dir = tempfile::tempdir().unwrap();
-        assert!(compile(&[dir.path().to_path_buf()], &["missing.proto".into()]).is_err());
+        let program = crate::Program::from_source(&dir.path().join("main.js"), "");
+        assert!(compile(
+            &program,
+            &[dir.path().to_path_buf()],
+            &["missing.proto".into()]
+        )
+        .is_err());
     }
 }

@@ -1,0 +1,2 @@
+globalThis.__orderMark = 'set by mark.js';
+export const mark = true;

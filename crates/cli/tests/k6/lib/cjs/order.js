@@ -1,0 +1,3 @@
+// Runs when its importer's imports evaluate, after the ones before it.
+exports.seen = globalThis.__orderMark || 'unset';
+exports.self = this === module.exports;

@@ -1,0 +1,3 @@
+export { newUser } from './users.ts';
+export type { Account } from './users.ts';
+export * from './users.ts';
