@@ -30,12 +30,15 @@
 
 pub mod agent;
 pub mod api;
+pub mod client;
+pub mod config;
 pub mod faults;
 pub mod process;
 pub mod proxy;
 pub mod recovery;
 
 pub use agent::{Agent, AgentError, TargetState};
+pub use config::{ChaosConfig, ProxySpec};
 pub use faults::{Faults, FaultsError};
 pub use process::{ProcessError, ProcessFault, ProcessSpec};
 pub use proxy::{Proxy, StatsSnapshot};

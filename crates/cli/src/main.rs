@@ -4,6 +4,7 @@ mod alloc;
 mod api;
 mod banner;
 mod cmd_baseline;
+mod cmd_chaos;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
@@ -50,6 +51,8 @@ enum Command {
     Resume(api::ApiArgs),
     /// Change the VUs of a running test's externally-controlled scenario.
     Scale(api::ScaleArgs),
+    /// Chaos experiments: fault proxies and process faults with a control API.
+    Chaos(cmd_chaos::ChaosArgs),
     /// Print the version.
     Version,
 }
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Pause(args) => api::set_paused(args, true),
         Command::Resume(args) => api::set_paused(args, false),
         Command::Scale(args) => api::scale(args),
+        Command::Chaos(args) => cmd_chaos::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",
