@@ -305,7 +305,7 @@ async fn run_agent(agent: &Agent, cfg: &ChaosConfig, initial: Option<(String, Fa
 }
 
 /// Resolves on the first SIGINT or SIGTERM.
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
     tokio::select! {

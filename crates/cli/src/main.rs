@@ -8,6 +8,7 @@ mod cmd_chaos;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
+mod cmd_pipeline;
 mod cmd_report;
 mod cmd_run;
 mod cmd_target;
@@ -53,6 +54,8 @@ enum Command {
     Scale(api::ScaleArgs),
     /// Chaos experiments: fault proxies and process faults with a control API.
     Chaos(cmd_chaos::ChaosArgs),
+    /// Run a pipeline of gated test stages (smoke, load, stress, spike, chaos, soak).
+    Pipeline(cmd_pipeline::PipelineArgs),
     /// Print the version.
     Version,
 }
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Resume(args) => api::set_paused(args, false),
         Command::Scale(args) => api::scale(args),
         Command::Chaos(args) => cmd_chaos::run(args),
+        Command::Pipeline(args) => cmd_pipeline::run_command(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",
