@@ -246,9 +246,13 @@ fn seed_000_chaos_scenarios_report_their_recovery() {
                 worst_p95 = worst_p95.max(i["p95"].as_f64().unwrap_or(0.0));
             }
         }
+        let log = std::fs::read_to_string(reports.join(format!("{name}.log"))).unwrap_or_default();
         match name {
-            "cache" => assert!(worst_p95 >= 300.0, "{name}: p95 {worst_p95}"),
-            _ => assert!(failed > 0, "{name}: no failed request during the fault"),
+            "cache" => assert!(worst_p95 >= 300.0, "{name}: p95 {worst_p95}\n{log}"),
+            _ => assert!(
+                failed > 0,
+                "{name}: no failed request during the fault\n{log}"
+            ),
         }
     }
 }

@@ -148,9 +148,9 @@ pub fn html(r: &PipelineReport) -> String {
             escape(&s.script)
         );
         if let Some(why) = &s.skipped_because {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<p class=\"muted\">Skipped: {}</p></section>\n",
+                "<p class=\"muted\">Skipped: {}</p></section>",
                 escape(why)
             );
             continue;
