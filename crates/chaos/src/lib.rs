@@ -36,6 +36,7 @@ pub mod faults;
 pub mod process;
 pub mod proxy;
 pub mod recovery;
+pub mod serve;
 
 pub use agent::{Agent, AgentError, TargetState};
 pub use config::{ChaosConfig, ProxySpec};
@@ -43,3 +44,4 @@ pub use faults::{Faults, FaultsError};
 pub use process::{ProcessError, ProcessFault, ProcessSpec};
 pub use proxy::{Proxy, StatsSnapshot};
 pub use recovery::{recovery, Interval, Recovery, Slo};
+pub use serve::RunningAgent;

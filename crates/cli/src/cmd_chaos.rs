@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use stampede_chaos::{api, client, Agent, ChaosConfig, Faults, ProxySpec};
+use stampede_chaos::{client, ChaosConfig, Faults, ProxySpec, RunningAgent};
 
 /// Environment variable naming the agent for the client commands.
 pub const AGENT_ENV: &str = "STAMPEDE_CHAOS_AGENT";
@@ -229,33 +229,41 @@ fn request(agent: &str, method: &str, path: &str, body: Option<&str>) -> i32 {
 
 /// Runs an agent for `cfg` until SIGINT/SIGTERM, then restores everything.
 fn serve(cfg: ChaosConfig, initial: Option<(String, Faults)>) -> i32 {
-    let problems = cfg.problems();
-    if !problems.is_empty() {
-        for p in problems {
-            eprintln!("stampede chaos: {p}");
-        }
-        return 2;
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("stampede chaos: cannot start the runtime: {e}");
-            return 255;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async move {
-        let agent = Agent::new();
-        let code = run_agent(&agent, &cfg, initial).await;
-        // Whatever happened above, nothing stays injected.
-        let failures = agent.restore_all().await;
-        for f in &failures {
-            eprintln!("stampede chaos: RESTORE FAILED: {f}");
+        let running = match RunningAgent::start(&cfg).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("stampede chaos: {e}");
+                return 2;
+            }
+        };
+        let mut code = 0;
+        if let Some((name, faults)) = initial {
+            if let Err(e) = running.agent.inject(&name, Some(faults), None).await {
+                eprintln!("stampede chaos: {e}");
+                code = 1;
+            }
         }
-        if failures.is_empty() {
+        if code == 0 {
+            let line =
+                serde_json::json!({ "api": running.api.to_string(), "proxies": running.proxies });
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+            drop(out);
+            eprintln!(
+                "stampede chaos: agent on {}; Ctrl-C restores every fault and stops",
+                running.api
+            );
+            wait_for_signal().await;
+            eprintln!("stampede chaos: stopping, restoring every fault");
+        }
+        // Whatever happened above, nothing stays injected.
+        if report_restores(running.shutdown().await) {
             code
         } else {
             1
@@ -263,45 +271,62 @@ fn serve(cfg: ChaosConfig, initial: Option<(String, Faults)>) -> i32 {
     })
 }
 
-async fn run_agent(agent: &Agent, cfg: &ChaosConfig, initial: Option<(String, Faults)>) -> i32 {
-    let proxies = match cfg.apply(agent).await {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("stampede chaos: {e}");
-            return 1;
-        }
-    };
-    let api_addr = cfg.api.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let listener = match tokio::net::TcpListener::bind(api_addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("stampede chaos: cannot listen on {api_addr}: {e}");
-            return 1;
-        }
-    };
-    let api_local = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    if let Some((name, faults)) = initial {
-        if let Err(e) = agent.inject(&name, Some(faults), None).await {
-            eprintln!("stampede chaos: {e}");
-            return 1;
-        }
+fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("stampede chaos: cannot start the runtime: {e}");
+            255
+        })
+}
+
+/// Prints each failed restore loudly; whether all succeeded.
+fn report_restores(failures: Vec<stampede_chaos::AgentError>) -> bool {
+    for f in &failures {
+        eprintln!("stampede chaos: RESTORE FAILED: {f}");
     }
-    let router = api::router(agent.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    let line = serde_json::json!({ "api": api_local, "proxies": proxies });
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-    drop(out);
-    eprintln!("stampede chaos: agent on {api_local}; Ctrl-C restores every fault and stops");
-    wait_for_signal().await;
-    eprintln!("stampede chaos: stopping, restoring every fault");
-    0
+    failures.is_empty()
+}
+
+/// An agent with a proxy named `target` in front of `upstream`, on a
+/// runtime of its own, for `stampede demo --example chaos`.
+pub(crate) struct DemoAgent {
+    rt: tokio::runtime::Runtime,
+    running: RunningAgent,
+}
+
+impl DemoAgent {
+    /// Starts it; the variables the example needs are in [`DemoAgent::env`].
+    pub(crate) fn in_front_of(upstream: SocketAddr) -> Result<DemoAgent, String> {
+        let rt = runtime().map_err(|_| "cannot start the chaos agent's runtime".to_string())?;
+        let mut cfg = ChaosConfig::default();
+        cfg.proxies.insert(
+            "target".into(),
+            ProxySpec {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                upstream: upstream.to_string(),
+            },
+        );
+        let running = rt.block_on(RunningAgent::start(&cfg))?;
+        Ok(DemoAgent { rt, running })
+    }
+
+    /// `CHAOS_AGENT=...` and `CHAOS_TARGET_ADDR=...`.
+    pub(crate) fn env(&self) -> Vec<String> {
+        self.running
+            .env()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
+    /// Restores everything; false (after printing why) when a restore failed.
+    pub(crate) fn stop(self) -> bool {
+        let DemoAgent { rt, running } = self;
+        report_restores(rt.block_on(running.shutdown()))
+    }
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

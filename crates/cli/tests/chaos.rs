@@ -190,3 +190,23 @@ fn refuses_remote_listeners_and_bad_files() {
         "{err}"
     );
 }
+
+#[test]
+fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
+    let out = stampede()
+        .args(["demo", "--example", "chaos", "--quiet"])
+        .args([
+            "-e",
+            "TIME_SCALE=0.05",
+            "-e",
+            "LATENCY_FACTOR=10",
+            "-e",
+            "FAULT=errors",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("RESTORE FAILED"), "{text}");
+}

@@ -210,7 +210,7 @@ fn seed_000_chaos_scenarios_report_their_recovery() {
         ("cache", "latency"),
     ] {
         yaml.push_str(&format!(
-            "  {name}:\n    script: {}\n    kind: chaos\n    env: {{FAULT: {fault}}}\n    chaos: {{proxies: {{target: {{upstream: '${{BASE_URL}}'}}}}}}\n    gate:\n      recovery: {{slo: {{error_rate: 0.01}}, k: 2, max: 10s}}\n",
+            "  {name}:\n    script: {}\n    kind: chaos\n    env: {{FAULT: {fault}}}\n    chaos: {{proxies: {{target: {{upstream: '${{BASE_URL}}'}}}}}}\n    gate:\n      recovery: {{slo: {{error_rate: 0.01}}, k: 1, max: 10s}}\n",
             examples().join("chaos.js").display()
         ));
     }
@@ -220,7 +220,7 @@ fn seed_000_chaos_scenarios_report_their_recovery() {
         .args(["pipeline", "run"])
         .arg(&file)
         .args(["-e", &format!("BASE_URL=http://{}", t.addr())])
-        .args(["-e", "LATENCY_FACTOR=10", "-e", "TIME_SCALE=0.1"])
+        .args(["-e", "LATENCY_FACTOR=10", "-e", "TIME_SCALE=0.12"])
         .arg("--report-dir")
         .arg(&reports)
         .output()

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use stampede_chaos::{api, Agent};
+use stampede_chaos::RunningAgent;
 use stampede_output::results::baseline::Baseline;
 use tokio::process::Command;
 use tokio::sync::watch;
@@ -385,10 +385,10 @@ impl StageJob {
         let mut env = self.env.clone();
         // The stage's fault targets live exactly as long as the stage.
         let agent = match &self.spec.chaos {
-            Some(cfg) => match start_agent(&expand_chaos(cfg, &env)).await {
-                Ok((agent, server, vars)) => {
-                    env.extend(vars);
-                    Some((agent, server))
+            Some(cfg) => match RunningAgent::start(&expand_chaos(cfg, &env)).await {
+                Ok(agent) => {
+                    env.extend(agent.env());
+                    Some(agent)
                 }
                 Err(e) => return (vec![Self::fail("chaos", e)], Findings::default(), None),
             },
@@ -398,18 +398,14 @@ impl StageJob {
             .spawn_and_wait(&env, results_name, html_name, log_name)
             .await;
         let mut restore_failures = Vec::new();
-        if let Some((agent, server)) = agent {
-            for f in agent.restore_all().await {
+        if let Some(agent) = agent {
+            for f in agent.shutdown().await {
                 eprintln!(
                     "stampede pipeline: RESTORE FAILED in stage {}: {f}",
                     self.name
                 );
                 restore_failures.push(f.to_string());
             }
-            // The API's clone of the agent goes with the server, and the
-            // proxies with the last clone.
-            server.abort();
-            let _ = server.await;
         }
         let (mut checks, findings, code) = match ran {
             Err(check) => (vec![check], Findings::default(), None),
@@ -511,44 +507,6 @@ impl StageJob {
             }
         }
     }
-}
-
-/// The agent of a chaos stage, its API server, and the variables the
-/// script gets (`CHAOS_AGENT`, `CHAOS_<NAME>_ADDR`).
-type StageAgent = (Agent, tokio::task::JoinHandle<()>, Vec<(String, String)>);
-
-/// Starts the agent of a chaos stage.
-async fn start_agent(cfg: &stampede_chaos::ChaosConfig) -> Result<StageAgent, String> {
-    let problems = cfg.problems();
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let agent = Agent::new();
-    let proxies = cfg.apply(&agent).await.map_err(|e| e.to_string())?;
-    let addr = cfg.api.unwrap_or(([127, 0, 0, 1], 0).into());
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = api::router(agent.clone());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    let mut vars = vec![("CHAOS_AGENT".to_string(), api_addr.to_string())];
-    for (name, a) in proxies {
-        let key: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        vars.push((format!("CHAOS_{key}_ADDR"), a.to_string()));
-    }
-    Ok((agent, server, vars))
 }
 
 /// The stage's chaos declaration with `${NAME}` / `${NAME:-default}` in
