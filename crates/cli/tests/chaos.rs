@@ -210,3 +210,117 @@ fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("RESTORE FAILED"), "{text}");
 }
+
+/// `GET path` on `addr`; the status and the `x-cache` header.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let cache = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-cache: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, cache)
+}
+
+/// A `redis-server` of this test's own on a free loopback port, stopped on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server) is installed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis { child, port }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_demo_target_degrades_and_recovers_when_its_redis_cache_fails() {
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chaos.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "proxies:\n  cache: {{upstream: '127.0.0.1:{}'}}\n",
+            redis.port
+        ),
+    )
+    .unwrap();
+    let agent = Agent::start(&file);
+    let proxy = agent.info["proxies"]["cache"].as_str().unwrap().to_string();
+    let target = stampede_demo::DemoTarget::start_in_background(stampede_demo::DemoConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        products: 50,
+        cache: Some(proxy),
+        ..stampede_demo::DemoConfig::default()
+    })
+    .unwrap();
+    let addr = target.addr().to_string();
+    let report = "/api/reports/inventory";
+    assert_eq!(get(&addr, report), (200, "miss".into()));
+    assert_eq!(get(&addr, report), (200, "hit".into()));
+    // The cache behind a partition: the target still answers, uncached.
+    let (code, out) = agent.client(&["inject", "cache", "--faults", r#"{"blackhole": true}"#]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(get(&addr, report), (200, "down".into()));
+    let (code, out) = agent.client(&["restore", "cache"]);
+    assert_eq!(code, 0, "{out}");
+    // Recovers by itself once the cache answers again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, cache) = get(&addr, report);
+        assert_eq!(status, 200);
+        if cache == "hit" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache never served again ({cache})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A dead cache (reset connections) is the same: degraded, not failed.
+    agent.client(&["inject", "cache", "--faults", r#"{"reset": true}"#]);
+    assert_eq!(get(&addr, report), (200, "down".into()));
+    let (code, err) = agent.interrupt();
+    assert_eq!(code, 0, "{err}");
+}
