@@ -42,6 +42,29 @@ enum ChaosCommand {
     Restore(RestoreArgs),
     /// Print a running agent's targets, faults and counters as JSON.
     Status(AgentAddr),
+    /// Measure the recovery time in a run's results (`--out results=FILE`).
+    Recovery(RecoveryArgs),
+}
+
+#[derive(Debug, Args)]
+struct RecoveryArgs {
+    /// The scenario that starts when the fault ends.
+    #[arg(long, default_value = "recover", conflicts_with = "fault_end")]
+    scenario: String,
+    /// Or the end of the fault, from the start of the test (`40s`).
+    #[arg(long, value_parser = parse_duration)]
+    fault_end: Option<Duration>,
+    /// The SLO's largest p95 latency in ms.
+    #[arg(long)]
+    p95: Option<f64>,
+    /// The SLO's largest error rate (0..1; default 0.01).
+    #[arg(long, default_value_t = 0.01)]
+    error_rate: f64,
+    /// Consecutive one-second intervals the SLO must hold.
+    #[arg(long, default_value_t = 3)]
+    k: usize,
+    /// The results file.
+    results: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +214,40 @@ pub fn run(args: ChaosArgs) -> i32 {
             request(&a.agent.agent, "POST", &path, None)
         }
         ChaosCommand::Status(a) => request(&a.agent, "GET", "/api/v1/targets", None),
+        ChaosCommand::Recovery(a) => recovery(a),
+    }
+}
+
+/// Prints the recovery time (JSON); exit 1 when the SLO never held again.
+fn recovery(a: RecoveryArgs) -> i32 {
+    use stampede_pipeline::gate::{fault_end, measure_recovery};
+    let results = match stampede_output::results::load(&a.results) {
+        Ok(r) => r,
+        Err(e) => return usage(&e.to_string()),
+    };
+    let given = a.fault_end.map(|d| d.as_secs_f64());
+    let end = match fault_end(&results, Some(&a.scenario), given) {
+        Ok(e) => e,
+        Err(e) => return usage(&e),
+    };
+    let slo = stampede_chaos::Slo {
+        p95_ms: a.p95,
+        error_rate: Some(a.error_rate),
+    };
+    let rec = measure_recovery(&results, end, &slo, a.k);
+    println!("{}", serde_json::json!({ "slo": slo, "recovery": rec }));
+    match rec.recovery_s {
+        Some(s) => {
+            eprintln!("recovered {s:.0}s after the fault ended at {end:.0}s");
+            0
+        }
+        None => {
+            eprintln!(
+                "did not recover: the SLO never held {} intervals in a row after {end:.0}s",
+                a.k
+            );
+            1
+        }
     }
 }
 

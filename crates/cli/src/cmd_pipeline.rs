@@ -133,6 +133,13 @@ fn run_pipeline(a: RunArgs) -> i32 {
             let at = t0.elapsed().as_secs_f64();
             let line = match e {
                 Event::Started { name } => format!("[{at:6.1}s] ▶ {name} started"),
+                Event::Progress { running } => {
+                    let list: Vec<String> = running
+                        .iter()
+                        .map(|(n, secs)| format!("{n} {secs:.0}s"))
+                        .collect();
+                    format!("[{at:6.1}s]   running: {}", list.join(", "))
+                }
                 Event::Ended(s) => match s.outcome {
                     Outcome::Passed => format!("[{at:6.1}s] ✓ {} passed ({:.1}s)", s.name, s.duration_s),
                     Outcome::Failed => {

@@ -246,6 +246,15 @@ fn seed_000_chaos_scenarios_report_their_recovery() {
                 worst_p95 = worst_p95.max(i["p95"].as_f64().unwrap_or(0.0));
             }
         }
+        // The same measure from the command line, on the stage's results.
+        let rec = stampede()
+            .args(["chaos", "recovery", "--k", "1"])
+            .arg(reports.join(format!("{name}.results.json")))
+            .output()
+            .unwrap();
+        assert_eq!(rec.status.code(), Some(0), "{}", show(&rec));
+        let rec: Value = serde_json::from_slice(&rec.stdout).unwrap();
+        assert!(rec["recovery"]["recovery_s"].as_f64().is_some(), "{rec}");
         let log = std::fs::read_to_string(reports.join(format!("{name}.log"))).unwrap_or_default();
         match name {
             "cache" => assert!(worst_p95 >= 300.0, "{name}: p95 {worst_p95}\n{log}"),

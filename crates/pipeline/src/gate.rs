@@ -236,40 +236,59 @@ fn breaking_point(bp: &BreakingPointGate, results: &Results) -> (Check, Option<B
     )
 }
 
+/// When a fault ended: `fault_end` (seconds from the start) when given,
+/// else when `scenario` (default `recover`) first ran.
+pub fn fault_end(
+    results: &Results,
+    scenario: Option<&str>,
+    fault_end: Option<f64>,
+) -> Result<f64, String> {
+    if let Some(f) = fault_end {
+        return Ok(f);
+    }
+    let name = scenario.unwrap_or("recover");
+    results
+        .series
+        .points
+        .iter()
+        .find(|p| {
+            p.scenarios
+                .get(name)
+                .is_some_and(|s| s.requests > 0 || s.iterations > 0)
+        })
+        .map(|p| p.t)
+        .ok_or_else(|| {
+            format!("cannot tell when the fault ended: no requests of scenario {name:?}")
+        })
+}
+
+/// The recovery after a fault that ended at `end` (see [`fault_end`]).
+pub fn measure_recovery(results: &Results, end: f64, slo: &Slo, k: usize) -> Recovery {
+    recovery(&intervals(results), end, slo, k)
+}
+
 fn recovery_check(r: &RecoveryGate, results: &Results) -> (Check, Option<Recovery>) {
     let max = duration(&r.max).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     let k = r.k.unwrap_or(3);
-    let fault_end = match (&r.fault_end, &r.scenario) {
-        (Some(f), _) => duration(f).ok().map(|d| d.as_secs_f64()),
-        (None, s) => {
-            let name = s.as_deref().unwrap_or("recover");
-            results
-                .series
-                .points
-                .iter()
-                .find(|p| {
-                    p.scenarios
-                        .get(name)
-                        .is_some_and(|s| s.requests > 0 || s.iterations > 0)
-                })
-                .map(|p| p.t)
+    let given = r
+        .fault_end
+        .as_deref()
+        .and_then(|f| duration(f).ok())
+        .map(|d| d.as_secs_f64());
+    let end = match fault_end(results, r.scenario.as_deref(), given) {
+        Ok(e) => e,
+        Err(why) => {
+            return (
+                Check {
+                    name: "recovery".into(),
+                    ok: false,
+                    detail: why,
+                },
+                None,
+            )
         }
     };
-    let Some(end) = fault_end else {
-        let why = format!(
-            "cannot tell when the fault ended: no requests of scenario {:?}",
-            r.scenario.as_deref().unwrap_or("recover")
-        );
-        return (
-            Check {
-                name: "recovery".into(),
-                ok: false,
-                detail: why,
-            },
-            None,
-        );
-    };
-    let rec = recovery(&intervals(results), end, &r.slo, k);
+    let rec = measure_recovery(results, end, &r.slo, k);
     let (ok, detail) = match rec.recovery_s {
         Some(s) => (
             s <= max + 1e-9,

@@ -119,7 +119,16 @@ pub enum Event {
     },
     /// A stage ended (passed, failed or skipped).
     Ended(Box<StageReport>),
+    /// Every [`PROGRESS_EVERY`] while stages run: each running stage with
+    /// the seconds it has run.
+    Progress {
+        /// Running stages and their run time so far.
+        running: Vec<(String, f64)>,
+    },
 }
+
+/// How often [`Event::Progress`] comes.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// How to run a pipeline.
 pub struct RunOptions {
@@ -154,6 +163,9 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
     let mut tasks: JoinSet<(usize, StageReport)> = JoinSet::new();
     let idx = |n: &str| stages.iter().position(|(s, _)| s == n);
     let mut stop = opts.stop.clone();
+    let mut started_at: Vec<Option<Instant>> = vec![None; stages.len()];
+    let mut ticker = tokio::time::interval(PROGRESS_EVERY);
+    ticker.tick().await;
     loop {
         if *stop.borrow() && stopped_by.is_none() {
             stopped_by = Some("the pipeline was interrupted".into());
@@ -197,6 +209,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
                 .all(|n| idx(n).is_some_and(|j| matches!(state[j], State::Done(_))));
             if ready {
                 state[i] = State::Running;
+                started_at[i] = Some(Instant::now());
                 (opts.on_event)(&Event::Started { name: name.clone() });
                 let job = StageJob {
                     name: name.clone(),
@@ -227,6 +240,16 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
                 reports[i] = Some(r);
             }
             _ = stop.changed() => {}
+            _ = ticker.tick() => {
+                let running = stages
+                    .iter()
+                    .zip(&state)
+                    .zip(&started_at)
+                    .filter(|((_, st), _)| **st == State::Running)
+                    .map(|(((n, _), _), t)| (n.clone(), t.map_or(0.0, |t| t.elapsed().as_secs_f64())))
+                    .collect();
+                (opts.on_event)(&Event::Progress { running });
+            }
         }
     }
     let stages: Vec<StageReport> = reports.into_iter().flatten().collect();
