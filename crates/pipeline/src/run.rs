@@ -164,6 +164,7 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
     let idx = |n: &str| stages.iter().position(|(s, _)| s == n);
     let mut stop = opts.stop.clone();
     let mut started_at: Vec<Option<Instant>> = vec![None; stages.len()];
+    let mut task_stage: BTreeMap<tokio::task::Id, usize> = BTreeMap::new();
     let mut ticker = tokio::time::interval(PROGRESS_EVERY);
     ticker.tick().await;
     loop {
@@ -222,15 +223,33 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
                     started_s: t0.elapsed().as_secs_f64(),
                     stop: opts.stop.clone(),
                 };
-                tasks.spawn(async move { (i, job.run().await) });
+                let id = tasks.spawn(async move { (i, job.run().await) }).id();
+                task_stage.insert(id, i);
             }
         }
         if tasks.is_empty() {
             break;
         }
         tokio::select! {
-            done = tasks.join_next() => {
-                let Some(Ok((i, r))) = done else { continue };
+            done = tasks.join_next_with_id() => {
+                let (i, r) = match done {
+                    Some(Ok((_, (i, r)))) => (i, r),
+                    // A stage task that panicked still ends as a failed stage.
+                    Some(Err(e)) => {
+                        let Some(&i) = task_stage.get(&e.id()) else { continue };
+                        let (name, st) = &stages[i];
+                        let mut r = skipped(name, st, String::new());
+                        r.skipped_because = None;
+                        r.outcome = Outcome::Failed;
+                        r.checks = vec![Check {
+                            name: "run".into(),
+                            ok: false,
+                            detail: format!("the stage crashed: {e}"),
+                        }];
+                        (i, r)
+                    }
+                    None => continue,
+                };
                 let (name, st) = &stages[i];
                 if r.outcome == Outcome::Failed && st.on_failure == OnFailure::Stop && stopped_by.is_none() {
                     stopped_by = Some(format!("the pipeline stopped after {name} failed"));
