@@ -112,6 +112,18 @@ pub fn run(args: DemoArgs) -> i32 {
         );
     }
     let mut env = vec![format!("BASE_URL={url}")];
+    // The chaos example drives a fault proxy in front of the target.
+    let chaos = match args.example.as_str() {
+        "chaos" => match crate::cmd_chaos::DemoAgent::in_front_of(target.addr()) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("cannot start the chaos agent: {e}");
+                return 1;
+            }
+        },
+        _ => None,
+    };
+    env.extend(chaos.iter().flat_map(|a| a.env()));
     env.extend(args.env.iter().cloned());
     let run_args = RunArgs {
         opts: OptionFlags {
@@ -126,7 +138,10 @@ pub fn run(args: DemoArgs) -> i32 {
         address: String::new(),
         script: dir.path().join(format!("{}.js", args.example)),
     };
-    let code = crate::cmd_run::run(run_args);
+    let mut code = crate::cmd_run::run(run_args);
+    if chaos.is_some_and(|a| !a.stop()) && code == 0 {
+        code = 1;
+    }
     let verified = verify_sales(&url);
     drop(target);
     match (code, verified) {

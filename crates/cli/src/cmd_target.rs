@@ -27,6 +27,10 @@ pub struct TargetArgs {
     /// Serve the httpbin-like test server instead.
     #[arg(long)]
     pub httpbin: bool,
+    /// Cache the inventory report in the Redis at HOST:PORT (a real
+    /// dependency for chaos experiments; without it nothing is cached).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub cache: Option<String>,
 }
 
 impl TargetArgs {
@@ -46,6 +50,7 @@ impl TargetArgs {
         if let Some(r) = self.admission_rate {
             cfg.flash_admission_rate = r;
         }
+        cfg.cache = self.cache.clone();
         cfg
     }
 }

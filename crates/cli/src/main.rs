@@ -5,9 +5,11 @@ mod api;
 mod banner;
 mod cmd_archive;
 mod cmd_baseline;
+mod cmd_chaos;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
+mod cmd_pipeline;
 mod cmd_report;
 mod cmd_run;
 mod cmd_target;
@@ -54,6 +56,10 @@ enum Command {
     Resume(api::ApiArgs),
     /// Change the VUs of a running test's externally-controlled scenario.
     Scale(api::ScaleArgs),
+    /// Chaos experiments: fault proxies and process faults with a control API.
+    Chaos(cmd_chaos::ChaosArgs),
+    /// Run a pipeline of gated test stages (smoke, load, stress, spike, chaos, soak).
+    Pipeline(cmd_pipeline::PipelineArgs),
     /// Print the version.
     Version,
 }
@@ -80,6 +86,8 @@ fn main() -> ExitCode {
         Command::Pause(args) => api::set_paused(args, true),
         Command::Resume(args) => api::set_paused(args, false),
         Command::Scale(args) => api::scale(args),
+        Command::Chaos(args) => cmd_chaos::run(args),
+        Command::Pipeline(args) => cmd_pipeline::run_command(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",

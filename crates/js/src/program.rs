@@ -299,6 +299,9 @@ pub(crate) fn resolve(base: &str, name: &str) -> Result<Specifier, String> {
             Err(format!("unknown module: {name}"))
         };
     }
+    if name.starts_with("stampede/") && crate::modules::is_builtin(name) {
+        return Ok(Specifier::Builtin(name.to_string()));
+    }
     if name.starts_with("stampede:") {
         return Ok(Specifier::Builtin(name.to_string()));
     }

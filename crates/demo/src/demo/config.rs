@@ -45,6 +45,9 @@ pub struct DemoConfig {
     /// [`DemoTarget::start_in_background`]: super::DemoTarget::start_in_background
     /// [`DemoTarget::start`]: super::DemoTarget::start
     pub worker_threads: usize,
+    /// A Redis (RESP) cache for the inventory report (`host:port`); none by
+    /// default. With it, chaos experiments can break a real dependency.
+    pub cache: Option<String>,
 }
 
 impl Default for DemoConfig {
@@ -62,6 +65,7 @@ impl Default for DemoConfig {
             task_duration: Duration::from_secs(3),
             task_failure_rate: 0.0,
             worker_threads: 2,
+            cache: None,
         }
     }
 }

@@ -125,6 +125,7 @@
 //! about 100 000/s) and an inventory report takes 20–30 ms.
 
 mod api;
+mod cache;
 mod config;
 mod faults;
 mod flash;

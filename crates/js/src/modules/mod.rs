@@ -8,6 +8,7 @@ use rquickjs::{Ctx, Exception, Function, Object, Result};
 
 use crate::state::{vu_state, VuState};
 
+pub(crate) mod chaos;
 pub(crate) mod console;
 pub(crate) mod crypto;
 pub(crate) mod csv;
@@ -133,6 +134,11 @@ const BUILTINS: &[Builtin] = &[
         name: "k6/experimental/streams",
         js: Some(include_str!("js/streams.js")),
         native: None,
+    },
+    Builtin {
+        name: "stampede/chaos",
+        js: Some(include_str!("js/chaos.js")),
+        native: Some(chaos::native),
     },
     Builtin {
         name: "jslib/k6-utils",

@@ -14,7 +14,7 @@ use crate::results::{Point, Results};
 use crate::units;
 
 /// The report's style sheet.
-const STYLE: &str = include_str!("style.css");
+pub const STYLE: &str = include_str!("style.css");
 
 /// Sorts the tables whose headers have `data-sort` (`num` or `text`).
 const SCRIPT: &str = r#"(function () {

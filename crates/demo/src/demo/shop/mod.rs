@@ -31,6 +31,8 @@ pub(crate) struct Shop {
     tenants: Tenants,
     /// Inventory reports computing at once, at most one per core.
     report_slots: Semaphore,
+    /// The optional cache of the inventory report.
+    pub(crate) cache: Option<super::cache::Cache>,
 }
 
 impl Shop {
@@ -41,6 +43,7 @@ impl Shop {
             orders: Orders::default(),
             tenants: Tenants::new(cfg.seed, cfg.tier_rates),
             report_slots: Semaphore::new(cores),
+            cache: cfg.cache.as_deref().map(super::cache::Cache::new),
         }
     }
 }

@@ -14,7 +14,8 @@ use serde_json::{json as json_value, Value};
 use sha2::{Digest, Sha256};
 
 use super::catalog::Product;
-use crate::demo::api::{json, money, now_rfc3339, ApiError, Query};
+use crate::demo::api::{json, json_bytes, money, now_rfc3339, ApiError, Query};
+use crate::demo::cache::Lookup;
 use crate::demo::DemoState;
 
 /// SHA-256 rounds per product in the inventory report: the stand-in for a
@@ -91,6 +92,18 @@ impl CategoryStats {
 /// report per core at a time (like a small report-database pool), so a
 /// burst of reports queues instead of starving the cheap endpoints.
 pub(crate) async fn inventory(State(state): State<Arc<DemoState>>) -> Result<Response, ApiError> {
+    // With a cache (`--cache`), a fresh copy is served from it; when the
+    // cache is down the report is computed every time: slower, never failed.
+    let cached = match &state.shop.cache {
+        Some(c) => Some(match c.get(REPORT_CACHE_KEY).await {
+            Lookup::Hit(body) => {
+                return Ok(cache_status(json_bytes(StatusCode::OK, body.into()), "hit"))
+            }
+            Lookup::Miss => "miss",
+            Lookup::Down => "down",
+        }),
+        None => None,
+    };
     let _permit = state
         .shop
         .report_slots
@@ -101,7 +114,28 @@ pub(crate) async fn inventory(State(state): State<Arc<DemoState>>) -> Result<Res
     let report = tokio::task::spawn_blocking(move || inventory_report(&products))
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "report failed"))?;
-    Ok(json(StatusCode::OK, &report))
+    let Some(how) = cached else {
+        return Ok(json(StatusCode::OK, &report));
+    };
+    let body = serde_json::to_vec(&report)
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "report failed"))?;
+    if let (Some(c), "miss") = (&state.shop.cache, how) {
+        c.set(REPORT_CACHE_KEY, &body, REPORT_CACHE_TTL).await;
+    }
+    Ok(cache_status(json_bytes(StatusCode::OK, body.into()), how))
+}
+
+/// The cache key of the inventory report.
+const REPORT_CACHE_KEY: &str = "stampede-demo:inventory-report";
+
+/// How long a cached report is served (stock changes with every order).
+const REPORT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Adds `x-cache: hit | miss | down`.
+fn cache_status(mut r: Response, how: &'static str) -> Response {
+    r.headers_mut()
+        .insert("x-cache", http::HeaderValue::from_static(how));
+    r
 }
 
 fn inventory_report(products: &[Arc<Product>]) -> Value {

@@ -1,0 +1,326 @@
+//! `stampede chaos` end to end: an agent started by the binary, driven by
+//! its client commands, interrupted with SIGINT while faults are injected;
+//! every fault must be undone on the way out, and a restore that fails
+//! must be loud.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn stampede() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stampede"))
+}
+
+/// The process state letter of `pid` (`T` when stopped).
+fn state(pid: u32) -> char {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process exists");
+    s[s.rfind(')').unwrap() + 2..].chars().next().unwrap()
+}
+
+struct Agent {
+    child: Child,
+    info: Value,
+}
+
+impl Agent {
+    fn start(file: &Path) -> Agent {
+        let mut child = stampede()
+            .args(["chaos", "serve"])
+            .arg(file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        Agent { child, info }
+    }
+
+    fn api(&self) -> String {
+        self.info["api"].as_str().unwrap().to_string()
+    }
+
+    fn client(&self, args: &[&str]) -> (i32, String) {
+        let out = stampede()
+            .arg("chaos")
+            .args(args)
+            .env("STAMPEDE_CHAOS_AGENT", self.api())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// Sends SIGINT and waits (up to a deadline) for the exit; code and stderr.
+    fn interrupt(mut self) -> (i32, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err)
+                    .unwrap();
+                return (status.code().unwrap_or(-1), err);
+            }
+            assert!(Instant::now() < deadline, "the agent did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn interrupted_agent_restores_every_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut victim = Command::new("sleep").arg("60").spawn().unwrap();
+    let marker = dir.path().join("restored");
+    let file = dir.path().join("chaos.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "proxies:\n  web: {{upstream: '127.0.0.1:9'}}\nprocesses:\n  victim: {{pause: {{pid: {}}}}}\n  hook: {{exec: {{inject: 'true', restore: 'touch {}'}}}}\n",
+            victim.id(),
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let agent = Agent::start(&file);
+    let (code, out) = agent.client(&["inject", "victim"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(state(victim.id()), 'T');
+    let (code, out) = agent.client(&["inject", "hook"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = agent.client(&["inject", "web", "--faults", r#"{"blackhole": true}"#]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = agent.client(&["inject", "web", "--faults", r#"{"error_rate": 2}"#]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = agent.client(&["inject", "nope"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("404") && out.contains("nope"), "{out}");
+    let (code, out) = agent.client(&["status"]);
+    assert_eq!(code, 0, "{out}");
+    let status: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let injected: Vec<&str> = status["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["injected"] == true)
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(injected, ["hook", "victim", "web"]);
+
+    let (code, err) = agent.interrupt();
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(
+        state(victim.id()),
+        'T',
+        "the paused process was not resumed"
+    );
+    assert!(marker.exists(), "the restore command did not run");
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+}
+
+#[test]
+fn failed_restore_is_loud() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chaos.yaml");
+    std::fs::write(
+        &file,
+        "processes:\n  broken: {exec: {inject: 'true', restore: 'echo db still down >&2; exit 4'}}\n",
+    )
+    .unwrap();
+    let agent = Agent::start(&file);
+    assert_eq!(agent.client(&["inject", "broken"]).0, 0);
+    let (code, out) = agent.client(&["restore", "broken"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("db still down"), "{out}");
+    let (code, err) = agent.interrupt();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("RESTORE FAILED") && err.contains("db still down"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_remote_listeners_and_bad_files() {
+    let out = stampede()
+        .args([
+            "chaos",
+            "proxy",
+            "--upstream",
+            "127.0.0.1:9",
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not loopback"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "proxies:\n  db: {upstream: '127.0.0.1:1', latency: 3}\n",
+    )
+    .unwrap();
+    let out = stampede()
+        .args(["chaos", "serve"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown field `latency`") && err.contains("line 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
+    let out = stampede()
+        .args(["demo", "--example", "chaos", "--quiet"])
+        .args([
+            "-e",
+            "TIME_SCALE=0.05",
+            "-e",
+            "LATENCY_FACTOR=10",
+            "-e",
+            "FAULT=errors",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("RESTORE FAILED"), "{text}");
+}
+
+/// `GET path` on `addr`; the status and the `x-cache` header.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let cache = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-cache: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    (status, cache)
+}
+
+/// A `redis-server` of this test's own on a free loopback port, stopped on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server) is installed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis { child, port }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_demo_target_degrades_and_recovers_when_its_redis_cache_fails() {
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chaos.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "proxies:\n  cache: {{upstream: '127.0.0.1:{}'}}\n",
+            redis.port
+        ),
+    )
+    .unwrap();
+    let agent = Agent::start(&file);
+    let proxy = agent.info["proxies"]["cache"].as_str().unwrap().to_string();
+    let target = stampede_demo::DemoTarget::start_in_background(stampede_demo::DemoConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        products: 50,
+        cache: Some(proxy),
+        ..stampede_demo::DemoConfig::default()
+    })
+    .unwrap();
+    let addr = target.addr().to_string();
+    let report = "/api/reports/inventory";
+    assert_eq!(get(&addr, report), (200, "miss".into()));
+    assert_eq!(get(&addr, report), (200, "hit".into()));
+    // The cache behind a partition: the target still answers, uncached.
+    let (code, out) = agent.client(&["inject", "cache", "--faults", r#"{"blackhole": true}"#]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(get(&addr, report), (200, "down".into()));
+    let (code, out) = agent.client(&["restore", "cache"]);
+    assert_eq!(code, 0, "{out}");
+    // Recovers by itself once the cache answers again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, cache) = get(&addr, report);
+        assert_eq!(status, 200);
+        if cache == "hit" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache never served again ({cache})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A dead cache (reset connections) is the same: degraded, not failed.
+    agent.client(&["inject", "cache", "--faults", r#"{"reset": true}"#]);
+    assert_eq!(get(&addr, report), (200, "down".into()));
+    let (code, err) = agent.interrupt();
+    assert_eq!(code, 0, "{err}");
+}
