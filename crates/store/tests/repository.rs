@@ -428,66 +428,26 @@ async fn scenarios(store: &Store) {
         .create_scenario(&new_scenario(u.id, "100% load_test", &[]))
         .await
         .unwrap();
-    let by = |name: Option<&str>, tag: Option<&str>| ScenarioFilter {
-        name_contains: name.map(Into::into),
-        tag: tag.map(Into::into),
-        owner_id: None,
-    };
-    let names = |p: Paged<ScenarioSummary>| p.items.into_iter().map(|s| s.name).collect::<Vec<_>>();
-    assert_eq!(
-        names(
-            store
-                .list_scenarios(&by(Some("CHECK"), None), Page::default())
-                .await
-                .unwrap()
-        ),
-        ["Checkout flow"]
-    );
-    assert_eq!(
-        names(
-            store
-                .list_scenarios(&by(Some("0%"), None), Page::default())
-                .await
-                .unwrap()
-        ),
-        ["100% load_test"]
-    );
-    assert_eq!(
-        names(
-            store
-                .list_scenarios(&by(Some("d_t"), None), Page::default())
-                .await
-                .unwrap()
-        ),
-        ["100% load_test"]
-    );
-    assert!(
-        store
-            .list_scenarios(&by(Some("o_t"), None), Page::default())
+    for (name, tag, want) in [
+        (Some("CHECK"), None, &["Checkout flow"][..]),
+        (Some("0%"), None, &["100% load_test"]),
+        (Some("d_t"), None, &["100% load_test"]),
+        (Some("o_t"), None, &[]), // `_` is literal
+        (None, Some("shop"), &["Other"]),
+        (None, Some("smoke"), &["Checkout flow"]),
+    ] {
+        let filter = ScenarioFilter {
+            name_contains: name.map(Into::into),
+            tag: tag.map(Into::into),
+            owner_id: None,
+        };
+        let found = store
+            .list_scenarios(&filter, Page::default())
             .await
-            .unwrap()
-            .items
-            .is_empty(),
-        "_ is literal"
-    );
-    assert_eq!(
-        names(
-            store
-                .list_scenarios(&by(None, Some("shop")), Page::default())
-                .await
-                .unwrap()
-        ),
-        ["Other"]
-    );
-    assert_eq!(
-        names(
-            store
-                .list_scenarios(&by(None, Some("smoke")), Page::default())
-                .await
-                .unwrap()
-        ),
-        ["Checkout flow"]
-    );
+            .unwrap();
+        let names: Vec<String> = found.items.into_iter().map(|s| s.name).collect();
+        assert_eq!(names, want, "{name:?} {tag:?}");
+    }
     let all = store
         .list_scenarios(&ScenarioFilter::default(), Page::new(2, 0))
         .await
