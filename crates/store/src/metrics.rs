@@ -26,6 +26,10 @@ use crate::error::{Result, StoreError};
 use crate::model::{RunId, RunStatus};
 use crate::Store;
 
+/// Largest stored (compressed) snapshot: far above a 1000-endpoint
+/// interval, far below what would strain a database row.
+pub const MAX_SNAPSHOT_BYTES: usize = 32 << 20;
+
 /// zstd level for stored snapshots: fast, and within a few percent of the
 /// higher levels on this data.
 const ZSTD_LEVEL: i32 = 3;
@@ -135,6 +139,12 @@ impl Store {
         let start_ms = i64::try_from(snapshot.start_ns / 1_000_000)
             .map_err(|_| StoreError::Invalid("interval start out of range".into()))?;
         let blob = encode_snapshot(snapshot);
+        if blob.len() > MAX_SNAPSHOT_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "a stored interval must compress to at most {} MiB",
+                MAX_SNAPSHOT_BYTES >> 20
+            )));
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO run_metrics (run_id, start_ms, len_ms, created_at, snapshot) \

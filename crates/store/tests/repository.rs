@@ -1014,6 +1014,14 @@ async fn sqlite_file_survives_reopen_in_wal_mode() {
             .exists(),
         "WAL mode"
     );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.path().join("nested dir?#")), 0o700);
+    assert_eq!(
+        mode(dir.path().join("nested dir?#").join(SQLITE_FILE)),
+        0o600
+    );
+    assert!(!format!("{store:?}").contains("nested"), "{store:?}");
     store.close().await;
     let again = Store::open_data_dir(&dir.path().join("nested dir?#"))
         .await
