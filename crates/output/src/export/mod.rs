@@ -76,6 +76,10 @@ pub struct StoredRun<'a> {
     pub thresholds: Vec<ThresholdSpec>,
     /// `summaryTrendStats` (empty: k6's default).
     pub trend_stats: Vec<String>,
+    /// The chart series' step: the stored intervals' nominal length (the
+    /// longest when they differ). Default: the longest interval's span,
+    /// rounded up to whole seconds.
+    pub step: Option<Duration>,
 }
 
 /// Why a report could not be made.
@@ -209,7 +213,7 @@ pub fn results(run: &StoredRun<'_>) -> Result<Results, ExportError> {
         thresholds: whole.thresholds,
         checks: whole.checks,
         endpoints: endpoints(&store, per_sec),
-        series: series(&snaps),
+        series: series(&snaps, run.step),
         summary: Some(whole.summary),
     })
 }
@@ -245,16 +249,20 @@ fn endpoints(store: &Store, per_sec: impl Fn(f64) -> f64) -> Vec<Endpoint> {
 
 /// The chart series: one point per step of the longest stored interval
 /// length, each the exact merge of the intervals starting in it.
-fn series(snaps: &[Snapshot]) -> Series {
-    let step = snaps
-        .iter()
-        .map(|s| s.end_ns.saturating_sub(s.start_ns))
-        .max()
-        .unwrap_or(1_000_000_000)
-        .max(1_000_000)
-        // Round to whole milliseconds (stored lengths are whole seconds).
-        .div_ceil(1_000_000)
-        * 1_000_000;
+fn series(snaps: &[Snapshot], step: Option<Duration>) -> Series {
+    let step = match step {
+        Some(s) => (s.as_nanos() as u64).max(1_000_000),
+        None => {
+            snaps
+                .iter()
+                .map(|s| s.end_ns.saturating_sub(s.start_ns))
+                .max()
+                .unwrap_or(1)
+                .div_ceil(1_000_000_000)
+                .max(1)
+                * 1_000_000_000
+        }
+    };
     let mut buckets: BTreeMap<u64, Snapshot> = BTreeMap::new();
     for s in snaps {
         buckets.entry(s.start_ns / step).or_default().merge(s);
