@@ -164,7 +164,8 @@ fn variables(d: &Value, ds_type: &str) -> Vec<(String, String)> {
     list.iter()
         .filter(|v| v["type"] == "query")
         .map(|v| {
-            let q = v["definition"].as_str().unwrap().to_owned();
+            let q = v["query"].as_str().unwrap().to_owned();
+            assert_eq!(v["definition"], v["query"]);
             (v["name"].as_str().unwrap().to_owned(), q)
         })
         .collect()
