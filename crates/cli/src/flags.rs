@@ -289,10 +289,7 @@ impl OptionFlags {
         if !self.tags.is_empty() {
             let mut tags = BTreeMap::new();
             for t in &self.tags {
-                match key_value("--tag", t) {
-                    Ok((_, v)) if v.is_empty() => {
-                        errors.push(format!("invalid --tag \"{t}\": the value is empty"))
-                    }
+                match stampede_config::options::parse_tag(t) {
                     Ok((k, v)) => {
                         tags.insert(k, v);
                     }
@@ -399,10 +396,13 @@ mod tests {
         let errs = f.to_options().unwrap_err();
         assert_eq!(errs.len(), 5, "{errs:?}");
         assert!(
-            errs[2].contains("--tag \"testid\": expected KEY=VALUE"),
+            errs[2].contains("error parsing tag 'testid': invalid tag, empty value"),
             "{errs:?}"
         );
-        assert!(errs[3].contains("the value is empty"), "{errs:?}");
+        assert!(
+            errs[3].contains("'testid=': invalid tag, empty value"),
+            "{errs:?}"
+        );
         assert!(errs[0].contains("--vus"), "{errs:?}");
         assert!(errs[1].contains("--duration"), "{errs:?}");
         assert!(errs[4].contains("--env"), "{errs:?}");
