@@ -251,11 +251,6 @@ fn pairs(f: &OptionFlags) -> Vec<(&'static str, &'static str, String)> {
         f.console_output.clone(),
     );
     put(
-        "--tag",
-        "K6_TAGS",
-        (!f.tags.is_empty()).then(|| f.tags.join(",")),
-    );
-    put(
         "--out",
         "K6_OUT",
         (!f.out.is_empty()).then(|| f.out.join(",")),
@@ -289,6 +284,19 @@ impl OptionFlags {
                     }
                 }
             }
+        }
+        // k6's flag takes NAME=VALUE (its variable K6_TAGS name:value).
+        if !self.tags.is_empty() {
+            let mut tags = BTreeMap::new();
+            for t in &self.tags {
+                match stampede_config::options::parse_tag(t) {
+                    Ok((k, v)) => {
+                        tags.insert(k, v);
+                    }
+                    Err(msg) => errors.push(msg),
+                }
+            }
+            layer.tags = Some(tags);
         }
         if !self.env.is_empty() {
             let mut env = BTreeMap::new();
@@ -363,9 +371,13 @@ mod tests {
             duration: Some("1m30s".into()),
             stages: vec!["10s:5".into(), "20s:0".into()],
             env: vec!["A=1".into(), "B=x=y".into()],
+            tags: vec!["testid=run-1".into(), "url=http://x:1/".into()],
             ..Default::default()
         };
         let o = f.to_options().unwrap();
+        let tags = o.tags.clone().unwrap();
+        assert_eq!(tags["testid"], "run-1");
+        assert_eq!(tags["url"], "http://x:1/");
         assert_eq!(o.vus, Some(5));
         assert_eq!(o.stages.as_ref().map(Vec::len), Some(2));
         let env = o.env.unwrap();
@@ -378,12 +390,21 @@ mod tests {
             vus: Some("many".into()),
             duration: Some("10 minutes".into()),
             env: vec!["novalue".into()],
+            tags: vec!["testid".into(), "testid=".into()],
             ..Default::default()
         };
         let errs = f.to_options().unwrap_err();
-        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert_eq!(errs.len(), 5, "{errs:?}");
+        assert!(
+            errs[2].contains("error parsing tag 'testid': invalid tag, empty value"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[3].contains("'testid=': invalid tag, empty value"),
+            "{errs:?}"
+        );
         assert!(errs[0].contains("--vus"), "{errs:?}");
         assert!(errs[1].contains("--duration"), "{errs:?}");
-        assert!(errs[2].contains("KEY=VALUE"), "{errs:?}");
+        assert!(errs[4].contains("--env"), "{errs:?}");
     }
 }

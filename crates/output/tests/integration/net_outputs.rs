@@ -6,7 +6,6 @@
 //! compared with the run's summary. InfluxDB's v2 API and OTLP (HTTP and
 //! gRPC) go to small servers in the test that record what they receive.
 
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -16,7 +15,9 @@ use stampede_output::{from_spec, Report, SummaryInput};
 
 use crate::common::load::{realistic_run, LoadRun};
 use crate::common::protodec::Msg;
-use crate::common::servers::{binary, free_port, http, urlencode, Capture, Proc};
+use crate::common::servers::{
+    free_port, http, start_influxdb, start_prometheus, urlencode, Capture,
+};
 
 /// The realistic run moved to end two seconds ago (Prometheus refuses
 /// samples far from now), with an extra tag on every sample.
@@ -94,32 +95,10 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 
 #[test]
 fn influxdb_1x_stores_the_run() {
-    let Some(influxd) = binary("influxd", "influxdb") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_server, port)) = start_influxdb(dir.path()) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (port, rpc) = (free_port(), free_port());
-    let d = dir.path().display();
-    let conf = dir.path().join("influxdb.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
-             [meta]\n  dir = \"{d}/meta\"\n\
-             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
-             [http]\n  enabled = true\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n\
-             [monitor]\n  store-enabled = false\n\
-             [continuous_queries]\n  enabled = false\n\
-             [subscriber]\n  enabled = false\n"
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new(influxd);
-    cmd.arg("-config").arg(&conf);
-    let mut server = Proc::spawn("influxd", cmd, &dir.path().join("influxd.log"));
-    server.wait_until("answering /ping", Duration::from_secs(30), || {
-        http("GET", port, "/ping", b"", &[]).is_some_and(|(s, _)| s == 204)
-    });
 
     let run = recent_run(("testid", "influx"));
     send(
@@ -207,26 +186,10 @@ fn influxdb_1x_stores_the_run() {
 
 #[test]
 fn prometheus_stores_the_run() {
-    let Some(prometheus) = binary("prometheus", "prometheus") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((server, port)) = start_prometheus(dir.path()) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let conf = dir.path().join("prometheus.yml");
-    std::fs::write(&conf, "global:\n  scrape_interval: 1h\n").unwrap();
-    let mut cmd = Command::new(prometheus);
-    cmd.arg(format!("--config.file={}", conf.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--enable-feature=native-histograms");
-    let mut server = Proc::spawn("prometheus", cmd, &dir.path().join("prometheus.log"));
-    server.wait_until("ready", Duration::from_secs(60), || {
-        http("GET", port, "/-/ready", b"", &[]).is_some_and(|(s, _)| s == 200)
-    });
     let url = format!("http://127.0.0.1:{port}/api/v1/write");
 
     // Trends as gauges of their statistics.

@@ -289,3 +289,56 @@ pub fn urlencode(s: &str) -> String {
     }
     out
 }
+
+/// A real InfluxDB 1.x on a free loopback port, with its data in `dir`,
+/// answering `/ping`; `None` when `influxd` is missing (see [`binary`]).
+pub fn start_influxdb(dir: &Path) -> Option<(Proc, u16)> {
+    let influxd = binary("influxd", "influxdb")?;
+    let (port, rpc) = (free_port(), free_port());
+    let d = dir.display();
+    let conf = dir.join("influxdb.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
+             [meta]\n  dir = \"{d}/meta\"\n\
+             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
+             [http]\n  enabled = true\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n\
+             [monitor]\n  store-enabled = false\n\
+             [continuous_queries]\n  enabled = false\n\
+             [subscriber]\n  enabled = false\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(influxd);
+    cmd.arg("-config").arg(&conf);
+    let mut server = Proc::spawn("influxd", cmd, &dir.join("influxd.log"));
+    server.wait_until("answering /ping", Duration::from_secs(30), || {
+        http("GET", port, "/ping", b"", &[]).is_some_and(|(s, _)| s == 204)
+    });
+    Some((server, port))
+}
+
+/// A real Prometheus on a free loopback port, with its data in `dir`, the
+/// remote-write receiver and native histograms enabled, scraping nothing;
+/// `None` when `prometheus` is missing (see [`binary`]).
+pub fn start_prometheus(dir: &Path) -> Option<(Proc, u16)> {
+    let prometheus = binary("prometheus", "prometheus")?;
+    let port = free_port();
+    let conf = dir.join("prometheus.yml");
+    std::fs::write(&conf, "global:\n  scrape_interval: 1h\n").unwrap();
+    let mut cmd = Command::new(prometheus);
+    cmd.arg(format!("--config.file={}", conf.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
+        .arg("--enable-feature=native-histograms");
+    let mut server = Proc::spawn("prometheus", cmd, &dir.join("prometheus.log"));
+    server.wait_until("ready", Duration::from_secs(60), || {
+        http("GET", port, "/-/ready", b"", &[]).is_some_and(|(s, _)| s == 200)
+    });
+    Some((server, port))
+}
