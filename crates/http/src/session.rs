@@ -388,9 +388,16 @@ impl Session {
             tls_info: None,
             reused: false,
         };
-        let res = match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
-            Ok(r) => r,
-            Err(_) => Err(HttpError::timeout()),
+        // A deadline already passed (a zero timeout, or `Infinity`, which
+        // converts as in Go to a negative one) fails before dialing, as in
+        // k6; `timeout_at` would first try the connection.
+        let res = if tokio::time::Instant::now() >= deadline {
+            Err(HttpError::timeout())
+        } else {
+            match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::timeout()),
+            }
         };
         let done = Instant::now();
         let timings = st.timings(done);
