@@ -34,7 +34,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ use url::Url;
 use crate::config::{Client, ClientConfig};
 use crate::conn::{Counted, Counters, Stream};
 use crate::cookies::CookieJar;
-use crate::dns::{self, DnsEntry};
+use crate::dns;
 use crate::error::{code, HttpError, Op};
 use crate::h1::canonical_header_name;
 use crate::header_list::{header_text, HeaderList};
@@ -510,7 +510,7 @@ async fn open(
     let key = handshake_key();
     let head = request_head(cfg, req, &http_url, jar, &key)?;
 
-    let addr = resolve(cfg, &host, port).await.map_err(|e| {
+    let addr = dns::resolve(cfg, &host, port, None).await.map_err(|e| {
         WsError(match e.code {
             code::DNS | code::DNS_NO_SUCH_HOST => format!("dial tcp: {}", e.detail),
             _ => e.detail,
@@ -665,7 +665,7 @@ fn request_head(
     };
     let mut user_agent = cfg.user_agent.clone().filter(|u| !u.is_empty());
     for (k, v) in &req.headers {
-        if k.contains(['\r', '\n']) || v.contains(['\r', '\n']) || k.is_empty() {
+        if !crate::headers::valid_name(k) || !crate::headers::valid_value(v) {
             return Err(WsError(format!("net/http: invalid header field for {k:?}")));
         }
         let name = canonical_header_name(k);
@@ -775,46 +775,6 @@ async fn refused_body(stream: &mut Stream, mut buf: BytesMut, length: Option<&st
     let _ = tokio::time::timeout(Duration::from_secs(1), read).await;
     buf.truncate(want);
     buf.freeze()
-}
-
-/// Resolves like a [`crate::Session`] does (`hosts`, `blockHostnames`,
-/// `blacklistIPs`, the DNS policy and selection), without its cache: a
-/// socket resolves once for its whole life.
-pub(crate) async fn resolve(
-    cfg: &ClientConfig,
-    host: &str,
-    port: u16,
-) -> Result<SocketAddr, HttpError> {
-    if let Some(p) = crate::config::blocked_by(&cfg.block_hostnames, host) {
-        return Err(HttpError::blocked_host(host, p));
-    }
-    let addr = 'found: {
-        if !cfg.hosts.is_empty() {
-            let with_port = format!("{host}:{port}");
-            if let Some(o) = cfg.hosts.get(&with_port).or_else(|| cfg.hosts.get(host)) {
-                break 'found SocketAddr::new(o.ip, o.port.unwrap_or(port));
-            }
-        }
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            break 'found SocketAddr::new(ip, port);
-        }
-        let ips = dns::filter(dns::lookup(bare, port).await?, cfg.dns_policy);
-        if ips.is_empty() {
-            return Err(HttpError::no_such_host(bare));
-        }
-        let mut entry = DnsEntry {
-            host: bare.to_string(),
-            ips,
-            next: 0,
-            expires: Instant::now(),
-        };
-        SocketAddr::new(entry.select(cfg.dns_select), port)
-    };
-    if let Some(net) = cfg.blacklist_ips.iter().find(|n| n.contains(addr.ip())) {
-        return Err(HttpError::blacklisted(addr.ip(), net));
-    }
-    Ok(addr)
 }
 
 #[cfg(test)]
