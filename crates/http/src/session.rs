@@ -391,8 +391,9 @@ impl Session {
         };
         // A deadline already passed (a zero timeout, or `Infinity`, which
         // converts as in Go to a negative one) fails before dialing, as in
-        // k6; `timeout_at` would first try the connection.
-        let res = if tokio::time::Instant::now() >= deadline {
+        // k6; `timeout_at` would first try the connection. (The hop's start
+        // is the clock reading: none more on the request path.)
+        let res = if tokio::time::Instant::from_std(st.start) >= deadline {
             Err(HttpError::timeout())
         } else {
             match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
