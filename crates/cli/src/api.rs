@@ -172,7 +172,7 @@ pub fn set_paused(args: ApiArgs, paused: bool) -> i32 {
 pub fn scale(args: ScaleArgs) -> i32 {
     if args.vus.is_none() && args.max.is_none() {
         eprintln!("Specify either -u/--vus or -m/--max");
-        return 255;
+        return stampede_engine::ExitCode::Generic.code();
     }
     let mut attrs = serde_json::Map::new();
     if let Some(v) = args.vus {
@@ -198,11 +198,11 @@ fn call(address: &str, patch: Option<Value>) -> i32 {
     match result {
         Ok(doc) => {
             print!("{}", status_text(&doc["data"]["attributes"]));
-            0
+            stampede_engine::ExitCode::Ok.code()
         }
         Err(e) => {
             eprintln!("{e}");
-            255
+            stampede_engine::ExitCode::Generic.code()
         }
     }
 }

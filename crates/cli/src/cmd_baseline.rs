@@ -24,7 +24,7 @@ pub fn run(args: BaselineArgs) -> i32 {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stampede baseline: {e}");
-            return 2;
+            return stampede_engine::ExitCode::BadInput.code();
         }
     };
     let baseline = Baseline::from_results(&results);
@@ -33,7 +33,7 @@ pub fn run(args: BaselineArgs) -> i32 {
             "stampede baseline: {}: the run made no HTTP requests, there is nothing to baseline",
             args.results.display()
         );
-        return 2;
+        return stampede_engine::ExitCode::BadInput.code();
     }
     let header = vec![
         format!(
@@ -49,19 +49,19 @@ pub fn run(args: BaselineArgs) -> i32 {
     let text = baseline.to_yaml(&header);
     if args.output.as_os_str() == "-" {
         print!("{text}");
-        return 0;
+        return stampede_engine::ExitCode::Ok.code();
     }
     if let Err(e) = std::fs::write(&args.output, text) {
         eprintln!(
             "stampede baseline: cannot write {}: {e}",
             args.output.display()
         );
-        return 1;
+        return stampede_engine::ExitCode::SystemError.code();
     }
     eprintln!(
         "wrote {} ({} endpoints)",
         args.output.display(),
         baseline.endpoints.len()
     );
-    0
+    stampede_engine::ExitCode::Ok.code()
 }

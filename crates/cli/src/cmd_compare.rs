@@ -17,11 +17,11 @@ use stampede_output::results::{
 };
 
 /// No regression.
-pub const EXIT_PASS: i32 = 0;
+pub const EXIT_PASS: i32 = stampede_engine::ExitCode::Ok.code();
 /// A regression or a missing endpoint.
-pub const EXIT_REGRESSION: i32 = 1;
+pub const EXIT_REGRESSION: i32 = stampede_engine::ExitCode::CheckFailed.code();
 /// Unreadable or malformed input, or an invalid flag.
-pub const EXIT_BAD_INPUT: i32 = 2;
+pub const EXIT_BAD_INPUT: i32 = stampede_engine::ExitCode::BadInput.code();
 
 /// Arguments of `stampede compare`.
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! runs one of the examples against it (a short flash sale by default),
 //! then checks the target's own account of the sale.
 
+use stampede_engine::ExitCode;
 use std::path::Path;
 
 use clap::Args;
@@ -72,7 +73,7 @@ pub fn run(args: DemoArgs) -> i32 {
                 .unwrap_or("");
             println!("{name:<20} {}", describe(src));
         }
-        return 0;
+        return stampede_engine::ExitCode::Ok.code();
     }
     if !names.contains(&args.example.as_str()) {
         eprintln!(
@@ -80,18 +81,18 @@ pub fn run(args: DemoArgs) -> i32 {
             args.example,
             names.join(", ")
         );
-        return 2;
+        return stampede_engine::ExitCode::BadInput.code();
     }
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
             eprintln!("cannot create a temporary directory: {e}");
-            return 1;
+            return stampede_engine::ExitCode::SystemError.code();
         }
     };
     if let Err(e) = materialize(dir.path()) {
         eprintln!("cannot write the examples to {}: {e}", dir.path().display());
-        return 1;
+        return stampede_engine::ExitCode::SystemError.code();
     }
     let cfg = DemoConfig {
         addr: "127.0.0.1:0".parse().expect("a valid address"),
@@ -101,7 +102,7 @@ pub fn run(args: DemoArgs) -> i32 {
         Ok(t) => t,
         Err(e) => {
             eprintln!("cannot start the demo target: {e}");
-            return 1;
+            return stampede_engine::ExitCode::SystemError.code();
         }
     };
     let url = target.url();
@@ -144,11 +145,12 @@ pub fn run(args: DemoArgs) -> i32 {
     }
     let verified = verify_sales(&url);
     drop(target);
+    let ok = ExitCode::Ok.code();
     match (code, verified) {
-        (0, Ok(())) => 0,
-        (0, Err(e)) => {
+        (c, Ok(())) if c == ok => ok,
+        (c, Err(e)) if c == ok => {
             eprintln!("{e}");
-            1
+            ExitCode::CheckFailed.code()
         }
         (code, _) => code,
     }

@@ -30,11 +30,11 @@ pub fn run(args: InspectArgs) -> i32 {
     match serde_json::to_string_pretty(&json) {
         Ok(s) => {
             println!("{s}");
-            0
+            stampede_engine::ExitCode::Ok.code()
         }
         Err(e) => {
             logger.log(stampede_js::log::Level::Error, &e.to_string(), &[]);
-            255
+            stampede_engine::ExitCode::Generic.code()
         }
     }
 }

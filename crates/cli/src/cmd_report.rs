@@ -21,7 +21,7 @@ pub struct ReportArgs {
 }
 
 /// Exit code for input that cannot be read or is not results.
-pub const EXIT_BAD_INPUT: i32 = 2;
+pub const EXIT_BAD_INPUT: i32 = stampede_engine::ExitCode::BadInput.code();
 
 /// Runs the command; returns the exit code: 0 when the report was written,
 /// 2 when the input could not be read, 1 when the report could not be written.
@@ -42,7 +42,7 @@ pub fn run(args: ReportArgs) -> i32 {
             "stampede report: cannot write {}: {e}",
             args.output.display()
         );
-        return 1;
+        return stampede_engine::ExitCode::SystemError.code();
     }
     eprintln!(
         "wrote {} ({} requests, {} endpoints, {} thresholds, {} checks)",
@@ -52,5 +52,5 @@ pub fn run(args: ReportArgs) -> i32 {
         results.thresholds.len(),
         results.checks.len()
     );
-    0
+    stampede_engine::ExitCode::Ok.code()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use stampede_engine::{Loaded, Monitor, RunConfig, RunReport, Running, StopReason};
+use stampede_engine::{ExitCode, Loaded, Monitor, RunConfig, RunReport, Running, StopReason};
 use stampede_js::log::{Level, Logger};
 
 use crate::flags::{env_options, OptionFlags};
@@ -55,9 +55,14 @@ pub fn load(
     threads: Option<usize>,
 ) -> Result<Loaded, i32> {
     let system_env: Vec<(String, String)> = std::env::vars().collect();
-    let cli = opts.to_options().map_err(|e| fail(&logger, &e, 104))?;
-    let file = opts.config_file().map_err(|e| fail(&logger, &e, 104))?;
-    let env_layer = env_options(&system_env).map_err(|e| fail(&logger, &e, 104))?;
+    let cli = opts
+        .to_options()
+        .map_err(|e| fail(&logger, &e, ExitCode::InvalidConfig.code()))?;
+    let file = opts
+        .config_file()
+        .map_err(|e| fail(&logger, &e, ExitCode::InvalidConfig.code()))?;
+    let env_layer =
+        env_options(&system_env).map_err(|e| fail(&logger, &e, ExitCode::InvalidConfig.code()))?;
     // Before the init context runs, so its console lines go to the file too.
     if let Some(path) = cli
         .console_output
@@ -68,7 +73,7 @@ pub fn load(
             fail(
                 &logger,
                 &[format!("cannot open the console output file {path:?}: {e}")],
-                255,
+                ExitCode::Generic.code(),
             )
         })?;
     }
@@ -79,7 +84,7 @@ pub fn load(
             return Err(fail(
                 &logger,
                 &[format!("cannot read the script from stdin: {e}")],
-                107,
+                ExitCode::ScriptException.code(),
             ));
         }
         cfg.script = std::env::current_dir().unwrap_or_default().join("stdin.js");
@@ -100,7 +105,8 @@ pub fn load(
     Loaded::load(cfg).map_err(|e| {
         let code = e.exit_code().code();
         let hint = match e.exit_code() {
-            stampede_engine::ExitCode::InvalidConfig => "invalid config",
+            ExitCode::InvalidConfig => "invalid config",
+            ExitCode::SystemError => "system error",
             _ => "script exception",
         };
         logger.log(Level::Error, &e.to_string(), &[("hint", hint)]);
@@ -124,7 +130,7 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let outputs = match crate::summary::outputs(&loaded, &args.script.display().to_string()) {
         Ok(o) => o,
-        Err(e) => return fail(&logger, &[e], 104),
+        Err(e) => return fail(&logger, &[e], ExitCode::InvalidConfig.code()),
     };
     let stdout_tty = std::io::stdout().is_terminal();
     if !args.quiet {
@@ -144,7 +150,13 @@ pub fn run(args: RunArgs) -> i32 {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(&logger, &[format!("cannot start the runtime: {e}")], 255),
+        Err(e) => {
+            return fail(
+                &logger,
+                &[format!("cannot start the runtime: {e}")],
+                ExitCode::SystemError.code(),
+            )
+        }
     };
     let summary = crate::summary::SummarySetup::new(&loaded, no_color, stdout_tty);
     let report = rt.block_on(async {
@@ -152,7 +164,7 @@ pub fn run(args: RunArgs) -> i32 {
             Ok(r) => r,
             Err(e) => {
                 logger.log(Level::Error, &e.to_string(), &[]);
-                return None;
+                return Err(e.exit_code().code());
             }
         };
         watch_signals(&running, logger.clone());
@@ -171,9 +183,12 @@ pub fn run(args: RunArgs) -> i32 {
         if let Some(d) = dashboard.as_mut() {
             d.finish(&report, &logger).await;
         }
-        Some(report)
+        Ok(report)
     });
-    let Some(report) = report else { return 255 };
+    let report = match report {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let code = finish(&report, &summary, &logger);
     if let Some(d) = dashboard {
         rt.block_on(d.linger(&logger));
@@ -187,8 +202,8 @@ fn finish(report: &RunReport, summary: &crate::summary::SummarySetup, logger: &L
     let mut code = report.exit_code.code();
     if let Err(e) = summary.emit(report) {
         logger.log(Level::Error, &e, &[]);
-        if code == 0 {
-            code = 255;
+        if code == ExitCode::Ok.code() {
+            code = ExitCode::Generic.code();
         }
     }
     if let Some(err) = &report.error {
@@ -226,7 +241,7 @@ fn watch_signals(running: &Running, logger: Arc<Logger>) {
             } else {
                 logger.log(Level::Error, "Aborting the test run", &[]);
                 let _ = std::io::stdout().flush();
-                std::process::exit(105);
+                std::process::exit(ExitCode::ExternalAbort.code());
             }
         }
     });

@@ -64,7 +64,7 @@ pub fn run(args: TargetArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
-            return 1;
+            return stampede_engine::ExitCode::SystemError.code();
         }
     };
     rt.block_on(async move {
@@ -73,13 +73,13 @@ pub fn run(args: TargetArgs) -> i32 {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("cannot listen on {}: {e}", args.listen);
-                    return 1;
+                    return stampede_engine::ExitCode::SystemError.code();
                 }
             };
             println!("httpbin test server listening on {}", server.url());
             let _ = tokio::signal::ctrl_c().await;
             server.shutdown().await;
-            return 0;
+            return stampede_engine::ExitCode::Ok.code();
         }
         let cfg = args.config();
         let problems = cfg.problems();
@@ -87,13 +87,13 @@ pub fn run(args: TargetArgs) -> i32 {
             for p in problems {
                 eprintln!("invalid target setting: {p}");
             }
-            return 104;
+            return stampede_engine::ExitCode::InvalidConfig.code();
         }
         let target = match DemoTarget::start(cfg).await {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("cannot start the demo target on {}: {e}", args.listen);
-                return 1;
+                return stampede_engine::ExitCode::SystemError.code();
             }
         };
         let url = target.url();
@@ -105,6 +105,6 @@ pub fn run(args: TargetArgs) -> i32 {
         println!("Press Ctrl+C to stop.");
         let _ = tokio::signal::ctrl_c().await;
         target.shutdown().await;
-        0
+        stampede_engine::ExitCode::Ok.code()
     })
 }

@@ -68,9 +68,13 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() {
+                stampede_engine::ExitCode::BadInput
+            } else {
+                stampede_engine::ExitCode::Ok
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(code.code() as u8);
         }
     };
     let code = match cli.command {
@@ -95,7 +99,7 @@ fn main() -> ExitCode {
                 std::env::consts::OS,
                 std::env::consts::ARCH
             );
-            0
+            stampede_engine::ExitCode::Ok.code()
         }
     };
     ExitCode::from(code.clamp(0, 255) as u8)

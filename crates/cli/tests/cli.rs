@@ -503,3 +503,96 @@ fn rest_api_and_the_commands_that_drive_it() {
     assert_eq!(gone.status.code(), Some(255));
     assert!(text(&gone.stderr).contains("cannot reach the test's REST API"));
 }
+
+/// Sends `signal` (e.g. "-TERM") to the child.
+fn signal(child: &std::process::Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(ok.success());
+}
+
+/// Waits for the child to exit, up to a deadline (then kills it and fails).
+fn exit_code_within(child: &mut std::process::Child, secs: u64) -> Option<i32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("stampede did not exit within {secs}s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Polls `file` until it contains `needle`, up to a deadline.
+fn wait_for_text(file: &Path, needle: &str, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(file).is_ok_and(|t| t.contains(needle)) {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{needle:?} never appeared in {}", file.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn spawn_run(dir: &Path, script: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_stampede"))
+        .args([
+            "run",
+            "--quiet",
+            "--no-summary",
+            "--console-output",
+            "console.log",
+            script,
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
+        .spawn()
+        .expect("the binary runs")
+}
+
+#[test]
+fn signals_stop_the_run_and_a_second_one_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // One signal: the iterations are interrupted, teardown runs, exit 105.
+    script(
+        dir.path(),
+        "long.js",
+        "import { sleep } from 'k6';\n\
+         export const options = { vus: 2, duration: '10m' };\n\
+         export default function () { console.log('running'); sleep(1); }\n\
+         export function teardown() { console.log('teardown ran'); }\n",
+    );
+    let mut child = spawn_run(dir.path(), "long.js");
+    wait_for_text(&dir.path().join("console.log"), "running", &mut child);
+    signal(&child, "-TERM");
+    assert_eq!(exit_code_within(&mut child, 60), Some(105));
+    let log = std::fs::read_to_string(dir.path().join("console.log")).unwrap();
+    assert!(log.contains("teardown ran"), "{log}");
+
+    // A second signal while teardown still runs: exit 105 at once, as k6.
+    std::fs::remove_file(dir.path().join("console.log")).unwrap();
+    script(
+        dir.path(),
+        "stuck.js",
+        "import { sleep } from 'k6';\n\
+         export const options = { iterations: 1, teardownTimeout: '10m' };\n\
+         export default function () {}\n\
+         export function teardown() { console.log('in teardown'); sleep(600); }\n",
+    );
+    let mut child = spawn_run(dir.path(), "stuck.js");
+    wait_for_text(&dir.path().join("console.log"), "in teardown", &mut child);
+    signal(&child, "-INT");
+    // Signals sent back to back may arrive as one: wait for the first.
+    wait_for_text(&dir.path().join("stderr.log"), "gracefully", &mut child);
+    signal(&child, "-INT");
+    assert_eq!(exit_code_within(&mut child, 60), Some(105));
+}

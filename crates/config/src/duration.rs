@@ -4,6 +4,12 @@
 //! `"-2h"`), a leading day count (`"2d3h"`), and bare numbers meaning
 //! milliseconds (`"100"`, `1500.5`). Values print like Go's
 //! `time.Duration.String()` (`"10m0s"`, `"1.5005s"`, `"10µs"`).
+//!
+//! This is the one place where user-supplied durations become numbers:
+//! options, `K6_*` variables and outputs' settings parse here, and the
+//! numbers scripts pass (timeouts in milliseconds, `sleep()` seconds, timer
+//! delays) convert through [`K6Duration::from_f64_units`], which never panics
+//! (unlike `Duration::from_secs_f64` on `Infinity` or `1e300`).
 
 use std::fmt;
 use std::time::Duration;
@@ -24,6 +30,14 @@ pub struct K6Duration(i64);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct DurationError(String);
+
+impl DurationError {
+    /// The message as Go's `time` package words it (`time: invalid duration
+    /// "abc"`), which k6 shows for durations given to its JavaScript APIs.
+    pub fn go_message(&self) -> String {
+        format!("time: {}", self.0)
+    }
+}
 
 impl K6Duration {
     /// Zero.
@@ -64,11 +78,51 @@ impl K6Duration {
         u64::try_from(self.0).ok().map(Duration::from_nanos)
     }
 
+    /// Go's `time.Duration(value * float64(unit))`, the conversion k6 applies
+    /// to the numbers scripts pass: a timeout of `500` milliseconds is
+    /// `from_f64_units(500.0, 1e6)`. Fractions of a nanosecond truncate. A
+    /// product Go cannot represent (infinite, NaN, beyond ±292 years) becomes
+    /// the most negative duration, as Go on amd64 makes it, so k6 and
+    /// Stampede both treat `Infinity` or `1e300` as already expired instead
+    /// of failing.
+    pub fn from_f64_units(value: f64, unit_nanos: f64) -> Self {
+        // 2^63 as f64; everything strictly inside (-2^63, 2^63) fits an i64.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        let nanos = value * unit_nanos;
+        if nanos.is_finite() && nanos > -LIMIT && nanos < LIMIT {
+            K6Duration(nanos as i64)
+        } else {
+            K6Duration(i64::MIN)
+        }
+    }
+
+    /// [`K6Duration::from_f64_units`] for milliseconds.
+    pub fn from_millis_f64(ms: f64) -> Self {
+        Self::from_f64_units(ms, NANOS_PER_MILLI)
+    }
+
+    /// [`K6Duration::from_f64_units`] for seconds.
+    pub fn from_secs_f64(secs: f64) -> Self {
+        Self::from_f64_units(secs, SECOND as f64)
+    }
+
+    /// The standard duration, with negative values (deadlines already
+    /// passed) as zero.
+    pub fn to_std_or_zero(self) -> Duration {
+        self.to_std().unwrap_or(Duration::ZERO)
+    }
+
+    /// Go's `time.ParseDuration` alone, without k6's days and bare
+    /// milliseconds: `"1m30s"`, `"500ms"`, `"-2h"`, `"0"`.
+    pub fn parse_go(s: &str) -> Result<Self, DurationError> {
+        parse_go(s).map(K6Duration)
+    }
+
     /// Parses a k6 duration string: `"1m30s"`, `"2d3h"`, or a bare number of
     /// milliseconds such as `"100"` or `"1e3"`.
     pub fn parse(s: &str) -> Result<Self, DurationError> {
         if let Some(ms) = parse_go_float(s) {
-            return from_millis_f64(ms, s);
+            return checked_millis(ms, s);
         }
         let Some(d_pos) = s.find('d') else {
             return parse_go(s).map(K6Duration);
@@ -104,7 +158,7 @@ impl K6Duration {
             Value::String(s) => Self::parse(s).map(Some),
             Value::Number(n) => {
                 let ms = n.as_f64().unwrap_or(f64::NAN);
-                from_millis_f64(ms, &n.to_string()).map(Some)
+                checked_millis(ms, &n.to_string()).map(Some)
             }
             other => Err(DurationError(format!(
                 "'{other}' is not a valid duration value"
@@ -176,7 +230,7 @@ fn split_frac(v: u64, prec: u32) -> (u64, String) {
     (int, format!(".{}", digits.trim_end_matches('0')))
 }
 
-fn from_millis_f64(ms: f64, text: &str) -> Result<K6Duration, DurationError> {
+fn checked_millis(ms: f64, text: &str) -> Result<K6Duration, DurationError> {
     let nanos = ms * NANOS_PER_MILLI;
     if !nanos.is_finite() || nanos.abs() >= 9.2e18 {
         return Err(DurationError(format!(
@@ -403,7 +457,69 @@ mod tests {
         assert_eq!(K6Duration::from_secs(-10).to_string(), "-10s");
     }
 
+    #[test]
+    fn numbers_convert_as_go_does_without_panicking() {
+        let ms = K6Duration::from_millis_f64;
+        assert_eq!(ms(1500.5).as_nanos(), 1_500_500_000);
+        assert_eq!(ms(-5.0).as_nanos(), -5_000_000);
+        assert_eq!(ms(0.0000001).as_nanos(), 0);
+        assert_eq!(K6Duration::from_secs_f64(1.5).as_nanos(), 1_500_000_000);
+        for v in [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e300,
+            -1e300,
+            9.3e12,
+        ] {
+            assert_eq!(ms(v).as_nanos(), i64::MIN, "{v}");
+            assert_eq!(ms(v).to_std_or_zero(), Duration::ZERO, "{v}");
+        }
+        assert_eq!(
+            ms(9.2e12).to_std_or_zero(),
+            Duration::from_nanos(9_200_000_000_000_000_000)
+        );
+        assert_eq!(ms(250.0).to_std_or_zero(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn go_parser_alone_refuses_k6_extensions() {
+        assert_eq!(
+            K6Duration::parse_go("1m30s").unwrap().as_nanos(),
+            90 * SECOND as i64
+        );
+        assert_eq!(K6Duration::parse_go("0").unwrap(), K6Duration::ZERO);
+        for bad in ["100", "1d", "1e3s", ""] {
+            assert!(K6Duration::parse_go(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            K6Duration::parse_go("9999999999h")
+                .unwrap_err()
+                .go_message(),
+            "time: invalid duration \"9999999999h\""
+        );
+        assert_eq!(
+            K6Duration::parse_go("1e300s").unwrap_err().go_message(),
+            "time: unknown unit \"e\" in duration \"1e300s\""
+        );
+    }
+
     proptest! {
+        #[test]
+        fn numbers_never_panic(v in proptest::num::f64::ANY, unit in prop::sample::select(vec![1.0, 1e6, 1e9])) {
+            let d = K6Duration::from_f64_units(v, unit);
+            let _ = d.to_std_or_zero();
+            if v.is_finite() && (v * unit).abs() < 9e18 {
+                prop_assert_eq!(d.as_nanos(), (v * unit) as i64);
+            }
+        }
+
+        #[test]
+        fn go_parse_never_panics(s in "[-+]?[0-9.]{0,22}(ns|us|µs|ms|s|m|h|d|e|x)?[0-9.]{0,6}(ms|s|h)?") {
+            let _ = K6Duration::parse_go(&s);
+            let _ = K6Duration::parse(&s).map(K6Duration::to_std_or_zero);
+        }
+
         #[test]
         fn format_then_parse_round_trips(nanos in 0i64..(1i64 << 62)) {
             let d = K6Duration::from_nanos(nanos);

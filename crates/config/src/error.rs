@@ -1,8 +1,5 @@
 //! Configuration errors: each names the option, scenario or key at fault.
 
-/// The process exit code for any configuration error (k6 `InvalidConfig`).
-pub const INVALID_CONFIG_EXIT_CODE: i32 = 104;
-
 /// One problem with the options; parsing and resolving report all of them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -69,11 +66,6 @@ fn suffix(h: &Option<String>) -> String {
 }
 
 impl ConfigError {
-    /// The exit code this error maps to (always 104, as in k6).
-    pub fn exit_code(&self) -> i32 {
-        INVALID_CONFIG_EXIT_CODE
-    }
-
     pub(crate) fn value(option: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError::InvalidValue {
             option: option.into(),
@@ -114,7 +106,6 @@ mod tests {
             e.to_string(),
             "unknown option \"vu\"; did you mean \"vus\"?"
         );
-        assert_eq!(e.exit_code(), 104);
         let e = ConfigError::value("scenarios.a.duration", "invalid duration \"x\"");
         assert_eq!(
             e.to_string(),

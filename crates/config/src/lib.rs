@@ -9,8 +9,8 @@
 //!    fields directly. Layers combine with [`Options::merge`], higher wins.
 //! 2. [`Options::resolve`] derives the "default" scenario from shortcut
 //!    options, applies k6's defaults and validates everything into a
-//!    [`Plan`], reporting every [`ConfigError`] (exit code
-//!    [`INVALID_CONFIG_EXIT_CODE`]).
+//!    [`Plan`], reporting every [`ConfigError`] (the engine maps them all
+//!    to k6's exit code 104, `engine::ExitCode::InvalidConfig`).
 //!
 //! Each scenario's [`ExecutorConfig`] is a pure plan: VUs over time
 //! ([`ExecutionStep`]s), iteration start times for arrival-rate executors,
@@ -46,7 +46,7 @@ pub mod segment;
 mod suggest;
 
 pub use duration::{format_duration, DurationError, K6Duration};
-pub use error::{render_errors, ConfigError, INVALID_CONFIG_EXIT_CODE};
+pub use error::{render_errors, ConfigError};
 pub use executor::{ExecutionStep, ExecutorConfig, ExecutorKind, Stage};
 pub use options::Options;
 pub use plan::{Plan, Scenario, ThresholdSpec};

@@ -19,6 +19,19 @@ pub enum StopReason {
     Requested,
     /// A `PATCH /v1/status` with `stopped: true` (exit code 103).
     Api,
+    /// Stampede failed internally (a panic on a VU thread or in the
+    /// collector); the message says where. Exit code
+    /// [`ExitCode::SystemError`](crate::ExitCode::SystemError).
+    Fatal(String),
+}
+
+/// The text of a panic payload (`panic!` carries a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 /// A one-way switch every executor watches.

@@ -1,26 +1,28 @@
-//! The run lifecycle: initialize VUs, `setup()`, the scenarios, `teardown()`,
-//! the final metrics, `handleSummary()` and the exit code.
+//! A run from start to report: the public handles ([`Running`],
+//! [`RunControl`], [`Monitor`]), then the run itself: outputs, scheduler
+//! threads and the collector around the test's phases (`lifecycle.rs`,
+//! scenario starts in `scenarios.rs`), the final metrics, `handleSummary()`
+//! (`handle_summary.rs`) and the exit code (`exit_policy.rs`).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stampede_js::log::Level;
-use stampede_js::{ScenarioInfo, ScriptError, SummaryOutputs, TestControl, TestEnv};
+use stampede_js::{SummaryOutputs, TestControl, TestEnv};
 use stampede_metrics::thresholds::Thresholds;
 use stampede_metrics::{Registry, Store, TagSet};
 use stampede_output::Output;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::collector::{Collected, Collector, CollectorMsg};
-use crate::control::{ControlError, Pauser, StopReason, Stopper};
+use crate::control::{panic_message, ControlError, Pauser, StopReason, Stopper};
 use crate::error::{EngineError, ExitCode};
-use crate::executor::{self, ExecCtx, ScenarioPlan};
+use crate::lifecycle::{lifecycle, Lifecycle};
 use crate::load::Loaded;
 use crate::main_sink::MainSink;
 use crate::pool::Pool;
 use crate::progress::{ProgressView, ScenarioProgress};
 use crate::stats::{status, RunStats};
-use crate::vu_task::{VuCmd, VuHandle};
 use crate::worker::Workers;
 
 /// Everything a finished run produced.
@@ -93,6 +95,7 @@ impl Monitor {
 pub struct Running {
     control: RunControl,
     task: tokio::task::JoinHandle<RunReport>,
+    registry: Arc<Registry>,
 }
 
 impl std::ops::Deref for Running {
@@ -104,11 +107,24 @@ impl std::ops::Deref for Running {
 }
 
 impl Running {
-    /// Waits for the end of the run.
+    /// Waits for the end of the run. A panic of the run itself (a Stampede
+    /// bug) becomes a report with [`ExitCode::SystemError`], not a crash.
     pub async fn finish(self) -> RunReport {
         match self.task.await {
             Ok(r) => r,
-            Err(e) => panic!("the run task failed: {e}"),
+            Err(e) => {
+                let why = if e.is_panic() {
+                    panic_message(e.into_panic().as_ref())
+                } else {
+                    e.to_string()
+                };
+                early_report(
+                    ExitCode::SystemError,
+                    format!("internal error: the run failed: {why}"),
+                    self.registry,
+                    Thresholds::default(),
+                )
+            }
         }
     }
 }
@@ -260,7 +276,9 @@ impl Loaded {
             pauser: pauser.clone(),
             scale: scale.clone(),
         };
+        let registry = self.registry.clone();
         let running = Running {
+            registry,
             control: RunControl {
                 stats,
                 progress,
@@ -391,11 +409,12 @@ async fn run_test(
         !outputs.is_empty(),
         Duration::from_secs(1),
         stats.clone(),
+        stopper.clone(),
     ) {
         Ok(w) => Arc::new(w),
         Err(e) => {
             let msg = format!("cannot start scheduler threads: {e}");
-            return early_report(ExitCode::Generic, msg, registry, thresholds);
+            return early_report(ExitCode::SystemError, msg, registry, thresholds);
         }
     };
     let pool = Pool::new(workers.clone(), test.clone(), 0);
@@ -419,6 +438,21 @@ async fn run_test(
         cpu: crate::selfcheck::CpuWatch::new(threads),
     };
     let collector_task = tokio::spawn(collector.run(rx));
+    let collector_abort = collector_task.abort_handle();
+    // A panic in the collector (or an output it calls) ends the run now.
+    tokio::spawn({
+        let stopper = stopper.clone();
+        async move {
+            if let Err(e) = collector_task.await {
+                if e.is_panic() {
+                    stopper.stop(StopReason::Fatal(format!(
+                        "internal error: the metrics collector panicked: {}",
+                        panic_message(e.into_panic().as_ref())
+                    )));
+                }
+            }
+        }
+    });
 
     let outcome = lifecycle(Lifecycle {
         plan: &plan,
@@ -456,31 +490,15 @@ async fn run_test(
     let evaluation = (!thresholds.is_empty()).then(|| thresholds.evaluate(&store, duration));
 
     // handleSummary runs in the setup VU.
-    let mut handle_summary = None;
-    let mut summary_error = None;
-    if let Some(vu0) = &outcome.vu0 {
-        if exports.iter().any(|e| e == "handleSummary") {
-            let data = summary_data(&SummaryParts {
-                store: &store,
-                registry: &registry,
-                thresholds: &thresholds,
-                duration,
-                setup_data: outcome.setup_data.as_ref(),
-            });
-            let (reply, rx) = oneshot::channel();
-            vu0.interrupt.reset();
-            if vu0.send(VuCmd::HandleSummary { data, reply }) {
-                match tokio::time::timeout(Duration::from_secs(120), rx).await {
-                    Ok(Ok(Ok(out))) => handle_summary = out,
-                    Ok(Ok(Err(e))) => summary_error = Some(format!("handleSummary: {e}")),
-                    Ok(Err(_)) => summary_error = Some("handleSummary: the VU stopped".into()),
-                    Err(_) => {
-                        summary_error = Some("handleSummary() timed out after 2 minutes".into())
-                    }
-                }
-            }
-        }
-    }
+    let parts = SummaryParts {
+        store: &store,
+        registry: &registry,
+        thresholds: &thresholds,
+        duration,
+        setup_data: outcome.setup_data.as_ref(),
+    };
+    let (handle_summary, summary_error) =
+        crate::handle_summary::call(outcome.vu0.as_ref(), &exports, summary_data, &parts).await;
     for o in outputs.iter_mut() {
         if let Err(e) = o.stop() {
             logger.log(
@@ -499,49 +517,18 @@ async fn run_test(
     if let Ok(w) = workers {
         let _ = tokio::task::spawn_blocking(move || w.shutdown()).await;
     }
-    collector_task.abort();
+    collector_abort.abort();
 
     let stop_reason = stopper.reason();
-    let (mut exit_code, mut error) = (outcome.exit_code, outcome.error);
-    if exit_code == ExitCode::Ok {
-        match (&stop_reason, &evaluation) {
-            (Some(StopReason::Signal), _) => {
-                exit_code = ExitCode::ExternalAbort;
-                error = Some("test run was stopped by a signal".into());
-            }
-            (Some(StopReason::Api), _) => {
-                exit_code = ExitCode::StoppedByApi;
-                error = Some("test run stopped from REST API".into());
-            }
-            (Some(StopReason::ScriptAbort(reason)), _) => {
-                exit_code = ExitCode::ScriptAborted;
-                error = Some(format!("test run was aborted because {reason}"));
-            }
-            // k6: a test marked as failed exits 110 even when thresholds
-            // were crossed too.
-            _ if control.is_failed() => {
-                exit_code = ExitCode::MarkedAsFailed;
-                error = Some("test run was marked as failed".into());
-            }
-            (Some(StopReason::ThresholdAbort), Some(e)) => {
-                exit_code = ExitCode::ThresholdsAborted;
-                error = Some(e.abort_message());
-            }
-            (_, Some(e)) if !e.all_ok => {
-                exit_code = ExitCode::ThresholdsFailed;
-                error = Some(e.failure_message());
-            }
-            _ => {}
-        }
-    }
-    if exit_code == ExitCode::Ok {
-        if let Some(e) = summary_error.or(output_error) {
-            exit_code = ExitCode::Generic;
-            error = Some(e);
-        }
-    } else if let Some(e) = summary_error {
-        logger.log(Level::Error, &e, &[]);
-    }
+    let (exit_code, error) = crate::exit_policy::decide(crate::exit_policy::Outcome {
+        lifecycle: (outcome.exit_code, outcome.error),
+        stop_reason: stop_reason.as_ref(),
+        evaluation: evaluation.as_ref(),
+        marked_failed: control.is_failed(),
+        summary_error,
+        output_error,
+        logger: &logger,
+    });
     RunReport {
         exit_code,
         error,
@@ -553,253 +540,5 @@ async fn run_test(
         handle_summary,
         stop_reason,
         exceptions: stats.exceptions(),
-    }
-}
-
-struct Lifecycle<'a> {
-    plan: &'a stampede_config::plan::Plan,
-    exports: &'a [String],
-    test: &'a Arc<TestEnv>,
-    pool: &'a Arc<Pool>,
-    workers: &'a Arc<Workers>,
-    stats: &'a Arc<RunStats>,
-    stopper: &'a Arc<Stopper>,
-    control: &'a Arc<TestControl>,
-    own_sink: &'a Arc<Mutex<MainSink>>,
-    progress_list: &'a Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
-    pauser: &'a Arc<Pauser>,
-    scale: &'a tokio::sync::watch::Sender<(u64, u64)>,
-}
-
-struct LifecycleOutcome {
-    exit_code: ExitCode,
-    error: Option<String>,
-    setup_data: Option<serde_json::Value>,
-    vu0: Option<VuHandle>,
-}
-
-impl LifecycleOutcome {
-    fn failed(code: ExitCode, error: String, vu0: Option<VuHandle>) -> Self {
-        Self {
-            exit_code: code,
-            error: Some(error),
-            setup_data: None,
-            vu0,
-        }
-    }
-}
-
-/// Maps a failure of `setup()`/`teardown()` to k6's exit code and message.
-fn lifecycle_error(phase: &str, e: &ScriptError) -> (ExitCode, String) {
-    match e {
-        ScriptError::Aborted(r) => (
-            ExitCode::ScriptAborted,
-            format!("test run was aborted because {r}"),
-        ),
-        other => (ExitCode::ScriptException, format!("{phase}: {other}")),
-    }
-}
-
-async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
-    let plan = l.plan;
-    // Watch for exec.test.abort() anywhere in the script.
-    let abort_watch = {
-        let control = l.control.clone();
-        let stopper = l.stopper.clone();
-        tokio::spawn(async move {
-            control.aborted().await;
-            stopper.stop(StopReason::ScriptAbort(
-                control.abort_reason().unwrap_or_default(),
-            ));
-        })
-    };
-    struct AbortOnDrop(tokio::task::JoinHandle<()>);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-    let _abort_watch = AbortOnDrop(abort_watch);
-
-    // VU 0 runs setup, teardown and handleSummary; the others run iterations.
-    l.stats.set_status(status::INIT_VUS);
-    let vu0 = match l.workers.spawn_vu(l.test.clone(), 0, 0).await {
-        Ok(v) => v,
-        Err(e) => return LifecycleOutcome::failed(ExitCode::ScriptException, e.to_string(), None),
-    };
-    if let Err(e) = l.pool.fill(plan.max_vus(), |_| {}).await {
-        return LifecycleOutcome::failed(ExitCode::ScriptException, e.to_string(), Some(vu0));
-    }
-
-    l.stats.set_status(status::INIT_DONE);
-
-    // A test started paused waits here, VUs initialized, until resumed.
-    if l.pauser.is_paused() {
-        l.stats.set_status(status::PAUSED_BEFORE_RUN);
-        l.test.logger.log(
-            Level::Info,
-            "The test is paused; waiting to be resumed",
-            &[],
-        );
-        tokio::select! {
-            _ = l.pauser.resumed() => {},
-            _ = l.stopper.stopped() => {},
-        }
-    }
-
-    // setup()
-    let mut setup_json: Option<Arc<str>> = None;
-    let mut setup_data = None;
-    if !plan.run.no_setup && l.exports.iter().any(|e| e == "setup") {
-        l.stats.set_status(status::SETUP);
-        let (reply, rx) = oneshot::channel();
-        vu0.send(VuCmd::Setup { reply });
-        match tokio::time::timeout(plan.run.setup_timeout, rx).await {
-            Ok(Ok(Ok(json))) => {
-                setup_data = json.as_deref().and_then(|j| serde_json::from_str(j).ok());
-                setup_json = json.map(Arc::from);
-            }
-            Ok(Ok(Err(e))) => {
-                let (code, msg) = lifecycle_error("setup", &e);
-                return LifecycleOutcome::failed(code, msg, Some(vu0));
-            }
-            Ok(Err(_)) => {
-                return LifecycleOutcome::failed(
-                    ExitCode::ScriptException,
-                    "setup: the VU stopped".into(),
-                    Some(vu0),
-                )
-            }
-            Err(_) => {
-                vu0.interrupt.interrupt();
-                return LifecycleOutcome::failed(
-                    ExitCode::SetupTimeout,
-                    format!(
-                        "setup() execution timed out after {} seconds",
-                        plan.run.setup_timeout.as_secs()
-                    ),
-                    Some(vu0),
-                );
-            }
-        }
-    }
-
-    // The scenarios, each from its start time.
-    l.stats.mark_started();
-    let ctx = Arc::new(ExecCtx {
-        pool: l.pool.clone(),
-        stopper: l.stopper.clone(),
-        tuple: plan.tuple.clone(),
-        setup_data: setup_json.clone(),
-        min_iteration_duration: plan.run.min_iteration_duration,
-        scale: l.scale.clone(),
-        pauser: l.pauser.clone(),
-        sink: l.own_sink.clone(),
-        logger: l.test.logger.clone(),
-    });
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for sc in &plan.scenarios {
-        if !sc.has_work(&plan.tuple) {
-            continue;
-        }
-        let mut tags: Vec<(String, String)> = plan
-            .run
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        tags.extend(sc.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if plan.run.system_tags.iter().any(|t| t == "scenario") {
-            tags.push(("scenario".into(), sc.name.clone()));
-        }
-        let info = Arc::new(ScenarioInfo {
-            name: sc.name.clone(),
-            executor: sc.executor.kind().name().to_string(),
-            exec: sc.exec_fn().to_string(),
-            start_time_ms: 0.0,
-            env: sc.env.clone(),
-            tags: TagSet::from_pairs(tags),
-        });
-        let progress = ScenarioProgress::new(
-            &sc.name,
-            sc.executor.kind().name(),
-            sc.description(&plan.tuple),
-            sc.executor.regular_duration(),
-        );
-        l.progress_list
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(progress.clone());
-        let p = progress.clone();
-        l.stats
-            .set_progress(&sc.name, Arc::new(move || p.view().fraction));
-        let plan_sc = Arc::new(ScenarioPlan {
-            info,
-            executor: sc.executor.clone(),
-            start_time: sc.start_time,
-            graceful_stop: sc.graceful_stop,
-        });
-        let ctx = ctx.clone();
-        tasks.push(tokio::spawn(async move {
-            if !plan_sc.start_time.is_zero()
-                && !executor::sleep_until(&ctx.stopper, start + plan_sc.start_time).await
-            {
-                progress.finish();
-                return;
-            }
-            let mut info = (*plan_sc.info).clone();
-            info.start_time_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64() * 1000.0)
-                .unwrap_or(0.0)
-                .floor();
-            let plan_sc = Arc::new(ScenarioPlan {
-                info: Arc::new(info),
-                executor: plan_sc.executor.clone(),
-                start_time: plan_sc.start_time,
-                graceful_stop: plan_sc.graceful_stop,
-            });
-            executor::run(ctx, plan_sc, progress).await;
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-
-    // teardown()
-    let mut exit_code = ExitCode::Ok;
-    let mut error = None;
-    if !plan.run.no_teardown && l.exports.iter().any(|e| e == "teardown") {
-        l.stats.set_status(status::TEARDOWN);
-        let (reply, rx) = oneshot::channel();
-        vu0.interrupt.reset();
-        vu0.send(VuCmd::Teardown {
-            data: setup_json,
-            reply,
-        });
-        match tokio::time::timeout(plan.run.teardown_timeout, rx).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => {
-                let (code, msg) = lifecycle_error("teardown", &e);
-                exit_code = code;
-                error = Some(msg);
-            }
-            Ok(Err(_)) => {}
-            Err(_) => {
-                vu0.interrupt.interrupt();
-                exit_code = ExitCode::TeardownTimeout;
-                error = Some(format!(
-                    "teardown() execution timed out after {} seconds",
-                    plan.run.teardown_timeout.as_secs()
-                ));
-            }
-        }
-    }
-    LifecycleOutcome {
-        exit_code,
-        error,
-        setup_data,
-        vu0: Some(vu0),
     }
 }

@@ -112,16 +112,72 @@ pub(crate) struct VuHandle {
     pub id: u64,
     tx: mpsc::UnboundedSender<VuCmd>,
     pub interrupt: Arc<InterruptSignal>,
+    gone: Arc<Gone>,
+}
+
+/// Set when a VU's task ends for good (its coroutine returned or panicked,
+/// or its thread died), so that nobody waits for a VU that cannot answer.
+#[derive(Default)]
+pub(crate) struct Gone {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+/// Held by a VU's task; marks the VU gone when dropped, however the task
+/// ends (a panic unwinds through it, a dying thread drops it).
+pub(crate) struct GoneOnDrop(pub Arc<Gone>);
+
+impl Drop for GoneOnDrop {
+    fn drop(&mut self) {
+        self.0.flag.store(true, Ordering::Release);
+        self.0.notify.notify_waiters();
+    }
 }
 
 impl VuHandle {
     pub fn new(id: u64, tx: mpsc::UnboundedSender<VuCmd>, interrupt: Arc<InterruptSignal>) -> Self {
-        Self { id, tx, interrupt }
+        Self {
+            id,
+            tx,
+            interrupt,
+            gone: Arc::default(),
+        }
     }
 
     /// Sends a command; false when the VU is gone.
     pub fn send(&self, cmd: VuCmd) -> bool {
-        self.tx.send(cmd).is_ok()
+        !self.is_gone() && self.tx.send(cmd).is_ok()
+    }
+
+    /// The guard the VU's task holds (see [`GoneOnDrop`]).
+    pub fn gone_guard(&self) -> GoneOnDrop {
+        GoneOnDrop(self.gone.clone())
+    }
+
+    /// Whether the VU's task has ended.
+    pub fn is_gone(&self) -> bool {
+        self.gone.flag.load(Ordering::Acquire)
+    }
+
+    /// The VU's reply to a command, or `None` once the VU is gone without
+    /// replying (its thread failed).
+    pub async fn answer<T>(&self, rx: oneshot::Receiver<T>) -> Option<T> {
+        let gone = async {
+            loop {
+                let n = self.gone.notify.notified();
+                tokio::pin!(n);
+                n.as_mut().enable();
+                if self.is_gone() {
+                    return;
+                }
+                n.await;
+            }
+        };
+        tokio::select! {
+            biased;
+            r = rx => r.ok(),
+            _ = gone => None,
+        }
     }
 }
 
@@ -270,4 +326,45 @@ fn run_scenario(
         }
     }
     stats.vus_active.fetch_sub(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn nobody_waits_for_a_vu_that_is_gone() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let vu = VuHandle::new(1, tx, InterruptSignal::new());
+        let guard = vu.gone_guard();
+        let (_reply, rx) = oneshot::channel::<()>();
+        let (replied, answered) = oneshot::channel::<()>();
+        assert!(!vu.is_gone());
+        // The VU's task ends (a panic unwinds through its guard) while a
+        // reply is awaited: the wait ends with None.
+        let waiting = tokio::spawn({
+            let vu = vu.clone();
+            async move {
+                let _ = replied.send(());
+                vu.answer(rx).await
+            }
+        });
+        let _ = answered.await;
+        drop(guard);
+        assert_eq!(waiting.await.unwrap(), None);
+        assert!(vu.is_gone());
+        let (reply, _) = oneshot::channel();
+        assert!(!vu.send(VuCmd::Setup { reply }));
+    }
+
+    #[tokio::test]
+    async fn a_reply_wins_over_the_end_of_the_vu() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let vu = VuHandle::new(1, tx, InterruptSignal::new());
+        let guard = vu.gone_guard();
+        let (reply, rx) = oneshot::channel::<u8>();
+        let _ = reply.send(7);
+        drop(guard);
+        assert_eq!(vu.answer(rx).await, Some(7));
+    }
 }

@@ -1,5 +1,10 @@
 //! Scheduler threads: each runs a current-thread Tokio runtime hosting many
 //! VU coroutines, and owns the metric sink its VUs record into.
+//!
+//! A panic on one of these threads is a Stampede bug, never the script's: it
+//! stops the run at once with [`StopReason::Fatal`] (exit code
+//! `SystemError`), and the VUs it took down are marked gone so that nothing
+//! waits for them.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,6 +18,7 @@ use stampede_metrics::{Sample, Sink, Snapshot};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::collector::CollectorMsg;
+use crate::control::{panic_message, StopReason, Stopper};
 use crate::stats::RunStats;
 use crate::vu_task::{vu_main, VuCmd, VuHandle};
 
@@ -34,6 +40,12 @@ enum WorkerCmd {
     Flush {
         reply: oneshot::Sender<()>,
     },
+    /// Tests only: runs a closure as a task beside the VUs.
+    #[cfg(test)]
+    Task(Box<dyn FnOnce() + Send>),
+    /// Tests only: panics the thread's command loop itself.
+    #[cfg(test)]
+    PanicThread,
 }
 
 struct Worker {
@@ -56,15 +68,28 @@ impl Workers {
         raw: bool,
         interval: Duration,
         stats: Arc<RunStats>,
+        stopper: Arc<Stopper>,
     ) -> std::io::Result<Self> {
         let mut threads = Vec::with_capacity(n);
         for i in 0..n.max(1) {
             let (tx, rx) = mpsc::unbounded_channel();
             let out = out.clone();
             let stats = stats.clone();
+            let stopper = stopper.clone();
+            let name = format!("stampede-vu-{i}");
             let join = std::thread::Builder::new()
-                .name(format!("stampede-vu-{i}"))
-                .spawn(move || worker_main(rx, out, raw, interval, stats))?;
+                .name(name.clone())
+                .spawn(move || {
+                    let body = std::panic::AssertUnwindSafe(|| {
+                        worker_main(rx, out, raw, interval, stats, &stopper)
+                    });
+                    if let Err(p) = std::panic::catch_unwind(body) {
+                        stopper.stop(StopReason::Fatal(format!(
+                            "internal error: thread {name} panicked: {}",
+                            panic_message(p.as_ref())
+                        )));
+                    }
+                })?;
             threads.push(Worker {
                 tx,
                 join: Some(join),
@@ -162,6 +187,7 @@ fn worker_main(
     raw: bool,
     interval: Duration,
     stats: Arc<RunStats>,
+    stopper: &Stopper,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -192,7 +218,25 @@ fn worker_main(
             }
         });
         let mut vus = tokio::task::JoinSet::new();
-        while let Some(cmd) = rx.recv().await {
+        let vu_failed = |e: tokio::task::JoinError| {
+            if e.is_panic() {
+                stopper.stop(StopReason::Fatal(format!(
+                    "internal error: a VU panicked: {}",
+                    panic_message(e.into_panic().as_ref())
+                )));
+            }
+        };
+        loop {
+            let cmd = tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => cmd,
+                    None => break,
+                },
+                Some(Err(e)) = vus.join_next(), if !vus.is_empty() => {
+                    vu_failed(e);
+                    continue;
+                }
+            };
             match cmd {
                 WorkerCmd::SpawnVu {
                     test,
@@ -209,13 +253,17 @@ fn worker_main(
                         interrupt: signal.clone(),
                     };
                     let handle = VuHandle::new(id, cmd_tx, signal.clone());
+                    let gone = handle.gone_guard();
                     let stats = stats.clone();
                     match Stack::new(VU_STACK_SIZE) {
                         Ok(stack) => {
                             let co = Coro::on_stack(stack, move || {
                                 vu_main(test, cfg, cmd_rx, reply, handle, stats)
                             });
-                            vus.spawn_local(co.run(signal));
+                            vus.spawn_local(async move {
+                                let _gone = gone;
+                                co.run(signal).await
+                            });
                         }
                         Err(e) => {
                             let why = crate::selfcheck::stack_failure(&e);
@@ -227,12 +275,79 @@ fn worker_main(
                     sink.flush(&out);
                     let _ = reply.send(());
                 }
+                #[cfg(test)]
+                WorkerCmd::Task(f) => {
+                    vus.spawn_local(async move { f() });
+                }
+                #[cfg(test)]
+                WorkerCmd::PanicThread => panic!("the thread broke"),
             }
         }
         // The run is over: let VUs finish (they end when their command
         // channels close), then hand over what they recorded last.
-        while vus.join_next().await.is_some() {}
+        while let Some(r) = vus.join_next().await {
+            if let Err(e) = r {
+                vu_failed(e);
+            }
+        }
         ticker.abort();
         sink.flush(&out);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_js::log::Logger;
+
+    fn start(stopper: &Arc<Stopper>) -> Workers {
+        let (out, _) = mpsc::unbounded_channel();
+        let stats = RunStats::new(Arc::new(Logger::stderr()));
+        Workers::start(
+            1,
+            out,
+            false,
+            Duration::from_secs(3600),
+            stats,
+            stopper.clone(),
+        )
+        .expect("a thread starts")
+    }
+
+    async fn fatal_reason(stopper: &Stopper) -> Option<StopReason> {
+        // A bound, not a timing assertion: the stop is immediate.
+        let _ = tokio::time::timeout(Duration::from_secs(60), stopper.stopped()).await;
+        stopper.reason()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_vu_task_stops_the_run_as_a_system_error() {
+        let stopper = Arc::new(Stopper::default());
+        let workers = start(&stopper);
+        let panic = Box::new(|| panic!("cannot convert float seconds to Duration"));
+        assert!(workers.threads[0].tx.send(WorkerCmd::Task(panic)).is_ok());
+        assert_eq!(
+            fatal_reason(&stopper).await,
+            Some(StopReason::Fatal(
+                "internal error: a VU panicked: cannot convert float seconds to Duration".into()
+            ))
+        );
+        // The thread lives on and still answers.
+        workers.flush().await;
+        workers.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_panicking_thread_stops_the_run_and_refuses_new_vus() {
+        let stopper = Arc::new(Stopper::default());
+        let workers = start(&stopper);
+        assert!(workers.threads[0].tx.send(WorkerCmd::PanicThread).is_ok());
+        assert_eq!(
+            fatal_reason(&stopper).await,
+            Some(StopReason::Fatal(
+                "internal error: thread stampede-vu-0 panicked: the thread broke".into()
+            ))
+        );
+        workers.shutdown();
+    }
 }

@@ -28,6 +28,16 @@ fn active(r: &stampede_engine::Running) -> u64 {
     r.progress().iter().map(|p| p.active_vus).sum()
 }
 
+/// Polls `cond` until it holds, failing after a generous deadline (a bound
+/// against hangs, not a timing assertion).
+async fn until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[test]
 fn externally_controlled_scales_pauses_and_resumes() {
     let (l, _dir) = loaded(
@@ -39,21 +49,18 @@ fn externally_controlled_scales_pauses_and_resumes() {
         let r = l
             .start(Vec::new(), Box::new(|_| serde_json::json!({})))
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(active(&r), 1);
+        until("1 VU active", || active(&r) == 1).await;
         r.scale(3, None).unwrap();
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(active(&r), 3);
+        until("3 VUs active", || active(&r) == 3).await;
         assert!(matches!(r.scale(5, None), Err(ControlError::InvalidVus(_))));
         r.scale(5, Some(5)).unwrap();
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(active(&r), 5);
+        until("5 VUs active", || active(&r) == 5).await;
         r.pause().unwrap();
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(active(&r), 0);
+        until("no VU active while paused", || active(&r) == 0).await;
         r.resume();
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(active(&r), 5);
+        until("5 VUs active again", || active(&r) == 5).await;
+        // Enough iterations for the count check below.
+        until("20 iterations", || r.stats().completed() > 20).await;
         r.stop(StopReason::Requested);
         let report = r.finish().await;
         assert_eq!(report.exit_code, ExitCode::Ok);
@@ -79,7 +86,10 @@ fn paused_tests_wait_and_other_executors_refuse_pause_after_start() {
         let r = l
             .start(Vec::new(), Box::new(|_| serde_json::json!({})))
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        until("the paused state is reached", || {
+            r.status().status == stampede_engine::stats::status::PAUSED_BEFORE_RUN
+        })
+        .await;
         assert!(r.is_paused());
         assert_eq!(
             r.stats().elapsed(),
@@ -87,8 +97,10 @@ fn paused_tests_wait_and_other_executors_refuse_pause_after_start() {
             "nothing starts while paused"
         );
         r.resume();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(r.stats().elapsed() > Duration::ZERO);
+        until("the scenarios start", || {
+            r.stats().elapsed() > Duration::ZERO
+        })
+        .await;
         assert_eq!(
             r.pause(),
             Err(ControlError::NotPausable("constant-vus".into()))

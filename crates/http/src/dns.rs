@@ -1,12 +1,81 @@
-//! Name resolution as k6 does it: `dns.policy` filters the resolved
-//! addresses, `dns.select` picks one per new connection, and a session caches
-//! them for `dns.ttl`.
+//! Name resolution as k6 does it, one policy for HTTP, WebSocket and gRPC
+//! ([`resolve`]): `blockHostnames` refuses names, `hosts` overrides them,
+//! `dns.policy` filters the resolved addresses, `dns.select` picks one per
+//! new connection, `blacklistIPs` refuses the address, and an HTTP session
+//! caches names for `dns.ttl` (a socket resolves once for its life).
 
-use std::net::IpAddr;
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use crate::config::{DnsPolicy, DnsSelect};
+use crate::config::{ClientConfig, DnsPolicy, DnsSelect};
 use crate::error::HttpError;
+
+/// An HTTP session's resolved names, each kept for `dns.ttl`.
+#[derive(Default)]
+pub(crate) struct DnsCache(Vec<DnsEntry>);
+
+/// Resolves `host:port` under the client's policy: `blockHostnames`,
+/// `hosts`, IP literals, `cache` (when given), the system resolver with
+/// `dns.policy` and `dns.select`, then `blacklistIPs`.
+pub(crate) async fn resolve(
+    cfg: &ClientConfig,
+    host: &str,
+    port: u16,
+    cache: Option<&RefCell<DnsCache>>,
+) -> Result<SocketAddr, HttpError> {
+    let addr = resolve_name(cfg, host, port, cache).await?;
+    if let Some(net) = cfg.blacklist_ips.iter().find(|n| n.contains(addr.ip())) {
+        return Err(HttpError::blacklisted(addr.ip(), net));
+    }
+    Ok(addr)
+}
+
+async fn resolve_name(
+    cfg: &ClientConfig,
+    host: &str,
+    port: u16,
+    cache: Option<&RefCell<DnsCache>>,
+) -> Result<SocketAddr, HttpError> {
+    if !cfg.block_hostnames.is_empty() {
+        if let Some(p) = crate::config::blocked_by(&cfg.block_hostnames, host) {
+            return Err(HttpError::blocked_host(host, p));
+        }
+    }
+    if !cfg.hosts.is_empty() {
+        let with_port = format!("{host}:{port}");
+        if let Some(o) = cfg.hosts.get(&with_port).or_else(|| cfg.hosts.get(host)) {
+            return Ok(SocketAddr::new(o.ip, o.port.unwrap_or(port)));
+        }
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let now = Instant::now();
+    if let Some(cache) = cache {
+        let mut entries = cache.borrow_mut();
+        entries.0.retain(|e| e.expires > now);
+        if let Some(e) = entries.0.iter_mut().find(|e| e.host == bare) {
+            return Ok(SocketAddr::new(e.select(cfg.dns_select), port));
+        }
+    }
+    let ips = filter(lookup(bare, port).await?, cfg.dns_policy);
+    if ips.is_empty() {
+        return Err(HttpError::no_such_host(bare));
+    }
+    let mut entry = DnsEntry {
+        host: bare.to_string(),
+        ips,
+        next: 0,
+        expires: now + cfg.dns_ttl,
+    };
+    let ip = entry.select(cfg.dns_select);
+    if let Some(cache) = cache.filter(|_| !cfg.dns_ttl.is_zero()) {
+        cache.borrow_mut().0.push(entry);
+    }
+    Ok(SocketAddr::new(ip, port))
+}
 
 /// Resolves `host` with the system resolver (on Tokio's blocking pool).
 pub(crate) async fn lookup(host: &str, port: u16) -> Result<Vec<IpAddr>, HttpError> {
@@ -66,6 +135,41 @@ pub(crate) fn filter(addrs: Vec<IpAddr>, policy: DnsPolicy) -> Vec<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// HTTP (with its cache) and WebSocket/gRPC (without) resolve under the
+    /// same rules, in the same order.
+    #[test]
+    fn one_policy_with_or_without_a_cache() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut cfg = ClientConfig {
+            block_hostnames: vec!["*.blocked.test".into()],
+            blacklist_ips: vec![crate::config::IpNet::parse("127.0.0.0/24").unwrap()],
+            ..ClientConfig::default()
+        };
+        cfg.hosts.insert(
+            "over.test".into(),
+            crate::config::HostOverride {
+                ip: "127.0.1.5".parse().unwrap(),
+                port: Some(9),
+            },
+        );
+        let cache = RefCell::new(DnsCache::default());
+        for c in [None, Some(&cache)] {
+            rt.block_on(async {
+                let e = resolve(&cfg, "a.blocked.test", 80, c).await.unwrap_err();
+                assert_eq!(e.code, 1111, "{e}");
+                let e = resolve(&cfg, "127.0.0.1", 80, c).await.unwrap_err();
+                assert_eq!(e.code, 1110, "{e}");
+                let a = resolve(&cfg, "over.test", 80, c).await.unwrap();
+                assert_eq!(a, "127.0.1.5:9".parse().unwrap());
+                let a = resolve(&cfg, "[::1]", 81, c).await.unwrap();
+                assert_eq!(a, "[::1]:81".parse().unwrap());
+            });
+        }
+    }
 
     #[test]
     fn dns_policy_and_select() {

@@ -202,7 +202,7 @@ async fn dial(client: &Client, addr: &str, opts: &GrpcConnectOptions) -> Result<
     };
     let (host, port) = split_host_port(addr).map_err(|e| transport(e.to_string()))?;
     let cfg = &client.inner.cfg;
-    let remote = crate::ws::resolve(cfg, &host, port)
+    let remote = crate::dns::resolve(cfg, &host, port, None)
         .await
         .map_err(|e| transport(e.detail))?;
     let tcp = TcpStream::connect(remote)

@@ -3,7 +3,7 @@
 //! [`Exchange`].
 
 use std::cell::RefCell;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use url::Url;
 use crate::config::ClientInner;
 use crate::conn::{Conn, Counted, KeyRef, Stream};
 use crate::cookies::{parse_set_cookie, CookieJar};
-use crate::dns::{self, DnsEntry};
+use crate::dns::{self, DnsCache};
 use crate::error::{code, HttpError};
 use crate::h1::{self, Marks, RawResponse};
 use crate::h2::{self, H2Conn};
@@ -35,6 +35,7 @@ use crate::response::{Exchange, Hop, Response, Timings};
 pub struct Session {
     inner: Arc<ClientInner>,
     state: RefCell<State>,
+    dns: RefCell<DnsCache>,
 }
 
 impl std::fmt::Debug for Session {
@@ -50,7 +51,6 @@ struct State {
     idle: Vec<Conn>,
     /// HTTP/2 connections stay here while in use: requests share them.
     h2: Vec<H2Conn>,
-    dns: Vec<DnsEntry>,
 }
 
 /// How a hop reaches the server.
@@ -72,6 +72,7 @@ impl Session {
         Session {
             inner,
             state: RefCell::new(State::default()),
+            dns: RefCell::default(),
         }
     }
 
@@ -388,9 +389,17 @@ impl Session {
             tls_info: None,
             reused: false,
         };
-        let res = match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
-            Ok(r) => r,
-            Err(_) => Err(HttpError::timeout()),
+        // A deadline already passed (a zero timeout, or `Infinity`, which
+        // converts as in Go to a negative one) fails before dialing, as in
+        // k6; `timeout_at` would first try the connection. (The hop's start
+        // is the clock reading: none more on the request path.)
+        let res = if tokio::time::Instant::from_std(st.start) >= deadline {
+            Err(HttpError::timeout())
+        } else {
+            match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::timeout()),
+            }
         };
         let done = Instant::now();
         let timings = st.timings(done);
@@ -610,55 +619,7 @@ impl Session {
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
-        let addr = self.resolve_unchecked(host, port).await?;
-        let cfg = &self.inner.cfg;
-        if let Some(net) = cfg.blacklist_ips.iter().find(|n| n.contains(addr.ip())) {
-            return Err(HttpError::blacklisted(addr.ip(), net));
-        }
-        Ok(addr)
-    }
-
-    async fn resolve_unchecked(&self, host: &str, port: u16) -> Result<SocketAddr, HttpError> {
-        let cfg = &self.inner.cfg;
-        if !cfg.block_hostnames.is_empty() {
-            if let Some(p) = crate::config::blocked_by(&cfg.block_hostnames, host) {
-                return Err(HttpError::blocked_host(host, p));
-            }
-        }
-        if !cfg.hosts.is_empty() {
-            let with_port = format!("{host}:{port}");
-            if let Some(o) = cfg.hosts.get(&with_port).or_else(|| cfg.hosts.get(host)) {
-                return Ok(SocketAddr::new(o.ip, o.port.unwrap_or(port)));
-            }
-        }
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            return Ok(SocketAddr::new(ip, port));
-        }
-        let now = Instant::now();
-        {
-            let mut state = self.state.borrow_mut();
-            state.dns.retain(|e| e.expires > now);
-            if let Some(e) = state.dns.iter_mut().find(|e| e.host == bare) {
-                return Ok(SocketAddr::new(e.select(cfg.dns_select), port));
-            }
-        }
-        let addrs = dns::lookup(bare, port).await?;
-        let ips = dns::filter(addrs, cfg.dns_policy);
-        if ips.is_empty() {
-            return Err(HttpError::no_such_host(bare));
-        }
-        let mut entry = DnsEntry {
-            host: bare.to_string(),
-            ips,
-            next: 0,
-            expires: now + cfg.dns_ttl,
-        };
-        let ip = entry.select(cfg.dns_select);
-        if !cfg.dns_ttl.is_zero() {
-            self.state.borrow_mut().dns.push(entry);
-        }
-        Ok(SocketAddr::new(ip, port))
+        dns::resolve(&self.inner.cfg, host, port, Some(&self.dns)).await
     }
 }
 

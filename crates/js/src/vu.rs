@@ -479,7 +479,7 @@ pub(crate) fn settle_value<'js>(ctx: &Ctx<'js>, ret: Value<'js>) -> rquickjs::Re
             if ms < 0.0 {
                 state.timers_armed.set(false);
             } else {
-                wait = Some(Duration::from_secs_f64(ms / 1000.0));
+                wait = Some(stampede_config::K6Duration::from_millis_f64(ms).to_std_or_zero());
             }
         }
         if !has_ops && wait.is_none() {

@@ -293,8 +293,18 @@ mod fuzz {
                 "externally-controlled",
                 "10.0.0.0/8",
                 "1.2.3.4",
+                "1e300",
+                "9999999999h",
+                "106751d",
+                "99999999999999999999",
+                "-9223372036854775808",
             ])
             .prop_map(Value::from),
+            // Out of every range: Infinity-like, beyond i64 and u64.
+            prop::sample::select(vec![1e300, -1e300, f64::MAX, 9.3e15, 1e-300, 4294967296.5])
+                .prop_map(Value::from),
+            prop::sample::select(vec![i64::MIN, i64::MAX, -1]).prop_map(Value::from),
+            Just(Value::from(u64::MAX)),
         ]
     }
 
@@ -457,6 +467,42 @@ mod fuzz {
                 if let Ok(plan) = o.resolve() {
                     let _ = plan.scenarios_header();
                     let _ = plan.scenario_descriptions();
+                    let _ = plan.to_inspect_json(true);
+                }
+            }
+        }
+
+        /// `K6_*` variables with any value reach the checked parsers
+        /// without panics, alone and merged over script options.
+        #[test]
+        fn arbitrary_environment_never_panics(
+            vars in prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "K6_VUS", "K6_DURATION", "K6_ITERATIONS", "K6_STAGES",
+                        "K6_RPS", "K6_BATCH", "K6_MAX_REDIRECTS", "K6_SETUP_TIMEOUT",
+                        "K6_TEARDOWN_TIMEOUT", "K6_MIN_ITERATION_DURATION", "K6_DNS",
+                        "K6_EXECUTION_SEGMENT", "K6_EXECUTION_SEGMENT_SEQUENCE",
+                        "K6_HTTP_DEBUG", "K6_SUMMARY_TREND_STATS", "K6_TAGS",
+                    ]),
+                    prop_oneof![
+                        "\\PC{0,16}",
+                        prop::sample::select(vec![
+                            "1e300", "-1", "99999999999999999999", "9999999999h",
+                            "106751d", "1:9999999999h", "NaN", "Infinity", "0x10",
+                        ]).prop_map(String::from),
+                    ],
+                ),
+                0..6,
+            ),
+            script in structured(),
+        ) {
+            let vars: Vec<(String, String)> =
+                vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            if let Ok(env) = Options::from_env(&vars) {
+                let base = Options::from_json(&script).unwrap_or_default();
+                if let Ok(plan) = base.merge(env).resolve() {
+                    let _ = plan.scenarios_header();
                     let _ = plan.to_inspect_json(true);
                 }
             }

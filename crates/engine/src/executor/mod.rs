@@ -313,10 +313,25 @@ impl Crew {
             }
         }
         self.interrupt_all();
-        while !self.active.is_empty() {
-            if !self.wait_one(None).await {
+        loop {
+            self.forget_gone();
+            if self.active.is_empty() {
                 break;
             }
+            self.wait_one(Some(Instant::now() + TICK)).await;
+        }
+    }
+
+    /// Drops VUs whose task ended without coming back (their thread failed
+    /// and the run is stopping): they will never return.
+    fn forget_gone(&mut self) {
+        let before = self.active.len();
+        self.active.retain(|(vu, _)| !vu.is_gone());
+        if self.active.len() != before {
+            let active = &self.active;
+            self.releasing
+                .retain(|id, _| active.iter().any(|(vu, _)| vu.id == *id));
+            self.progress.set_active(self.active.len() as u64);
         }
     }
 }

@@ -206,13 +206,31 @@ async fn concurrent_requests_use_separate_connections() {
 
 #[tokio::test]
 async fn stale_keep_alive_connection_is_retried() {
-    // Answers one request per connection without announcing the close.
-    let addr = canned(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+    // Answers one request per connection without announcing the close,
+    // and says when it has closed.
+    let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let addr = raw_server(move |mut s| {
+        let closed_tx = closed_tx.clone();
+        async move {
+            if read_request(&mut s).await.is_some() {
+                use tokio::io::AsyncWriteExt;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+            }
+            drop(s);
+            let _ = closed_tx.send(());
+        }
+    })
+    .await;
     let session = client().session();
     let u = format!("http://{addr}/");
     let a = get(&session, &u).await;
     assert_eq!(a.response.status, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    closed
+        .recv()
+        .await
+        .expect("the server closed the connection");
     let b = session
         .request(Request::new(Method::POST, url(&u)).body("x"), None)
         .await;

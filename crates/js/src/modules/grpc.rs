@@ -328,13 +328,14 @@ fn go_repr<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> String {
 
 /// A duration parameter: milliseconds as a number, or a Go duration text.
 fn duration_param<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> std::result::Result<Duration, String> {
+    use stampede_config::K6Duration;
     if let Some(ms) = v.as_number() {
-        return Ok(Duration::from_secs_f64((ms / 1000.0).max(0.0)));
+        return Ok(K6Duration::from_millis_f64(ms).to_std_or_zero());
     }
     let text = crate::value::to_display_string(ctx, v).unwrap_or_default();
-    super::http::parse_duration(&text)
-        .filter(|_| text.parse::<f64>().is_err())
-        .ok_or_else(|| format!("time: invalid duration {text:?}"))
+    K6Duration::parse_go(&text)
+        .map(K6Duration::to_std_or_zero)
+        .map_err(|e| e.go_message())
 }
 
 fn connect_params<'js>(ctx: &Ctx<'js>, params: Option<Value<'js>>) -> Result<GrpcConnectOptions> {

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use stampede_config::{DurationError, K6Duration};
+
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Array, Class, Ctx, Exception, Object, Result, Value};
 use smallvec::SmallVec;
@@ -461,12 +463,10 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
             }
         }
         let timeout: Value = p.get("timeout")?;
-        if let Some(ms) = timeout.as_number() {
-            req.timeout = Duration::from_secs_f64((ms / 1000.0).max(0.0));
-        } else if let Some(t) = timeout.as_string() {
-            let t = t.to_string()?;
-            req.timeout = parse_duration(&t)
-                .ok_or_else(|| Exception::throw_type(ctx, &format!("invalid timeout \"{t}\"")))?;
+        if let Some(t) = duration_value(ctx, &timeout)? {
+            req.timeout = t.map_err(|e| {
+                Exception::throw_type(ctx, &format!("invalid timeout value: {}", e.go_message()))
+            })?;
         }
         if let Some(r) = p.get::<_, Option<f64>>("redirects")? {
             req.max_redirects = Some(r.max(0.0) as u32);
@@ -559,39 +559,24 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-/// Parses a k6 duration string ("1.5s", "500ms", "2m").
-pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if let Ok(ms) = s.parse::<f64>() {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+/// A duration a script passes as a parameter, as k6 reads it: a number of
+/// milliseconds (converted as Go does, so `Infinity` or `1e300` is an
+/// already-expired duration, never a panic) or a k6 duration text (`"1.5s"`,
+/// `"2d"`, `"250"`). `None` when absent; negative values become zero.
+pub(crate) fn duration_value<'js>(
+    ctx: &Ctx<'js>,
+    v: &Value<'js>,
+) -> Result<Option<std::result::Result<Duration, DurationError>>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
     }
-    let mut total = 0.0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += n * factor;
-        rest = &rest[unit_end..];
+    if let Some(ms) = v.as_number() {
+        return Ok(Some(Ok(K6Duration::from_millis_f64(ms).to_std_or_zero())));
     }
-    Some(Duration::from_secs_f64(total))
+    let text = crate::value::to_display_string(ctx, v)?;
+    Ok(Some(
+        K6Duration::parse(&text).map(K6Duration::to_std_or_zero),
+    ))
 }
 
 /// Runs a batch with at most `limit` requests in flight, and at most
@@ -821,14 +806,6 @@ fn emit_hop(s: &Rc<VuState>, sh: &Shaped, hop: &Hop) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_k6_durations() {
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("250"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("10x"), None);
-    }
 
     #[test]
     fn expected_statuses_default_range() {

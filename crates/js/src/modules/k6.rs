@@ -1,7 +1,7 @@
 //! Native part of the `k6` module: checks, groups and sleep.
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rquickjs::function::Opt;
 use rquickjs::{CString, Ctx, Exception, Object, Result, Value};
@@ -94,12 +94,15 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
     set_fn(
         &obj,
         "sleep",
-        move |ctx: Ctx<'js>, secs: Opt<f64>| -> Result<()> {
-            let secs = secs.0.unwrap_or(0.0);
-            if !secs.is_finite() || secs <= 0.0 {
+        move |ctx: Ctx<'js>, secs: Opt<rquickjs::Coerced<f64>>| -> Result<()> {
+            // As k6: any value converts to a number (`"abc"` is NaN), then as
+            // Go converts it, so Infinity, NaN and 1e300 do not wait.
+            let secs = secs.0.map_or(0.0, |c| c.0);
+            let d = stampede_config::K6Duration::from_secs_f64(secs);
+            let d = d.to_std_or_zero();
+            if d.is_zero() {
                 return Ok(());
             }
-            let d = Duration::from_secs_f64(secs.min(1e9));
             suspend(move || tokio::time::sleep(d)).map_err(|_| interrupted(&ctx))
         },
     )?;

@@ -294,7 +294,9 @@ fn connect<'js>(
             let ev = if delay >= 0.0 {
                 tokio::select! {
                     ev = sock.next() => Some(ev),
-                    _ = tokio::time::sleep(Duration::from_secs_f64(delay / 1000.0)) => None,
+                    _ = tokio::time::sleep(
+                        stampede_config::K6Duration::from_millis_f64(delay).to_std_or_zero(),
+                    ) => None,
                 }
             } else {
                 Some(sock.next().await)

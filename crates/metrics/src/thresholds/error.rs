@@ -69,13 +69,6 @@ pub enum ThresholdError {
     },
 }
 
-impl ThresholdError {
-    /// The process exit code k6 uses for this error (104, invalid config).
-    pub fn exit_code(&self) -> i32 {
-        104
-    }
-}
-
 /// The aggregation methods a threshold may use on a metric type, as k6 lists them.
 pub fn supported_methods(kind: MetricType) -> &'static str {
     match kind {

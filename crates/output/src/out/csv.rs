@@ -45,39 +45,12 @@ impl CsvTimeFormat {
     }
 }
 
-/// Go's `time.ParseDuration` for `saveInterval` (`1s`, `500ms`, `1m30s`).
+/// Go's `time.ParseDuration` for `saveInterval` (`1s`, `500ms`, `1m30s`),
+/// with Go's error text.
 fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let err = || format!("time: invalid duration {}", go_quote(s));
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = s;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return Err(err());
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..num_len].parse().map_err(|_| err())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let nanos = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(err()),
-        };
-        total += value * nanos;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_nanos(total as u64))
+    stampede_config::K6Duration::parse_go(s)
+        .map(stampede_config::K6Duration::to_std_or_zero)
+        .map_err(|e| e.go_message())
 }
 
 /// The CSV output.
@@ -335,7 +308,7 @@ mod tests {
         assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(
             parse_go_duration("5x"),
-            Err("time: invalid duration \"5x\"".into())
+            Err("time: unknown unit \"x\" in duration \"5x\"".into())
         );
         assert!(parse_go_duration("").is_err());
     }

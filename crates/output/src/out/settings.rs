@@ -8,42 +8,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::timefmt::write_rfc3339;
 
 /// Parses a duration as k6 accepts them: Go's (`1s`, `1m30s`, `500ms`,
-/// `1.5h`, `250us`) or a bare number of milliseconds.
+/// `1.5h`, `250us`) or a bare number of milliseconds; `None` when invalid,
+/// negative or out of range.
 pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(ms) = s.parse::<f64>() {
-        return (ms >= 0.0 && ms.is_finite()).then(|| Duration::from_secs_f64(ms / 1000.0));
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += n * factor;
-        rest = &rest[unit_end..];
-    }
-    Some(Duration::from_secs_f64(total))
+    stampede_config::K6Duration::parse(s.trim()).ok()?.to_std()
 }
 
 /// Go's `strconv.ParseBool`.
@@ -207,6 +175,9 @@ mod tests {
         assert_eq!(d("5 s"), None);
         assert_eq!(d("s"), None);
         assert_eq!(d("10x"), None);
+        assert_eq!(d("-1s"), None);
+        assert_eq!(d("1e300"), None);
+        assert_eq!(d("99999999999999h"), None);
         assert_eq!(parse_bool("true"), Some(true));
         assert_eq!(parse_bool("0"), Some(false));
         assert_eq!(parse_bool("yes"), None);

@@ -12,7 +12,10 @@
     if (typeof fn !== 'function') {
       throw new TypeError('the first argument of setTimeout/setInterval must be a function');
     }
-    const delay = Math.max(0, Number(ms) || 0);
+    // k6 converts the delay as Go does: one too large for a duration
+    // (Infinity, 1e300) wraps negative and fires at once, as in browsers.
+    let delay = Math.max(0, Number(ms) || 0);
+    if (!(delay < 9223372036854)) delay = 0;
     const id = nextId++;
     timers[id] = { fn, args, at: now() + delay, every: repeat ? delay : -1 };
     arm();
