@@ -3,12 +3,18 @@
 mod alloc;
 mod api;
 mod banner;
+mod client;
 mod cmd_baseline;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
+mod cmd_login;
 mod cmd_report;
 mod cmd_run;
+mod cmd_runs;
+mod cmd_segment;
+mod cmd_server;
+mod cmd_submit;
 mod cmd_target;
 mod flags;
 mod progress;
@@ -50,8 +56,20 @@ enum Command {
     Resume(api::ApiArgs),
     /// Change the VUs of a running test's externally-controlled scenario.
     Scale(api::ScaleArgs),
+    /// Run the control plane: API, live WebSocket, storage, in-process workers.
+    Server(cmd_server::ServerArgs),
+    /// Sign in to a server and store an API token for `submit` and `runs`.
+    Login(cmd_login::LoginArgs),
+    /// Run a script on a server, follow it live, exit with k6's exit code.
+    Submit(cmd_submit::SubmitArgs),
+    /// List a server's runs.
+    Runs(cmd_runs::RunsArgs),
     /// Print the version.
     Version,
+    /// Run one segment of a server's run (internal: the child process of
+    /// `stampede server`'s in-process workers).
+    #[command(name = "__segment", hide = true)]
+    Segment,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +93,11 @@ fn main() -> ExitCode {
         Command::Pause(args) => api::set_paused(args, true),
         Command::Resume(args) => api::set_paused(args, false),
         Command::Scale(args) => api::scale(args),
+        Command::Segment => cmd_segment::run(),
+        Command::Server(args) => cmd_server::run(args),
+        Command::Login(args) => cmd_login::run(args),
+        Command::Submit(args) => cmd_submit::run(args),
+        Command::Runs(args) => cmd_runs::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",

@@ -122,6 +122,32 @@ impl SummarySetup {
     }
 }
 
+impl SummarySetup {
+    /// For a run on a server: the text `emit` would print to stdout
+    /// (without colors; `handleSummary`'s stdout output when the script
+    /// exports it) and the `--summary-export` document.
+    pub fn rendered(&self, report: &RunReport) -> (String, serde_json::Value) {
+        let input = self.input(
+            &report.store,
+            &report.registry,
+            &report.thresholds,
+            report.duration,
+            report.setup_data.as_ref(),
+        );
+        let summary = Report::new(input);
+        let text = match &report.handle_summary {
+            Some(outputs) => outputs
+                .iter()
+                .filter(|(dest, _)| dest == "stdout")
+                .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+                .collect(),
+            None if self.no_summary => String::new(),
+            None => summary.render(self.mode),
+        };
+        (text, summary.summary_export())
+    }
+}
+
 /// Writes `handleSummary`'s outputs: `stdout`, `stderr` or file paths.
 fn write_handle_summary(outputs: &[(String, Vec<u8>)]) -> Result<(), String> {
     let mut errors = Vec::new();

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{run_script, run_script_with};
-use stampede_engine::ExitCode;
 use stampede_demo::TestServer;
+use stampede_engine::ExitCode;
 
 #[test]
 fn shared_iterations_with_http_and_checks() {

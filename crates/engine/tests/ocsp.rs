@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use common::{run_script_with, Run};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use stampede_engine::ExitCode;
 use stampede_demo::TestServer;
+use stampede_engine::ExitCode;
 
 const GOOD: &[u8] = include_bytes!("../../http/tests/fixtures/ocsp-good.der");
 const REVOKED: &[u8] = include_bytes!("../../http/tests/fixtures/ocsp-revoked.der");

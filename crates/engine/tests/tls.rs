@@ -13,8 +13,8 @@ use common::{run_script_with, Run};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
-use stampede_engine::ExitCode;
 use stampede_demo::TestServer;
+use stampede_engine::ExitCode;
 
 /// A client certificate (PEM) and the port of an HTTPS server for
 /// `localhost` that requires it; the server answers every request with

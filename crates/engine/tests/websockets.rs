@@ -7,8 +7,8 @@ mod common;
 mod ws_servers;
 
 use common::{run_script_with, Run};
-use stampede_engine::ExitCode;
 use stampede_demo::TestServer;
+use stampede_engine::ExitCode;
 use ws_servers::WsServer;
 
 /// Runs `script` with `WS_URL` (the echo), `BROADCAST_URL` and `BASE_URL`
