@@ -62,6 +62,7 @@
 
 pub mod ansi;
 pub mod collate;
+pub mod export;
 pub mod html;
 pub mod humanize;
 pub mod jsfmt;

@@ -42,7 +42,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = O
 
 /// The control plane's storage. Cheap to clone (a pool handle); every
 /// method is one short transaction at most.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
@@ -111,19 +111,51 @@ impl MigrationSource<'static> for EmbeddedMigrations {
     }
 }
 
+/// Only the backend: the pool's options hold the database URL, which may
+/// carry a password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite database in `data_dir`
-    /// (`data_dir/stampede.db`, the directory created too) and migrates it.
+    /// (`data_dir/stampede.db`; a new directory is created private to its
+    /// owner, 0700) and migrates it.
     pub async fn open_data_dir(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Backend {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(data_dir).map_err(|e| StoreError::Backend {
             what: "cannot create the data directory",
             source: Box::new(e),
         })?;
         Store::open_sqlite(&data_dir.join(SQLITE_FILE)).await
     }
 
-    /// Opens (creating if needed) the SQLite database file `path` and migrates it.
+    /// Opens (creating if needed) the SQLite database file `path` and
+    /// migrates it. A new file is created readable by its owner only (0600:
+    /// it holds password and token hashes); SQLite gives its `-wal` and
+    /// `-shm` files the same permissions.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        match create.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(StoreError::Backend {
+                    what: "cannot create the database file",
+                    source: Box::new(e),
+                })
+            }
+        }
         let path = path.to_str().ok_or_else(|| {
             StoreError::Invalid(format!(
                 "the database path {} is not valid UTF-8",

@@ -87,6 +87,7 @@ pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use metrics::{
     decode_snapshot, encode_snapshot, merge_snapshots, RollupPolicy, RollupStats, StoredInterval,
+    MAX_SNAPSHOT_BYTES,
 };
 pub use model::*;
 pub use runs::INTERRUPTED;

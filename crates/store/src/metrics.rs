@@ -2,12 +2,16 @@
 //! 1 s → 10 s → 60 s rollup, and retention.
 //!
 //! A row is one interval `(run, start_ms, len_ms)` holding the merged
-//! [`WireSnapshot`] of that interval, serialized exactly as the wire form
-//! ([`WireSnapshot::to_json`]: trend histograms as HDR V2+deflate, base64)
-//! and then zstd-compressed: the JSON's repeated metric names and tag sets
-//! shrink about tenfold that way, and nothing is lost (decompressing gives
-//! the wire bytes back). Writing the same key again replaces the row, so a
-//! redelivered interval is never counted twice.
+//! [`WireSnapshot`] of that interval as its wire JSON
+//! ([`WireSnapshot::to_json`]), zstd-compressed, with one change: each
+//! trend histogram is stored as plain HDR V2 instead of the wire's
+//! per-histogram "V2+deflate". The wire decoder reads both encodings alike,
+//! so a stored row decodes to exactly the snapshot that was written (same
+//! counts in every bucket), but zstd over the whole row then finds the
+//! redundancy that hundreds of separately deflated small histograms hide:
+//! a 1-hour, 20-endpoint run at 500 requests/s takes about a quarter less
+//! space (`examples/size.rs`). Writing the same key again replaces the row,
+//! so a redelivered interval is never counted twice.
 //!
 //! Rollup merges the short intervals of an ended run into aligned longer
 //! ones exactly (HDR histograms add, counters sum, min/max/last combine), in
@@ -18,6 +22,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde_json::Value;
 use stampede_metrics::{Registry, Snapshot, WireSnapshot};
 use time::OffsetDateTime;
 
@@ -25,6 +30,10 @@ use crate::db::{col, now_ms, to_ms};
 use crate::error::{Result, StoreError};
 use crate::model::{RunId, RunStatus};
 use crate::Store;
+
+/// Largest stored (compressed) snapshot: far above a 1000-endpoint
+/// interval, far below what would strain a database row.
+pub const MAX_SNAPSHOT_BYTES: usize = 32 << 20;
 
 /// zstd level for stored snapshots: fast, and within a few percent of the
 /// higher levels on this data.
@@ -74,10 +83,50 @@ pub struct RollupStats {
     pub rows_written: u64,
 }
 
-/// The stored bytes of a snapshot: zstd of its wire JSON.
+/// The stored bytes of a snapshot: zstd of its wire JSON, histograms
+/// inflated (see the module docs).
 pub fn encode_snapshot(s: &WireSnapshot) -> Vec<u8> {
-    zstd::bulk::compress(s.to_json().as_bytes(), ZSTD_LEVEL)
+    let mut json = serde_json::to_value(s).expect("a wire snapshot always serializes");
+    if let Some(entries) = json.get_mut("entries").and_then(Value::as_array_mut) {
+        for agg in entries.iter_mut().filter_map(|e| e.get_mut("agg")) {
+            if agg.get("type").and_then(Value::as_str) != Some("trend") {
+                continue;
+            }
+            for key in ["hist", "neg"] {
+                if let Some(Value::String(h)) = agg.get_mut(key) {
+                    if let Some(plain) = inflate_histogram(h) {
+                        *h = plain;
+                    }
+                }
+            }
+        }
+    }
+    zstd::bulk::compress(json.to_string().as_bytes(), ZSTD_LEVEL)
         .expect("zstd compresses any input in memory")
+}
+
+/// HDR's "V2+deflate" cookie; the payload after cookie and length is a
+/// zlib stream of the plain V2 serialization (with its own cookie).
+const V2_DEFLATE_COOKIE: [u8; 4] = 0x1c84_9308_u32.to_be_bytes();
+
+/// A base64 V2+deflate histogram as base64 plain V2, or `None` if it is
+/// not in that form (then it is stored as it came).
+fn inflate_histogram(b64: &str) -> Option<String> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let bytes = engine.decode(b64).ok()?;
+    if bytes.len() < 8 || bytes[..4] != V2_DEFLATE_COOKIE {
+        return None;
+    }
+    let len = u32::from_be_bytes(bytes[4..8].try_into().ok()?) as usize;
+    let body = bytes.get(8..8 + len)?;
+    let mut plain = Vec::new();
+    flate2::read::ZlibDecoder::new(body)
+        .take(MAX_SNAPSHOT_BYTES as u64)
+        .read_to_end(&mut plain)
+        .ok()?;
+    Some(engine.encode(plain))
 }
 
 /// The snapshot back from [`encode_snapshot`]'s bytes.
@@ -135,6 +184,12 @@ impl Store {
         let start_ms = i64::try_from(snapshot.start_ns / 1_000_000)
             .map_err(|_| StoreError::Invalid("interval start out of range".into()))?;
         let blob = encode_snapshot(snapshot);
+        if blob.len() > MAX_SNAPSHOT_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "a stored interval must compress to at most {} MiB",
+                MAX_SNAPSHOT_BYTES >> 20
+            )));
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO run_metrics (run_id, start_ms, len_ms, created_at, snapshot) \
@@ -386,5 +441,56 @@ impl Store {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_metrics::{Builtin, Sink, TagSet};
+
+    #[test]
+    fn stored_snapshots_decode_to_what_was_written() {
+        let reg = Registry::new();
+        let mut sink = Sink::new();
+        let tags = TagSet::from_pairs([("name", "a")]);
+        for (i, v) in [0.5, 12.25, 980.0, -3.0, 1e9].into_iter().enumerate() {
+            sink.add(Builtin::HttpReqDuration.metric(), &tags, v, i as u64);
+            sink.add(Builtin::HttpReqs.metric(), &tags, 1.0, i as u64);
+        }
+        let snap = sink.take(0, 1_000_000_000).to_wire(&reg);
+        let bytes = encode_snapshot(&snap);
+        let back = decode_snapshot(&bytes).unwrap();
+        assert_eq!(back, snap);
+        assert_eq!(
+            back.to_json(),
+            snap.to_json(),
+            "the wire bytes come back too"
+        );
+        let stored: Value =
+            serde_json::from_slice(&zstd::stream::decode_all(bytes.as_slice()).unwrap()).unwrap();
+        let trend = &stored["entries"][0]["agg"];
+        assert_eq!(trend["type"], "trend");
+        for key in ["hist", "neg"] {
+            use base64::Engine as _;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(trend[key].as_str().unwrap())
+                .unwrap();
+            assert_eq!(
+                raw[..4],
+                0x1c84_9314_u32.to_be_bytes(),
+                "{key} stored as plain V2"
+            );
+        }
+        assert!(matches!(
+            decode_snapshot(b"not zstd"),
+            Err(StoreError::Backend { .. })
+        ));
+    }
+
+    #[test]
+    fn other_histogram_encodings_are_kept() {
+        assert_eq!(inflate_histogram("not base64!"), None);
+        assert_eq!(inflate_histogram("AAAA"), None);
     }
 }

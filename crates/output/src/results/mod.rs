@@ -36,7 +36,7 @@
 pub mod baseline;
 pub mod compare;
 mod k6json;
-mod recorder;
+pub(crate) mod recorder;
 mod series;
 
 use std::collections::BTreeMap;

@@ -33,14 +33,181 @@ pub struct RecorderConfig {
     pub interval: Option<Duration>,
 }
 
+/// One endpoint's figures while they accumulate.
 #[derive(Default)]
-struct EndpointAcc {
-    methods: BTreeSet<String>,
-    requests: f64,
-    failed: u64,
-    failed_total: u64,
-    duration: TrendAgg,
-    statuses: BTreeMap<String, u64>,
+pub(crate) struct EndpointAcc {
+    pub(crate) methods: BTreeSet<String>,
+    pub(crate) requests: f64,
+    pub(crate) failed: u64,
+    pub(crate) failed_total: u64,
+    pub(crate) duration: TrendAgg,
+    pub(crate) statuses: BTreeMap<String, u64>,
+}
+
+/// Endpoints by name (the `endpoint` tag, else `name`, else `url`), capped
+/// at [`MAX_ENDPOINTS`]; shared with the exports of stored runs.
+#[derive(Default)]
+pub(crate) struct EndpointTable {
+    list: Vec<(String, EndpointAcc)>,
+    by_name: HashMap<String, usize>,
+}
+
+impl EndpointTable {
+    /// The accumulator of the endpoint `tags` belong to.
+    pub(crate) fn entry(&mut self, tags: &TagSet) -> &mut EndpointAcc {
+        let name = tags
+            .get("endpoint")
+            .or_else(|| tags.get("name"))
+            .or_else(|| tags.get("url"))
+            .unwrap_or("(unnamed)");
+        let i = match self.by_name.get(name) {
+            Some(&i) => i,
+            None => {
+                let key = if self.list.len() >= MAX_ENDPOINTS {
+                    OTHER_ENDPOINTS
+                } else {
+                    name
+                };
+                match self.by_name.get(key) {
+                    Some(&i) => i,
+                    None => {
+                        self.list.push((key.to_owned(), EndpointAcc::default()));
+                        self.by_name.insert(key.to_owned(), self.list.len() - 1);
+                        self.list.len() - 1
+                    }
+                }
+            }
+        };
+        &mut self.list[i].1
+    }
+
+    /// The endpoints sorted by name; `per_sec` turns counts into rates.
+    pub(crate) fn finish(self, per_sec: impl Fn(f64) -> f64) -> Vec<Endpoint> {
+        let mut endpoints: Vec<Endpoint> = self
+            .list
+            .into_iter()
+            .map(|(name, e)| Endpoint {
+                name,
+                methods: e.methods.into_iter().collect(),
+                requests: e.requests as u64,
+                failed: e.failed,
+                error_rate: ratio(e.failed, e.failed_total),
+                rps: per_sec(e.requests),
+                latency: Latency::from_trend(&e.duration),
+                statuses: e.statuses,
+            })
+            .collect();
+        endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+        endpoints
+    }
+}
+
+/// What a whole run's merged metrics say, beyond endpoints and series.
+pub(crate) struct WholeRun {
+    pub(crate) totals: Totals,
+    pub(crate) thresholds: Vec<ThresholdResult>,
+    pub(crate) checks: Vec<CheckResult>,
+    /// `handleSummary` data.
+    pub(crate) summary: serde_json::Value,
+}
+
+/// Totals, thresholds (evaluated here on `store`), checks and the
+/// `handleSummary` data of a run whose merged metrics are `store`.
+pub(crate) fn whole_run(
+    store: &Store,
+    registry: &Registry,
+    specs: &[ThresholdSpec],
+    trend_stats: &[String],
+    duration: Duration,
+) -> WholeRun {
+    let secs = duration.as_secs_f64();
+    let per_sec = |n: f64| if secs > 0.0 { n / secs } else { 0.0 };
+    let mut thresholds = Thresholds::new(specs.to_vec()).unwrap_or_default();
+    let _ = thresholds.validate(registry);
+    if !thresholds.is_empty() {
+        thresholds.evaluate(store, duration);
+    }
+    let report = Report::new(SummaryInput {
+        store,
+        registry,
+        thresholds: Some(&thresholds),
+        duration,
+        trend_stats: trend_stats.to_vec(),
+        time_unit: None,
+        setup_data: None,
+        no_color: true,
+        stdout_tty: false,
+        stderr_tty: false,
+    });
+
+    let threshold_results = thresholds
+        .results()
+        .into_iter()
+        .flat_map(|r| {
+            let def = registry
+                .lookup(&r.selector.metric)
+                .map(|m| registry.def(m.id));
+            let contains = def
+                .as_ref()
+                .map_or("default", |d| d.contains.as_str())
+                .to_owned();
+            let kind = def.as_ref().map_or("", |d| d.kind.as_str()).to_owned();
+            r.thresholds.into_iter().map(move |t| ThresholdResult {
+                metric: r.name.clone(),
+                expression: t.source,
+                ok: t.ok,
+                observed: t.observed,
+                contains: contains.clone(),
+                kind: kind.clone(),
+            })
+        })
+        .collect();
+
+    let mut checks = Vec::new();
+    flatten_checks(&report.model().root_group, &mut checks);
+
+    let whole = |b: Builtin| store.get(b.id(), &TagSet::empty());
+    let count = |b: Builtin| match whole(b) {
+        Some(Aggregate::Counter(c)) => c.sum,
+        _ => 0.0,
+    };
+    let (failed, failed_total) = match whole(Builtin::HttpReqFailed) {
+        Some(Aggregate::Rate(r)) => (r.passes, r.total),
+        _ => (0, 0),
+    };
+    let (checks_passed, checks_total) = match whole(Builtin::Checks) {
+        Some(Aggregate::Rate(r)) => (r.passes, r.total),
+        _ => (0, 0),
+    };
+    let latency = match whole(Builtin::HttpReqDuration) {
+        Some(Aggregate::Trend(t)) => Latency::from_trend(&t),
+        _ => Latency::default(),
+    };
+    let vus_max = match whole(Builtin::Vus) {
+        Some(Aggregate::Gauge(g)) => Some(g.max),
+        _ => None,
+    };
+    let requests = count(Builtin::HttpReqs);
+    let totals = Totals {
+        requests: requests as u64,
+        failed,
+        error_rate: ratio(failed, failed_total),
+        rps: per_sec(requests),
+        iterations: count(Builtin::Iterations) as u64,
+        dropped_iterations: count(Builtin::DroppedIterations) as u64,
+        vus_max,
+        data_sent: count(Builtin::DataSent),
+        data_received: count(Builtin::DataReceived),
+        checks_passed,
+        checks_failed: checks_total - checks_passed,
+        latency,
+    };
+    WholeRun {
+        totals,
+        thresholds: threshold_results,
+        checks,
+        summary: report.handle_summary_data(),
+    }
 }
 
 /// Accumulates samples into [`Results`]: the whole run (as the summary sees
@@ -53,8 +220,7 @@ pub struct Recorder {
     sink: Sink,
     first_ns: Option<u64>,
     last_ns: u64,
-    endpoints: Vec<(String, EndpointAcc)>,
-    by_name: HashMap<String, usize>,
+    endpoints: EndpointTable,
     series: SeriesAcc,
     scenarios: Vec<String>,
 }
@@ -70,8 +236,7 @@ impl Recorder {
             ids: Vec::new(),
             sink: Sink::new(),
             last_ns: 0,
-            endpoints: Vec::new(),
-            by_name: HashMap::new(),
+            endpoints: EndpointTable::default(),
             series: SeriesAcc::new(interval.as_nanos() as u64),
             scenarios: Vec::new(),
         }
@@ -161,32 +326,7 @@ impl Recorder {
     }
 
     fn endpoint(&mut self, tags: &TagSet) -> &mut EndpointAcc {
-        let name = tags
-            .get("endpoint")
-            .or_else(|| tags.get("name"))
-            .or_else(|| tags.get("url"))
-            .unwrap_or("(unnamed)");
-        let i = match self.by_name.get(name) {
-            Some(&i) => i,
-            None => {
-                let key = if self.endpoints.len() >= MAX_ENDPOINTS {
-                    OTHER_ENDPOINTS
-                } else {
-                    name
-                };
-                match self.by_name.get(key) {
-                    Some(&i) => i,
-                    None => {
-                        self.endpoints
-                            .push((key.to_owned(), EndpointAcc::default()));
-                        self.by_name
-                            .insert(key.to_owned(), self.endpoints.len() - 1);
-                        self.endpoints.len() - 1
-                    }
-                }
-            }
-        };
-        &mut self.endpoints[i].1
+        self.endpoints.entry(tags)
     }
 
     /// The results. `end_ns` is the end of the test (default: the last sample).
@@ -199,103 +339,14 @@ impl Recorder {
 
         let mut store = Store::new();
         store.apply(&self.sink.take(start, end));
-        let mut thresholds = Thresholds::new(self.cfg.thresholds.clone()).unwrap_or_default();
-        let _ = thresholds.validate(&self.registry);
-        if !thresholds.is_empty() {
-            thresholds.evaluate(&store, duration);
-        }
-        let report = Report::new(SummaryInput {
-            store: &store,
-            registry: &self.registry,
-            thresholds: Some(&thresholds),
+        let whole = whole_run(
+            &store,
+            &self.registry,
+            &self.cfg.thresholds,
+            &self.cfg.trend_stats,
             duration,
-            trend_stats: self.cfg.trend_stats.clone(),
-            time_unit: None,
-            setup_data: None,
-            no_color: true,
-            stdout_tty: false,
-            stderr_tty: false,
-        });
-
-        let threshold_results = thresholds
-            .results()
-            .into_iter()
-            .flat_map(|r| {
-                let def = self
-                    .registry
-                    .lookup(&r.selector.metric)
-                    .map(|m| self.registry.def(m.id));
-                let contains = def
-                    .as_ref()
-                    .map_or("default", |d| d.contains.as_str())
-                    .to_owned();
-                let kind = def.as_ref().map_or("", |d| d.kind.as_str()).to_owned();
-                r.thresholds.into_iter().map(move |t| ThresholdResult {
-                    metric: r.name.clone(),
-                    expression: t.source,
-                    ok: t.ok,
-                    observed: t.observed,
-                    contains: contains.clone(),
-                    kind: kind.clone(),
-                })
-            })
-            .collect();
-
-        let mut checks = Vec::new();
-        flatten_checks(&report.model().root_group, &mut checks);
-
-        let whole = |b: Builtin| store.get(b.id(), &TagSet::empty());
-        let count = |b: Builtin| match whole(b) {
-            Some(Aggregate::Counter(c)) => c.sum,
-            _ => 0.0,
-        };
-        let (failed, failed_total) = match whole(Builtin::HttpReqFailed) {
-            Some(Aggregate::Rate(r)) => (r.passes, r.total),
-            _ => (0, 0),
-        };
-        let (checks_passed, checks_total) = match whole(Builtin::Checks) {
-            Some(Aggregate::Rate(r)) => (r.passes, r.total),
-            _ => (0, 0),
-        };
-        let latency = match whole(Builtin::HttpReqDuration) {
-            Some(Aggregate::Trend(t)) => Latency::from_trend(&t),
-            _ => Latency::default(),
-        };
-        let vus_max = match whole(Builtin::Vus) {
-            Some(Aggregate::Gauge(g)) => Some(g.max),
-            _ => None,
-        };
-        let requests = count(Builtin::HttpReqs);
-        let totals = Totals {
-            requests: requests as u64,
-            failed,
-            error_rate: ratio(failed, failed_total),
-            rps: per_sec(requests),
-            iterations: count(Builtin::Iterations) as u64,
-            dropped_iterations: count(Builtin::DroppedIterations) as u64,
-            vus_max,
-            data_sent: count(Builtin::DataSent),
-            data_received: count(Builtin::DataReceived),
-            checks_passed,
-            checks_failed: checks_total - checks_passed,
-            latency,
-        };
-
-        let mut endpoints: Vec<Endpoint> = self
-            .endpoints
-            .into_iter()
-            .map(|(name, e)| Endpoint {
-                name,
-                methods: e.methods.into_iter().collect(),
-                requests: e.requests as u64,
-                failed: e.failed,
-                error_rate: ratio(e.failed, e.failed_total),
-                rps: per_sec(e.requests),
-                latency: Latency::from_trend(&e.duration),
-                statuses: e.statuses,
-            })
-            .collect();
-        endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+        );
+        let endpoints = self.endpoints.finish(per_sec);
 
         let series: Series = self.series.finish();
         Results {
@@ -313,17 +364,17 @@ impl Recorder {
                 duration_s: secs,
                 scenarios: self.scenarios,
             },
-            totals,
-            thresholds: threshold_results,
-            checks,
+            totals: whole.totals,
+            thresholds: whole.thresholds,
+            checks: whole.checks,
             endpoints,
             series,
-            summary: Some(report.handle_summary_data()),
+            summary: Some(whole.summary),
         }
     }
 }
 
-fn ratio(part: u64, total: u64) -> f64 {
+pub(crate) fn ratio(part: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
     } else {

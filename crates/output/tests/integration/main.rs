@@ -13,3 +13,4 @@ mod net_outputs;
 mod outputs;
 mod report_browser;
 mod snapshots;
+mod stored_exports;
