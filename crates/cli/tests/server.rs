@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// The store's throwaway PostgreSQL launcher (Debian's `postgresql`).
+#[path = "../../store/tests/common/mod.rs"]
+mod pg;
+
 const ADMIN_PASSWORD: &str = "correct-horse-battery";
 
 /// A `stampede server` child process, killed by PID on drop.
@@ -22,7 +26,7 @@ struct ServerProc {
 }
 
 impl ServerProc {
-    fn start(data: &Path, extra: &[&str]) -> ServerProc {
+    fn start(data: &Path, db: Option<&str>, extra: &[&str]) -> ServerProc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stampede"));
         cmd.args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
@@ -32,8 +36,8 @@ impl ServerProc {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        if let Ok(url) = std::env::var("STAMPEDE_TEST_DATABASE_URL") {
-            cmd.args(["--database", &url]);
+        if let Some(url) = db {
+            cmd.args(["--database", url]);
         }
         let mut child = cmd.spawn().expect("the server starts");
         let stderr = child.stderr.take().unwrap();
@@ -243,11 +247,10 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-#[test]
-fn user_path_over_http_websocket_and_the_cli() {
+fn user_path_over_http_websocket_and_the_cli(db: Option<&str>) {
     let target = stampede_demo::TestServer::start_in_background();
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProc::start(data.path(), &[]);
+    let server = ServerProc::start(data.path(), db, &[]);
     let addr = server.addr.clone();
 
     // Login answers a JWT and sets an HttpOnly, SameSite=Strict cookie.
@@ -372,6 +375,78 @@ fn user_path_over_http_websocket_and_the_cli() {
     );
     assert_eq!(list["items"][0]["id"], run);
 
+    // Exports of the stored run, and a comparison with itself.
+    let (s, j) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/export/{run}?format=json"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(s, 200, "{j}");
+    assert!(j.to_string().contains("http_reqs"), "{j}");
+    let bearer = format!("Bearer {token}");
+    let (s, head, csv) = http_raw(
+        &addr,
+        "GET",
+        &format!("/api/v1/export/{run}?format=csv"),
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(s, 200, "{}", text(&csv));
+    assert!(
+        head.contains("text/csv") && text(&csv).lines().count() >= 3,
+        "{}",
+        text(&csv)
+    );
+    let (s, _, html) = http_raw(
+        &addr,
+        "GET",
+        &format!("/api/v1/export/{run}?format=html"),
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(s, 200);
+    assert!(text(&html).contains("<html"), "an HTML report");
+    let (s, _, pdf) = http_raw(
+        &addr,
+        "GET",
+        &format!("/api/v1/export/{run}?format=pdf"),
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    if s == 200 {
+        assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    } else {
+        assert_eq!(
+            s,
+            503,
+            "PDF without Chromium is a clear 503: {}",
+            text(&pdf)
+        );
+    }
+    let (s, _) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/export/{run}?format=docx"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(s, 400);
+    let (s, c) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/runs/{run}/compare/{run}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["passed"], true, "{c}");
+    assert!(
+        c["text"].as_str().unwrap().contains("/get") || c["text"].as_str().unwrap().contains("GET"),
+        "{c}"
+    );
+
     // The CLI: login stores a token (0600); submit follows and exits like run.
     let cfg = tempfile::tempdir().unwrap();
     let cfg_dir = cfg.path().to_str().unwrap();
@@ -447,6 +522,16 @@ fn user_path_over_http_websocket_and_the_cli() {
         text(&out.stderr)
     );
 
+    let run_id = run.to_string();
+    let out = stampede(&["compare", "-b", &run_id, &run_id], &envs, "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
     let out = stampede(&["runs"], &envs, "");
     let listing = text(&out.stdout);
     assert!(out.status.success());
@@ -456,10 +541,9 @@ fn user_path_over_http_websocket_and_the_cli() {
     );
 }
 
-#[test]
-fn roles_bad_input_and_attacks() {
+fn roles_bad_input_and_attacks(db: Option<&str>) {
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProc::start(data.path(), &["--max-body", "4096"]);
+    let server = ServerProc::start(data.path(), db, &["--max-body", "4096"]);
     let addr = server.addr.clone();
     let admin = login(&addr, "admin", ADMIN_PASSWORD);
 
@@ -757,11 +841,10 @@ fn child_pids(pid: u32) -> Vec<u32> {
     out
 }
 
-#[test]
-fn kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals() {
+fn kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals(db: Option<&str>) {
     let target = stampede_demo::TestServer::start_in_background();
     let data = tempfile::tempdir().unwrap();
-    let mut server = ServerProc::start(data.path(), &[]);
+    let mut server = ServerProc::start(data.path(), db, &[]);
     let addr = server.addr.clone();
     let token = login(&addr, "admin", ADMIN_PASSWORD);
     let scenario = create_scenario(&addr, &token, "long", SCRIPT);
@@ -794,7 +877,7 @@ fn kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals() {
         (stat.is_empty() || stat.contains(") Z ")).then_some(())
     });
 
-    let server = ServerProc::start(data.path(), &[]);
+    let server = ServerProc::start(data.path(), db, &[]);
     let addr = server.addr.clone();
     let token = login(&addr, "admin", ADMIN_PASSWORD);
     let (_, r) = call(
@@ -830,11 +913,10 @@ fn kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals() {
     assert_eq!(r["status"], "passed", "{r}");
 }
 
-#[test]
-fn stop_and_abort_end_runs_and_a_crashing_script_errors() {
+fn stop_and_abort_end_runs_and_a_crashing_script_errors(db: Option<&str>) {
     let target = stampede_demo::TestServer::start_in_background();
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProc::start(data.path(), &[]);
+    let server = ServerProc::start(data.path(), db, &[]);
     let addr = server.addr.clone();
     let token = login(&addr, "admin", ADMIN_PASSWORD);
     let scenario = create_scenario(&addr, &token, "s", SCRIPT);
@@ -935,4 +1017,54 @@ fn stop_and_abort_end_runs_and_a_crashing_script_errors() {
         200,
         "the server keeps serving"
     );
+}
+
+/// Runs `test` against a throwaway PostgreSQL (skipped with a notice when
+/// the package is missing, unless `STAMPEDE_REQUIRE_SERVERS` is set).
+fn with_postgres(test: fn(Option<&str>)) {
+    let Some(bin) = pg::postgres_bin_dir() else {
+        return;
+    };
+    let server = pg::Postgres::start(&bin);
+    test(Some(&server.url("postgres")));
+}
+
+#[test]
+fn user_path_sqlite() {
+    user_path_over_http_websocket_and_the_cli(None);
+}
+
+#[test]
+fn user_path_postgres() {
+    with_postgres(user_path_over_http_websocket_and_the_cli);
+}
+
+#[test]
+fn roles_and_attacks_sqlite() {
+    roles_bad_input_and_attacks(None);
+}
+
+#[test]
+fn roles_and_attacks_postgres() {
+    with_postgres(roles_bad_input_and_attacks);
+}
+
+#[test]
+fn kill_9_and_restart_sqlite() {
+    kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals(None);
+}
+
+#[test]
+fn kill_9_and_restart_postgres() {
+    with_postgres(kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals);
+}
+
+#[test]
+fn stop_abort_crash_sqlite() {
+    stop_and_abort_end_runs_and_a_crashing_script_errors(None);
+}
+
+#[test]
+fn stop_abort_crash_postgres() {
+    with_postgres(stop_and_abort_end_runs_and_a_crashing_script_errors);
 }

@@ -7,6 +7,7 @@
 //! map the error.
 
 mod auth;
+mod exports;
 pub mod limit;
 mod ops;
 mod runs;
@@ -115,6 +116,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runs/{id}/stop", post(runs::stop))
         .route("/runs/{id}/abort", post(runs::abort))
         .route("/runs/{id}/metrics", get(runs::metrics))
+        .route("/runs/{a}/compare/{b}", get(exports::compare))
+        .route("/export/{id}", get(exports::export))
         .route("/workers", get(ops::workers))
         .route("/ws", get(ws::subscribe))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
