@@ -34,6 +34,10 @@ pub struct ServerArgs {
     /// API requests per second per token or address (0: no limit).
     #[arg(long, default_value_t = 50)]
     pub rate_limit: u32,
+    /// A network runs may send load to (CIDR or address); repeatable.
+    /// Default: loopback only (127.0.0.0/8 and ::1).
+    #[arg(long = "allow-target")]
+    pub allow_target: Vec<String>,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -63,6 +67,13 @@ pub fn run(args: ServerArgs) -> i32 {
         jwt_secret: std::env::var("STAMPEDE_JWT_SECRET").ok(),
         rate_limit_per_sec: args.rate_limit,
         secure_cookies: false,
+        allow_targets: if args.allow_target.is_empty() {
+            stampede_server::allow::DEFAULT_ALLOWED
+                .map(String::from)
+                .to_vec()
+        } else {
+            args.allow_target
+        },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .thread_name("stampede-server")

@@ -1068,3 +1068,38 @@ fn stop_abort_crash_sqlite() {
 fn stop_abort_crash_postgres() {
     with_postgres(stop_and_abort_end_runs_and_a_crashing_script_errors);
 }
+
+#[test]
+fn targets_outside_the_allow_list_get_no_load() {
+    let target = stampede_demo::TestServer::start_in_background();
+    let data = tempfile::tempdir().unwrap();
+    // Only 127.0.0.2 is allowed: the target on 127.0.0.1 is not.
+    let server = ServerProc::start(data.path(), None, &["--allow-target", "127.0.0.2"]);
+    let addr = server.addr.clone();
+    let token = login(&addr, "admin", ADMIN_PASSWORD);
+    let scenario = create_scenario(&addr, &token, "ssrf", SCRIPT);
+    // The request's own options cannot lift the list.
+    let (s, v) = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/scenarios/{scenario}/start"),
+        Some(&token),
+        Some(
+            json!({"iterations": 3, "env": {"BASE": target.url()}, "options": {"blacklistIPs": []}}),
+        ),
+    );
+    assert_eq!(s, 202, "{v}");
+    let r = wait_final(&addr, &token, v["run_id"].as_i64().unwrap());
+    assert_eq!(r["status"], "failed", "{r}");
+    let failed = &r["summary"]["metrics"]["http_req_failed"];
+    assert_eq!(
+        failed["value"].as_f64(),
+        Some(1.0),
+        "every request refused: {r}"
+    );
+    assert_eq!(
+        r["summary"]["metrics"]["checks"]["passes"].as_f64(),
+        Some(0.0),
+        "{r}"
+    );
+}

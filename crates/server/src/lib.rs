@@ -8,6 +8,7 @@
 //! the same code serves every backend. [`serve`] wires it all up; tests
 //! and the CLI use [`ServerConfig`] and [`Server::bind`].
 
+pub mod allow;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub rate_limit_per_sec: u32,
     /// Whether the session cookie gets `Secure` (TLS).
     pub secure_cookies: bool,
+    /// Networks runs may send load to (`--allow-target`).
+    pub allow_targets: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             jwt_secret: None,
             rate_limit_per_sec: 50,
             secure_cookies: false,
+            allow_targets: allow::DEFAULT_ALLOWED.map(String::from).to_vec(),
         }
     }
 }
@@ -192,7 +196,8 @@ impl Server {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = AppState::new(store, jwt, transport, config);
+        let blocked = allow::blocked_ranges(&allow::parse(&config.allow_targets)?);
+        let state = AppState::new(store, jwt, transport, config, blocked);
         Ok((
             Server {
                 addr,

@@ -88,6 +88,8 @@ pub struct Orchestrator {
     live: Mutex<HashMap<RunId, Live>>,
     validate_timeout: Duration,
     load: Arc<LoadMetrics>,
+    /// `blacklistIPs` entries outside the target allow-list.
+    blocked_targets: Vec<String>,
 }
 
 /// The final state for k6's exit code.
@@ -109,6 +111,7 @@ impl Orchestrator {
         transport: Arc<dyn Transport>,
         hub: Hub,
         load: Arc<LoadMetrics>,
+        blocked_targets: Vec<String>,
     ) -> Self {
         Self {
             store,
@@ -117,6 +120,7 @@ impl Orchestrator {
             live: Mutex::new(HashMap::new()),
             validate_timeout: Duration::from_secs(60),
             load,
+            blocked_targets,
         }
     }
 
@@ -228,7 +232,8 @@ impl Orchestrator {
                 "the in-process transport runs a run as one segment: `workers` must be 1",
             ));
         }
-        let overrides = req.overrides()?;
+        let mut overrides = req.overrides()?;
+        self.enforce_allow_list(&mut overrides);
         let files = scenario_files(&scenario.content.archive)
             .map_err(|e| AppError::unprocessable("invalid_archive", e))?;
         let mut job = SegmentJob {
@@ -280,6 +285,21 @@ impl Orchestrator {
         let me = self.clone();
         tokio::spawn(async move { me.supervise(run, job).await });
         Ok(id)
+    }
+
+    /// Adds the networks outside the allow-list to the top layer's
+    /// `blacklistIPs` (keeping the request's own entries).
+    fn enforce_allow_list(&self, overrides: &mut Value) {
+        if self.blocked_targets.is_empty() {
+            return;
+        }
+        let Value::Object(m) = overrides else { return };
+        let mut list: Vec<Value> = match m.remove("blacklistIPs") {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        list.extend(self.blocked_targets.iter().cloned().map(Value::from));
+        m.insert("blacklistIPs".into(), Value::Array(list));
     }
 
     /// Asks a run in flight to stop gracefully (teardown and summary run).

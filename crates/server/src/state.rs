@@ -44,6 +44,7 @@ impl AppState {
         jwt: JwtKey,
         transport: Arc<dyn Transport>,
         config: ServerConfig,
+        blocked_targets: Vec<String>,
     ) -> Arc<Self> {
         let hub = Hub::new(HUB_CAPACITY);
         let metrics = ServerMetrics::default();
@@ -52,6 +53,7 @@ impl AppState {
             transport,
             hub.clone(),
             metrics.load.clone(),
+            blocked_targets,
         ));
         Arc::new(Self {
             store,
