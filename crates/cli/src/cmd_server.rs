@@ -38,6 +38,12 @@ pub struct ServerArgs {
     /// Default: loopback only (127.0.0.0/8 and ::1).
     #[arg(long = "allow-target")]
     pub allow_target: Vec<String>,
+    /// PEM certificate chain for HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -66,7 +72,8 @@ pub fn run(args: ServerArgs) -> i32 {
         admin_password: std::env::var("STAMPEDE_ADMIN_PASSWORD").ok(),
         jwt_secret: std::env::var("STAMPEDE_JWT_SECRET").ok(),
         rate_limit_per_sec: args.rate_limit,
-        secure_cookies: false,
+        secure_cookies: args.tls_cert.is_some(),
+        tls: args.tls_cert.zip(args.tls_key),
         allow_targets: if args.allow_target.is_empty() {
             stampede_server::allow::DEFAULT_ALLOWED
                 .map(String::from)
@@ -99,7 +106,8 @@ pub fn run(args: ServerArgs) -> i32 {
                 "Created the user `admin` with the password: {p}\n(shown once; set STAMPEDE_ADMIN_PASSWORD on first start to choose it)"
             );
         }
-        eprintln!("stampede server listening on http://{}", server.addr);
+        let scheme = if server.is_tls() { "https" } else { "http" };
+        eprintln!("stampede server listening on {scheme}://{}", server.addr);
         let shutdown = async {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -46,8 +46,12 @@ impl ServerProc {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if !sent {
-                    if let Some(a) = line.split("listening on http://").nth(1) {
-                        let _ = tx.send(Ok(a.trim().to_string()));
+                    if let Some(a) = line.split("listening on ").nth(1) {
+                        let a = a
+                            .trim()
+                            .trim_start_matches("http://")
+                            .trim_start_matches("https://");
+                        let _ = tx.send(Ok(a.to_string()));
                         sent = true;
                         continue;
                     }
@@ -1102,4 +1106,58 @@ fn targets_outside_the_allow_list_get_no_load() {
         Some(0.0),
         "{r}"
     );
+}
+
+#[test]
+fn https_with_tls_cert_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, pem_key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, key.cert.pem()).unwrap();
+    std::fs::write(&pem_key, key.signing_key.serialize_pem()).unwrap();
+    let data = dir.path().join("data");
+    let server = ServerProc::start(
+        &data,
+        None,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            pem_key.to_str().unwrap(),
+        ],
+    );
+    let body = json!({"username": "admin", "password": ADMIN_PASSWORD}).to_string();
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-i",
+            "--max-time",
+            "30",
+            "--cacert",
+            cert.to_str().unwrap(),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body,
+        ])
+        .arg(format!("https://{}/api/v1/auth/login", server.addr))
+        .output()
+        .expect("curl runs");
+    let answer = text(&out.stdout);
+    assert!(
+        answer.starts_with("HTTP/2 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}{}",
+        text(&out.stderr)
+    );
+    assert!(
+        answer.contains("Secure"),
+        "the session cookie is Secure over TLS: {answer}"
+    );
+    // Plain HTTP on the TLS port gets no answer.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(!text(&buf).contains("200 OK"), "{}", text(&buf));
 }

@@ -16,6 +16,7 @@ pub mod hub;
 pub mod metrics;
 pub mod orchestrator;
 pub mod state;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -51,6 +52,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Networks runs may send load to (`--allow-target`).
     pub allow_targets: Vec<String>,
+    /// PEM certificate chain and private key for HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             rate_limit_per_sec: 50,
             secure_cookies: false,
             allow_targets: allow::DEFAULT_ALLOWED.map(String::from).to_vec(),
+            tls: None,
         }
     }
 }
@@ -168,6 +172,7 @@ pub struct Server {
     pub addr: SocketAddr,
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Server {
@@ -196,6 +201,10 @@ impl Server {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+            None => None,
+        };
         let blocked = allow::blocked_ranges(&allow::parse(&config.allow_targets)?);
         let state = AppState::new(store, jwt, transport, config, blocked);
         Ok((
@@ -203,9 +212,15 @@ impl Server {
                 addr,
                 listener,
                 state,
+                tls,
             },
             generated,
         ))
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Serves until `shutdown` completes.
@@ -214,6 +229,10 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
         let app = api::router(self.state.clone());
+        if let Some(acceptor) = self.tls {
+            tls::serve(self.listener, acceptor, app, shutdown).await;
+            return Ok(());
+        }
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
