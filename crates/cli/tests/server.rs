@@ -370,6 +370,27 @@ fn user_path_over_http_websocket_and_the_cli(db: Option<&str>) {
     );
     assert_eq!(s, 200);
     assert!(m["intervals"].as_array().unwrap().len() >= 2, "{m}");
+    let (s, series) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/runs/{run}/metrics?metric=http_req_duration&step=1"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(s, 200, "{series}");
+    let points = series["points"].as_array().unwrap();
+    assert!(
+        points.len() >= 2 && points[0]["p95"].as_f64().unwrap() > 0.0,
+        "{series}"
+    );
+    let (s, _) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/runs/{run}/metrics?metric=no_such_metric"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(s, 404);
     let (_, list) = call(
         &addr,
         "GET",

@@ -43,10 +43,8 @@ async fn load(state: &AppState, id: i64) -> Result<(Run, Vec<WireSnapshot>, Resu
         .unwrap_or_else(|_| format!("scenario {}", run.scenario_id));
     let stored = StoredRun {
         intervals: &intervals,
-        started_at_ns: run
-            .started_at
-            .map(|t| t.unix_timestamp_nanos().max(0) as u64)
-            .unwrap_or(0),
+        // The engine's interval bounds are already Unix-epoch nanoseconds.
+        started_at_ns: 0,
         script: Some(name),
         source: Some(format!("stampede server, run {}", run.id)),
         thresholds: export::thresholds_from_options(&run.options)

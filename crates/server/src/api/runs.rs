@@ -130,15 +130,30 @@ pub async fn abort(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// `?from=&to=` (ms since the run's start).
+/// `?metric=&tags=&from=&to=&step=`: offsets and step in seconds from the
+/// run's first interval; `tags` as `name:value,name:value`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsQuery {
-    from: Option<i64>,
-    to: Option<i64>,
+    metric: Option<String>,
+    tags: Option<String>,
+    from: Option<f64>,
+    to: Option<f64>,
+    step: Option<f64>,
 }
 
-/// The stored intervals (merged wire snapshots) of a run.
+fn seconds(name: &str, v: Option<f64>) -> Result<Option<std::time::Duration>, AppError> {
+    v.map(|s| {
+        std::time::Duration::try_from_secs_f64(s).map_err(|_| {
+            AppError::bad_request(format!("`{name}` must be a number of seconds, 0 or more"))
+        })
+    })
+    .transpose()
+}
+
+/// With `metric`: that metric's chart series (exact re-bucketing of the
+/// stored intervals); without: the stored intervals (merged wire
+/// snapshots, bounds in Unix-epoch ns) in `[from, to)`.
 pub async fn metrics(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -146,10 +161,50 @@ pub async fn metrics(
     ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> Result<Json<Value>, AppError> {
     let run = state.store.run(RunId(id)).await?;
-    let intervals = state.store.intervals(run.id, q.from, q.to).await?;
-    let items: Vec<Value> = intervals
-        .into_iter()
-        .map(|i| json!({"start_ms": i.start_ms, "len_ms": i.len_ms, "snapshot": i.snapshot}))
-        .collect();
-    Ok(Json(json!({"run_id": run.id, "intervals": items})))
+    let intervals = state.store.intervals(run.id, None, None).await?;
+    let (from, to) = (seconds("from", q.from)?, seconds("to", q.to)?);
+    let Some(metric) = q.metric else {
+        let first = intervals.first().map(|i| i.start_ms).unwrap_or(0);
+        let in_range = |start_ms: i64| {
+            let off = std::time::Duration::from_millis((start_ms - first).max(0) as u64);
+            from.is_none_or(|f| off >= f) && to.is_none_or(|t| off < t)
+        };
+        let items: Vec<Value> = intervals
+            .into_iter()
+            .filter(|i| in_range(i.start_ms))
+            .map(|i| json!({"start_ms": i.start_ms, "len_ms": i.len_ms, "snapshot": i.snapshot}))
+            .collect();
+        return Ok(Json(json!({"run_id": run.id, "intervals": items})));
+    };
+    let mut pairs = Vec::new();
+    for pair in q
+        .tags
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once(':').ok_or_else(|| {
+            AppError::bad_request(format!("invalid tag {pair:?}: expected name:value"))
+        })?;
+        pairs.push((k.to_string(), v.to_string()));
+    }
+    let query = stampede_output::export::timeseries::Query {
+        metric: metric.clone(),
+        tags: stampede_metrics::TagSet::from_pairs(pairs),
+        from,
+        to,
+        step: seconds("step", q.step)?,
+    };
+    let snaps: Vec<_> = intervals.into_iter().map(|i| i.snapshot).collect();
+    let points =
+        stampede_output::export::timeseries::query(&snaps, &query).map_err(|e| match e {
+            stampede_output::export::timeseries::QueryError::UnknownMetric(_) => {
+                AppError::not_found(e.to_string())
+            }
+            other => AppError::bad_request(other.to_string()),
+        })?;
+    Ok(Json(
+        json!({"run_id": run.id, "metric": metric, "points": points}),
+    ))
 }
