@@ -813,6 +813,24 @@ fn roles_bad_input_and_attacks(db: Option<&str>) {
     );
     assert_eq!(s, 201, "{}", text(&b));
 
+    // A cross-site WebSocket handshake is refused (no hijacking with the cookie).
+    let mut req = tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://{addr}/api/v1/ws"
+    ))
+    .unwrap();
+    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
+    req.headers_mut()
+        .insert("Origin", "http://evil.example".parse().unwrap());
+    match tungstenite::client::client(req, TcpStream::connect(&addr).unwrap()) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(res))) => {
+            assert_eq!(res.status(), 403)
+        }
+        other => panic!(
+            "a cross-site handshake must fail with 403: {:?}",
+            other.map(|_| ())
+        ),
+    }
+
     // Login throttling: the 6th wrong password in a row is refused with 429.
     for _ in 0..5 {
         let (s, _) = call(

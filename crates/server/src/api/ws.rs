@@ -41,13 +41,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    url::Url::parse(origin).is_ok_and(|o| {
-        let authority = match o.port() {
-            Some(p) => format!("{}:{p}", o.host_str().unwrap_or("")),
-            None => o.host_str().unwrap_or("").to_string(),
-        };
-        authority.eq_ignore_ascii_case(host)
-    })
+    crate::auth::same_origin(origin, host)
 }
 
 /// Upgrades to a WebSocket streaming the hub.

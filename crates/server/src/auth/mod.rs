@@ -94,6 +94,18 @@ fn session_cookie(parts: &Parts) -> Option<String> {
     None
 }
 
+/// Whether the `Origin` (or `Referer`) URL `origin` names the server the
+/// request's `Host` header names.
+pub fn same_origin(origin: &str, host: &str) -> bool {
+    url::Url::parse(origin).is_ok_and(|o| {
+        let authority = match o.port() {
+            Some(p) => format!("{}:{p}", o.host_str().unwrap_or("")),
+            None => o.host_str().unwrap_or("").to_string(),
+        };
+        !host.is_empty() && authority.eq_ignore_ascii_case(host)
+    })
+}
+
 /// For cookie-authenticated writes: the `Origin` (or `Referer`) must be
 /// this server's own, else 403.
 fn check_same_origin(parts: &Parts) -> Result<(), AppError> {
@@ -109,16 +121,8 @@ fn check_same_origin(parts: &Parts) -> Result<(), AppError> {
         .headers
         .get(header::ORIGIN)
         .or_else(|| parts.headers.get(header::REFERER))
-        .and_then(|h| h.to_str().ok())
-        .and_then(|o| url::Url::parse(o).ok());
-    let same = origin.is_some_and(|o| {
-        let authority = match o.port() {
-            Some(p) => format!("{}:{p}", o.host_str().unwrap_or("")),
-            None => o.host_str().unwrap_or("").to_string(),
-        };
-        !host.is_empty() && authority.eq_ignore_ascii_case(host)
-    });
-    if same {
+        .and_then(|h| h.to_str().ok());
+    if origin.is_some_and(|o| same_origin(o, host)) {
         Ok(())
     } else {
         Err(AppError::forbidden(
@@ -186,5 +190,20 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             token_id,
             remote_addr: addr,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_match_the_host_exactly() {
+        assert!(same_origin("http://127.0.0.1:8080", "127.0.0.1:8080"));
+        assert!(same_origin("https://Example.com/path", "example.com"));
+        assert!(!same_origin("http://127.0.0.1:8081", "127.0.0.1:8080"));
+        assert!(!same_origin("http://evil.example", "127.0.0.1:8080"));
+        assert!(!same_origin("null", "127.0.0.1:8080"));
+        assert!(!same_origin("http://127.0.0.1:8080", ""));
     }
 }
