@@ -65,8 +65,8 @@ fn table(doc: &Value) -> String {
             .unwrap_or_else(|| "-".into());
         out.push_str(&format!(
             "{:>6}  {:>8}  {:<10}  {:>4}  {}\n",
-            r["id"],
-            r["scenario_id"],
+            r["id"].to_string(),
+            r["scenario_id"].to_string(),
             r["status"].as_str().unwrap_or("?"),
             exit,
             r["created_at"].as_str().unwrap_or("")
