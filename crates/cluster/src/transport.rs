@@ -72,8 +72,17 @@ impl LocalTransport {
     }
 
     fn spawn(&self) -> Result<Child, TransportError> {
-        Command::new(&*self.program)
-            .args(&*self.args)
+        let mut cmd = Command::new(&*self.program);
+        // The server's secrets (admin password, JWT secret, database URL)
+        // are none of a script's business: the child gets a bare
+        // environment.
+        cmd.env_clear();
+        for key in KEPT_ENV {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.args(&*self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -82,6 +91,9 @@ impl LocalTransport {
             .map_err(|e| TransportError(format!("cannot start a segment process: {e}")))
     }
 }
+
+/// Environment variables a segment process keeps.
+const KEPT_ENV: [&str; 5] = ["PATH", "HOME", "TMPDIR", "LANG", "RUST_BACKTRACE"];
 
 /// How many of the child's last stderr lines explain a crash.
 const STDERR_TAIL: usize = 20;

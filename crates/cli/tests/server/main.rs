@@ -502,6 +502,19 @@ fn stop_and_abort_end_runs_and_a_crashing_script_errors(db: Option<&str>) {
         409
     );
 
+    // The server's environment (secrets included) is not the script's.
+    let env_probe = create_scenario(&addr, &token, "env", "import exec from 'k6/execution';\nexport default function () {\n  if (__ENV.STAMPEDE_ADMIN_PASSWORD !== undefined || __ENV.PATH !== undefined || __ENV.MINE !== 'x') exec.test.fail('leak');\n}\n");
+    let (s, v) = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/scenarios/{env_probe}/start"),
+        Some(&token),
+        Some(json!({"iterations": 1, "env": {"MINE": "x"}})),
+    );
+    assert_eq!(s, 202, "{v}");
+    let r = wait_final(&addr, &token, v["run_id"].as_i64().unwrap());
+    assert_eq!(r["status"], "passed", "{r}");
+
     // A script that throws in setup: errored with the error text.
     let crash = create_scenario(&addr, &token, "crash", "export function setup() { throw new Error('boom in setup'); }\nexport default function () {}\n");
     let (s, v) = call(
