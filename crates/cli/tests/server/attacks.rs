@@ -272,6 +272,71 @@ pub fn roles_bad_input_and_attacks(db: Option<&str>) {
         ),
     }
 
+    // Quotas: a run needing more VUs than the user may use is refused.
+    let (s, v) = call(
+        &addr,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(
+            json!({"username": "quo", "password": "quo-password-123", "role": "editor", "quotas": {"max_vus": 2}}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    let quo = login(&addr, "quo", "quo-password-123");
+    let (s, v) = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/scenarios/{mine}/start"),
+        Some(&quo),
+        Some(json!({"vus": 5, "duration": "1s"})),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("quota_exceeded")),
+        "{v}"
+    );
+
+    // Pagination.
+    let (s, page) = call(
+        &addr,
+        "GET",
+        "/api/v1/scenarios?limit=1&offset=1",
+        Some(&viewer),
+        None,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    assert!(page["total"].as_u64().unwrap() >= 2, "{page}");
+    let (s, _) = call(
+        &addr,
+        "GET",
+        "/api/v1/scenarios?limit=1&bogus=1",
+        Some(&viewer),
+        None,
+    );
+    assert_eq!(s, 400);
+
+    // The audit log has every write, for admins only.
+    let (s, log) = call(&addr, "GET", "/api/v1/audit?limit=500", Some(&admin), None);
+    assert_eq!(s, 200, "{log}");
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "user.create",
+        "scenario.create",
+        "token.create",
+        "token.revoke",
+        "auth.login",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    assert_eq!(call(&addr, "GET", "/api/v1/audit", Some(&ed), None).0, 403);
+
     // Login throttling: the 6th wrong password in a row is refused with 429.
     for _ in 0..5 {
         let (s, _) = call(

@@ -119,6 +119,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runs/{a}/compare/{b}", get(exports::compare))
         .route("/export/{id}", get(exports::export))
         .route("/workers", get(ops::workers))
+        .route("/audit", get(users::audit_log))
         .route("/ws", get(ws::subscribe))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     Router::new()

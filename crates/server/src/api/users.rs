@@ -260,3 +260,33 @@ pub async fn revoke_token(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `?action=&user_id=&limit=&offset=` of the audit log.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Actions starting with this (e.g. `run.`).
+    action: Option<String>,
+    user_id: Option<i64>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+/// The audit log, newest first (admin).
+pub async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<Paged<stampede_store::AuditEntry>>, AppError> {
+    who.require(Role::Admin)?;
+    let filter = stampede_store::AuditFilter {
+        user_id: q.user_id.map(UserId),
+        action_prefix: q.action,
+    };
+    let page = PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .page();
+    Ok(Json(state.store.list_audit(&filter, page).await?))
+}
