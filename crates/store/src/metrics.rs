@@ -105,9 +105,13 @@ pub fn encode_snapshot(s: &WireSnapshot) -> Vec<u8> {
         .expect("zstd compresses any input in memory")
 }
 
-/// HDR's "V2+deflate" cookie; the payload after cookie and length is a
-/// zlib stream of the plain V2 serialization (with its own cookie).
-const V2_DEFLATE_COOKIE: [u8; 4] = 0x1c84_9308_u32.to_be_bytes();
+/// HDR's "V2+deflate" cookie (`V2_COMPRESSED_COOKIE` of the hdrhistogram
+/// crate); the payload after cookie and length is a zlib stream of the
+/// plain V2 serialization, which starts with [`V2_PLAIN_COOKIE`].
+const V2_DEFLATE_COOKIE: [u8; 4] = 0x1c84_9314_u32.to_be_bytes();
+
+/// HDR's plain V2 cookie (`V2_COOKIE`).
+const V2_PLAIN_COOKIE: [u8; 4] = 0x1c84_9313_u32.to_be_bytes();
 
 /// A base64 V2+deflate histogram as base64 plain V2, or `None` if it is
 /// not in that form (then it is stored as it came).
@@ -126,6 +130,9 @@ fn inflate_histogram(b64: &str) -> Option<String> {
         .take(MAX_SNAPSHOT_BYTES as u64)
         .read_to_end(&mut plain)
         .ok()?;
+    if !plain.starts_with(&V2_PLAIN_COOKIE) {
+        return None;
+    }
     Some(engine.encode(plain))
 }
 
@@ -476,11 +483,7 @@ mod tests {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(trend[key].as_str().unwrap())
                 .unwrap();
-            assert_eq!(
-                raw[..4],
-                0x1c84_9314_u32.to_be_bytes(),
-                "{key} stored as plain V2"
-            );
+            assert_eq!(raw[..4], V2_PLAIN_COOKIE, "{key} stored as plain V2");
         }
         assert!(matches!(
             decode_snapshot(b"not zstd"),
