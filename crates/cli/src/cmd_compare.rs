@@ -3,6 +3,9 @@
 //! results file) and fails when a statistic regressed by more than
 //! `--max-regression`.
 //!
+//! With `--server` (or after `stampede login`), two run ids compare two
+//! runs stored on the server instead (`stampede compare -b 12 15`).
+//!
 //! Exit codes: 0 no regression; 1 a regression, or a baseline endpoint the
 //! run did not request (unless `--allow-missing`); 2 the baseline or the
 //! results could not be read or are malformed, or a flag is invalid.
@@ -26,7 +29,8 @@ pub const EXIT_BAD_INPUT: i32 = stampede_engine::ExitCode::BadInput.code();
 /// Arguments of `stampede compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline: YAML with an `api_endpoints` section, or a results file.
+    /// The baseline: YAML with an `api_endpoints` section, a results file,
+    /// or a run id on the server.
     #[arg(short = 'b', long)]
     baseline: PathBuf,
     /// Largest allowed growth of a statistic, in percent of its baseline.
@@ -44,7 +48,12 @@ pub struct CompareArgs {
     /// Print the comparison as JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// The run: a results file, or a k6 `--out json` file (`.gz` too).
+    /// Compare runs stored on this server: the baseline and the run are
+    /// run ids (default server: the one of `stampede login`).
+    #[arg(long)]
+    server: Option<String>,
+    /// The run: a results file, or a k6 `--out json` file (`.gz` too), or
+    /// a run id on the server.
     results: PathBuf,
 }
 
@@ -70,8 +79,62 @@ fn parse_ms(s: &str) -> Result<f64, String> {
     parse_latency(&v)
 }
 
+/// The run ids when both arguments are ids and no files of those names exist.
+fn run_ids(args: &CompareArgs) -> Option<(i64, i64)> {
+    let id = |p: &PathBuf| -> Option<i64> {
+        if p.exists() {
+            return None;
+        }
+        p.to_str()?.parse().ok()
+    };
+    Some((id(&args.baseline)?, id(&args.results)?))
+}
+
+/// Compares two runs stored on a server.
+fn run_remote(args: &CompareArgs, a: i64, b: i64) -> i32 {
+    let query = format!(
+        "max_regression={}&error_rate_tolerance={}&latency_tolerance_ms={}&allow_missing={}",
+        args.max_regression, args.error_rate_tolerance, args.latency_tolerance, args.allow_missing
+    );
+    let answer = crate::client::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let creds = crate::client::load(args.server.as_deref())?;
+            let api = crate::client::Api::new(&creds.url, Some(creds.token))?;
+            api.call(
+                http::Method::GET,
+                &format!("/api/v1/runs/{a}/compare/{b}?{query}"),
+                None,
+            )
+            .await
+        })
+    });
+    let doc = match answer {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("stampede compare: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc["comparison"]).unwrap_or_default()
+        );
+    } else {
+        print!("{}", doc["text"].as_str().unwrap_or_default());
+    }
+    if doc["passed"].as_bool() == Some(true) {
+        EXIT_PASS
+    } else {
+        EXIT_REGRESSION
+    }
+}
+
 /// Runs the command; returns the exit code (see the module docs).
 pub fn run(args: CompareArgs) -> i32 {
+    if let Some((a, b)) = run_ids(&args) {
+        return run_remote(&args, a, b);
+    }
     let baseline = match Baseline::load(&args.baseline) {
         Ok(b) => b,
         Err(e) => {

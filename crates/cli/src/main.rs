@@ -4,14 +4,20 @@ mod alloc;
 mod api;
 mod banner;
 mod cmd_archive;
+mod client;
 mod cmd_baseline;
 mod cmd_chaos;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
 mod cmd_pipeline;
+mod cmd_login;
 mod cmd_report;
 mod cmd_run;
+mod cmd_runs;
+mod cmd_segment;
+mod cmd_server;
+mod cmd_submit;
 mod cmd_target;
 mod dashboard;
 mod flags;
@@ -60,8 +66,20 @@ enum Command {
     Chaos(cmd_chaos::ChaosArgs),
     /// Run a pipeline of gated test stages (smoke, load, stress, spike, chaos, soak).
     Pipeline(cmd_pipeline::PipelineArgs),
+    /// Run the control plane: API, live WebSocket, storage, in-process workers.
+    Server(cmd_server::ServerArgs),
+    /// Sign in to a server and store an API token for `submit` and `runs`.
+    Login(cmd_login::LoginArgs),
+    /// Run a script on a server, follow it live, exit with k6's exit code.
+    Submit(cmd_submit::SubmitArgs),
+    /// List a server's runs.
+    Runs(cmd_runs::RunsArgs),
     /// Print the version.
     Version,
+    /// Run one segment of a server's run (internal: the child process of
+    /// `stampede server`'s in-process workers).
+    #[command(name = "__segment", hide = true)]
+    Segment,
 }
 
 fn main() -> ExitCode {
@@ -92,6 +110,11 @@ fn main() -> ExitCode {
         Command::Scale(args) => api::scale(args),
         Command::Chaos(args) => cmd_chaos::run(args),
         Command::Pipeline(args) => cmd_pipeline::run_command(args),
+        Command::Segment => cmd_segment::run(),
+        Command::Server(args) => cmd_server::run(args),
+        Command::Login(args) => cmd_login::run(args),
+        Command::Submit(args) => cmd_submit::run(args),
+        Command::Runs(args) => cmd_runs::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",

@@ -65,6 +65,17 @@ impl SummarySetup {
         }
     }
 
+    /// The summary of a finished run.
+    fn report(&self, report: &RunReport) -> Report {
+        Report::new(self.input(
+            &report.store,
+            &report.registry,
+            &report.thresholds,
+            report.duration,
+            report.setup_data.as_ref(),
+        ))
+    }
+
     /// Builds `handleSummary`'s data argument inside the engine.
     pub fn data_fn(&self) -> SummaryDataFn {
         let me = self.clone_settings();
@@ -90,14 +101,7 @@ impl SummarySetup {
     /// Prints the summary (or writes what `handleSummary` returned) and the
     /// summary export.
     pub fn emit(&self, report: &RunReport) -> Result<(), String> {
-        let input = self.input(
-            &report.store,
-            &report.registry,
-            &report.thresholds,
-            report.duration,
-            report.setup_data.as_ref(),
-        );
-        let summary = Report::new(input);
+        let summary = self.report(report);
         if let Some(path) = &self.export {
             let text = stampede_output::summary_export::to_file_text(&summary.summary_export());
             std::fs::write(path, text)
@@ -119,6 +123,25 @@ impl SummarySetup {
                 Ok(())
             }
         }
+    }
+}
+
+impl SummarySetup {
+    /// For a run on a server: the text `emit` would print to stdout
+    /// (without colors; `handleSummary`'s stdout output when the script
+    /// exports it) and the `--summary-export` document.
+    pub fn rendered(&self, report: &RunReport) -> (String, serde_json::Value) {
+        let summary = self.report(report);
+        let text = match &report.handle_summary {
+            Some(outputs) => outputs
+                .iter()
+                .filter(|(dest, _)| dest == "stdout")
+                .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+                .collect(),
+            None if self.no_summary => String::new(),
+            None => summary.render(self.mode),
+        };
+        (text, summary.summary_export())
     }
 }
 

@@ -1,0 +1,16 @@
+//! Workers and how the control plane reaches them: the segment protocol
+//! ([`protocol`]), the runner that executes one segment of a run
+//! ([`runner`]), and the [`Transport`] seam with its in-process
+//! implementation ([`LocalTransport`], one child process per segment).
+//!
+//! The orchestrator in `stampede-server` talks to a `Transport` only, so
+//! issue 15's Redis Streams transport slots in without changing it. This
+//! crate knows nothing of HTTP or storage.
+
+pub mod protocol;
+pub mod runner;
+pub mod transport;
+
+pub use protocol::{Control, Progress, SegmentEvent, SegmentJob};
+pub use runner::{run_segment, RunnerHooks, Summarizer};
+pub use transport::{LocalTransport, SegmentHandle, Transport, TransportError, SEGMENT_SUBCOMMAND};

@@ -1,0 +1,300 @@
+//! The segment runner: the worker side of the protocol. It unpacks a
+//! [`SegmentJob`]'s files into a private directory, loads the script with
+//! the job's options through the engine's own resolver, runs it, and
+//! reports [`SegmentEvent`]s: one wire snapshot per closed interval, live
+//! totals every second, and the final exit code and summary.
+//!
+//! It runs in whatever process hosts it — a child `stampede` process for
+//! the in-process transport, a `stampede worker` for Redis — so that a
+//! script that crashes, loops or exhausts memory takes down that process
+//! only. The summary rendering is the CLI's (the same text `stampede run`
+//! prints), passed in as a [`Summarizer`].
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use stampede_config::segment::{ExecutionSegment, ExecutionSegmentSequence};
+use stampede_config::{render_errors, Options};
+use stampede_engine::{Loaded, RunConfig, RunReport, StopReason, SummaryDataFn};
+use stampede_js::log::Logger;
+use tokio::sync::mpsc;
+
+use crate::protocol::{Control, Progress, SegmentEvent, SegmentJob};
+
+/// Renders the end of a run as `stampede run` would.
+pub trait Summarizer: Send {
+    /// Builds `handleSummary`'s data argument inside the engine.
+    fn data_fn(&self) -> SummaryDataFn;
+    /// The summary text (or `handleSummary`'s stdout) and the
+    /// `--summary-export` document.
+    fn render(&self, report: &RunReport) -> (String, Value);
+}
+
+/// Makes the [`Summarizer`] for a loaded plan.
+pub type SummarizerFactory = Box<dyn FnOnce(&Loaded) -> Box<dyn Summarizer> + Send>;
+
+/// What the host process provides to a runner.
+pub struct RunnerHooks {
+    /// The k6-summary jslib's `textSummary`.
+    pub text_summary: Option<stampede_js::TextSummaryFn>,
+    /// Makes the summarizer for a loaded plan.
+    pub summarizer: SummarizerFactory,
+    /// Where the script's logs go.
+    pub logger: Arc<Logger>,
+}
+
+/// Writes `files` under `dir`, refusing absolute paths and `..`; returns
+/// the entry script's path.
+pub fn unpack(
+    dir: &Path,
+    entry: &str,
+    files: &BTreeMap<String, String>,
+) -> Result<PathBuf, String> {
+    for (name, text) in files {
+        let rel = safe_relative(name)?;
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if !files.contains_key(entry) {
+        return Err(format!("the entry script {entry:?} is not among the files"));
+    }
+    Ok(dir.join(safe_relative(entry)?))
+}
+
+/// `name` as a relative path without `..`, root or prefix components.
+fn safe_relative(name: &str) -> Result<PathBuf, String> {
+    let p = Path::new(name);
+    let ok = !name.is_empty()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if ok {
+        Ok(p.to_path_buf())
+    } else {
+        Err(format!("invalid file name {name:?} in the archive"))
+    }
+}
+
+/// The job's options as the engine's layers: stored defaults as the
+/// config-file layer, the start request (with `-e` pairs and the segment)
+/// as the command-line layer.
+pub fn option_layers(job: &SegmentJob) -> Result<(Options, Options), String> {
+    let defaults = Options::from_config_json(&job.defaults).map_err(|e| render_errors(&e))?;
+    let mut top = Options::from_json(&job.overrides).map_err(|e| render_errors(&e))?;
+    if !job.env.is_empty() {
+        let mut env = top.env.take().unwrap_or_default();
+        env.extend(job.env.clone());
+        top.env = Some(env);
+    }
+    if let Some(s) = &job.segment {
+        top.execution_segment =
+            Some(ExecutionSegment::parse(s).map_err(|e| format!("invalid segment {s:?}: {e}"))?);
+    }
+    if let Some(s) = &job.sequence {
+        top.execution_segment_sequence = Some(
+            ExecutionSegmentSequence::parse(s)
+                .map_err(|e| format!("invalid segment sequence {s:?}: {e}"))?,
+        );
+    }
+    Ok((defaults, top))
+}
+
+/// Loads the job's script; `Err` is the [`SegmentEvent::Failed`] to report.
+fn load(
+    job: &SegmentJob,
+    dir: &Path,
+    hooks: &RunnerHooks,
+    snapshots: Option<mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
+) -> Result<Loaded, SegmentEvent> {
+    let failed = |exit_code: i32, message: String| SegmentEvent::Failed { exit_code, message };
+    let script = unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?;
+    let (defaults, top) = option_layers(job).map_err(|m| failed(104, m))?;
+    let mut cfg = RunConfig::for_script(script);
+    cfg.config_file = defaults;
+    cfg.cli_options = top;
+    // The host's environment is not the script's business.
+    cfg.system_env = BTreeMap::new();
+    cfg.logger = hooks.logger.clone();
+    cfg.text_summary = hooks.text_summary.clone();
+    cfg.snapshots = snapshots;
+    Loaded::load(cfg).map_err(|e| failed(e.exit_code().code(), e.to_string()))
+}
+
+/// Runs `job` to its end, reporting through `emit`; `controls` stop or
+/// abort it. Returns the exit code (k6's).
+pub async fn run_segment(
+    job: SegmentJob,
+    hooks: RunnerHooks,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+    mut emit: impl FnMut(&SegmentEvent),
+) -> i32 {
+    let dir = match tempfile::Builder::new()
+        .prefix("stampede-segment-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => {
+            emit(&SegmentEvent::Failed {
+                exit_code: 255,
+                message: format!("cannot create a working directory: {e}"),
+            });
+            return 255;
+        }
+    };
+    let (snap_tx, mut snap_rx) = mpsc::unbounded_channel();
+    let sender = (!job.validate_only).then_some(snap_tx);
+    let loaded = match load(&job, dir.path(), &hooks, sender) {
+        Ok(l) => l,
+        Err(ev) => {
+            emit(&ev);
+            return match ev {
+                SegmentEvent::Failed { exit_code, .. } => exit_code,
+                _ => 255,
+            };
+        }
+    };
+    emit(&SegmentEvent::Loaded {
+        max_duration_s: loaded.plan.max_duration().as_secs_f64(),
+        max_vus: loaded.plan.max_vus(),
+        header: loaded.plan.scenarios_header(),
+    });
+    if job.validate_only {
+        return 0;
+    }
+    let registry = loaded.registry();
+    let summarizer = (hooks.summarizer)(&loaded);
+    let running = match loaded.start(Vec::new(), summarizer.data_fn()) {
+        Ok(r) => r,
+        Err(e) => {
+            let code = e.exit_code().code();
+            emit(&SegmentEvent::Failed {
+                exit_code: code,
+                message: e.to_string(),
+            });
+            return code;
+        }
+    };
+    emit(&SegmentEvent::Started);
+    let monitor = running.monitor();
+    let stopper = running.stopper();
+    let finished = running.finish();
+    tokio::pin!(finished);
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.tick().await;
+    let mut index = 0u64;
+    let report = loop {
+        tokio::select! {
+            r = &mut finished => break r,
+            Some(snap) = snap_rx.recv() => {
+                emit(&SegmentEvent::Interval { index, snapshot: snap.to_wire(&registry) });
+                index += 1;
+            }
+            c = controls.recv() => match c {
+                Some(Control::Stop) => stopper.stop(StopReason::Api),
+                // The caller ends the process; nothing more is reported.
+                Some(Control::Abort) | None => return 105,
+            },
+            _ = ticker.tick() => {
+                let s = monitor.stats();
+                emit(&SegmentEvent::Progress(Progress {
+                    elapsed_s: s.elapsed().as_secs_f64(),
+                    active_vus: s.active_vus(),
+                    max_vus: s.initialized_vus(),
+                    completed: s.completed(),
+                    interrupted: s.interrupted(),
+                }));
+            }
+        }
+    };
+    // Intervals the collector closed at the very end.
+    while let Ok(snap) = snap_rx.try_recv() {
+        emit(&SegmentEvent::Interval {
+            index,
+            snapshot: snap.to_wire(&registry),
+        });
+        index += 1;
+    }
+    let s = monitor.stats();
+    emit(&SegmentEvent::Progress(Progress {
+        elapsed_s: s.elapsed().as_secs_f64(),
+        active_vus: 0,
+        max_vus: s.initialized_vus(),
+        completed: s.completed(),
+        interrupted: s.interrupted(),
+    }));
+    let (summary_text, summary) = summarizer.render(&report);
+    let exit_code = report.exit_code.code();
+    emit(&SegmentEvent::Finished {
+        exit_code,
+        error: report.error.clone(),
+        summary_text,
+        summary,
+    });
+    exit_code
+}
+
+/// The `Failed` event for a job line that does not parse.
+pub fn bad_job(e: &serde_json::Error) -> SegmentEvent {
+    SegmentEvent::Failed {
+        exit_code: 255,
+        message: format!("invalid segment job: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unpack_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../x.js", "/etc/passwd", "a/../../b.js", ""] {
+            let files = BTreeMap::from([(bad.to_string(), "x".to_string())]);
+            assert!(unpack(dir.path(), bad, &files).is_err(), "{bad}");
+        }
+        let files = BTreeMap::from([
+            (
+                "script.js".to_string(),
+                "export default function () {}".to_string(),
+            ),
+            ("lib/util.js".to_string(), "export const a = 1".to_string()),
+        ]);
+        let p = unpack(dir.path(), "script.js", &files).unwrap();
+        assert!(p.ends_with("script.js"));
+        assert!(dir.path().join("lib/util.js").exists());
+        assert!(unpack(dir.path(), "missing.js", &files).is_err());
+    }
+
+    #[test]
+    fn options_layer_in_k6_order() {
+        let job = SegmentJob {
+            run_id: "r".into(),
+            entry: "s.js".into(),
+            files: BTreeMap::new(),
+            defaults: json!({"vus": 2, "duration": "10s"}),
+            overrides: json!({"vus": 5}),
+            env: BTreeMap::from([("A".to_string(), "1".to_string())]),
+            segment: Some("0:1/2".into()),
+            sequence: None,
+            validate_only: false,
+        };
+        let (low, top) = option_layers(&job).unwrap();
+        let merged = low.merge(top);
+        assert_eq!(merged.vus, Some(5));
+        assert!(merged.duration.is_some());
+        assert_eq!(merged.env.unwrap()["A"], "1");
+        assert!(merged.execution_segment.is_some());
+        let bad = SegmentJob {
+            overrides: json!({"vus": "many"}),
+            ..job
+        };
+        assert!(option_layers(&bad).is_err());
+    }
+}

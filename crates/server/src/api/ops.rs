@@ -1,0 +1,65 @@
+//! Operations endpoints: `/healthz` (alive), `/readyz` (the store
+//! answers), `/metrics` (Prometheus text) and `GET /api/v1/workers`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+use stampede_store::{Page, RunFilter, RunStatus};
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::metrics::Gauges;
+use crate::state::AppState;
+
+/// Liveness.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, AppError> {
+    state.store.ping().await.map_err(|e| {
+        let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string());
+        err.retry_after = Some(1);
+        err
+    })?;
+    Ok(Json(json!({"status": "ready", "store": "ok"})))
+}
+
+/// Prometheus exposition.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
+    let mut runs_by_state = Vec::new();
+    let mut queue_depth = 0;
+    for s in RunStatus::ALL {
+        let filter = RunFilter {
+            statuses: vec![*s],
+            ..Default::default()
+        };
+        let n = state.store.list_runs(&filter, Page::new(1, 0)).await?.total;
+        if *s == RunStatus::Queued {
+            queue_depth = n;
+        }
+        runs_by_state.push((s.as_str(), n));
+    }
+    let text = state.metrics.render(&Gauges {
+        runs_by_state,
+        queue_depth,
+        active_workers: state.orchestrator.live_count() as u64,
+        ws_subscribers: state.hub.subscribers() as u64,
+    });
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// The workers: for the in-process transport, this server itself.
+pub async fn workers(State(state): State<Arc<AppState>>, _who: Principal) -> Json<Value> {
+    Json(json!({"items": [{
+        "id": "local",
+        "transport": state.orchestrator.transport_name(),
+        "state": "online",
+        "active_segments": state.orchestrator.live_count(),
+    }]}))
+}

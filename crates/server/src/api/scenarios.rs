@@ -1,0 +1,286 @@
+//! Scenarios: CRUD (every save keeps a version) and `start`.
+//!
+//! A scenario is a script (one file, or several by relative path) plus
+//! default options. Creating or changing one loads it with the engine in a
+//! validate-only segment, so a script that does not compile is a 422 with
+//! file:line:col and nothing is stored.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use stampede_cluster::SegmentJob;
+use stampede_store::{
+    NewScenario, Paged, Role, Scenario, ScenarioContent, ScenarioFilter, ScenarioId,
+    ScenarioSummary, ScenarioUpdate,
+};
+
+use super::{audit, ApiJson, ApiPath, ApiQuery, PageQuery};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::orchestrator::StartRequest;
+use crate::state::AppState;
+use crate::{encode_files, scenario_files};
+
+/// `POST /scenarios` and `PUT /scenarios/{id}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioBody {
+    name: Option<String>,
+    description: Option<String>,
+    tags: Option<Vec<String>>,
+    /// A single-file script (stored as `script.js`).
+    script: Option<String>,
+    /// Several files by relative path, with `entry` naming the script.
+    files: Option<BTreeMap<String, String>>,
+    entry: Option<String>,
+    /// Default options (k6 JSON options).
+    options: Option<Value>,
+}
+
+/// A script's files by path, and the entry script's path.
+type Content = (BTreeMap<String, String>, String);
+
+/// The files and entry of a body, if it carries a script.
+fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
+    match (&body.script, &body.files) {
+        (Some(_), Some(_)) => Err(AppError::unprocessable(
+            "invalid_body",
+            "give either `script` or `files`, not both",
+        )),
+        (Some(s), None) => {
+            let entry = body.entry.clone().unwrap_or_else(|| "script.js".into());
+            Ok(Some((BTreeMap::from([(entry.clone(), s.clone())]), entry)))
+        }
+        (None, Some(f)) => {
+            let entry = body.entry.clone().ok_or_else(|| {
+                AppError::unprocessable("invalid_body", "`files` needs `entry`, the script's path")
+            })?;
+            if !f.contains_key(&entry) {
+                return Err(AppError::unprocessable(
+                    "invalid_body",
+                    format!("`entry` {entry:?} is not among `files`"),
+                ));
+            }
+            Ok(Some((f.clone(), entry)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn check_options(options: &Value) -> Result<(), AppError> {
+    if !matches!(options, Value::Object(_) | Value::Null) {
+        return Err(AppError::unprocessable(
+            "invalid_options",
+            "`options` must be an object of k6 options",
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the script with its options (nothing runs but its init code, in a
+/// child process).
+async fn validate(
+    state: &AppState,
+    files: &BTreeMap<String, String>,
+    entry: &str,
+    options: &Value,
+) -> Result<(), AppError> {
+    check_options(options)?;
+    let job = SegmentJob {
+        run_id: "validate".into(),
+        entry: entry.to_string(),
+        files: files.clone(),
+        defaults: options.clone(),
+        overrides: Value::Null,
+        env: BTreeMap::new(),
+        segment: None,
+        sequence: None,
+        validate_only: true,
+    };
+    state.orchestrator.validate(&job).await.map(|_| ())
+}
+
+fn check_name(name: &str) -> Result<(), AppError> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(AppError::unprocessable(
+            "invalid_name",
+            "a scenario needs a name of 1 to 200 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a scenario (editors).
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiJson(body): ApiJson<ScenarioBody>,
+) -> Result<(StatusCode, Json<Scenario>), AppError> {
+    who.require(Role::Editor)?;
+    let name = body
+        .name
+        .clone()
+        .ok_or_else(|| AppError::unprocessable("invalid_body", "missing field `name`"))?;
+    check_name(&name)?;
+    let (files, entry) = content_of(&body)?.ok_or_else(|| {
+        AppError::unprocessable("invalid_body", "a scenario needs `script` or `files`")
+    })?;
+    let options = body.options.clone().unwrap_or(json!({}));
+    validate(&state, &files, &entry, &options).await?;
+    let scenario = state
+        .store
+        .create_scenario(&NewScenario {
+            owner_id: who.id(),
+            name,
+            description: body.description.unwrap_or_default(),
+            tags: body.tags.unwrap_or_default(),
+            content: ScenarioContent {
+                archive: encode_files(&files),
+                entry,
+                options,
+            },
+        })
+        .await?;
+    audit(
+        &state,
+        &who,
+        "scenario.create",
+        format!("scenario:{}", scenario.id),
+        json!({"name": scenario.name}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(scenario)))
+}
+
+/// `?name=&tag=&limit=&offset=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    name: Option<String>,
+    tag: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+/// Lists scenarios.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    _who: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Paged<ScenarioSummary>>, AppError> {
+    let page = PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .page();
+    let filter = ScenarioFilter {
+        name_contains: q.name,
+        tag: q.tag,
+        owner_id: None,
+    };
+    Ok(Json(state.store.list_scenarios(&filter, page).await?))
+}
+
+/// One scenario, with its files.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    _who: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, AppError> {
+    let s = state.store.scenario(ScenarioId(id)).await?;
+    let files = scenario_files(&s.content.archive).unwrap_or_default();
+    let mut v = serde_json::to_value(&s).map_err(AppError::internal)?;
+    v["files"] = json!(files);
+    Ok(Json(v))
+}
+
+/// Saves a new version (the owner or an admin).
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ScenarioBody>,
+) -> Result<Json<Scenario>, AppError> {
+    who.require(Role::Editor)?;
+    let current = state.store.scenario(ScenarioId(id)).await?;
+    who.require_owner(current.owner_id, "scenario")?;
+    if let Some(n) = &body.name {
+        check_name(n)?;
+    }
+    let content = content_of(&body)?;
+    let (files, entry) = match &content {
+        Some((f, e)) => (f.clone(), e.clone()),
+        None => (
+            scenario_files(&current.content.archive).map_err(AppError::internal)?,
+            current.content.entry.clone(),
+        ),
+    };
+    let options = body
+        .options
+        .clone()
+        .unwrap_or_else(|| current.content.options.clone());
+    validate(&state, &files, &entry, &options).await?;
+    let scenario = state
+        .store
+        .update_scenario(
+            ScenarioId(id),
+            &ScenarioUpdate {
+                saved_by: Some(who.id()),
+                name: body.name,
+                description: body.description,
+                tags: body.tags,
+                archive: content.as_ref().map(|(f, _)| encode_files(f)),
+                entry: content.map(|(_, e)| e),
+                options: body.options,
+            },
+        )
+        .await?;
+    audit(
+        &state,
+        &who,
+        "scenario.update",
+        format!("scenario:{id}"),
+        json!({"version": scenario.version}),
+    )
+    .await?;
+    Ok(Json(scenario))
+}
+
+/// Deletes a scenario (the owner or an admin).
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    who.require(Role::Editor)?;
+    let current = state.store.scenario(ScenarioId(id)).await?;
+    who.require_owner(current.owner_id, "scenario")?;
+    state.store.delete_scenario(ScenarioId(id)).await?;
+    audit(
+        &state,
+        &who,
+        "scenario.delete",
+        format!("scenario:{id}"),
+        json!({}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts a run (editors; scenarios are shared within the server).
+pub async fn start(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<StartRequest>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    who.require(Role::Editor)?;
+    let scenario = state.store.scenario(ScenarioId(id)).await?;
+    let run_id = state.orchestrator.start(&who, &scenario, &body).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": run_id}))))
+}

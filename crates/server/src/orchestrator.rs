@@ -1,0 +1,526 @@
+//! The orchestrator: turns a start request into a run and sees it through.
+//!
+//! Before anything is created it validates the run with the engine's own
+//! loader in a validate-only segment (an invalid option or a script that
+//! does not compile is a 422 with k6's message, and nothing is stored),
+//! then checks the user's quotas. A started run is supervised by one task:
+//! it hands the segment to the [`Transport`], stores every interval as it
+//! arrives (idempotent by interval start), tracks the state machine
+//! `queued → starting → running → finishing → passed | failed | aborted |
+//! errored` with k6's exit code, and publishes snapshots, progress and
+//! state changes on the [`Hub`] for WebSocket subscribers. Thresholds and
+//! `abortOnFail` are evaluated by the engine of the (single) segment every
+//! 2 s, as in `stampede run`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use stampede_cluster::{Control, Progress, SegmentEvent, SegmentJob, Transport};
+use stampede_store::{NewAudit, NewRun, Run, RunEnd, RunId, RunStatus, Scenario, StartedBy, Store};
+use tokio::sync::mpsc;
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::hub::Hub;
+use crate::metrics::LoadMetrics;
+use crate::scenario_files;
+
+/// Options of `POST /api/v1/scenarios/{id}/start` (k6's precedence: these
+/// override the scenario's stored options).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// VUs (`--vus`).
+    pub vus: Option<i64>,
+    /// Duration (`--duration`, e.g. `30s`).
+    pub duration: Option<String>,
+    /// Total iterations (`--iterations`).
+    pub iterations: Option<i64>,
+    /// `__ENV` pairs (`-e`).
+    pub env: Option<BTreeMap<String, String>>,
+    /// Segments to split the run into (the in-process transport runs one).
+    pub workers: Option<u32>,
+    /// Any other k6 options (JSON form), below the fields above.
+    pub options: Option<Value>,
+}
+
+impl StartRequest {
+    /// The request as one k6 JSON options object.
+    pub fn overrides(&self) -> Result<Value, AppError> {
+        let mut map = match &self.options {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => {
+                return Err(AppError::unprocessable(
+                    "invalid_options",
+                    "`options` must be an object of k6 options",
+                ))
+            }
+        };
+        if let Some(v) = self.vus {
+            map.insert("vus".into(), v.into());
+        }
+        if let Some(d) = &self.duration {
+            map.insert("duration".into(), d.clone().into());
+        }
+        if let Some(i) = self.iterations {
+            map.insert("iterations".into(), i.into());
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// What is known live about a run in flight.
+struct Live {
+    control: mpsc::UnboundedSender<Control>,
+    progress: Progress,
+    abort_requested: bool,
+}
+
+/// Starts and supervises runs.
+pub struct Orchestrator {
+    store: Store,
+    transport: Arc<dyn Transport>,
+    hub: Hub,
+    live: Mutex<HashMap<RunId, Live>>,
+    validate_timeout: Duration,
+    load: Arc<LoadMetrics>,
+    /// `blacklistIPs` entries outside the target allow-list.
+    blocked_targets: Vec<String>,
+}
+
+/// The final state for k6's exit code.
+pub fn status_for_exit(code: i32) -> RunStatus {
+    match code {
+        0 => RunStatus::Passed,
+        // Thresholds failed (also with abortOnFail), or `exec.test.fail()`.
+        99 | 110 => RunStatus::Failed,
+        // Stopped through the API, by a signal, or `exec.test.abort()`.
+        103 | 105 | 108 => RunStatus::Aborted,
+        _ => RunStatus::Errored,
+    }
+}
+
+impl Orchestrator {
+    /// An orchestrator over `store` and `transport`, publishing on `hub`.
+    pub fn new(
+        store: Store,
+        transport: Arc<dyn Transport>,
+        hub: Hub,
+        load: Arc<LoadMetrics>,
+        blocked_targets: Vec<String>,
+    ) -> Self {
+        Self {
+            store,
+            transport,
+            hub,
+            live: Mutex::new(HashMap::new()),
+            validate_timeout: Duration::from_secs(60),
+            load,
+            blocked_targets,
+        }
+    }
+
+    /// The transport's name (`local`, ...).
+    pub fn transport_name(&self) -> &'static str {
+        self.transport.name()
+    }
+
+    /// Runs in flight in this process.
+    pub fn live_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Live>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live progress of a run in flight.
+    pub fn progress(&self, id: RunId) -> Option<Progress> {
+        self.lock().get(&id).map(|l| l.progress.clone())
+    }
+
+    /// Loads the scenario's script with the request's options in a
+    /// validate-only segment: `Ok((max_vus, max_duration_s))` or the 422.
+    pub async fn validate(&self, job: &SegmentJob) -> Result<(u64, f64), AppError> {
+        let mut job = job.clone();
+        job.validate_only = true;
+        let mut handle = self
+            .transport
+            .start(job)
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        let first = tokio::time::timeout(self.validate_timeout, handle.events.recv()).await;
+        let _ = handle.control.send(Control::Abort);
+        match first {
+            Err(_) => Err(AppError::unprocessable(
+                "script_timeout",
+                format!(
+                    "the script's init code did not finish within {}s",
+                    self.validate_timeout.as_secs()
+                ),
+            )),
+            Ok(None) => Err(AppError::internal("the validation segment ended silently")),
+            Ok(Some(SegmentEvent::Loaded {
+                max_vus,
+                max_duration_s,
+                ..
+            })) => Ok((max_vus, max_duration_s)),
+            Ok(Some(SegmentEvent::Failed { exit_code, message })) => Err(match exit_code {
+                104 => AppError::unprocessable("invalid_options", message),
+                107 => AppError::unprocessable("script_error", message),
+                _ => AppError::unprocessable("invalid_script", message),
+            }),
+            Ok(Some(other)) => Err(AppError::internal(format!(
+                "unexpected validation event {other:?}"
+            ))),
+        }
+    }
+
+    /// Checks the caller's quotas for a run of `max_vus` VUs lasting up to
+    /// `max_duration_s` (0: unbounded).
+    async fn check_quotas(
+        &self,
+        who: &Principal,
+        max_vus: u64,
+        max_duration_s: f64,
+    ) -> Result<(), AppError> {
+        let q = &who.user.quotas;
+        if let Some(limit) = q.max_vus {
+            if max_vus > limit.max(0) as u64 {
+                return Err(AppError::unprocessable(
+                    "quota_exceeded",
+                    format!("the run needs {max_vus} VUs; your quota is {limit}"),
+                ));
+            }
+        }
+        if let Some(limit) = q.max_duration_secs {
+            if max_duration_s <= 0.0 || max_duration_s > limit as f64 {
+                return Err(AppError::unprocessable(
+                    "quota_exceeded",
+                    format!(
+                        "the run may last {max_duration_s:.0}s (0: unbounded); your quota is {limit}s"
+                    ),
+                ));
+            }
+        }
+        if let Some(limit) = q.max_concurrent_runs {
+            let active = self.store.count_active_runs(who.id()).await?;
+            if active >= limit.max(0) as u64 {
+                return Err(AppError::too_many(
+                    format!("{active} runs already active; your quota is {limit}"),
+                    5,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates, checks quotas, creates the run and starts supervising
+    /// it; returns its id.
+    pub async fn start(
+        self: &Arc<Self>,
+        who: &Principal,
+        scenario: &Scenario,
+        req: &StartRequest,
+    ) -> Result<RunId, AppError> {
+        if req.workers.unwrap_or(1) > 1 && self.transport.name() == "local" {
+            return Err(AppError::unprocessable(
+                "invalid_workers",
+                "the in-process transport runs a run as one segment: `workers` must be 1",
+            ));
+        }
+        let mut overrides = req.overrides()?;
+        self.enforce_allow_list(&mut overrides);
+        let files = scenario_files(&scenario.content.archive)
+            .map_err(|e| AppError::unprocessable("invalid_archive", e))?;
+        let mut job = SegmentJob {
+            run_id: String::new(),
+            entry: scenario.content.entry.clone(),
+            files,
+            defaults: scenario.content.options.clone(),
+            overrides: overrides.clone(),
+            env: req.env.clone().unwrap_or_default(),
+            segment: None,
+            sequence: None,
+            validate_only: false,
+        };
+        let (max_vus, max_duration_s) = self.validate(&job).await?;
+        self.check_quotas(who, max_vus, max_duration_s).await?;
+        let started_by = match who.token_id {
+            Some(t) => StartedBy::Token(t),
+            None => StartedBy::User,
+        };
+        let mut options = overrides;
+        if let (Some(env), Value::Object(m)) = (&req.env, &mut options) {
+            // Keys only: values can be secrets.
+            let keys: Vec<&String> = env.keys().collect();
+            m.insert("env_keys".into(), json!(keys));
+        }
+        let run = self
+            .store
+            .create_run(&NewRun {
+                scenario_id: scenario.id,
+                scenario_version: Some(scenario.version),
+                user_id: Some(who.id()),
+                started_by,
+                options,
+            })
+            .await?;
+        self.store
+            .record_audit(&NewAudit {
+                user_id: Some(who.id()),
+                token_id: who.token_id,
+                action: "run.start".into(),
+                target: format!("run:{}", run.id),
+                remote_addr: who.remote_addr.clone(),
+                details: json!({"scenario_id": scenario.id, "version": scenario.version}),
+            })
+            .await?;
+        self.publish_state(&run);
+        job.run_id = run.id.to_string();
+        let id = run.id;
+        let me = self.clone();
+        tokio::spawn(async move { me.supervise(run, job).await });
+        Ok(id)
+    }
+
+    /// Adds the networks outside the allow-list to the top layer's
+    /// `blacklistIPs` (keeping the request's own entries).
+    fn enforce_allow_list(&self, overrides: &mut Value) {
+        if self.blocked_targets.is_empty() {
+            return;
+        }
+        let Value::Object(m) = overrides else { return };
+        let mut list: Vec<Value> = match m.remove("blacklistIPs") {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        list.extend(self.blocked_targets.iter().cloned().map(Value::from));
+        m.insert("blacklistIPs".into(), Value::Array(list));
+    }
+
+    /// Asks a run in flight to stop gracefully (teardown and summary run).
+    pub fn stop(&self, id: RunId) -> bool {
+        self.lock()
+            .get(&id)
+            .is_some_and(|l| l.control.send(Control::Stop).is_ok())
+    }
+
+    /// Ends a run in flight at once; it is marked `aborted`.
+    pub fn abort(&self, id: RunId) -> bool {
+        let mut live = self.lock();
+        match live.get_mut(&id) {
+            Some(l) => {
+                l.abort_requested = true;
+                l.control.send(Control::Abort).is_ok()
+            }
+            None => false,
+        }
+    }
+
+    fn publish_state(&self, run: &Run) {
+        self.hub.publish(
+            Some(run.id),
+            json!({
+                "type": "state",
+                "run_id": run.id,
+                "status": run.status,
+                "exit_code": run.exit_code,
+                "error": run.error,
+            }),
+        );
+    }
+
+    /// Moves the run to `to` (logging rather than failing: the run goes on
+    /// even when the store hiccups) and publishes the change.
+    async fn transition(&self, run: &mut Run, to: RunStatus, end: &RunEnd) {
+        if run.status == to {
+            return;
+        }
+        match self.store.transition_run(run.id, to, end).await {
+            Ok(r) => {
+                *run = r;
+                self.publish_state(run);
+            }
+            Err(e) => tracing::error!(run = %run.id, error = %e, "cannot record the run's state"),
+        }
+    }
+
+    /// Sees one run through to its end.
+    async fn supervise(self: Arc<Self>, mut run: Run, job: SegmentJob) {
+        let id = run.id;
+        self.transition(&mut run, RunStatus::Starting, &RunEnd::default())
+            .await;
+        let mut handle = match self.transport.start(job) {
+            Ok(h) => h,
+            Err(e) => {
+                let end = RunEnd {
+                    exit_code: Some(255),
+                    error: Some(e.to_string()),
+                    summary: None,
+                };
+                self.transition(&mut run, RunStatus::Errored, &end).await;
+                return;
+            }
+        };
+        self.lock().insert(
+            id,
+            Live {
+                control: handle.control.clone(),
+                progress: Progress::default(),
+                abort_requested: false,
+            },
+        );
+        let mut outcome: Option<(RunStatus, RunEnd)> = None;
+        while let Some(ev) = handle.events.recv().await {
+            match ev {
+                SegmentEvent::Loaded { .. } => {}
+                SegmentEvent::Started => {
+                    self.transition(&mut run, RunStatus::Running, &RunEnd::default())
+                        .await;
+                }
+                SegmentEvent::Interval { index, snapshot } => {
+                    self.load.observe(&snapshot);
+                    if let Err(e) = self
+                        .store
+                        .put_interval(id, Duration::from_secs(1), &snapshot)
+                        .await
+                    {
+                        tracing::error!(run = %id, error = %e, "cannot store an interval");
+                    }
+                    self.hub.publish(
+                        Some(id),
+                        json!({"type": "snapshot", "run_id": id, "index": index, "snapshot": snapshot}),
+                    );
+                }
+                SegmentEvent::Progress(p) => {
+                    self.hub.publish(
+                        Some(id),
+                        json!({"type": "progress", "run_id": id, "progress": p}),
+                    );
+                    if let Some(l) = self.lock().get_mut(&id) {
+                        l.progress = p;
+                    }
+                }
+                SegmentEvent::Finished {
+                    exit_code,
+                    error,
+                    summary_text,
+                    mut summary,
+                } => {
+                    if let Value::Object(m) = &mut summary {
+                        m.insert(SUMMARY_TEXT_KEY.into(), summary_text.into());
+                    }
+                    let end = RunEnd {
+                        exit_code: Some(exit_code.into()),
+                        error,
+                        summary: Some(summary),
+                    };
+                    outcome = Some((status_for_exit(exit_code), end));
+                    break;
+                }
+                SegmentEvent::Failed { exit_code, message } => {
+                    let end = RunEnd {
+                        exit_code: Some(exit_code.into()),
+                        error: Some(message),
+                        summary: None,
+                    };
+                    outcome = Some((RunStatus::Errored, end));
+                    break;
+                }
+            }
+        }
+        let aborted = self.lock().remove(&id).is_some_and(|l| l.abort_requested);
+        let (status, end) = match outcome {
+            _ if aborted => (
+                RunStatus::Aborted,
+                RunEnd {
+                    exit_code: Some(105),
+                    error: Some("the run was aborted".into()),
+                    summary: None,
+                },
+            ),
+            Some(o) => o,
+            None => (
+                RunStatus::Errored,
+                RunEnd {
+                    exit_code: Some(255),
+                    error: Some("the segment ended without a result".into()),
+                    summary: None,
+                },
+            ),
+        };
+        if matches!(status, RunStatus::Passed | RunStatus::Failed) {
+            if run.status == RunStatus::Starting {
+                self.transition(&mut run, RunStatus::Running, &RunEnd::default())
+                    .await;
+            }
+            self.transition(&mut run, RunStatus::Finishing, &RunEnd::default())
+                .await;
+        }
+        self.transition(&mut run, status, &end).await;
+    }
+}
+
+/// The key under which a run's stored summary keeps the summary text (the
+/// API answers it as `summary_text`, beside the `--summary-export` document).
+pub const SUMMARY_TEXT_KEY: &str = "stampede_summary_text";
+
+/// Splits a stored summary into the `--summary-export` document and the text.
+pub fn split_summary(summary: Option<Value>) -> (Option<Value>, Option<String>) {
+    match summary {
+        Some(Value::Object(mut m)) => {
+            let text = m
+                .remove(SUMMARY_TEXT_KEY)
+                .and_then(|t| t.as_str().map(str::to_string));
+            (Some(Value::Object(m)), text)
+        }
+        other => (other, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_map_to_final_states() {
+        assert_eq!(status_for_exit(0), RunStatus::Passed);
+        assert_eq!(status_for_exit(99), RunStatus::Failed);
+        assert_eq!(status_for_exit(103), RunStatus::Aborted);
+        assert_eq!(status_for_exit(108), RunStatus::Aborted);
+        assert_eq!(status_for_exit(107), RunStatus::Errored);
+        assert_eq!(status_for_exit(255), RunStatus::Errored);
+    }
+
+    #[test]
+    fn start_request_layers_its_fields_over_options() {
+        let req = StartRequest {
+            vus: Some(3),
+            duration: Some("5s".into()),
+            options: Some(json!({"vus": 1, "iterations": 7})),
+            ..Default::default()
+        };
+        assert_eq!(
+            req.overrides().unwrap(),
+            json!({"vus": 3, "iterations": 7, "duration": "5s"})
+        );
+        let bad = StartRequest {
+            options: Some(json!([1])),
+            ..Default::default()
+        };
+        assert!(bad.overrides().is_err());
+        let unknown = serde_json::from_value::<StartRequest>(json!({"vuz": 1}));
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn summary_text_is_split_off() {
+        let (doc, text) = split_summary(Some(json!({"metrics": {}, SUMMARY_TEXT_KEY: "hi"})));
+        assert_eq!(doc, Some(json!({"metrics": {}})));
+        assert_eq!(text.as_deref(), Some("hi"));
+    }
+}
