@@ -176,14 +176,6 @@ impl Loaded {
     }
 }
 
-impl Loaded {
-    /// The run's metric registry: names for the ids of the snapshots sent
-    /// to [`RunConfig::snapshots`] (see `Snapshot::to_wire`).
-    pub fn registry(&self) -> Arc<Registry> {
-        self.registry.clone()
-    }
-}
-
 fn config_error(errors: &[stampede_config::ConfigError]) -> EngineError {
     EngineError::Config(vec![render_errors(errors)])
 }

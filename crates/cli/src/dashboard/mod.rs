@@ -71,7 +71,7 @@ pub fn setup(loaded: &mut Loaded, script: &str) -> Result<Option<Dashboard>, (Ve
     }
     let env: Vec<(String, String)> = std::env::vars().collect();
     let cfg = DashboardConfig::resolve(&env, params.last().map(String::as_str))
-        .map_err(|e| (e, stampede_config::INVALID_CONFIG_EXIT_CODE))?;
+        .map_err(|e| (e, stampede_engine::ExitCode::InvalidConfig.code()))?;
     Dashboard::prepare(cfg, loaded, script)
         .map(Some)
         .map_err(|e| (vec![e], stampede_engine::ExitCode::Generic.code()))
