@@ -3,15 +3,15 @@
 mod alloc;
 mod api;
 mod banner;
-mod cmd_archive;
 mod client;
+mod cmd_archive;
 mod cmd_baseline;
 mod cmd_chaos;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_inspect;
-mod cmd_pipeline;
 mod cmd_login;
+mod cmd_pipeline;
 mod cmd_report;
 mod cmd_run;
 mod cmd_runs;
