@@ -220,7 +220,7 @@ fn seed_000_chaos_scenarios_report_their_recovery() {
         .args(["pipeline", "run"])
         .arg(&file)
         .args(["-e", &format!("BASE_URL=http://{}", t.addr())])
-        .args(["-e", "LATENCY_FACTOR=10", "-e", "TIME_SCALE=0.12"])
+        .args(["-e", "LATENCY_FACTOR=10", "-e", "TIME_SCALE=0.2"])
         .arg("--report-dir")
         .arg(&reports)
         .output()
