@@ -20,6 +20,20 @@ fn state(pid: u32) -> char {
     s[s.rfind(')').unwrap() + 2..].chars().next().unwrap()
 }
 
+/// Polls the process state until it is `want` (a SIGSTOP takes effect when
+/// the process is next scheduled, not when kill(2) returns); the last state
+/// seen after a deadline otherwise.
+fn state_becomes(pid: u32, want: char) -> char {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = state(pid);
+        if now == want || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 struct Agent {
     child: Child,
     info: Value,
@@ -100,7 +114,7 @@ fn interrupted_agent_restores_every_fault() {
     let agent = Agent::start(&file);
     let (code, out) = agent.client(&["inject", "victim"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(state(victim.id()), 'T');
+    assert_eq!(state_becomes(victim.id(), 'T'), 'T');
     let (code, out) = agent.client(&["inject", "hook"]);
     assert_eq!(code, 0, "{out}");
     let (code, out) = agent.client(&["inject", "web", "--faults", r#"{"blackhole": true}"#]);
