@@ -93,6 +93,26 @@ fn graceful_stop_interrupts_long_iterations() {
 }
 
 #[test]
+fn back_to_back_scenarios_hand_over_every_vu() {
+    // `b` starts the instant `a` ends; `a`'s VUs are interrupted
+    // (gracefulStop 0s) and come back a moment later. `b` must still run
+    // with all 5 VUs, as in k6, not with the few that were idle at its start.
+    let server = TestServer::start_in_background();
+    let run = run_script(
+        "import { sleep } from 'k6';\n\
+         const phase = (start) => ({ executor: 'constant-vus', vus: 5, startTime: start, duration: '2s', gracefulStop: '0s' });\n\
+         export const options = { scenarios: { a: phase('0s'), b: phase('2s') } };\n\
+         export default function () { sleep(0.5); }\n",
+        &server.url(),
+    )
+    .unwrap();
+    assert_eq!(run.report.exit_code, ExitCode::Ok, "{:?}", run.logs);
+    // 5 VUs x 2 s / 0.5 s = 20 iterations (one VU alone: 4).
+    let b = run.count("iterations", &[("scenario", "b")]);
+    assert!(b >= 15, "scenario b ran {b} iterations");
+}
+
+#[test]
 fn arrival_rate_starts_iterations_on_schedule() {
     let server = TestServer::start_in_background();
     let run = run_script(

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{sleep_until, Crew, ExecCtx, ScenarioPlan};
+use super::{sleep_until, Crew, ExecCtx, ScenarioPlan, TICK};
 use crate::progress::ScenarioProgress;
 use crate::vu_task::Gate;
 
@@ -16,7 +16,18 @@ pub(super) async fn run(
 ) {
     let mut crew = Crew::new(ctx, plan, Gate::Loop, progress);
     progress.start();
-    crew.activate_from_pool(vus);
-    sleep_until(&ctx.stopper, Instant::now() + duration).await;
+    let end = Instant::now() + duration;
+    let vus = vus as usize;
+    crew.top_up(vus);
+    // VUs still being handed back by a scenario that just ended join as
+    // they arrive.
+    while crew.unreleased() < vus {
+        let wake = (Instant::now() + TICK).min(end);
+        if wake >= end || !sleep_until(&ctx.stopper, wake).await {
+            break;
+        }
+        crew.top_up(vus);
+    }
+    sleep_until(&ctx.stopper, end).await;
     crew.finish(plan.graceful_stop, None).await;
 }

@@ -214,6 +214,18 @@ impl Crew {
         got
     }
 
+    /// Activates idle VUs until `target` run unreleased. A scenario that
+    /// starts as another ends finds that one's VUs still finishing (its
+    /// `gracefulStop`): they join here as they come back, as k6's
+    /// executors wait for their planned VUs, instead of the scenario
+    /// running short for the rest of its time.
+    pub fn top_up(&mut self, target: usize) {
+        let running = self.unreleased();
+        if target > running {
+            self.activate_from_pool((target - running) as u64);
+        }
+    }
+
     /// Asks the `n` most recently activated VUs to stop after their current
     /// iteration (ramp-down).
     pub fn release_last(&mut self, n: usize) {

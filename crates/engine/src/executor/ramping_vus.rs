@@ -22,11 +22,13 @@ pub(super) async fn run(
     let mut crew = Crew::new(ctx, plan, Gate::Loop, progress);
     progress.start();
     let start = Instant::now();
+    let mut target = 0;
     'steps: for step in steps {
         let at = start + step.time_offset;
         loop {
             crew.collect_returned();
             crew.interrupt_overdue(grace);
+            crew.top_up(target);
             let now = Instant::now();
             if now >= at {
                 break;
@@ -37,7 +39,7 @@ pub(super) async fn run(
                 _ = ctx.stopper.stopped() => break 'steps,
             }
         }
-        let target = step.planned_vus as usize;
+        target = step.planned_vus as usize;
         let running = crew.unreleased();
         if target > running {
             crew.activate_from_pool((target - running) as u64);
