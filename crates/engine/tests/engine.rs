@@ -94,15 +94,18 @@ fn graceful_stop_interrupts_long_iterations() {
 
 #[test]
 fn back_to_back_scenarios_hand_over_every_vu() {
-    // `b` starts the instant `a` ends; `a`'s VUs are interrupted
+    // `b` and `once` start the instant `a` ends; `a`'s VUs are interrupted
     // (gracefulStop 0s) and come back a moment later. `b` must still run
-    // with all 5 VUs, as in k6, not with the few that were idle at its start.
+    // with all 5 VUs, as in k6, not with the few that were idle at its
+    // start, and `once` must get its VU.
     let server = TestServer::start_in_background();
     let run = run_script(
         "import { sleep } from 'k6';\n\
          const phase = (start) => ({ executor: 'constant-vus', vus: 5, startTime: start, duration: '2s', gracefulStop: '0s' });\n\
-         export const options = { scenarios: { a: phase('0s'), b: phase('2s') } };\n\
-         export default function () { sleep(0.5); }\n",
+         export const options = { scenarios: { a: phase('0s'), b: phase('2s'),\n\
+           once: { executor: 'per-vu-iterations', vus: 1, iterations: 1, startTime: '2s', exec: 'once' } } };\n\
+         export default function () { sleep(0.5); }\n\
+         export function once() {}\n",
         &server.url(),
     )
     .unwrap();
@@ -110,6 +113,9 @@ fn back_to_back_scenarios_hand_over_every_vu() {
     // 5 VUs x 2 s / 0.5 s = 20 iterations (one VU alone: 4).
     let b = run.count("iterations", &[("scenario", "b")]);
     assert!(b >= 15, "scenario b ran {b} iterations");
+    // The one-iteration scenario starting at the same instant (seed 000's
+    // fault injection) waits for its VU rather than running none.
+    assert_eq!(run.count("iterations", &[("scenario", "once")]), 1);
 }
 
 #[test]
