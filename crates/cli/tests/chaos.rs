@@ -10,28 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "common/process.rs"]
+mod process;
+use process::{state, state_becomes};
+
 fn stampede() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stampede"))
-}
-
-/// The process state letter of `pid` (`T` when stopped).
-fn state(pid: u32) -> char {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process exists");
-    s[s.rfind(')').unwrap() + 2..].chars().next().unwrap()
-}
-
-/// Polls the process state until it is `want` (a SIGSTOP takes effect when
-/// the process is next scheduled, not when kill(2) returns); the last state
-/// seen after a deadline otherwise.
-fn state_becomes(pid: u32, want: char) -> char {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = state(pid);
-        if now == want || Instant::now() > deadline {
-            return now;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 struct Agent {

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use stampede_demo::{DemoConfig, DemoTarget};
 
+#[path = "common/process.rs"]
+mod process;
+use process::state;
+
 fn stampede() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stampede"))
 }
@@ -264,12 +268,6 @@ fn seed_000_chaos_scenarios_report_their_recovery() {
             ),
         }
     }
-}
-
-/// Process state letter (`T` when stopped).
-fn state(pid: u32) -> char {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    s[s.rfind(')').unwrap() + 2..].chars().next().unwrap()
 }
 
 #[test]

@@ -159,8 +159,16 @@ async fn over_the_admission_rate_orders_go_to_the_waiting_room() {
 
     // A redirected order was not processed: once the rate allows, the same
     // key goes through instead of replaying the 302.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let retry = order(&mut c, "console", &format!("u{i}"), Some(&format!("k{i}"))).await;
+    // Polled up to a deadline: every refused attempt is another 302, never
+    // a replay.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let retry = loop {
+        let r = order(&mut c, "console", &format!("u{i}"), Some(&format!("k{i}"))).await;
+        if r.status != 302 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(retry.status, 200, "{}", retry.text());
 
     let page = c.get("/waiting-room?productId=console").await;

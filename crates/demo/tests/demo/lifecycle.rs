@@ -1,11 +1,12 @@
 //! Starting and stopping the demo target, and its router on its own.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http::Request;
 use http_body_util::BodyExt;
 use stampede_demo::{demo_router, DemoConfig, DemoState, DemoTarget, DEFAULT_ADDR};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::Conn;
@@ -35,10 +36,25 @@ async fn url_and_graceful_shutdown() {
             ..Default::default()
         })
         .unwrap();
-    let in_flight = tokio::spawn(async move { conn.get("/api/products").await.status });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The request is in flight once the server has read it off the socket:
+    // its receive queue is empty after the whole request was sent.
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    raw.write_all(b"GET /api/products HTTP/1.1\r\nhost: demo\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let client_port = raw.local_addr().unwrap().port();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server_unread(addr.port(), client_port) != Some(0) {
+        assert!(
+            Instant::now() < deadline,
+            "the server never read the request"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     target.shutdown().await;
-    assert_eq!(in_flight.await.unwrap(), 200);
+    let mut answer = String::new();
+    raw.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
         TcpStream::connect(addr).await.is_err(),
         "no longer listening"
@@ -110,4 +126,18 @@ async fn the_router_works_without_the_server() {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(json["total"].as_u64().unwrap() > 0);
     assert_eq!(state.requests_answered(), 1);
+}
+
+/// Bytes the server has not yet read on its side of the loopback connection
+/// from `client_port` to `server_port` (`rx_queue` in `/proc/net/tcp`), or
+/// `None` while the kernel lists no such socket.
+fn server_unread(server_port: u16, client_port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.len() > 4 && port(f[1]) == Some(server_port) && port(f[2]) == Some(client_port))
+            .then(|| u64::from_str_radix(f[4].split(':').nth(1)?, 16).ok())
+            .flatten()
+    })
 }

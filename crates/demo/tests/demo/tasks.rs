@@ -278,9 +278,15 @@ async fn access_tokens_expire_and_refresh_still_works() {
     let (mut c, tokens) = user(&target, "e@example.com").await;
     assert_eq!(tokens["expiresIn"], 1);
     assert_eq!(tokens["expiresInMs"], 200);
-    // Waiting longer than the lifetime: expired whatever the scheduling.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let r = c.post("/tasks", json!({"type": "generate-pdf"})).await;
+    // Polled until the lifetime has passed, up to a deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        let r = c.post("/tasks", json!({"type": "generate-pdf"})).await;
+        if r.status == 401 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(r.status, 401);
     assert!(error_of(&r).contains("expired"));
     let r = c
