@@ -639,3 +639,26 @@ fn missing_exports_and_modules_are_named_in_full() {
         "{err}"
     );
 }
+
+#[test]
+fn chaos_phases_parse_durations_like_k6_options() {
+    let s = Script::new(
+        "import chaos from 'stampede/chaos';\n\
+         export const options = { scenarios: chaos.phases({ baseline: '1m30s', inject: '1d', recover: 250 }) };\n\
+         export default function () {}\n",
+    );
+    let out = with_vu(&s.path, BTreeMap::new(), |_| {}, |vu| vu.unwrap().options());
+    let opts = out.result.unwrap().expect("options are exported");
+    assert_eq!(opts["scenarios"]["inject"]["startTime"], "90000ms");
+    assert_eq!(opts["scenarios"]["recover"]["startTime"], "86490000ms");
+    assert_eq!(opts["scenarios"]["recover"]["duration"], "250ms");
+
+    let bad = Script::new(
+        "import chaos from 'stampede/chaos';\n\
+         export const options = { scenarios: chaos.phases({ baseline: '5 minutes' }) };\n\
+         export default function () {}\n",
+    );
+    let out = with_vu(&bad.path, BTreeMap::new(), |_| {}, |vu| vu.err());
+    let err = out.result.expect("init fails").to_string();
+    assert!(err.contains("invalid duration \"5 minutes\""), "{err}");
+}

@@ -14,6 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use rquickjs::{Ctx, Exception, Object, Result};
+use stampede_config::K6Duration;
 
 use super::set_fn;
 use crate::state::VuState;
@@ -78,12 +79,39 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, _state: &Rc<VuState>) -> Result<Object
             Ok(out)
         },
     )?;
+    set_fn(&obj, "millis", |ctx: Ctx<'js>, d: String| -> Result<f64> {
+        millis(&d).map_err(|e| Exception::throw_type(&ctx, &e))
+    })?;
     Ok(obj)
+}
+
+/// A duration string in whole milliseconds, parsed by the one k6 duration
+/// parser in `config`; negative values are refused.
+fn millis(d: &str) -> std::result::Result<f64, String> {
+    let bad = |why: String| format!("invalid duration {d:?}: {why} (use e.g. 500ms, 30s, 2m)");
+    let parsed = K6Duration::parse(d.trim()).map_err(|e| bad(e.to_string()))?;
+    if parsed.is_negative() {
+        return Err(bad("must not be negative".into()));
+    }
+    Ok((parsed.as_nanos() as f64 / 1e6).round())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_use_the_k6_parser() {
+        assert_eq!(millis("1m30s"), Ok(90_000.0));
+        assert_eq!(millis(" 500ms "), Ok(500.0));
+        assert_eq!(millis("1d"), Ok(86_400_000.0));
+        assert_eq!(millis("1.5"), Ok(2.0));
+        assert_eq!(millis("250"), Ok(250.0));
+        assert!(millis("-1s").unwrap_err().contains("negative"));
+        assert!(millis("abc")
+            .unwrap_err()
+            .contains("invalid duration \"abc\""));
+    }
 
     #[test]
     fn reports_an_unreachable_agent() {

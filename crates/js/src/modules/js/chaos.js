@@ -8,12 +8,14 @@
 //   export const options = { scenarios: chaos.phases({ exec: 'traffic', vus: 5 }) };
 import n from 'stampede:native/stampede/chaos';
 
+// Durations parse with k6's one parser (the `config` crate, through the
+// native part): "1m30s", "500ms", "2d", or a bare number of milliseconds.
 function millis(d) {
-  if (typeof d === 'number') return d;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(d).trim());
-  if (!m) throw new TypeError(`invalid duration ${JSON.stringify(d)} (use e.g. 500ms, 30s, 2m)`);
-  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] || 's'];
-  return Math.round(Number(m[1]) * unit);
+  if (typeof d === 'number') {
+    if (!Number.isFinite(d) || d < 0) throw new TypeError(`invalid duration ${d}: must be a finite number of milliseconds >= 0`);
+    return Math.round(d);
+  }
+  return n.millis(String(d));
 }
 
 function fmt(ms) {
