@@ -28,6 +28,9 @@ impl fmt::Display for HttpError {
 
 /// k6's numeric error codes.
 pub mod code {
+    /// A request refused before it was sent, for invalid parameters (k6
+    /// gives these no code: `error_code` is 0).
+    pub const UNSENT: u32 = 0;
     /// Any error not listed below.
     pub const GENERIC: u32 = 1000;
     /// A non-TCP network error.
@@ -114,7 +117,7 @@ impl HttpError {
         match self.code {
             // Go reports body-read failures without the request prefix.
             code::GENERIC if self.detail == "unexpected EOF" => self.detail.clone(),
-            code::INVALID_URL => self.detail.clone(),
+            code::INVALID_URL | code::UNSENT => self.detail.clone(),
             _ => format!("{} \"{}\": {}", go_method(method), url, self.detail),
         }
     }

@@ -163,3 +163,28 @@ pub struct Exchange {
     /// silence this`.
     pub redirect_limit_reached: bool,
 }
+
+impl Exchange {
+    /// A request refused before anything was sent (k6's parameter errors,
+    /// such as an invalid `timeout`): no hops, so no metrics, and a
+    /// response with status 0 carrying `e`.
+    pub fn unsent(url: Url, e: HttpError) -> Exchange {
+        Exchange {
+            hops: Vec::new(),
+            response: Response {
+                status: 0,
+                status_text: String::new(),
+                proto: "",
+                headers: HeaderList::new(),
+                body: Bytes::new(),
+                url,
+                timings: Timings::default(),
+                error: Some(e),
+                remote: None,
+                tls: None,
+                cookies: Vec::new(),
+            },
+            redirect_limit_reached: false,
+        }
+    }
+}

@@ -7,14 +7,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stampede_config::{DurationError, K6Duration};
+use stampede_config::K6Duration;
 
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Array, Class, Ctx, Exception, Object, Result, Value};
 use smallvec::SmallVec;
 use stampede_http::{
-    Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop, Request,
-    RequestCookie, Session,
+    error::code, Auth, Client, ClientConfig, CookieJar, CookieOptions, Encoding, Exchange, Hop,
+    HttpError, Request, RequestCookie, Session,
 };
 use stampede_metrics::{Builtin, SystemTagSet};
 
@@ -120,6 +120,18 @@ struct Shaped {
     name: Option<String>,
     response_type: ResponseType,
     expected: Option<Vec<(u16, u16)>>,
+    /// Why k6 refuses to send this request (an invalid `timeout`): the
+    /// request then fails with `error_code` 0 and no metrics.
+    refused: Option<HttpError>,
+}
+
+impl Shaped {
+    /// The refused request's exchange, when it is refused.
+    fn unsent(&self) -> Option<Exchange> {
+        self.refused
+            .clone()
+            .map(|e| Exchange::unsent(self.req.url.clone(), e))
+    }
 }
 
 /// Builds the native part of `k6/http`.
@@ -141,6 +153,9 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
         "request",
         move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> Result<Value<'js>> {
             let shaped = shape(&ctx, &s, &args.0)?;
+            if let Some(ex) = shaped.unsent() {
+                return finish(&ctx, &s, shaped, ex);
+            }
             let session = s.http.session.clone();
             let Shaped { req, jar, .. } = &shaped;
             let (req, jar) = (req.clone(), jar.clone());
@@ -166,7 +181,11 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
                 let session = st.http.session.clone();
                 let (req, jar) = (shaped.req.clone(), shaped.jar.clone());
                 let limiter = st.test.http.rps.clone();
+                let unsent = shaped.unsent();
                 async move {
+                    if let Some(ex) = unsent {
+                        return crate::ops::settle(move |ctx| finish(ctx, &st, shaped, ex));
+                    }
                     if let Some(l) = limiter {
                         tokio::time::sleep(l.reserve()).await;
                     }
@@ -186,6 +205,9 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             for item in items.iter::<Array>() {
                 let item: Vec<Value> = item?.iter().collect::<Result<_>>()?;
                 shaped.push(shape(&ctx, &s, &item)?);
+            }
+            if let Some(i) = shaped.iter().position(|sh| sh.refused.is_some()) {
+                return refused_batch(&ctx, &s, shaped, i);
             }
             let reqs: Vec<(Request, Option<Rc<CookieJar>>)> = shaped
                 .iter()
@@ -441,6 +463,7 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
     let mut jar = Some(s.http.jars.borrow()[0].clone());
     let mut expected = s.http.expected.borrow().clone();
     let mut auth_kind: Option<String> = None;
+    let mut refused = None;
     let params = arg(3);
     if let Some(p) = params.as_object() {
         if let Some(h) = p.get::<_, Option<Object>>("headers")? {
@@ -462,11 +485,17 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
                 name = Some(n.clone());
             }
         }
-        let timeout: Value = p.get("timeout")?;
-        if let Some(t) = duration_value(ctx, &timeout)? {
-            req.timeout = t.map_err(|e| {
-                Exception::throw_type(ctx, &format!("invalid timeout value: {}", e.go_message()))
-            })?;
+        // k6 takes a present key even when its value is undefined.
+        if p.contains_key("timeout")? {
+            match timeout_param(&p.get("timeout")?)? {
+                Ok(t) => req.timeout = t,
+                Err(why) => {
+                    refused = Some(HttpError::plain(
+                        code::UNSENT,
+                        format!("invalid timeout value: {why}"),
+                    ))
+                }
+            }
         }
         if let Some(r) = p.get::<_, Option<f64>>("redirects")? {
             req.max_redirects = Some(r.max(0.0) as u32);
@@ -550,6 +579,7 @@ fn shape<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, args: &[Value<'js>]) -> Result<Sh
         name,
         response_type,
         expected,
+        refused,
     })
 }
 
@@ -563,20 +593,33 @@ fn percent_decode(s: &str) -> String {
 /// milliseconds (converted as Go does, so `Infinity` or `1e300` is an
 /// already-expired duration, never a panic) or a k6 duration text (`"1.5s"`,
 /// `"2d"`, `"250"`). `None` when absent; negative values become zero.
-pub(crate) fn duration_value<'js>(
-    ctx: &Ctx<'js>,
-    v: &Value<'js>,
-) -> Result<Option<std::result::Result<Duration, DurationError>>> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
+/// A request's `timeout` parameter as k6 reads it: a number of
+/// milliseconds or a duration string; any other type (null, undefined,
+/// booleans, objects) is refused with Go's wording for its type.
+fn timeout_param(v: &Value<'_>) -> Result<std::result::Result<Duration, String>> {
     if let Some(ms) = v.as_number() {
-        return Ok(Some(Ok(K6Duration::from_millis_f64(ms).to_std_or_zero())));
+        return Ok(Ok(K6Duration::from_millis_f64(ms).to_std_or_zero()));
     }
-    let text = crate::value::to_display_string(ctx, v)?;
-    Ok(Some(
-        K6Duration::parse(&text).map(K6Duration::to_std_or_zero),
-    ))
+    if let Some(text) = v.as_string() {
+        let text = text.to_string()?;
+        return Ok(K6Duration::parse(&text)
+            .map(K6Duration::to_std_or_zero)
+            .map_err(|e| e.go_message()));
+    }
+    let go_type = if v.is_null() || v.is_undefined() {
+        "<nil>"
+    } else if v.is_bool() {
+        "bool"
+    } else if v.is_array() {
+        "[]interface {}"
+    } else if v.is_object() {
+        "map[string]interface {}"
+    } else {
+        "interface {}"
+    };
+    Ok(Err(format!(
+        "unable to use type {go_type} as a duration value"
+    )))
 }
 
 /// Runs a batch with at most `limit` requests in flight, and at most
@@ -617,6 +660,43 @@ async fn run_batch(
     futures_util::future::join_all(futs).await
 }
 
+/// A batch k6 refuses as a whole because request `i` is refused: nothing is
+/// sent, k6 warns `A batch request failed` (or throws, with `throw`), and
+/// returns empty responses before `i`, `i`'s error, and nulls after it.
+fn refused_batch<'js>(
+    ctx: &Ctx<'js>,
+    s: &Rc<VuState>,
+    shaped: Vec<Shaped>,
+    i: usize,
+) -> Result<Array<'js>> {
+    let err = shaped[i]
+        .refused
+        .clone()
+        .unwrap_or_else(|| HttpError::plain(0, ""));
+    let line = err.log_line(shaped[i].req.method.as_str(), shaped[i].req.url.as_str());
+    if s.test.throw {
+        return Err(Exception::throw_message(ctx, &line));
+    }
+    s.test.logger.log(
+        Level::Warning,
+        "A batch request failed",
+        &[("error", &line)],
+    );
+    let out = Array::new(ctx.clone())?;
+    let count = shaped.len();
+    for (j, sh) in shaped.into_iter().enumerate().take(i + 1) {
+        let mut ex = Exchange::unsent(sh.req.url.clone(), err.clone());
+        if j < i {
+            ex.response.error = None;
+        }
+        out.set(j, respond(ctx, sh, ex)?)?;
+    }
+    for j in i + 1..count {
+        out.set(j, Value::new_null(ctx.clone()))?;
+    }
+    Ok(out)
+}
+
 /// Emits a request's metrics and builds its Response object.
 fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: Shaped, ex: Exchange) -> Result<Value<'js>> {
     for hop in &ex.hops {
@@ -652,6 +732,11 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &Rc<VuState>, sh: Shaped, ex: Exchange) -> Res
             )],
         );
     }
+    respond(ctx, sh, ex)
+}
+
+/// The Response object of an exchange whose metrics and warnings are done.
+fn respond<'js>(ctx: &Ctx<'js>, sh: Shaped, ex: Exchange) -> Result<Value<'js>> {
     let request_url = ex.hops.last().map(|h| h.url.clone());
     // Move what the response and the request hold into the Response: no
     // copies of headers, cookies or bodies.
