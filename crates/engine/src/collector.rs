@@ -9,7 +9,7 @@ use stampede_js::log::{Level, Logger};
 use stampede_js::now_ns;
 use stampede_metrics::thresholds::Thresholds;
 use stampede_metrics::{Builtin, Registry, Snapshot, Store, TagSet};
-use stampede_output::Output;
+use stampede_output::{Output, OutputPanic};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::control::{StopReason, Stopper};
@@ -127,6 +127,15 @@ impl Collector {
                 let mut err = None;
                 for o in c.outputs.iter_mut() {
                     if let Err(e) = o.add_samples(&samples, &self.registry) {
+                        // A panic on an output's thread is a Stampede bug:
+                        // the run ends now, as for a VU thread's panic.
+                        if let Some(p) = OutputPanic::of(&e) {
+                            self.stopper.stop(StopReason::Fatal(format!(
+                                "internal error: output {} panicked: {}",
+                                o.description(),
+                                p.0
+                            )));
+                        }
                         err.get_or_insert_with(|| format!("{}: {e}", o.description()));
                     }
                 }

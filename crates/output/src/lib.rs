@@ -74,7 +74,7 @@ pub mod summary;
 pub mod summary_export;
 pub mod units;
 
-pub use out::{from_spec, metric_metas, Output, OutputContext, OutputError};
+pub use out::{from_spec, metric_metas, Output, OutputContext, OutputError, OutputPanic};
 pub use summary::{
     render_legacy_from_data, LegacyFlavor, Report, SummaryInput, SummaryMode, TextOptions,
 };

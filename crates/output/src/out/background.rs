@@ -2,6 +2,10 @@
 //! [`Output::add_samples`](super::Output::add_samples) only copies the batch
 //! into a bounded queue and never waits for a disk or a network.
 //!
+//! A panic on the thread is caught: the next `send` (and `finish`) returns
+//! an [`OutputPanic`] error, which the engine turns into the end of the run
+//! with a system error, instead of a bare "thread has stopped" at the end.
+//!
 //! When the queue is full (the thread cannot keep up, e.g. a slow remote
 //! server), whole batches are dropped and counted rather than slowing the
 //! test; [`Background::finish`] reports how many.
@@ -9,11 +13,13 @@
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use stampede_metrics::{MetricDef, Registry, Sample};
+
+use super::OutputPanic;
 
 /// Batches queued before new ones are dropped: each is about a second of one
 /// scheduler thread's samples.
@@ -43,6 +49,8 @@ pub(crate) struct Background {
     /// Samples queued and not yet handled by the worker.
     pending: Arc<AtomicUsize>,
     handle: Option<JoinHandle<Result<(), String>>>,
+    /// The panic message, once the thread panicked.
+    panicked: Arc<Mutex<Option<String>>>,
     defs_sent: usize,
     dropped_batches: u64,
     dropped_samples: u64,
@@ -59,43 +67,55 @@ impl Background {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
         let pending = Arc::new(AtomicUsize::new(0));
         let done = pending.clone();
+        let panicked = Arc::new(Mutex::new(None));
+        let panic_slot = panicked.clone();
         let handle = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let registry = Registry::new();
-                let mut next_tick = tick.map(|t| Instant::now() + t);
-                loop {
-                    let msg = match next_tick {
-                        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                        Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
-                    };
-                    match msg {
-                        Ok(Msg::Defs(defs)) => {
-                            for d in defs.iter().skip(registry.len()) {
-                                // Same order as the source registry: same ids.
-                                let _ = registry.register(&d.name, d.kind, d.contains);
+                let body = std::panic::AssertUnwindSafe(move || {
+                    let registry = Registry::new();
+                    let mut next_tick = tick.map(|t| Instant::now() + t);
+                    loop {
+                        let msg = match next_tick {
+                            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                            Some(at) => {
+                                rx.recv_timeout(at.saturating_duration_since(Instant::now()))
+                            }
+                        };
+                        match msg {
+                            Ok(Msg::Defs(defs)) => {
+                                for d in defs.iter().skip(registry.len()) {
+                                    // Same order as the source registry: same ids.
+                                    let _ = registry.register(&d.name, d.kind, d.contains);
+                                }
+                            }
+                            Ok(Msg::Samples(s)) => {
+                                worker.batch(&s, &registry);
+                                done.fetch_sub(s.len(), Ordering::Relaxed);
+                            }
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        }
+                        if let (Some(at), Some(t)) = (next_tick, tick) {
+                            if Instant::now() >= at {
+                                worker.tick(&registry);
+                                next_tick = Some(Instant::now() + t);
                             }
                         }
-                        Ok(Msg::Samples(s)) => {
-                            worker.batch(&s, &registry);
-                            done.fetch_sub(s.len(), Ordering::Relaxed);
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
                     }
-                    if let (Some(at), Some(t)) = (next_tick, tick) {
-                        if Instant::now() >= at {
-                            worker.tick(&registry);
-                            next_tick = Some(Instant::now() + t);
-                        }
-                    }
-                }
-                worker.finish(&registry)
+                    worker.finish(&registry)
+                });
+                std::panic::catch_unwind(body).map_err(|p| {
+                    let msg = panic_text(p.as_ref());
+                    *panic_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+                    msg
+                })?
             })?;
         Ok(Background {
             tx: Some(tx),
             pending,
             handle: Some(handle),
+            panicked,
             defs_sent: 0,
             dropped_batches: 0,
             dropped_samples: 0,
@@ -105,6 +125,7 @@ impl Background {
     /// Queues a copy of `samples`; never blocks (except, rarely, to hand
     /// over new metric definitions, which must not be lost).
     pub(crate) fn send(&mut self, samples: &[Sample], registry: &Registry) -> io::Result<()> {
+        self.check()?;
         let Some(tx) = &self.tx else {
             return Err(io::Error::other("output used after stop()"));
         };
@@ -143,6 +164,14 @@ impl Background {
         }
     }
 
+    /// The thread's panic, as an [`OutputPanic`] error.
+    fn check(&self) -> io::Result<()> {
+        match &*self.panicked.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(msg) => Err(OutputPanic(msg.clone()).into_io()),
+            None => Ok(()),
+        }
+    }
+
     /// Ends the queue and waits for the worker to finish.
     pub(crate) fn finish(&mut self) -> io::Result<()> {
         drop(self.tx.take());
@@ -151,7 +180,8 @@ impl Background {
         };
         let res = handle
             .join()
-            .map_err(|_| io::Error::other("the output's thread panicked"))?;
+            .map_err(|p| OutputPanic(panic_text(p.as_ref())).into_io())?;
+        self.check()?;
         let mut msgs = Vec::new();
         if let Err(e) = res {
             msgs.push(e);
@@ -175,6 +205,15 @@ impl Drop for Background {
         // Let the thread end; a dropped (never stopped) output loses its work.
         drop(self.tx.take());
     }
+}
+
+/// The text of a panic payload (`panic!` carries a `&str` or a `String`).
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 /// `Output::add_samples` of an output run by a [`Background`] worker.
@@ -256,6 +295,50 @@ mod tests {
         );
         assert!(*ticks.lock().unwrap() >= 1);
         assert!(bg.send(&[], &reg).is_err());
+    }
+
+    struct Panics;
+
+    impl Worker for Panics {
+        fn batch(&mut self, samples: &[Sample], _: &Registry) {
+            panic!("bad batch of {}", samples.len());
+        }
+        fn finish(&mut self, _: &Registry) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_on_the_thread_is_reported_as_an_output_panic() {
+        let mut bg = Background::spawn("panics", Panics, None).unwrap();
+        let reg = Registry::new();
+        let s = Sample {
+            metric: stampede_metrics::Builtin::Iterations.metric(),
+            tags: TagSet::empty(),
+            value: 1.0,
+            time_ns: 1,
+        };
+        bg.send(std::slice::from_ref(&s), &reg).unwrap();
+        // Polled up to a deadline: the thread handles the batch on its own time.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let err = loop {
+            match bg.send(&[], &reg) {
+                Err(e) => break e,
+                Ok(()) => assert!(Instant::now() < deadline, "the panic was never seen"),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(
+            OutputPanic::of(&err),
+            Some(&OutputPanic("bad batch of 1".into())),
+            "{err}"
+        );
+        let err = bg.finish().unwrap_err();
+        assert_eq!(
+            OutputPanic::of(&err).map(|p| p.0.as_str()),
+            Some("bad batch of 1")
+        );
+        assert!(OutputPanic::of(&io::Error::other("disk full")).is_none());
     }
 
     struct Stuck(mpsc::Receiver<()>);

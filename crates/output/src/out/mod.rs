@@ -52,6 +52,34 @@ pub trait Output: Send {
     fn stop(&mut self) -> io::Result<()>;
 }
 
+/// The payload of the `io::Error` an output returns when its own thread
+/// panicked (a Stampede bug, not a destination failure): the engine ends
+/// the run at once as a system error instead of reporting it at the end.
+/// Find it with [`OutputPanic::of`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputPanic(pub String);
+
+impl std::fmt::Display for OutputPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the output's thread panicked: {}", self.0)
+    }
+}
+
+impl std::error::Error for OutputPanic {}
+
+impl OutputPanic {
+    /// The panic an output error carries, if it is one.
+    pub fn of(e: &io::Error) -> Option<&OutputPanic> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<OutputPanic>())
+    }
+
+    /// The error an output returns for it.
+    pub fn into_io(self) -> io::Error {
+        io::Error::other(self)
+    }
+}
+
 /// A sub-metric as the JSON output's `Metric` lines list it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubmetricMeta {
