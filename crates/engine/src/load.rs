@@ -126,6 +126,9 @@ impl Loaded {
             .clone()
             .merge(config.env_options.clone())
             .merge(config.cli_options.clone());
+        // Remote imports obey the network rules known before the script
+        // loads (config file, environment, flags).
+        program.restrict_remote_modules(module_network(&outer));
         let mut env = script_env(&outer, &config.system_env);
         if let Some(archive) = &config.archive {
             for (k, v) in &archive.metadata.env {
@@ -178,6 +181,32 @@ impl Loaded {
 
 fn config_error(errors: &[stampede_config::ConfigError]) -> EngineError {
     EngineError::Config(vec![render_errors(errors)])
+}
+
+/// The `hosts`, `blacklistIPs` and `blockHostnames` of `o`, for remote
+/// module fetches.
+fn module_network(o: &Options) -> stampede_js::remote::ModuleNetwork {
+    stampede_js::remote::ModuleNetwork {
+        hosts: o
+            .hosts
+            .iter()
+            .flatten()
+            .map(|(name, a)| {
+                let to = stampede_http::HostOverride {
+                    ip: a.ip,
+                    port: a.port,
+                };
+                (name.clone(), to)
+            })
+            .collect(),
+        blacklist_ips: o
+            .blacklist_ips
+            .iter()
+            .flatten()
+            .filter_map(|n| stampede_http::IpNet::parse(&n.to_string()))
+            .collect(),
+        block_hostnames: o.block_hostnames.clone().unwrap_or_default(),
+    }
 }
 
 /// `__ENV`: the system environment (unless disabled) and `-e` pairs.

@@ -279,7 +279,7 @@ impl Client {
 }
 
 /// The `blockHostnames` pattern matching `host`, if any.
-pub(crate) fn blocked_by<'a>(patterns: &'a [String], host: &str) -> Option<&'a str> {
+pub fn blocked_by<'a>(patterns: &'a [String], host: &str) -> Option<&'a str> {
     patterns
         .iter()
         .find(|p| match p.strip_prefix('*') {

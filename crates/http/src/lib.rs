@@ -100,8 +100,8 @@ mod tls;
 pub mod ws;
 
 pub use config::{
-    Client, ClientCert, ClientConfig, ConfigError, DnsPolicy, DnsSelect, HostOverride, IpNet,
-    TlsVersion, DEFAULT_USER_AGENT,
+    blocked_by, Client, ClientCert, ClientConfig, ConfigError, DnsPolicy, DnsSelect, HostOverride,
+    IpNet, TlsVersion, DEFAULT_USER_AGENT,
 };
 pub use cookies::{CookieJar, CookieOptions};
 pub use debug::{HopDump, HttpDebug};

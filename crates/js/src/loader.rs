@@ -29,7 +29,10 @@ impl Resolver for ScriptResolver {
             return Ok(body.to_string());
         }
         match resolve(base, name) {
-            Ok(Specifier::Builtin(n)) => Ok(n),
+            Ok(Specifier::Builtin(n)) => {
+                self.program.note_jslib(name, &n);
+                Ok(n)
+            }
             Ok(Specifier::File(n)) => {
                 self.program
                     .check_module(&n, name)

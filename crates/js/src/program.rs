@@ -90,6 +90,14 @@ impl Program {
         })
     }
 
+    /// Makes later remote module fetches obey `network` (the test's
+    /// `hosts`, `blacklistIPs` and `blockHostnames`); archives fetch nothing.
+    pub fn restrict_remote_modules(&self, network: crate::remote::ModuleNetwork) {
+        if let Origin::Disk(remote) = &self.origin {
+            remote.set_network(network);
+        }
+    }
+
     /// The archive the program reads from, if it was built from one.
     pub fn archive(&self) -> Option<&Arc<Archive>> {
         match &self.origin {
@@ -189,6 +197,24 @@ impl Program {
         };
         files.insert(name.to_string(), data.clone());
         Ok(data)
+    }
+
+    /// Records a built-in jslib copy imported by its URL as the file at
+    /// that URL, so that archives carry it and `k6 run archive.tar` needs no
+    /// network. Only copies written in plain k6 JavaScript qualify
+    /// (k6-utils); k6-summary's copy is native, so k6 still fetches that one.
+    pub(crate) fn note_jslib(&self, url: &str, builtin: &str) {
+        if !matches!(self.origin, Origin::Disk(_)) || !url.starts_with(JSLIB_PREFIX) {
+            return;
+        }
+        let Some(source) = crate::modules::portable_jslib(builtin) else {
+            return;
+        };
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(url.to_string())
+            .or_insert_with(|| source.as_bytes().to_vec().into());
     }
 
     /// Checks that local module `name`, imported as `spec`, exists, with

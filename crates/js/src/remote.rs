@@ -20,12 +20,19 @@
 //! | `STAMPEDE_CACHE_DIR` | the cache directory (default `$XDG_CACHE_HOME/stampede/modules` or `~/.cache/stampede/modules`) |
 //! | `SSL_CERT_FILE` | PEM certificates trusted besides the built-in Mozilla roots (as Go, hence k6, reads it) |
 //!
+//! Fetches obey the test's `hosts`, `blacklistIPs` and `blockHostnames`
+//! as set before the script loads (the config file, `K6_*` variables and
+//! flags: see [`ModuleNetwork`]), which k6's loader ignores; the script's
+//! own `options` come from the very code being loaded, so they cannot
+//! govern its imports. A module larger than [`MAX_MODULE_BYTES`] is an
+//! error.
+//!
 //! Fetching blocks the calling thread (the init code of the first VU; the
 //! program caches the result for every other VU) on a thread of its own
 //! with a current-thread Tokio runtime, since the caller may already be
 //! inside one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -34,6 +41,22 @@ use sha2::{Digest, Sha256};
 
 /// The name of the lock file beside the entry script.
 pub const LOCK_FILE: &str = "stampede.lock";
+
+/// The largest remote module accepted (jslib's biggest bundles are a few
+/// hundred kB).
+pub const MAX_MODULE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The test's network rules that remote module fetches obey, as the test's
+/// own requests do.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleNetwork {
+    /// `hosts`: names mapped to other addresses.
+    pub hosts: HashMap<String, stampede_http::HostOverride>,
+    /// `blacklistIPs`: networks never connected to.
+    pub blacklist_ips: Vec<stampede_http::IpNet>,
+    /// `blockHostnames`: host name patterns never resolved.
+    pub block_hostnames: Vec<String>,
+}
 
 /// How remote modules are obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +80,7 @@ pub struct RemoteModules {
     lock_path: PathBuf,
     ca_file: Option<PathBuf>,
     lock: Mutex<Option<BTreeMap<String, String>>>,
+    network: Mutex<ModuleNetwork>,
 }
 
 impl RemoteModules {
@@ -90,7 +114,13 @@ impl RemoteModules {
                 .filter(|f| !f.is_empty())
                 .map(PathBuf::from),
             lock: Mutex::new(None),
+            network: Mutex::new(ModuleNetwork::default()),
         }
+    }
+
+    /// Sets the network rules later fetches obey.
+    pub fn set_network(&self, network: ModuleNetwork) {
+        *self.network.lock().unwrap_or_else(|p| p.into_inner()) = network;
     }
 
     /// The module at `url` (an `https://` URL), from the cache or the
@@ -104,6 +134,14 @@ impl RemoteModules {
         }
         let entries = lock.as_mut().expect("read above");
         let pinned = entries.get(url).cloned();
+        let network = self
+            .network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        // A cached copy is no way around the rules: the host is checked
+        // before the cache is (its addresses, when fetching).
+        refused_host(url, &network)?;
         let cached = self.cache_path(url).and_then(|p| std::fs::read(p).ok());
         if mode != ModulesMode::Update {
             if let Some(body) = &cached {
@@ -132,7 +170,7 @@ impl RemoteModules {
                 ),
             });
         }
-        let body = download(url, self.ca_file.as_deref())?;
+        let body = download(url, self.ca_file.as_deref(), network)?;
         let hash = sha256(&body);
         if let Some(p) = &pinned {
             if *p != hash && mode != ModulesMode::Update {
@@ -161,6 +199,33 @@ impl RemoteModules {
     fn cache_path(&self, url: &str) -> Option<PathBuf> {
         let dir = self.cache_dir.as_ref()?;
         Some(dir.join(&sha256(url.as_bytes())["sha256-".len()..]))
+    }
+}
+
+/// k6's error for a module URL whose host is a blocked name or a
+/// blacklisted address literal.
+fn refused_host(url: &str, network: &ModuleNetwork) -> Result<(), String> {
+    let Some(host) = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    else {
+        return Ok(());
+    };
+    match host {
+        url::Host::Domain(name) => match stampede_http::blocked_by(&network.block_hostnames, &name)
+        {
+            Some(p) => Err(format!("hostname ({name}) is in a blocked pattern ({p})")),
+            None => Ok(()),
+        },
+        url::Host::Ipv4(ip) => refused_ip(ip.into(), network),
+        url::Host::Ipv6(ip) => refused_ip(ip.into(), network),
+    }
+}
+
+fn refused_ip(ip: std::net::IpAddr, network: &ModuleNetwork) -> Result<(), String> {
+    match network.blacklist_ips.iter().find(|n| n.contains(ip)) {
+        Some(n) => Err(format!("IP ({ip}) is in a blacklisted range ({n})")),
+        None => Ok(()),
     }
 }
 
@@ -224,7 +289,7 @@ fn write_lock(path: &Path, entries: &BTreeMap<String, String>) -> Result<(), Str
 
 /// Fetches `url` as k6's loader does: first with `?_k6=1` (when it has no
 /// query), then as is when that is not a 200.
-fn download(url: &str, ca_file: Option<&Path>) -> Result<Vec<u8>, String> {
+fn download(url: &str, ca_file: Option<&Path>, network: ModuleNetwork) -> Result<Vec<u8>, String> {
     let mut extra_roots = Vec::new();
     if let Some(path) = ca_file {
         let pem = std::fs::read(path)
@@ -241,17 +306,24 @@ fn download(url: &str, ca_file: Option<&Path>) -> Result<Vec<u8>, String> {
                 .enable_all()
                 .build()
                 .map_err(|e| format!("cannot fetch {url}: {e}"))?;
-            rt.block_on(download_async(&url, extra_roots))
+            rt.block_on(download_async(&url, extra_roots, network))
         })
         .join()
         .unwrap_or_else(|_| Err("the module download thread panicked".into()))
     })
 }
 
-async fn download_async(url: &str, extra_roots: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
+async fn download_async(
+    url: &str,
+    extra_roots: Vec<Vec<u8>>,
+    network: ModuleNetwork,
+) -> Result<Vec<u8>, String> {
     let cfg = stampede_http::ClientConfig {
         user_agent: Some(format!("stampede/{}", env!("CARGO_PKG_VERSION"))),
         extra_root_certs: extra_roots,
+        hosts: network.hosts,
+        blacklist_ips: network.blacklist_ips,
+        block_hostnames: network.block_hostnames,
         ..Default::default()
     };
     let client = stampede_http::Client::new(cfg).map_err(|e| e.to_string())?;
@@ -276,6 +348,13 @@ async fn download_async(url: &str, extra_roots: Vec<Vec<u8>>) -> Result<Vec<u8>,
             }
         }
         match res.status {
+            200 if res.body.len() > MAX_MODULE_BYTES => {
+                return Err(format!(
+                    "remote module {url} is {} bytes, more than the limit of {} MiB",
+                    res.body.len(),
+                    MAX_MODULE_BYTES >> 20
+                ))
+            }
             200 => return Ok(res.body.to_vec()),
             404 => last = format!("not found: {url}"),
             other => last = format!("wrong status code ({other}) for: {url}"),

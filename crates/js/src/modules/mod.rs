@@ -178,6 +178,15 @@ pub(crate) fn jslib_module(path: &str) -> Option<String> {
     }
 }
 
+/// The source of a built-in jslib copy that real k6 runs as well (it
+/// imports only k6's own modules): what archives carry for its URL.
+pub(crate) fn portable_jslib(builtin: &str) -> Option<&'static str> {
+    match builtin {
+        "jslib/k6-utils" => find(builtin).and_then(|b| b.js),
+        _ => None,
+    }
+}
+
 /// Built-in k6-summary modules are named by version: `jslib/k6-summary@0.0.2`.
 const SUMMARY_PREFIX: &str = "jslib/k6-summary@";
 
