@@ -8,7 +8,8 @@
 //! the moment the `recover` scenario first ran until the SLO holds `k`
 //! intervals in a row) and shown after the summary, and added under the
 //! key [`KEY`] to `handleSummary`'s data and the `--summary-export` file
-//! (k6 ignores keys it does not know). The SLO and `k` come from the
+//! (k6 ignores keys it does not know), and as a section of the HTML
+//! report `--out html=FILE` wrote. The SLO and `k` come from the
 //! `recover` scenario's `env` ([`SLO_ENV`], set by `chaos.phases({slo,
 //! k})`). A run without those phases is untouched: its summary is k6's.
 
@@ -229,14 +230,48 @@ impl ChaosWatch {
     /// At the end of the run: prints [`ChaosWatch::text`] after k6's
     /// summary (unless `--no-summary` or `handleSummary` took over the
     /// output) and adds the recovery to the `--summary-export` file.
-    pub fn finish(&self, report: &RunReport, plan: &SummaryPlan) -> Result<(), String> {
+    pub fn finish(
+        &self,
+        report: &RunReport,
+        plan: &SummaryPlan,
+        outputs: &[String],
+    ) -> Result<(), String> {
         if report.handle_summary.is_none() && !plan.no_summary {
             print!("{}", self.text());
+        }
+        for spec in outputs {
+            match spec.split_once('=') {
+                Some(("html", file)) => self.patch_html(file)?,
+                None if spec == "html" => self.patch_html("report.html")?,
+                _ => {}
+            }
         }
         match &plan.export {
             Some(path) => self.patch_export(path),
             None => Ok(()),
         }
+    }
+
+    /// Adds a "Chaos recovery" section after the summary of the HTML
+    /// report `--out html=FILE` wrote.
+    fn patch_html(&self, path: &str) -> Result<(), String> {
+        let html = std::fs::read_to_string(path)
+            .map_err(|e| format!("could not read the HTML report {path}: {e}"))?;
+        let Some(at) = html.find("<section id=\"thresholds\">") else {
+            return Err(format!("{path} is not a Stampede HTML report"));
+        };
+        let escaped = self
+            .text()
+            .trim()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let section = format!(
+            "<section id=\"chaos-recovery\"><h2>Chaos recovery</h2><pre>{escaped}</pre></section>\n"
+        );
+        let html = format!("{}{section}{}", &html[..at], &html[at..]);
+        std::fs::write(path, html)
+            .map_err(|e| format!("could not write the HTML report {path}: {e}"))
     }
 
     /// Adds the recovery to the `--summary-export` file at `path`.

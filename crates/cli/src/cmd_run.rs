@@ -136,7 +136,7 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(&logger, &[e], ExitCode::InvalidConfig.code()),
     };
-    let summary_plan = loaded.plan.summary.clone();
+    let (summary_plan, out_specs) = (loaded.plan.summary.clone(), loaded.plan.outputs.out.clone());
     let stdout_tty = std::io::stdout().is_terminal();
     if !args.quiet {
         let descriptions: Vec<String> = outputs.iter().map(|o| o.description()).collect();
@@ -201,7 +201,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let mut code = finish(&report, &summary, &logger);
-    if let Some(Err(e)) = chaos.map(|c| c.finish(&report, &summary_plan)) {
+    if let Some(Err(e)) = chaos.map(|c| c.finish(&report, &summary_plan, &out_specs)) {
         logger.log(Level::Error, &e, &[]);
         if code == ExitCode::Ok.code() {
             code = ExitCode::Generic.code();

@@ -457,10 +457,13 @@ fn the_run_summary_reports_the_recovery_time_of_chaos_phases() {
     let script = dir.path().join("phased.js");
     std::fs::write(&script, PHASED).unwrap();
     let export = dir.path().join("summary.json");
+    let html = dir.path().join("report.html");
     let out = stampede()
         .arg("run")
         .arg("--summary-export")
         .arg(&export)
+        .arg("--out")
+        .arg(format!("html={}", html.display()))
         .args(["-e", &format!("BASE_URL={}", target.url())])
         .arg(&script)
         .env("K6_NO_USAGE_REPORT", "true")
@@ -482,6 +485,11 @@ fn the_run_summary_reports_the_recovery_time_of_chaos_phases() {
     let end = fault["fault_end_s"].as_f64().unwrap();
     assert!((3.5..5.0).contains(&end), "{fault}");
     assert!(fault["recovery_s"].as_f64().is_some(), "{fault}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("id=\"chaos-recovery\"") && html.contains("recovered in"),
+        "{html}"
+    );
     // k6's own keys are all still there.
     assert!(doc["metrics"]["http_reqs"].is_object(), "{doc}");
 }
