@@ -225,6 +225,24 @@ fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
     assert!(!text.contains("RESTORE FAILED"), "{text}");
 }
 
+#[test]
+fn the_demo_refuses_faults_on_dependencies_it_does_not_run() {
+    let out = stampede()
+        .args([
+            "demo",
+            "--example",
+            "chaos",
+            "--quiet",
+            "-e",
+            "FAULT=database",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("chaos-deps.yaml"), "{err}");
+}
+
 /// `method path` with a JSON `body` on `addr`; the status and the head
 /// (lowercased).
 fn send(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
