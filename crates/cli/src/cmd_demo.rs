@@ -83,6 +83,24 @@ pub fn run(args: DemoArgs) -> i32 {
         );
         return stampede_engine::ExitCode::BadInput.code();
     }
+    // The demo's chaos agent has one proxy, in front of the target: the
+    // faults on the target's own database and cache need them running.
+    if args.example == "chaos" {
+        let deps = args
+            .env
+            .iter()
+            .find_map(|e| e.strip_prefix("FAULT="))
+            .filter(|f| matches!(*f, "database" | "cache"));
+        if let Some(fault) = deps {
+            eprintln!(
+                "FAULT={fault} breaks the target's real {fault}, which the demo does not run: \
+                 start them with `stampede chaos serve examples/chaos-deps.yaml` and \
+                 `stampede target --database 127.0.0.1:16379 --cache 127.0.0.1:16380`, \
+                 then `stampede run` examples/chaos.js (see docs/chaos.md)"
+            );
+            return stampede_engine::ExitCode::BadInput.code();
+        }
+    }
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {

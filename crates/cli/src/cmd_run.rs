@@ -132,6 +132,11 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(&logger, &[e], ExitCode::InvalidConfig.code()),
     };
+    let chaos = match crate::chaos_summary::detect(&loaded) {
+        Ok(c) => c,
+        Err(e) => return fail(&logger, &[e], ExitCode::InvalidConfig.code()),
+    };
+    let (summary_plan, out_specs) = (loaded.plan.summary.clone(), loaded.plan.outputs.out.clone());
     let stdout_tty = std::io::stdout().is_terminal();
     if !args.quiet {
         let descriptions: Vec<String> = outputs.iter().map(|o| o.description()).collect();
@@ -159,8 +164,14 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let summary = crate::summary::SummarySetup::new(&loaded, no_color, stdout_tty);
+    // Scripts with `stampede/chaos` phases: recovery time in the summary.
+    let (mut outputs, mut data_fn) = (outputs, summary.data_fn());
+    if let Some(c) = &chaos {
+        outputs.push(c.output());
+        data_fn = c.wrap(data_fn);
+    }
     let report = rt.block_on(async {
-        let running = match loaded.start(outputs, summary.data_fn()) {
+        let running = match loaded.start(outputs, data_fn) {
             Ok(r) => r,
             Err(e) => {
                 logger.log(Level::Error, &e.to_string(), &[]);
@@ -189,7 +200,13 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let code = finish(&report, &summary, &logger);
+    let mut code = finish(&report, &summary, &logger);
+    if let Some(Err(e)) = chaos.map(|c| c.finish(&report, &summary_plan, &out_specs)) {
+        logger.log(Level::Error, &e, &[]);
+        if code == ExitCode::Ok.code() {
+            code = ExitCode::Generic.code();
+        }
+    }
     if let Some(d) = dashboard {
         rt.block_on(d.linger(&logger));
     }

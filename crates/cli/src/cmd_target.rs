@@ -31,6 +31,10 @@ pub struct TargetArgs {
     /// dependency for chaos experiments; without it nothing is cached).
     #[arg(long, value_name = "HOST:PORT")]
     pub cache: Option<String>,
+    /// Keep the shop's orders in the Redis at HOST:PORT (a real database
+    /// for chaos experiments: orders answer 503 while it is down).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub database: Option<String>,
 }
 
 impl TargetArgs {
@@ -51,6 +55,7 @@ impl TargetArgs {
             cfg.flash_admission_rate = r;
         }
         cfg.cache = self.cache.clone();
+        cfg.database = self.database.clone();
         cfg
     }
 }

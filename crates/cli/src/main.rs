@@ -3,6 +3,7 @@
 mod alloc;
 mod api;
 mod banner;
+mod chaos_summary;
 mod client;
 mod cmd_archive;
 mod cmd_baseline;

@@ -209,28 +209,50 @@ fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
     assert!(!text.contains("RESTORE FAILED"), "{text}");
 }
 
-/// `GET path` on `addr`; the status and the `x-cache` header.
-fn get(addr: &str, path: &str) -> (u16, String) {
+#[test]
+fn the_demo_refuses_faults_on_dependencies_it_does_not_run() {
+    let out = stampede()
+        .args([
+            "demo",
+            "--example",
+            "chaos",
+            "--quiet",
+            "-e",
+            "FAULT=database",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("chaos-deps.yaml"), "{err}");
+}
+
+/// `method path` with a JSON `body` on `addr`; the status and the head
+/// (lowercased).
+fn send(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
     let text = String::from_utf8_lossy(&resp);
     let status = text.split(' ').nth(1).unwrap().parse().unwrap();
-    let cache = text
+    let head = text.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+    (status, head)
+}
+
+/// `GET path` on `addr`; the status and the `x-cache` header.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let (status, head) = send(addr, "GET", path, "");
+    let cache = head
         .lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("x-cache: ")
-                .map(str::to_string)
-        })
+        .find_map(|l| l.strip_prefix("x-cache: ").map(str::to_string))
         .unwrap_or_default();
     (status, cache)
 }
@@ -321,4 +343,155 @@ fn the_demo_target_degrades_and_recovers_when_its_redis_cache_fails() {
     assert_eq!(get(&addr, report), (200, "down".into()));
     let (code, err) = agent.interrupt();
     assert_eq!(code, 0, "{err}");
+}
+
+/// A free loopback port (nothing listens on it when this returns).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `POST /api/orders` until it answers `want` (up to a deadline).
+fn order_until(addr: &str, want: u16) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = send(
+            addr,
+            "POST",
+            "/api/orders",
+            r#"{"items":[{"product_id":1}]}"#,
+        );
+        if r.0 == want || Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_demo_target_answers_503_while_its_real_database_is_down_and_recovers() {
+    // The agent runs the database (a real redis-server) and a proxy in front of it.
+    let db_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deps.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "proxies:\n  db: {{upstream: '127.0.0.1:{db_port}'}}\nprocesses:\n  database:\n    restart: {{command: \"redis-server --port {db_port} --bind 127.0.0.1 --save '' --appendonly no\"}}\n"
+        ),
+    )
+    .unwrap();
+    let agent = Agent::start(&file);
+    let proxy = agent.info["proxies"]["db"].as_str().unwrap().to_string();
+    let target = stampede_demo::DemoTarget::start_in_background(stampede_demo::DemoConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        products: 50,
+        database: Some(proxy),
+        ..stampede_demo::DemoConfig::default()
+    })
+    .unwrap();
+    let addr = target.addr().to_string();
+    // Healthy (once the database has started): orders are stored and read back.
+    let (code, head) = order_until(&addr, 201);
+    assert_eq!(code, 201, "{head}");
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap()
+        .to_string();
+    assert_eq!(send(&addr, "GET", &location, "").0, 200);
+    // The database process is killed: orders fail with 503 and Retry-After,
+    // the rest of the shop still answers.
+    let (code, out) = agent.client(&["inject", "database"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, head) = order_until(&addr, 503);
+    assert_eq!(code, 503, "{head}");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    assert_eq!(send(&addr, "GET", &location, "").0, 503);
+    assert_eq!(get(&addr, "/api/products?limit=5").0, 200);
+    // Started again: the target recovers by itself.
+    let (code, out) = agent.client(&["restore", "database"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, head) = order_until(&addr, 201);
+    assert_eq!(code, 201, "{head}");
+    // A partition between the target and its database is the same.
+    let (code, out) = agent.client(&["inject", "db", "--faults", r#"{"blackhole": true}"#]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(order_until(&addr, 503).0, 503);
+    let (code, out) = agent.client(&["restore", "db"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(order_until(&addr, 201).0, 201);
+    let (code, err) = agent.interrupt();
+    assert_eq!(code, 0, "{err}");
+}
+
+/// A script with `stampede/chaos` phases whose "fault" is the traffic
+/// itself: the inject phase asks for an order that does not exist (404,
+/// a failed request), the others for `/health`.
+const PHASED: &str = r#"import http from 'k6/http';
+import { sleep } from 'k6';
+import exec from 'k6/execution';
+import chaos from 'stampede/chaos';
+export const options = {
+  scenarios: chaos.phases({ baseline: '2s', inject: '2s', recover: '4s', vus: 2, exec: 'traffic', k: 2, slo: { error_rate: 0.01 } }),
+};
+export function traffic() {
+  const path = exec.scenario.name === 'inject' ? '/api/orders/none' : '/health';
+  http.get(`${__ENV.BASE_URL}${path}`);
+  sleep(0.05);
+}
+export function injectFault() {}
+export function restoreFault() {}
+"#;
+
+#[test]
+fn the_run_summary_reports_the_recovery_time_of_chaos_phases() {
+    let target = stampede_demo::DemoTarget::start_in_background(stampede_demo::DemoConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        products: 10,
+        ..stampede_demo::DemoConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("phased.js");
+    std::fs::write(&script, PHASED).unwrap();
+    let export = dir.path().join("summary.json");
+    let html = dir.path().join("report.html");
+    let out = stampede()
+        .arg("run")
+        .arg("--summary-export")
+        .arg(&export)
+        .arg("--out")
+        .arg(format!("html={}", html.display()))
+        .args(["-e", &format!("BASE_URL={}", target.url())])
+        .arg(&script)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("CHAOS RECOVERY"), "{text}");
+    assert!(text.contains("recovered in"), "{text}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let chaos = &doc["stampede_chaos"];
+    assert_eq!(chaos["slo"]["k"], 2, "{chaos}");
+    let fault = &chaos["faults"][0];
+    let end = fault["fault_end_s"].as_f64().unwrap();
+    assert!((3.5..5.0).contains(&end), "{fault}");
+    assert!(fault["recovery_s"].as_f64().is_some(), "{fault}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("id=\"chaos-recovery\"") && html.contains("recovered in"),
+        "{html}"
+    );
+    // k6's own keys are all still there.
+    assert!(doc["metrics"]["http_reqs"].is_object(), "{doc}");
 }

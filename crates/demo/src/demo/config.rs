@@ -48,6 +48,10 @@ pub struct DemoConfig {
     /// A Redis (RESP) cache for the inventory report (`host:port`); none by
     /// default. With it, chaos experiments can break a real dependency.
     pub cache: Option<String>,
+    /// A Redis (RESP) database holding the shop's orders (`host:port`);
+    /// none by default (orders live in memory only). With it, a database
+    /// failure is a real one: orders answer 503 while it is down.
+    pub database: Option<String>,
 }
 
 impl Default for DemoConfig {
@@ -66,6 +70,7 @@ impl Default for DemoConfig {
             task_failure_rate: 0.0,
             worker_threads: 2,
             cache: None,
+            database: None,
         }
     }
 }
@@ -92,6 +97,14 @@ impl DemoConfig {
         }
         if self.task_duration > Duration::from_secs(3600) {
             problems.push("task duration must be at most an hour".to_string());
+        }
+        for (what, addr) in [("cache", &self.cache), ("database", &self.database)] {
+            if addr.as_deref().is_some_and(|a| {
+                a.rsplit_once(':')
+                    .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            }) {
+                problems.push(format!("the {what} address must be HOST:PORT"));
+            }
         }
         if self.worker_threads == 0 {
             problems.push("worker threads must be at least 1".to_string());

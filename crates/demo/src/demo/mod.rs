@@ -107,6 +107,19 @@
 //! with `order_store_down` every order creation (`POST /api/orders`,
 //! `POST /order`) answers 503 `{"error":"order store unavailable"}`.
 //!
+//! # Real dependencies (chaos tests)
+//!
+//! [`DemoConfig::cache`] puts the inventory report in a real Redis (a
+//! cache: when it is down, reports are computed every time, slower but
+//! never failed); [`DemoConfig::database`] keeps the shop's orders in a
+//! real Redis (a database: `POST /api/orders` and `GET /api/orders/{id}`
+//! need it, and while it is down they answer 503 `{"error": "database
+//! unavailable, try again shortly"}` with `Retry-After: 1` after three
+//! tries with backoff, giving the stock back; the rest of the shop keeps
+//! working). Both reconnect by themselves, so put them behind a `stampede
+//! chaos proxy` or kill their process and the target degrades and
+//! recovers as a real service would. Every 503 carries `Retry-After: 1`.
+//!
 //! # Bounded memory
 //!
 //! Soak tests must see a flat memory curve unless something leaks, so every
@@ -127,10 +140,12 @@
 mod api;
 mod cache;
 mod config;
+mod database;
 mod faults;
 mod flash;
 mod ops;
 mod rate_limit;
+mod resp;
 mod shop;
 mod stats;
 mod target;

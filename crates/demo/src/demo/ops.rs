@@ -70,6 +70,7 @@ pub(crate) async fn api_metrics(State(state): State<Arc<DemoState>>) -> Response
                 "products": shop.catalog.len(),
                 "orders_created": shop.orders.created.load(Ordering::Relaxed),
                 "orders_out_of_stock": shop.orders.out_of_stock.load(Ordering::Relaxed),
+                "orders_db_unavailable": shop.orders.db_unavailable.load(Ordering::Relaxed),
             },
             "flash": {
                 "sales": flash.sales,
@@ -159,6 +160,10 @@ pub(crate) async fn prometheus(State(state): State<Arc<DemoState>>) -> Response 
             (
                 "{outcome=\"out_of_stock\"}".into(),
                 shop.orders.out_of_stock.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "{outcome=\"db_unavailable\"}".into(),
+                shop.orders.db_unavailable.load(Ordering::Relaxed) as f64,
             ),
         ],
     );

@@ -33,6 +33,8 @@ pub(crate) struct Shop {
     report_slots: Semaphore,
     /// The optional cache of the inventory report.
     pub(crate) cache: Option<super::cache::Cache>,
+    /// The optional database of the orders.
+    pub(crate) database: Option<super::database::Database>,
 }
 
 impl Shop {
@@ -44,6 +46,7 @@ impl Shop {
             tenants: Tenants::new(cfg.seed, cfg.tier_rates),
             report_slots: Semaphore::new(cores),
             cache: cfg.cache.as_deref().map(super::cache::Cache::new),
+            database: cfg.database.as_deref().map(super::database::Database::new),
         }
     }
 }

@@ -15,7 +15,7 @@ use serde_json::json as json_value;
 
 use super::catalog::Product;
 use super::tenants::Tenant;
-use crate::demo::api::{id_string, json, money, now_rfc3339, ApiError, Body};
+use crate::demo::api::{id_string, json, json_bytes, money, now_rfc3339, ApiError, Body};
 use crate::demo::DemoState;
 
 /// Orders the store keeps; older ones are dropped (still counted).
@@ -102,6 +102,8 @@ pub(crate) struct Orders {
     pub(crate) created: AtomicU64,
     /// Orders refused for lack of stock since start.
     pub(crate) out_of_stock: AtomicU64,
+    /// Orders refused because the database did not answer.
+    pub(crate) db_unavailable: AtomicU64,
 }
 
 impl Orders {
@@ -109,38 +111,40 @@ impl Orders {
         self.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, customer: String, lines: Vec<Line>) -> Arc<Order> {
+    /// A new order with the next number; not kept until [`Orders::keep`].
+    fn number(&self, customer: String, lines: Vec<Line>) -> Arc<Order> {
         let total_cents = lines
             .iter()
             .map(|l| l.product.price_cents * l.quantity)
             .sum();
-        let created_at = now_rfc3339();
-        let mut recent = self.lock();
-        // Numbered under the lock so the deque stays in id order.
-        let order = Arc::new(Order {
+        Arc::new(Order {
             seq: self.next_seq.fetch_add(1, Ordering::Relaxed) + 1,
             customer,
             lines,
             total_cents,
-            created_at,
-        });
-        recent.push_back(order.clone());
+            created_at: now_rfc3339(),
+        })
+    }
+
+    /// Keeps `order` among the recent ones (in number order: orders that
+    /// waited for the database may arrive out of order) and counts it.
+    fn keep(&self, order: Arc<Order>) {
+        let mut recent = self.lock();
+        let at = recent.partition_point(|o| o.seq < order.seq);
+        recent.insert(at, order);
         if recent.len() > MAX_ORDERS {
             recent.pop_front();
         }
         drop(recent);
         self.created.fetch_add(1, Ordering::Relaxed);
-        order
     }
 
     /// The order with id `ord-N`, if still kept.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Order>> {
         let seq: u64 = id.strip_prefix("ord-")?.parse().ok()?;
         let recent = self.lock();
-        let first = recent.front()?.seq;
-        recent
-            .get(usize::try_from(seq.checked_sub(first)?).ok()?)
-            .cloned()
+        let at = recent.binary_search_by_key(&seq, |o| o.seq).ok()?;
+        recent.get(at).cloned()
     }
 
     /// Up to `n` most recent orders, newest first.
@@ -200,8 +204,22 @@ pub(crate) async fn create(
         .into_iter()
         .map(|(product, quantity)| Line { product, quantity })
         .collect();
-    let order = shop.orders.add(customer, lines);
-    let mut res = json(StatusCode::CREATED, &order.view());
+    let order = shop.orders.number(customer, lines);
+    let body = serde_json::to_vec(&order.view())
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "order failed"))?;
+    // With a database (`--database`) the order exists once it holds it;
+    // when it is down, the stock goes back and the client may retry.
+    if let Some(db) = &shop.database {
+        if let Err(e) = db.save_order(&order.id(), &body).await {
+            for l in &order.lines {
+                l.product.put_back(l.quantity);
+            }
+            shop.orders.db_unavailable.fetch_add(1, Ordering::Relaxed);
+            return Err(e.into());
+        }
+    }
+    shop.orders.keep(order.clone());
+    let mut res = json_bytes(StatusCode::CREATED, body.into());
     if let Ok(location) = HeaderValue::from_str(&format!("/api/orders/{}", order.id())) {
         res.headers_mut().insert(header::LOCATION, location);
     }
@@ -240,13 +258,25 @@ fn validate(state: &DemoState, req: OrderRequest) -> Result<Vec<(Arc<Product>, u
     Ok(wanted)
 }
 
-/// `GET /api/orders/{id}`.
+/// `GET /api/orders/{id}`: from the database when there is one (503 when
+/// it does not answer), from memory otherwise.
 pub(crate) async fn get_one(
     State(state): State<Arc<DemoState>>,
     Path(id): Path<String>,
 ) -> Response {
-    match state.shop.orders.get(&id) {
-        Some(order) => json(StatusCode::OK, &order.view()),
-        None => ApiError::not_found(format!("no order {id:?}")).into_response(),
-    }
+    let shop = &state.shop;
+    let found = match &shop.database {
+        Some(db) => match db.load_order(&id).await {
+            Ok(body) => body.map(|b| json_bytes(StatusCode::OK, b.into())),
+            Err(e) => {
+                shop.orders.db_unavailable.fetch_add(1, Ordering::Relaxed);
+                return ApiError::from(e).into_response();
+            }
+        },
+        None => shop
+            .orders
+            .get(&id)
+            .map(|order| json(StatusCode::OK, &order.view())),
+    };
+    found.unwrap_or_else(|| ApiError::not_found(format!("no order {id:?}")).into_response())
 }

@@ -74,6 +74,8 @@ export function agent(address) {
  * running `exec` with `vus` VUs, tagged `phase`, and one-iteration
  * scenarios `inject_fault` / `restore_fault` at the boundaries running
  * `injectExec` / `restoreExec` (default `injectFault` / `restoreFault`).
+ * `slo` (`{error_rate, p95_ms}`) and `k` set how `stampede run`'s summary
+ * measures the recovery time (default: error rate ≤ 1 %, k = 3).
  */
 export function phases(o) {
   const opts = o || {};
@@ -90,12 +92,18 @@ export function phases(o) {
     executor: 'per-vu-iterations', vus: 1, iterations: 1, startTime: fmt(start),
     tags: { phase: 'control' }, exec: fn,
   });
+  // The SLO the recovery time in the summary is measured against:
+  // `slo: {error_rate, p95_ms}` and `k` consecutive one-second intervals.
+  const recover = phase('recover', b + i, r);
+  if (opts.slo !== undefined || opts.k !== undefined) {
+    recover.env = { STAMPEDE_CHAOS_SLO: JSON.stringify(Object.assign({}, opts.slo || {}, opts.k === undefined ? {} : { k: opts.k })) };
+  }
   return {
     baseline: phase('baseline', 0, b),
     inject_fault: control(opts.injectExec || 'injectFault', b),
     inject: phase('inject', b, i),
     restore_fault: control(opts.restoreExec || 'restoreFault', b + i),
-    recover: phase('recover', b + i, r),
+    recover,
   };
 }
 
