@@ -12,7 +12,7 @@ use serde_json::Value;
 
 #[path = "common/process.rs"]
 mod process;
-use process::{state, state_becomes};
+use process::{free_port, state, state_becomes};
 
 fn stampede() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stampede"))
@@ -343,15 +343,6 @@ fn the_demo_target_degrades_and_recovers_when_its_redis_cache_fails() {
     assert_eq!(get(&addr, report), (200, "down".into()));
     let (code, err) = agent.interrupt();
     assert_eq!(code, 0, "{err}");
-}
-
-/// A free loopback port (nothing listens on it when this returns).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Polls `POST /api/orders` until it answers `want` (up to a deadline).

@@ -3,6 +3,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "common/process.rs"]
+mod process;
+use process::free_port;
+
 fn stampede(args: &[&str], dir: &Path, envs: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stampede"))
         .args(args)
@@ -390,15 +394,6 @@ fn http_debug_logs_every_hop_as_k6() {
         full.contains("\\\"X-Trace\\\": \\\"yes\\\""),
         "the echoed body: {full}"
     );
-}
-
-/// A loopback port free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A raw HTTP/1.1 request to the REST API; the response body.

@@ -12,7 +12,7 @@ use stampede_demo::{DemoConfig, DemoTarget};
 
 #[path = "common/process.rs"]
 mod process;
-use process::state;
+use process::{free_port, state};
 
 fn stampede() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stampede"))
@@ -199,15 +199,6 @@ fn invalid_files_are_refused_before_anything_runs() {
         "{err}"
     );
     assert!(!reports.exists(), "something ran");
-}
-
-/// A free loopback port (nothing listens on it when this returns).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The demo target's real dependencies under one chaos agent (the shape of

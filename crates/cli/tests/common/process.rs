@@ -1,6 +1,8 @@
-//! Reading another process's scheduler state from `/proc`, for tests whose
-//! faults pause processes (SIGSTOP) and must resume them. One copy, shared
-//! by the chaos and pipeline tests through `#[path]`.
+//! Process and port helpers for tests that start their own servers:
+//! reading another process's scheduler state from `/proc` (for faults that
+//! pause processes with SIGSTOP and must resume them), and picking a free
+//! loopback port. One copy, shared by the CLI, chaos and pipeline tests
+//! through `#[path]`.
 
 use std::time::{Duration, Instant};
 
@@ -25,4 +27,14 @@ pub fn state_becomes(pid: u32, want: char) -> char {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A free loopback port (nothing listens on it when this returns).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
