@@ -7,6 +7,7 @@
 
 mod attacks;
 mod harness;
+mod segments;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -676,4 +677,14 @@ fn https_with_tls_cert_and_key() {
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     assert!(!text(&buf).contains("200 OK"), "{}", text(&buf));
+}
+
+#[test]
+fn segments_merge_exactly() {
+    segments::split_runs_merge_exactly();
+}
+
+#[test]
+fn segments_judged_on_merged_data() {
+    segments::thresholds_handle_summary_stop_and_abort();
 }
