@@ -54,7 +54,7 @@ pub fn run() -> i32 {
                 Ok(c) => {
                     let _ = tx.send(c);
                 }
-                Err(e) => tracing::warn!("ignoring a control line: {e}"),
+                Err(e) => eprintln!("ignoring a control line: {e}"),
             }
         }
         let _ = tx.send(Control::Abort);

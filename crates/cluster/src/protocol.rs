@@ -46,7 +46,8 @@ pub struct SegmentJob {
     pub validate_only: bool,
     /// Initialize the VUs, report [`SegmentEvent::Ready`] and wait for
     /// [`Control::Start`] before `setup()` and the scenarios, so that every
-    /// segment of a run starts together.
+    /// segment of a run starts together. Such a segment evaluates no
+    /// thresholds: its controller judges the merged run.
     #[serde(default)]
     pub start_gate: bool,
     /// Run `handleSummary` over the data the controller sends in

@@ -118,8 +118,10 @@ fn load(
     let script = unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?;
     let (defaults, mut top) = option_layers(job).map_err(|m| failed(104, m))?;
     if job.start_gate && !job.validate_only {
-        // Initialize the VUs, then wait for the common start.
+        // Initialize the VUs, then wait for the common start; the
+        // controller judges the thresholds on the merged data.
         top.paused = Some(true);
+        top.no_thresholds = Some(true);
     }
     let mut cfg = RunConfig::for_script(script);
     cfg.config_file = defaults;

@@ -282,13 +282,16 @@ mod tests {
                 assert_eq!(m.add(seg, index, w, t0).unwrap(), Added::Duplicate);
             }
         }
+        // Every segment reported both intervals: both are complete, once.
         let ready = m.ready(t0);
-        // Index 1 waits: no segment has moved past it yet.
-        assert_eq!(ready.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0]);
+        assert_eq!(
+            ready.iter().map(|r| r.index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
         for seg in 0..3 {
             m.segment_done(seg);
         }
-        assert_eq!(m.ready(t0).len(), 1);
+        assert!(m.ready(t0).is_empty());
         let mut merged = Store::new();
         for s in m.all() {
             merged.apply(&s);
@@ -329,6 +332,11 @@ mod tests {
         m.add(0, 0, snap(&reg, &[(reqs, 1.0)], 1), t0).unwrap();
         m.add(0, 1, snap(&reg, &[(reqs, 1.0)], 2), t0).unwrap();
         assert!(m.ready(t0).is_empty(), "segment 1 has not reported 0");
+        // Done segments are not waited for.
+        let mut done = IntervalMerger::new(2, 0, timeout);
+        done.add(0, 0, snap(&reg, &[(reqs, 1.0)], 1), t0).unwrap();
+        done.segment_done(1);
+        assert_eq!(done.ready(t0).len(), 1);
         let later = t0 + timeout;
         let first = m.ready(later);
         assert_eq!(first.len(), 2, "timed out: stored with what is there");

@@ -66,10 +66,6 @@ pub fn segment_jobs(job: &SegmentJob, n: usize, handle_summary: bool) -> Vec<Seg
     (0..n)
         .map(|i| {
             let mut j = job.clone();
-            if let Value::Object(m) = &mut j.overrides {
-                // The controller judges the merged data.
-                m.insert("noThresholds".into(), Value::Bool(true));
-            }
             j.segment = (n > 1).then(|| format!("{}:{}", ratio(i, n), ratio(i + 1, n)));
             j.sequence = sequence.clone();
             j.start_gate = true;
@@ -319,11 +315,13 @@ impl Supervision<'_> {
         };
         let codes: Vec<(i32, Option<String>)> = segs
             .iter()
-            .map(|s| {
-                s.ended
-                    .as_ref()
-                    .map(|e| (e.exit_code, e.error.clone()))
-                    .unwrap_or((255, None))
+            .enumerate()
+            .map(|(i, s)| match s.ended.as_ref() {
+                // The engine runs handleSummary in every segment; only
+                // segment 0's, on the merged data, counts.
+                Some(e) if i > 0 && own_summary_failed(e) => (0, None),
+                Some(e) => (e.exit_code, e.error.clone()),
+                None => (255, None),
             })
             .collect();
         let (code, error) = exit_code(&codes, judge.aborted.as_ref(), eval.as_ref());
@@ -360,6 +358,15 @@ impl Supervision<'_> {
             );
         }
     }
+}
+
+/// The segment failed only because its handleSummary (on its own, partial
+/// data) threw: k6's generic exit code with handleSummary's message.
+fn own_summary_failed(e: &Ended) -> bool {
+    e.exit_code == 255
+        && e.error
+            .as_deref()
+            .is_some_and(|m| m.starts_with("handleSummary"))
 }
 
 fn errored(why: String) -> RunEnd {

@@ -213,6 +213,33 @@ export default function () {
 }
 "#;
 
+/// Starts scenario `scenario` with `body` (expecting 202); the run's id.
+pub fn start_run(addr: &str, token: &str, scenario: i64, body: Value) -> i64 {
+    let (s, v) = call(
+        addr,
+        "POST",
+        &format!("/api/v1/scenarios/{scenario}/start"),
+        Some(token),
+        Some(body),
+    );
+    assert_eq!(s, 202, "{v}");
+    v["run_id"].as_i64().unwrap()
+}
+
+/// Waits until run `run` is `running`.
+pub fn wait_running(addr: &str, token: &str, run: i64) {
+    poll(60, "the run to be running", || {
+        let (_, v) = call(
+            addr,
+            "GET",
+            &format!("/api/v1/runs/{run}"),
+            Some(token),
+            None,
+        );
+        (v["status"] == "running").then_some(())
+    })
+}
+
 pub fn create_scenario(addr: &str, token: &str, name: &str, script: &str) -> i64 {
     let (s, v) = call(
         addr,
