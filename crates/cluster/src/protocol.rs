@@ -131,7 +131,7 @@ pub enum SegmentEvent {
     /// The VUs are initialized; the segment waits for [`Control::Start`]
     /// (only with [`SegmentJob::start_gate`]).
     Ready,
-    /// The scenarios are running.
+    /// The scenarios are running (a gated segment: it was started).
     Started,
     /// One closed metrics interval; idempotent by `(segment, index)`.
     Interval {

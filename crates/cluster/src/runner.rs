@@ -107,14 +107,15 @@ pub fn option_layers(job: &SegmentJob) -> Result<(Options, Options), String> {
     Ok((defaults, top))
 }
 
-/// Loads the job's script; `Err` is the [`SegmentEvent::Failed`] to report.
+/// Loads the job's script; `Err` is the exit code and message of the
+/// [`SegmentEvent::Failed`] to report.
 fn load(
     job: &SegmentJob,
     dir: &Path,
     hooks: &RunnerHooks,
     snapshots: Option<mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
-) -> Result<Loaded, SegmentEvent> {
-    let failed = |exit_code: i32, message: String| SegmentEvent::Failed { exit_code, message };
+) -> Result<Loaded, (i32, String)> {
+    let failed = |exit_code: i32, message: String| (exit_code, message);
     let script = unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?;
     let (defaults, mut top) = option_layers(job).map_err(|m| failed(104, m))?;
     if job.start_gate && !job.validate_only {
@@ -159,12 +160,9 @@ pub async fn run_segment(
     let sender = (!job.validate_only).then_some(snap_tx);
     let loaded = match load(&job, dir.path(), &hooks, sender) {
         Ok(l) => l,
-        Err(ev) => {
-            emit(&ev);
-            return match ev {
-                SegmentEvent::Failed { exit_code, .. } => exit_code,
-                _ => 255,
-            };
+        Err((exit_code, message)) => {
+            emit(&SegmentEvent::Failed { exit_code, message });
+            return exit_code;
         }
     };
     emit(&SegmentEvent::Loaded {
@@ -196,7 +194,9 @@ pub async fn run_segment(
             return code;
         }
     };
-    emit(&SegmentEvent::Started);
+    if !job.start_gate {
+        emit(&SegmentEvent::Started);
+    }
     let monitor = running.monitor();
     let stopper = running.stopper();
     let resume: stampede_engine::RunControl = (*running).clone();
@@ -246,6 +246,7 @@ pub async fn run_segment(
                     if gate.take().is_some() {
                         tokio::time::sleep(until_unix_ms(at_unix_ms)).await;
                         resume.resume();
+                        emit(&SegmentEvent::Started);
                     }
                 }
                 Some(Control::Summary { data }) => {

@@ -326,7 +326,9 @@ impl Orchestrator {
         self.lock().get(&id).is_some_and(|l| {
             l.controls
                 .iter()
-                .fold(false, |ok, c| c.send(Control::Stop).is_ok() || ok)
+                .filter(|c| c.send(Control::Stop).is_ok())
+                .count()
+                > 0
         })
     }
 
@@ -338,7 +340,9 @@ impl Orchestrator {
                 l.abort_requested = true;
                 l.controls
                     .iter()
-                    .fold(false, |ok, c| c.send(Control::Abort).is_ok() || ok)
+                    .filter(|c| c.send(Control::Abort).is_ok())
+                    .count()
+                    > 0
             }
             None => false,
         }

@@ -181,7 +181,14 @@ impl Supervision<'_> {
                         continue;
                     };
                     match ev {
-                        SegmentEvent::Loaded { .. } | SegmentEvent::Started => {}
+                        SegmentEvent::Loaded { .. } => {}
+                        SegmentEvent::Started => {
+                            if started_at.is_some() && failure.is_none() {
+                                self.orch
+                                    .transition(&mut self.run, RunStatus::Running, &RunEnd::default())
+                                    .await;
+                            }
+                        }
                         SegmentEvent::Ready => {
                             segs[i].ready = true;
                             if started_at.is_none() && failure.is_none() && segs.iter().all(|s| s.ready) {
@@ -189,7 +196,6 @@ impl Supervision<'_> {
                                 self.send_all(&Control::Start { at_unix_ms: at });
                                 started_at = Some(Instant::now() + START_MARGIN);
                                 merger = Some(IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT));
-                                self.orch.transition(&mut self.run, RunStatus::Running, &RunEnd::default()).await;
                             }
                         }
                         SegmentEvent::Interval { index, snapshot } => {
@@ -398,9 +404,7 @@ mod tests {
         let segs: Vec<_> = four.iter().map(|j| j.segment.clone().unwrap()).collect();
         assert_eq!(segs, ["0:1/4", "1/4:2/4", "2/4:3/4", "3/4:1"]);
         assert_eq!(four[3].sequence.as_deref(), Some("0,1/4,2/4,3/4,1"));
-        assert!(four
-            .iter()
-            .all(|j| !j.summary_gate && j.overrides["noThresholds"] == true));
+        assert!(four.iter().all(|j| !j.summary_gate && j.start_gate));
         assert_eq!(four[0].overrides["vus"], 4);
         for s in &segs {
             stampede_config::segment::ExecutionSegment::parse(s).unwrap();

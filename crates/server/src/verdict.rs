@@ -174,7 +174,10 @@ mod tests {
         let ok = (0, None);
         let stopped = (103, Some("test run stopped from REST API".to_string()));
         assert_eq!(exit_code(&[ok.clone(), ok.clone()], None, None), (0, None));
-        assert_eq!(exit_code(&[ok.clone()], None, Some(&crossed(false))).0, 99);
+        assert_eq!(
+            exit_code(std::slice::from_ref(&ok), None, Some(&crossed(false))).0,
+            99
+        );
         // Our own stop for abortOnFail is the thresholds' failure.
         let abort = crossed(true);
         assert_eq!(
