@@ -1,7 +1,8 @@
 //! `stampede __segment` (hidden): the child process of the in-process
 //! transport. It reads one [`SegmentJob`] line from stdin, runs it with
 //! `stampede-cluster`'s runner and writes events as JSON lines to stdout.
-//! Later stdin lines are controls (`stop`); when stdin closes (the server
+//! Later stdin lines are controls (JSON lines: stop, start, summary data);
+//! when stdin closes (the server
 //! aborted the run or died, even by `kill -9`) the process ends at once.
 
 use std::io::{BufRead, Write};
@@ -48,12 +49,12 @@ pub fn run() -> i32 {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
-            match line.as_deref().map(str::trim) {
-                Ok("stop") => {
-                    let _ = tx.send(Control::Stop);
+            let Ok(line) = line else { break };
+            match Control::from_line(&line) {
+                Ok(c) => {
+                    let _ = tx.send(c);
                 }
-                Ok(_) => {}
-                Err(_) => break,
+                Err(e) => eprintln!("ignoring a control line: {e}"),
             }
         }
         let _ = tx.send(Control::Abort);

@@ -36,6 +36,10 @@ pub struct SubmitArgs {
     /// An environment variable for `__ENV`, as KEY=VALUE; repeatable.
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
+    /// Split the run into this many execution segments, merged into one
+    /// result by the server.
+    #[arg(long)]
+    pub workers: Option<u32>,
     /// The scenario's name on the server (default: the script's file name).
     #[arg(long)]
     pub name: Option<String>,
@@ -78,6 +82,9 @@ fn start_body(args: &SubmitArgs) -> Result<Value, String> {
     }
     if !env.is_empty() {
         body["env"] = json!(env);
+    }
+    if let Some(w) = args.workers {
+        body["workers"] = w.into();
     }
     Ok(body)
 }

@@ -44,6 +44,56 @@ pub struct SegmentJob {
     /// [`SegmentEvent::Loaded`] or [`SegmentEvent::Failed`] and end.
     #[serde(default)]
     pub validate_only: bool,
+    /// Initialize the VUs, report [`SegmentEvent::Ready`] and wait for
+    /// [`Control::Start`] before `setup()` and the scenarios, so that every
+    /// segment of a run starts together. Such a segment evaluates no
+    /// thresholds: its controller judges the merged run.
+    #[serde(default)]
+    pub start_gate: bool,
+    /// Run `handleSummary` over the data the controller sends in
+    /// [`Control::Summary`] (the whole run's merged metrics) instead of this
+    /// segment's own; announced by [`SegmentEvent::SummaryWanted`].
+    #[serde(default)]
+    pub summary_gate: bool,
+}
+
+/// One threshold of the plan, as the controller re-evaluates it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThresholdWire {
+    /// The key, e.g. `http_req_duration{name:x}`.
+    pub selector: String,
+    /// The expression, e.g. `p(95)<500`.
+    pub expr: String,
+    /// Stop the test when it fails.
+    #[serde(default)]
+    pub abort_on_fail: bool,
+    /// No abort before this much of the test ran, in milliseconds.
+    #[serde(default)]
+    pub delay_abort_eval_ms: Option<u64>,
+}
+
+/// What the controller needs of a plan to judge and summarize the merged
+/// run as `stampede run` would.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SummarySettings {
+    /// The thresholds (empty with `noThresholds`).
+    #[serde(default)]
+    pub thresholds: Vec<ThresholdWire>,
+    /// `summaryTrendStats` (empty: k6's default).
+    #[serde(default)]
+    pub trend_stats: Vec<String>,
+    /// `summaryTimeUnit`.
+    #[serde(default)]
+    pub time_unit: Option<String>,
+    /// `summaryMode`: `compact`, `full` or `legacy`.
+    #[serde(default)]
+    pub mode: String,
+    /// `noSummary`.
+    #[serde(default)]
+    pub no_summary: bool,
+    /// The script exports `handleSummary`.
+    #[serde(default)]
+    pub handle_summary: bool,
 }
 
 /// Live totals of a segment, sent about once per second.
@@ -74,8 +124,14 @@ pub enum SegmentEvent {
         max_vus: u64,
         /// The scenarios header `stampede run` prints.
         header: String,
+        /// How the controller judges and summarizes the run.
+        #[serde(default)]
+        settings: SummarySettings,
     },
-    /// The scenarios are running.
+    /// The VUs are initialized; the segment waits for [`Control::Start`]
+    /// (only with [`SegmentJob::start_gate`]).
+    Ready,
+    /// The scenarios are running (a gated segment: it was started).
     Started,
     /// One closed metrics interval; idempotent by `(segment, index)`.
     Interval {
@@ -97,6 +153,24 @@ pub enum SegmentEvent {
         summary_text: String,
         /// The `--summary-export` document.
         summary: Value,
+        /// `summary_text` is what `handleSummary` wrote to stdout.
+        #[serde(default)]
+        handle_summary: bool,
+        /// What `setup()` returned.
+        #[serde(default)]
+        setup_data: Option<Value>,
+        /// From the start of the scenarios to the end, in seconds.
+        #[serde(default)]
+        duration_s: f64,
+    },
+    /// Every interval of the segment has been reported; it waits for
+    /// [`Control::Summary`] (only with [`SegmentJob::summary_gate`]).
+    SummaryWanted {
+        /// From the start of the scenarios to the end, in seconds.
+        duration_s: f64,
+        /// What `setup()` returned.
+        #[serde(default)]
+        setup_data: Option<Value>,
     },
     /// The segment could not load or crashed.
     Failed {
@@ -108,13 +182,39 @@ pub enum SegmentEvent {
 }
 
 /// What a controller tells a runner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Control {
     /// Stop gracefully, as k6's REST API stop (teardown and summary run).
     Stop,
     /// End at once; the segment reports nothing more.
     Abort,
+    /// Start `setup()` and the scenarios at this instant (ms since the
+    /// Unix epoch), after [`SegmentEvent::Ready`].
+    Start {
+        /// The common start instant.
+        at_unix_ms: u64,
+    },
+    /// `handleSummary`'s data argument, built from the merged run.
+    Summary {
+        /// The data.
+        data: Value,
+    },
+}
+
+impl Control {
+    /// One JSON line (without the newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("controls always serialize")
+    }
+
+    /// Parses [`Control::to_line`]'s output (or a bare `stop`).
+    pub fn from_line(line: &str) -> Result<Self, String> {
+        match line.trim() {
+            "stop" => Ok(Control::Stop),
+            l => serde_json::from_str(l).map_err(|e| format!("malformed control: {e}")),
+        }
+    }
 }
 
 impl SegmentEvent {
@@ -155,6 +255,24 @@ mod tests {
             assert_eq!(SegmentEvent::from_line(&line).unwrap(), e);
         }
         assert!(SegmentEvent::from_line("{\"event\":\"nope\"}").is_err());
+    }
+
+    #[test]
+    fn controls_round_trip_as_lines() {
+        for c in [
+            Control::Stop,
+            Control::Abort,
+            Control::Start { at_unix_ms: 17 },
+            Control::Summary {
+                data: serde_json::json!({"metrics": {"a\nb": 1}}),
+            },
+        ] {
+            let line = c.to_line();
+            assert!(!line.contains('\n'));
+            assert_eq!(Control::from_line(&line).unwrap(), c);
+        }
+        assert_eq!(Control::from_line("stop\n").unwrap(), Control::Stop);
+        assert!(Control::from_line("go").is_err());
     }
 
     #[test]

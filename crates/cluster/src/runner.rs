@@ -22,7 +22,9 @@ use stampede_engine::{Loaded, RunConfig, RunReport, StopReason, SummaryDataFn};
 use stampede_js::log::Logger;
 use tokio::sync::mpsc;
 
-use crate::protocol::{Control, Progress, SegmentEvent, SegmentJob};
+use crate::protocol::{
+    Control, Progress, SegmentEvent, SegmentJob, SummarySettings, ThresholdWire,
+};
 
 /// Renders the end of a run as `stampede run` would.
 pub trait Summarizer: Send {
@@ -105,16 +107,23 @@ pub fn option_layers(job: &SegmentJob) -> Result<(Options, Options), String> {
     Ok((defaults, top))
 }
 
-/// Loads the job's script; `Err` is the [`SegmentEvent::Failed`] to report.
+/// Loads the job's script; `Err` is the exit code and message of the
+/// [`SegmentEvent::Failed`] to report.
 fn load(
     job: &SegmentJob,
     dir: &Path,
     hooks: &RunnerHooks,
     snapshots: Option<mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
-) -> Result<Loaded, SegmentEvent> {
-    let failed = |exit_code: i32, message: String| SegmentEvent::Failed { exit_code, message };
+) -> Result<Loaded, (i32, String)> {
+    let failed = |exit_code: i32, message: String| (exit_code, message);
     let script = unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?;
-    let (defaults, top) = option_layers(job).map_err(|m| failed(104, m))?;
+    let (defaults, mut top) = option_layers(job).map_err(|m| failed(104, m))?;
+    if job.start_gate && !job.validate_only {
+        // Initialize the VUs, then wait for the common start; the
+        // controller judges the thresholds on the merged data.
+        top.paused = Some(true);
+        top.no_thresholds = Some(true);
+    }
     let mut cfg = RunConfig::for_script(script);
     cfg.config_file = defaults;
     cfg.cli_options = top;
@@ -151,25 +160,30 @@ pub async fn run_segment(
     let sender = (!job.validate_only).then_some(snap_tx);
     let loaded = match load(&job, dir.path(), &hooks, sender) {
         Ok(l) => l,
-        Err(ev) => {
-            emit(&ev);
-            return match ev {
-                SegmentEvent::Failed { exit_code, .. } => exit_code,
-                _ => 255,
-            };
+        Err((exit_code, message)) => {
+            emit(&SegmentEvent::Failed { exit_code, message });
+            return exit_code;
         }
     };
     emit(&SegmentEvent::Loaded {
         max_duration_s: loaded.plan.max_duration().as_secs_f64(),
         max_vus: loaded.plan.max_vus(),
         header: loaded.plan.scenarios_header(),
+        settings: settings(&loaded),
     });
     if job.validate_only {
         return 0;
     }
     let registry = loaded.registry();
     let summarizer = (hooks.summarizer)(&loaded);
-    let running = match loaded.start(Vec::new(), summarizer.data_fn()) {
+    let (wanted_tx, mut wanted_rx) = mpsc::unbounded_channel::<(Duration, Option<Value>)>();
+    let (data_tx, data_rx) = std::sync::mpsc::channel::<Value>();
+    let data_fn = if job.summary_gate {
+        gated_data_fn(summarizer.data_fn(), wanted_tx, data_rx)
+    } else {
+        summarizer.data_fn()
+    };
+    let running = match loaded.start(Vec::new(), data_fn) {
         Ok(r) => r,
         Err(e) => {
             let code = e.exit_code().code();
@@ -180,23 +194,64 @@ pub async fn run_segment(
             return code;
         }
     };
-    emit(&SegmentEvent::Started);
+    if !job.start_gate {
+        emit(&SegmentEvent::Started);
+    }
     let monitor = running.monitor();
     let stopper = running.stopper();
+    let resume: stampede_engine::RunControl = (*running).clone();
     let finished = running.finish();
     tokio::pin!(finished);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.tick().await;
-    let mut index = 0u64;
+    let mut next_index = 0u64;
+    // Intervals are numbered by the second of the test they close, so that
+    // segments started together agree on them even when one skips an
+    // empty interval.
+    let mut number = |elapsed: Duration| {
+        let index = next_index.max(elapsed.as_secs().saturating_sub(1));
+        next_index = index + 1;
+        index
+    };
+    let mut gate = job.start_gate.then_some(Gate::Loading);
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
     let report = loop {
         tokio::select! {
             r = &mut finished => break r,
             Some(snap) = snap_rx.recv() => {
+                let index = number(monitor.stats().elapsed());
                 emit(&SegmentEvent::Interval { index, snapshot: snap.to_wire(&registry) });
-                index += 1;
+            }
+            Some((duration, setup_data)) = wanted_rx.recv() => {
+                // The last intervals were published before handleSummary.
+                while let Ok(snap) = snap_rx.try_recv() {
+                    let index = number(monitor.stats().elapsed());
+                    emit(&SegmentEvent::Interval { index, snapshot: snap.to_wire(&registry) });
+                }
+                emit(&SegmentEvent::SummaryWanted {
+                    duration_s: duration.as_secs_f64(),
+                    setup_data,
+                });
+            }
+            _ = poll.tick(), if gate == Some(Gate::Loading) => {
+                if monitor.stats().status() >= stampede_engine::stats::status::PAUSED_BEFORE_RUN {
+                    gate = Some(Gate::Ready);
+                    emit(&SegmentEvent::Ready);
+                }
             }
             c = controls.recv() => match c {
+                // A paused (gated) run ends cleanly on a stop too.
                 Some(Control::Stop) => stopper.stop(StopReason::Api),
+                Some(Control::Start { at_unix_ms }) => {
+                    if gate.take().is_some() {
+                        tokio::time::sleep(until_unix_ms(at_unix_ms)).await;
+                        resume.resume();
+                        emit(&SegmentEvent::Started);
+                    }
+                }
+                Some(Control::Summary { data }) => {
+                    let _ = data_tx.send(data);
+                }
                 // The caller ends the process; nothing more is reported.
                 Some(Control::Abort) | None => return 105,
             },
@@ -214,11 +269,11 @@ pub async fn run_segment(
     };
     // Intervals the collector closed at the very end.
     while let Ok(snap) = snap_rx.try_recv() {
+        let index = number(monitor.stats().elapsed());
         emit(&SegmentEvent::Interval {
             index,
             snapshot: snap.to_wire(&registry),
         });
-        index += 1;
     }
     let s = monitor.stats();
     emit(&SegmentEvent::Progress(Progress {
@@ -235,8 +290,80 @@ pub async fn run_segment(
         error: report.error.clone(),
         summary_text,
         summary,
+        handle_summary: report.handle_summary.is_some(),
+        setup_data: report.setup_data.clone(),
+        duration_s: report.duration.as_secs_f64(),
     });
     exit_code
+}
+
+/// Where a gated segment is before its start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Initializing VUs.
+    Loading,
+    /// Reported `Ready`; waits for `Start`.
+    Ready,
+}
+
+/// How long until `at_unix_ms` (zero when it has passed).
+fn until_unix_ms(at_unix_ms: u64) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_millis(at_unix_ms).saturating_sub(now)
+}
+
+/// How long a gated segment waits for the controller's summary data before
+/// it summarizes its own (k6's limit on handleSummary is 2 minutes too).
+const SUMMARY_WAIT: Duration = Duration::from_secs(120);
+
+/// A [`SummaryDataFn`] that announces the end of the segment's data and
+/// waits for the merged run's data from the controller; on silence it
+/// falls back to `own` (this segment's data).
+fn gated_data_fn(
+    own: SummaryDataFn,
+    wanted: mpsc::UnboundedSender<(Duration, Option<Value>)>,
+    data: std::sync::mpsc::Receiver<Value>,
+) -> SummaryDataFn {
+    Box::new(move |parts| {
+        let _ = wanted.send((parts.duration, parts.setup_data.cloned()));
+        let wait = move || data.recv_timeout(SUMMARY_WAIT).ok();
+        // The engine calls this inside a task: let the runtime move its
+        // other work away while this thread waits.
+        let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+        let merged = match flavor {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            _ => wait(),
+        };
+        merged.unwrap_or_else(|| own(parts))
+    })
+}
+
+/// What the controller needs of the plan to judge the merged run.
+pub fn settings(loaded: &Loaded) -> SummarySettings {
+    let plan = &loaded.plan;
+    let thresholds = if plan.summary.no_thresholds {
+        Vec::new()
+    } else {
+        plan.thresholds
+            .iter()
+            .map(|t| ThresholdWire {
+                selector: t.selector.clone(),
+                expr: t.expr.clone(),
+                abort_on_fail: t.abort_on_fail,
+                delay_abort_eval_ms: t.delay_abort_eval.map(|d| d.as_millis() as u64),
+            })
+            .collect()
+    };
+    SummarySettings {
+        thresholds,
+        trend_stats: plan.summary.trend_stats.clone(),
+        time_unit: plan.summary.time_unit.map(|u| u.name().to_string()),
+        mode: format!("{:?}", plan.summary.mode).to_lowercase(),
+        no_summary: plan.summary.no_summary,
+        handle_summary: loaded.exports.iter().any(|e| e == "handleSummary"),
+    }
 }
 
 /// The `Failed` event for a job line that does not parse.
@@ -284,6 +411,8 @@ mod tests {
             segment: Some("0:1/2".into()),
             sequence: None,
             validate_only: false,
+            start_gate: false,
+            summary_gate: false,
         };
         let (low, top) = option_layers(&job).unwrap();
         let merged = low.merge(top);

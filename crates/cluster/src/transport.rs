@@ -5,8 +5,8 @@
 //! [`SegmentEvent`]s and a way to send [`Control`]s. [`LocalTransport`]
 //! fulfils it with one child `stampede` process per segment (the hidden
 //! `__segment` subcommand): the job goes in as the first line of the
-//! child's stdin, events come back as JSON lines on its stdout, `stop` lines
-//! stop it gracefully, and closing its stdin aborts it — so a killed server
+//! child's stdin, events come back as JSON lines on its stdout, controls
+//! follow as JSON lines, and closing its stdin aborts it — so a killed server
 //! also ends its runs. The VUs never share the API's process or runtime.
 //! Issue 15's Redis transport implements the same trait.
 
@@ -119,15 +119,14 @@ impl Transport for LocalTransport {
             }
             let _ = stdin.flush().await;
             while let Some(c) = ctl_rx.recv().await {
-                match c {
-                    Control::Stop => {
-                        if stdin.write_all(b"stop\n").await.is_err() {
-                            return;
-                        }
-                        let _ = stdin.flush().await;
-                    }
-                    Control::Abort => return,
+                if c == Control::Abort {
+                    return;
                 }
+                let line = format!("{}\n", c.to_line());
+                if stdin.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = stdin.flush().await;
             }
         });
         // The child's logs: kept as a tail to explain a crash.

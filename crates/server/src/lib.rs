@@ -13,10 +13,13 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod hub;
+pub mod merge;
 pub mod metrics;
 pub mod orchestrator;
 pub mod state;
+pub mod supervise;
 pub mod tls;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -8,9 +8,11 @@
 //! arrives (idempotent by interval start), tracks the state machine
 //! `queued → starting → running → finishing → passed | failed | aborted |
 //! errored` with k6's exit code, and publishes snapshots, progress and
-//! state changes on the [`Hub`] for WebSocket subscribers. Thresholds and
-//! `abortOnFail` are evaluated by the engine of the (single) segment every
-//! 2 s, as in `stampede run`.
+//! state changes on the [`Hub`] for WebSocket subscribers. A run of
+//! `workers: N` is split into N execution segments started together,
+//! merged exactly and judged by the controller (`supervise.rs`): thresholds
+//! and `abortOnFail` every 2 s, the summary, export and exit code at the
+//! end, all over the merged data, as `stampede run` of the same script.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use stampede_cluster::protocol::SummarySettings;
 use stampede_cluster::{Control, Progress, SegmentEvent, SegmentJob, Transport};
 use stampede_store::{NewAudit, NewRun, Run, RunEnd, RunId, RunStatus, Scenario, StartedBy, Store};
 use tokio::sync::mpsc;
@@ -27,6 +30,7 @@ use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::LoadMetrics;
 use crate::scenario_files;
+use crate::supervise::{segment_jobs, Supervision, MAX_WORKERS};
 
 /// Options of `POST /api/v1/scenarios/{id}/start` (k6's precedence: these
 /// override the scenario's stored options).
@@ -41,7 +45,7 @@ pub struct StartRequest {
     pub iterations: Option<i64>,
     /// `__ENV` pairs (`-e`).
     pub env: Option<BTreeMap<String, String>>,
-    /// Segments to split the run into (the in-process transport runs one).
+    /// Execution segments to split the run into (1 to 64; default 1).
     pub workers: Option<u32>,
     /// Any other k6 options (JSON form), below the fields above.
     pub options: Option<Value>,
@@ -75,19 +79,19 @@ impl StartRequest {
 
 /// What is known live about a run in flight.
 struct Live {
-    control: mpsc::UnboundedSender<Control>,
+    controls: Vec<mpsc::UnboundedSender<Control>>,
     progress: Progress,
     abort_requested: bool,
 }
 
 /// Starts and supervises runs.
 pub struct Orchestrator {
-    store: Store,
+    pub(crate) store: Store,
     transport: Arc<dyn Transport>,
-    hub: Hub,
+    pub(crate) hub: Hub,
     live: Mutex<HashMap<RunId, Live>>,
     validate_timeout: Duration,
-    load: Arc<LoadMetrics>,
+    pub(crate) load: Arc<LoadMetrics>,
     /// `blacklistIPs` entries outside the target allow-list.
     blocked_targets: Vec<String>,
 }
@@ -143,9 +147,20 @@ impl Orchestrator {
         self.lock().get(&id).map(|l| l.progress.clone())
     }
 
+    /// Records the live progress of a run in flight.
+    pub(crate) fn set_progress(&self, id: RunId, p: Progress) {
+        if let Some(l) = self.lock().get_mut(&id) {
+            l.progress = p;
+        }
+    }
+
     /// Loads the scenario's script with the request's options in a
-    /// validate-only segment: `Ok((max_vus, max_duration_s))` or the 422.
-    pub async fn validate(&self, job: &SegmentJob) -> Result<(u64, f64), AppError> {
+    /// validate-only segment: `Ok((max_vus, max_duration_s, settings))` or
+    /// the 422.
+    pub async fn validate(
+        &self,
+        job: &SegmentJob,
+    ) -> Result<(u64, f64, SummarySettings), AppError> {
         let mut job = job.clone();
         job.validate_only = true;
         let mut handle = self
@@ -166,8 +181,9 @@ impl Orchestrator {
             Ok(Some(SegmentEvent::Loaded {
                 max_vus,
                 max_duration_s,
+                settings,
                 ..
-            })) => Ok((max_vus, max_duration_s)),
+            })) => Ok((max_vus, max_duration_s, settings)),
             Ok(Some(SegmentEvent::Failed { exit_code, message })) => Err(match exit_code {
                 104 => AppError::unprocessable("invalid_options", message),
                 107 => AppError::unprocessable("script_error", message),
@@ -226,10 +242,11 @@ impl Orchestrator {
         scenario: &Scenario,
         req: &StartRequest,
     ) -> Result<RunId, AppError> {
-        if req.workers.unwrap_or(1) > 1 && self.transport.name() == "local" {
+        let workers = req.workers.unwrap_or(1);
+        if workers == 0 || workers > MAX_WORKERS {
             return Err(AppError::unprocessable(
                 "invalid_workers",
-                "the in-process transport runs a run as one segment: `workers` must be 1",
+                format!("`workers` must be between 1 and {MAX_WORKERS}, not {workers}"),
             ));
         }
         let mut overrides = req.overrides()?;
@@ -246,8 +263,10 @@ impl Orchestrator {
             segment: None,
             sequence: None,
             validate_only: false,
+            start_gate: false,
+            summary_gate: false,
         };
-        let (max_vus, max_duration_s) = self.validate(&job).await?;
+        let (max_vus, max_duration_s, settings) = self.validate(&job).await?;
         self.check_quotas(who, max_vus, max_duration_s).await?;
         let started_by = match who.token_id {
             Some(t) => StartedBy::Token(t),
@@ -283,7 +302,7 @@ impl Orchestrator {
         job.run_id = run.id.to_string();
         let id = run.id;
         let me = self.clone();
-        tokio::spawn(async move { me.supervise(run, job).await });
+        tokio::spawn(async move { me.supervise(run, job, workers as usize, settings).await });
         Ok(id)
     }
 
@@ -304,9 +323,13 @@ impl Orchestrator {
 
     /// Asks a run in flight to stop gracefully (teardown and summary run).
     pub fn stop(&self, id: RunId) -> bool {
-        self.lock()
-            .get(&id)
-            .is_some_and(|l| l.control.send(Control::Stop).is_ok())
+        self.lock().get(&id).is_some_and(|l| {
+            l.controls
+                .iter()
+                .filter(|c| c.send(Control::Stop).is_ok())
+                .count()
+                > 0
+        })
     }
 
     /// Ends a run in flight at once; it is marked `aborted`.
@@ -315,7 +338,11 @@ impl Orchestrator {
         match live.get_mut(&id) {
             Some(l) => {
                 l.abort_requested = true;
-                l.control.send(Control::Abort).is_ok()
+                l.controls
+                    .iter()
+                    .filter(|c| c.send(Control::Abort).is_ok())
+                    .count()
+                    > 0
             }
             None => false,
         }
@@ -336,7 +363,7 @@ impl Orchestrator {
 
     /// Moves the run to `to` (logging rather than failing: the run goes on
     /// even when the store hiccups) and publishes the change.
-    async fn transition(&self, run: &mut Run, to: RunStatus, end: &RunEnd) {
+    pub(crate) async fn transition(&self, run: &mut Run, to: RunStatus, end: &RunEnd) {
         if run.status == to {
             return;
         }
@@ -349,109 +376,79 @@ impl Orchestrator {
         }
     }
 
-    /// Sees one run through to its end.
-    async fn supervise(self: Arc<Self>, mut run: Run, job: SegmentJob) {
+    /// Sees one run through to its end: starts its segments, lets
+    /// [`Supervision`] drive them, records the end state.
+    async fn supervise(
+        self: Arc<Self>,
+        mut run: Run,
+        job: SegmentJob,
+        workers: usize,
+        settings: SummarySettings,
+    ) {
         let id = run.id;
         self.transition(&mut run, RunStatus::Starting, &RunEnd::default())
             .await;
-        let mut handle = match self.transport.start(job) {
-            Ok(h) => h,
-            Err(e) => {
-                let end = RunEnd {
-                    exit_code: Some(255),
-                    error: Some(e.to_string()),
-                    summary: None,
-                };
-                self.transition(&mut run, RunStatus::Errored, &end).await;
-                return;
+        let (tx, rx) = mpsc::channel(256);
+        let mut controls = Vec::new();
+        for (i, job) in segment_jobs(&job, workers, settings.handle_summary)
+            .into_iter()
+            .enumerate()
+        {
+            match self.transport.start(job) {
+                Ok(mut h) => {
+                    controls.push(h.control.clone());
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(ev) = h.events.recv().await {
+                            if tx.send((i, Some(ev))).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = tx.send((i, None)).await;
+                    });
+                }
+                Err(e) => {
+                    for c in &controls {
+                        let _ = c.send(Control::Abort);
+                    }
+                    let end = RunEnd {
+                        exit_code: Some(255),
+                        error: Some(e.to_string()),
+                        summary: None,
+                    };
+                    self.transition(&mut run, RunStatus::Errored, &end).await;
+                    return;
+                }
             }
-        };
+        }
+        drop(tx);
         self.lock().insert(
             id,
             Live {
-                control: handle.control.clone(),
+                controls: controls.clone(),
                 progress: Progress::default(),
                 abort_requested: false,
             },
         );
-        let mut outcome: Option<(RunStatus, RunEnd)> = None;
-        while let Some(ev) = handle.events.recv().await {
-            match ev {
-                SegmentEvent::Loaded { .. } => {}
-                SegmentEvent::Started => {
-                    self.transition(&mut run, RunStatus::Running, &RunEnd::default())
-                        .await;
-                }
-                SegmentEvent::Interval { index, snapshot } => {
-                    self.load.observe(&snapshot);
-                    if let Err(e) = self
-                        .store
-                        .put_interval(id, Duration::from_secs(1), &snapshot)
-                        .await
-                    {
-                        tracing::error!(run = %id, error = %e, "cannot store an interval");
-                    }
-                    self.hub.publish(
-                        Some(id),
-                        json!({"type": "snapshot", "run_id": id, "index": index, "snapshot": snapshot}),
-                    );
-                }
-                SegmentEvent::Progress(p) => {
-                    self.hub.publish(
-                        Some(id),
-                        json!({"type": "progress", "run_id": id, "progress": p}),
-                    );
-                    if let Some(l) = self.lock().get_mut(&id) {
-                        l.progress = p;
-                    }
-                }
-                SegmentEvent::Finished {
-                    exit_code,
-                    error,
-                    summary_text,
-                    mut summary,
-                } => {
-                    if let Value::Object(m) = &mut summary {
-                        m.insert(SUMMARY_TEXT_KEY.into(), summary_text.into());
-                    }
-                    let end = RunEnd {
-                        exit_code: Some(exit_code.into()),
-                        error,
-                        summary: Some(summary),
-                    };
-                    outcome = Some((status_for_exit(exit_code), end));
-                    break;
-                }
-                SegmentEvent::Failed { exit_code, message } => {
-                    let end = RunEnd {
-                        exit_code: Some(exit_code.into()),
-                        error: Some(message),
-                        summary: None,
-                    };
-                    outcome = Some((RunStatus::Errored, end));
-                    break;
-                }
-            }
-        }
+        let sup = Supervision {
+            orch: &self,
+            run,
+            controls,
+            settings,
+        };
+        let (mut run, status, end) = sup.drive(rx).await;
         let aborted = self.lock().remove(&id).is_some_and(|l| l.abort_requested);
-        let (status, end) = match outcome {
-            _ if aborted => (
+        let (status, end) = if aborted {
+            (
                 RunStatus::Aborted,
                 RunEnd {
                     exit_code: Some(105),
                     error: Some("the run was aborted".into()),
                     summary: None,
                 },
-            ),
-            Some(o) => o,
-            None => (
-                RunStatus::Errored,
-                RunEnd {
-                    exit_code: Some(255),
-                    error: Some("the segment ended without a result".into()),
-                    summary: None,
-                },
-            ),
+            )
+        } else {
+            (status, end)
         };
         if matches!(status, RunStatus::Passed | RunStatus::Failed) {
             if run.status == RunStatus::Starting {

@@ -186,15 +186,21 @@ pub fn poll<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// `GET /api/v1/runs/{run}`'s body.
+pub fn get_run(addr: &str, token: &str, run: i64) -> Value {
+    call(
+        addr,
+        "GET",
+        &format!("/api/v1/runs/{run}"),
+        Some(token),
+        None,
+    )
+    .1
+}
+
 pub fn wait_final(addr: &str, token: &str, run: i64) -> Value {
     poll(120, "the run to end", || {
-        let (_, v) = call(
-            addr,
-            "GET",
-            &format!("/api/v1/runs/{run}"),
-            Some(token),
-            None,
-        );
+        let v = get_run(addr, token, run);
         matches!(
             v["status"].as_str(),
             Some("passed" | "failed" | "aborted" | "errored")
@@ -212,6 +218,26 @@ export default function () {
   sleep(0.05);
 }
 "#;
+
+/// Starts scenario `scenario` with `body` (expecting 202); the run's id.
+pub fn start_run(addr: &str, token: &str, scenario: i64, body: Value) -> i64 {
+    let (s, v) = call(
+        addr,
+        "POST",
+        &format!("/api/v1/scenarios/{scenario}/start"),
+        Some(token),
+        Some(body),
+    );
+    assert_eq!(s, 202, "{v}");
+    v["run_id"].as_i64().unwrap()
+}
+
+/// Waits until run `run` is `running`.
+pub fn wait_running(addr: &str, token: &str, run: i64) {
+    poll(60, "the run to be running", || {
+        (get_run(addr, token, run)["status"] == "running").then_some(())
+    })
+}
 
 pub fn create_scenario(addr: &str, token: &str, name: &str, script: &str) -> i64 {
     let (s, v) = call(

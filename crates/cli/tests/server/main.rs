@@ -7,6 +7,7 @@
 
 mod attacks;
 mod harness;
+mod segments;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -49,15 +50,12 @@ fn user_path_over_http_websocket_and_the_cli(db: Option<&str>) {
 
     // Create a scenario, start it, watch it over the WebSocket.
     let scenario = create_scenario(&addr, &token, "smoke", SCRIPT);
-    let (s, v) = call(
+    let run = start_run(
         &addr,
-        "POST",
-        &format!("/api/v1/scenarios/{scenario}/start"),
-        Some(&token),
-        Some(json!({"vus": 2, "duration": "3s", "env": {"BASE": target.url()}})),
+        &token,
+        scenario,
+        json!({"vus": 2, "duration": "3s", "env": {"BASE": target.url()}}),
     );
-    assert_eq!(s, 202, "{v}");
-    let run = v["run_id"].as_i64().unwrap();
     let ws_req = tungstenite::client::IntoClientRequest::into_client_request(format!(
         "ws://{addr}/api/v1/ws?run_id={run}"
     ))
@@ -355,15 +353,12 @@ fn kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals(db: Option<&s
     let addr = server.addr.clone();
     let token = login(&addr, "admin", ADMIN_PASSWORD);
     let scenario = create_scenario(&addr, &token, "long", SCRIPT);
-    let (s, v) = call(
+    let run = start_run(
         &addr,
-        "POST",
-        &format!("/api/v1/scenarios/{scenario}/start"),
-        Some(&token),
-        Some(json!({"vus": 1, "duration": "5m", "env": {"BASE": target.url()}})),
+        &token,
+        scenario,
+        json!({"vus": 1, "duration": "5m", "env": {"BASE": target.url()}}),
     );
-    assert_eq!(s, 202, "{v}");
-    let run = v["run_id"].as_i64().unwrap();
     poll(60, "two stored intervals", || {
         let (_, m) = call(
             &addr,
@@ -408,15 +403,13 @@ fn kill_9_mid_run_then_restart_marks_it_errored_with_its_intervals(db: Option<&s
         "stored intervals kept: {m}"
     );
     // The server still runs new work.
-    let (s, v) = call(
+    let run = start_run(
         &addr,
-        "POST",
-        &format!("/api/v1/scenarios/{scenario}/start"),
-        Some(&token),
-        Some(json!({"iterations": 2, "env": {"BASE": target.url()}})),
+        &token,
+        scenario,
+        json!({"iterations": 2, "env": {"BASE": target.url()}}),
     );
-    assert_eq!(s, 202, "{v}");
-    let r = wait_final(&addr, &token, v["run_id"].as_i64().unwrap());
+    let r = wait_final(&addr, &token, run);
     assert_eq!(r["status"], "passed", "{r}");
 }
 
@@ -427,29 +420,8 @@ fn stop_and_abort_end_runs_and_a_crashing_script_errors(db: Option<&str>) {
     let addr = server.addr.clone();
     let token = login(&addr, "admin", ADMIN_PASSWORD);
     let scenario = create_scenario(&addr, &token, "s", SCRIPT);
-    let start = |body: Value| {
-        let (s, v) = call(
-            &addr,
-            "POST",
-            &format!("/api/v1/scenarios/{scenario}/start"),
-            Some(&token),
-            Some(body),
-        );
-        assert_eq!(s, 202, "{v}");
-        v["run_id"].as_i64().unwrap()
-    };
-    let running = |run: i64| {
-        poll(60, "the run to be running", || {
-            let (_, v) = call(
-                &addr,
-                "GET",
-                &format!("/api/v1/runs/{run}"),
-                Some(&token),
-                None,
-            );
-            (v["status"] == "running").then_some(())
-        })
-    };
+    let start = |body: Value| start_run(&addr, &token, scenario, body);
+    let running = |run: i64| wait_running(&addr, &token, run);
     let env = json!({"BASE": target.url()});
     let a = start(json!({"vus": 1, "duration": "5m", "env": env}));
     running(a);
@@ -504,28 +476,19 @@ fn stop_and_abort_end_runs_and_a_crashing_script_errors(db: Option<&str>) {
 
     // The server's environment (secrets included) is not the script's.
     let env_probe = create_scenario(&addr, &token, "env", "import exec from 'k6/execution';\nexport default function () {\n  if (__ENV.STAMPEDE_ADMIN_PASSWORD !== undefined || __ENV.PATH !== undefined || __ENV.MINE !== 'x') exec.test.fail('leak');\n}\n");
-    let (s, v) = call(
+    let run = start_run(
         &addr,
-        "POST",
-        &format!("/api/v1/scenarios/{env_probe}/start"),
-        Some(&token),
-        Some(json!({"iterations": 1, "env": {"MINE": "x"}})),
+        &token,
+        env_probe,
+        json!({"iterations": 1, "env": {"MINE": "x"}}),
     );
-    assert_eq!(s, 202, "{v}");
-    let r = wait_final(&addr, &token, v["run_id"].as_i64().unwrap());
+    let r = wait_final(&addr, &token, run);
     assert_eq!(r["status"], "passed", "{r}");
 
     // A script that throws in setup: errored with the error text.
     let crash = create_scenario(&addr, &token, "crash", "export function setup() { throw new Error('boom in setup'); }\nexport default function () {}\n");
-    let (s, v) = call(
-        &addr,
-        "POST",
-        &format!("/api/v1/scenarios/{crash}/start"),
-        Some(&token),
-        Some(json!({"iterations": 1})),
-    );
-    assert_eq!(s, 202, "{v}");
-    let r = wait_final(&addr, &token, v["run_id"].as_i64().unwrap());
+    let run = start_run(&addr, &token, crash, json!({"iterations": 1}));
+    let r = wait_final(&addr, &token, run);
     assert_eq!(r["status"], "errored", "{r}");
     assert_eq!(r["exit_code"], 107, "{r}");
     assert!(
@@ -599,17 +562,13 @@ fn targets_outside_the_allow_list_get_no_load() {
     let token = login(&addr, "admin", ADMIN_PASSWORD);
     let scenario = create_scenario(&addr, &token, "ssrf", SCRIPT);
     // The request's own options cannot lift the list.
-    let (s, v) = call(
+    let run = start_run(
         &addr,
-        "POST",
-        &format!("/api/v1/scenarios/{scenario}/start"),
-        Some(&token),
-        Some(
-            json!({"iterations": 3, "env": {"BASE": target.url()}, "options": {"blacklistIPs": []}}),
-        ),
+        &token,
+        scenario,
+        json!({"iterations": 3, "env": {"BASE": target.url()}, "options": {"blacklistIPs": []}}),
     );
-    assert_eq!(s, 202, "{v}");
-    let r = wait_final(&addr, &token, v["run_id"].as_i64().unwrap());
+    let r = wait_final(&addr, &token, run);
     assert_eq!(r["status"], "failed", "{r}");
     let failed = &r["summary"]["metrics"]["http_req_failed"];
     assert_eq!(
@@ -676,4 +635,14 @@ fn https_with_tls_cert_and_key() {
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     assert!(!text(&buf).contains("200 OK"), "{}", text(&buf));
+}
+
+#[test]
+fn segments_merge_exactly() {
+    segments::split_runs_merge_exactly();
+}
+
+#[test]
+fn segments_judged_on_merged_data() {
+    segments::thresholds_handle_summary_stop_and_abort();
 }

@@ -101,6 +101,8 @@ async fn validate(
         segment: None,
         sequence: None,
         validate_only: true,
+        start_gate: false,
+        summary_gate: false,
     };
     state.orchestrator.validate(&job).await.map(|_| ())
 }
