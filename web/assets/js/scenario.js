@@ -143,7 +143,7 @@ nav('scenarios').then(async (me) => {
   editor.ta.readOnly = !edit;
   $('save').addEventListener('click', save);
   $('start').addEventListener('submit', start);
+  $('start').hidden = !edit;
   if (id == null) templates();
   else await load();
-  $('start').hidden = !edit;
 });
