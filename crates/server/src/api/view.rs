@@ -46,17 +46,18 @@ struct View {
     complete: bool,
 }
 
+/// A run's fold, locked while it is extended or read.
+type Shared = Arc<tokio::sync::Mutex<View>>;
+
 /// The cache of run folds.
 #[derive(Default)]
 pub struct Views {
-    map: Mutex<(
-        HashMap<RunId, Arc<tokio::sync::Mutex<View>>>,
-        VecDeque<RunId>,
-    )>,
+    /// The folds, and their runs in the order they were created.
+    map: Mutex<(HashMap<RunId, Shared>, VecDeque<RunId>)>,
 }
 
 impl Views {
-    fn entry(&self, run: &Run, script: String) -> Result<Arc<tokio::sync::Mutex<View>>, AppError> {
+    fn entry(&self, run: &Run, script: String) -> Result<Shared, AppError> {
         let mut guard = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = &mut *guard;
         if let Some(v) = map.get(&run.id) {
@@ -307,8 +308,6 @@ pub async fn stream(state: Arc<AppState>, id: RunId, mut socket: WebSocket) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn every_store_status_has_the_same_word_in_the_contract() {
         for s in stampede_store::RunStatus::ALL {
