@@ -9,8 +9,9 @@
 //! Reusable by any crate's tests with
 //! `#[path = "../../cli/tests/common/browser.rs"] mod browser;`; it needs
 //! `tokio`, `tokio-tungstenite`, `futures-util`, `serde_json`, `base64` and
-//! `tempfile` as dev-dependencies. The browser is killed by its PID when the
-//! [`Browser`] drops.
+//! `tempfile` as dev-dependencies, and `stampede-output` (the launch flags,
+//! `export::pdf::CHROMIUM_FLAGS`, shared with the PDF export). The browser
+//! is killed by its PID when the [`Browser`] drops.
 
 #![allow(dead_code)]
 
