@@ -17,26 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stampede_metrics::thresholds::{ThresholdSpec, Thresholds};
-use stampede_metrics::{Aggregate, Builtin, Registry, Snapshot, Store, TagSet, TrendAgg};
+use stampede_metrics::{Aggregate, Builtin, Registry, Snapshot, Store, TagSet};
 use stampede_output::results::{
-    CheckResult, Endpoint, Latency, Point, Results, Series, TestInfo, ThresholdResult, Totals,
-    MAX_ENDPOINTS, OTHER_ENDPOINTS, SCHEMA,
+    CheckResult, EndpointTable, Latency, Point, Results, Series, TestInfo, ThresholdResult, Totals,
+    SCHEMA,
 };
 
 use crate::contract::{
     point_latency, IntervalPoint, MetricsPage, RunState, RunStatus, ScenarioState,
 };
-
-/// Whole-run accumulation of one endpoint.
-#[derive(Default)]
-struct EndpointAcc {
-    methods: Vec<String>,
-    requests: f64,
-    failed: u64,
-    failed_total: u64,
-    duration: TrendAgg,
-    statuses: std::collections::BTreeMap<String, u64>,
-}
 
 /// One run's live figures (see the module docs).
 pub struct LiveRun {
@@ -46,8 +35,7 @@ pub struct LiveRun {
     store: Store,
     start_ns: Option<u64>,
     points: Vec<IntervalPoint>,
-    endpoints: Vec<(String, EndpointAcc)>,
-    endpoint_index: HashMap<String, usize>,
+    endpoints: EndpointTable,
     checks: Vec<CheckResult>,
     check_index: HashMap<(String, String), usize>,
 }
@@ -77,8 +65,7 @@ impl LiveRun {
             store: Store::new(),
             start_ns: None,
             points: Vec::new(),
-            endpoints: Vec::new(),
-            endpoint_index: HashMap::new(),
+            endpoints: EndpointTable::default(),
             checks: Vec::new(),
             check_index: HashMap::new(),
         };
@@ -249,23 +236,20 @@ impl LiveRun {
     fn fold_entry(&mut self, metric: stampede_metrics::MetricId, tags: &TagSet, agg: &Aggregate) {
         match (metric, agg) {
             (m, Aggregate::Trend(t)) if m == Builtin::HttpReqDuration.id() => {
-                let ep = self.endpoint(tags);
+                let ep = self.endpoints.entry(tags);
                 ep.duration.merge(t);
                 if let Some(status) = tags.get("status") {
                     *ep.statuses.entry(status.to_owned()).or_default() += t.count();
                 }
                 if let Some(method) = tags.get("method") {
-                    if !ep.methods.iter().any(|m| m == method) {
-                        ep.methods.push(method.to_owned());
-                        ep.methods.sort();
-                    }
+                    ep.methods.insert(method.to_owned());
                 }
             }
             (m, Aggregate::Counter(c)) if m == Builtin::HttpReqs.id() => {
-                self.endpoint(tags).requests += c.sum;
+                self.endpoints.entry(tags).requests += c.sum;
             }
             (m, Aggregate::Rate(r)) if m == Builtin::HttpReqFailed.id() => {
-                let ep = self.endpoint(tags);
+                let ep = self.endpoints.entry(tags);
                 ep.failed += r.passes;
                 ep.failed_total += r.total;
             }
@@ -294,50 +278,11 @@ impl LiveRun {
         }
     }
 
-    fn endpoint(&mut self, tags: &TagSet) -> &mut EndpointAcc {
-        let name = tags
-            .get("endpoint")
-            .or_else(|| tags.get("name"))
-            .or_else(|| tags.get("url"))
-            .unwrap_or("(unnamed)");
-        let key = match self.endpoint_index.contains_key(name) {
-            true => name,
-            false if self.endpoints.len() >= MAX_ENDPOINTS => OTHER_ENDPOINTS,
-            false => name,
-        };
-        let i = match self.endpoint_index.get(key) {
-            Some(&i) => i,
-            None => {
-                self.endpoints
-                    .push((key.to_owned(), EndpointAcc::default()));
-                self.endpoint_index
-                    .insert(key.to_owned(), self.endpoints.len() - 1);
-                self.endpoints.len() - 1
-            }
-        };
-        &mut self.endpoints[i].1
-    }
-
     /// Recomputes the totals and the endpoint and check tables.
     fn refresh_tables(&mut self) {
         let secs = self.state.elapsed_s;
         let per_sec = |n: f64| if secs > 0.0 { n / secs } else { 0.0 };
-        let mut endpoints: Vec<Endpoint> = self
-            .endpoints
-            .iter()
-            .map(|(name, e)| Endpoint {
-                name: name.clone(),
-                methods: e.methods.clone(),
-                requests: e.requests as u64,
-                failed: e.failed,
-                error_rate: ratio(e.failed, e.failed_total),
-                rps: per_sec(e.requests),
-                latency: Latency::from_trend(&e.duration),
-                statuses: e.statuses.clone(),
-            })
-            .collect();
-        endpoints.sort_by(|a, b| a.name.cmp(&b.name));
-        self.state.endpoints = endpoints;
+        self.state.endpoints = self.endpoints.endpoints(per_sec);
         self.state.checks = self.checks.clone();
         self.state.totals = totals(&self.store, per_sec);
     }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// The server's own Prometheus metrics.
     pub metrics: ServerMetrics,
+    /// The run view's folds of runs (`api::view`).
+    pub views: crate::api::view::Views,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             rate_limit: crate::api::limit::RateLimiter::new(config.rate_limit_per_sec),
             config,
             metrics,
+            views: Default::default(),
         })
     }
 }

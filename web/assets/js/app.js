@@ -12,6 +12,7 @@ import { bytes, clock, ms, num, pct } from './format.js';
 import { LiveFeed } from './live.js';
 import * as tables from './tables.js';
 import * as theme from './theme.js';
+import { server } from './run-server.js';
 
 function runId() {
   const m = location.pathname.match(/^\/runs\/([^/]+)/);
@@ -128,4 +129,7 @@ function onConn(state) {
   el.textContent = { connecting: 'connecting…', live: '● live', lost: 'reconnecting…', ended: 'run ended' }[state] || state;
 }
 
-new LiveFeed(id, { onPoints, onRun, onConn }).start();
+new LiveFeed(id, { onPoints, onRun: (run) => { onRun(run); serverRun?.(run); }, onConn }).start();
+// On `stampede server`: navigation, user menu, abort, more exports, compare.
+let serverRun = null;
+server(id).then((f) => { serverRun = f; });

@@ -34,7 +34,7 @@ export class LiveFeed {
   /** Opens the first connection. */
   start() { this.connect(); }
 
-  get base() { return `/api/v1/runs/${encodeURIComponent(this.runId)}`; }
+  get base() { return `/api/v1/runs/${encodeURIComponent(this.runId)}/live`; }
 
   connect() {
     clearTimeout(this.timer);
@@ -66,7 +66,10 @@ export class LiveFeed {
       this.h.onConn('lost');
       const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
       this.attempt++;
-      this.timer = setTimeout(() => this.connect(), delay * (0.75 + Math.random() / 2));
+      // A server may close the socket of an ended run before the resync
+      // that learns it has ended is done: then there is nothing to resume.
+      this.timer = setTimeout(() => (this.final ? this.h.onConn('ended') : this.connect()),
+        delay * (0.75 + Math.random() / 2));
     });
   }
 

@@ -1,5 +1,5 @@
 //! The dashboard's HTTP side: the UI's files and the part of the platform's
-//! API the run view reads (`/api/v1/runs/{id}`, `…/metrics?after=`,
+//! API the run view reads (`/api/v1/runs/{id}[/live]`, `…[/live]/metrics?after=`,
 //! `…/stop`, `/api/v1/export/{id}`, `/api/v1/ws`), for the one run `local`.
 //!
 //! There is no login, so the guards are about the browser: every response
@@ -36,6 +36,9 @@ pub(crate) fn router(shared: AppState, host: String) -> Router {
         .route("/ui/{*path}", get(asset))
         .route("/api/v1/runs/{id}", get(run_state))
         .route("/api/v1/runs/{id}/metrics", get(metrics))
+        // The run view reads these (the server's `/runs/{id}` is its record).
+        .route("/api/v1/runs/{id}/live", get(run_state))
+        .route("/api/v1/runs/{id}/live/metrics", get(metrics))
         .route("/api/v1/runs/{id}/stop", post(stop))
         .route("/api/v1/export/{id}", get(export))
         .route("/api/v1/ws", get(ws))

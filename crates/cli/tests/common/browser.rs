@@ -9,8 +9,9 @@
 //! Reusable by any crate's tests with
 //! `#[path = "../../cli/tests/common/browser.rs"] mod browser;`; it needs
 //! `tokio`, `tokio-tungstenite`, `futures-util`, `serde_json`, `base64` and
-//! `tempfile` as dev-dependencies. The browser is killed by its PID when the
-//! [`Browser`] drops.
+//! `tempfile` as dev-dependencies, and `stampede-output` (the launch flags,
+//! `export::pdf::CHROMIUM_FLAGS`, shared with the PDF export). The browser
+//! is killed by its PID when the [`Browser`] drops.
 
 #![allow(dead_code)]
 
@@ -59,25 +60,8 @@ impl Browser {
     pub async fn launch() -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut child = Command::new(chromium_path())
+            .args(stampede_output::export::pdf::CHROMIUM_FLAGS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                "--disable-default-apps",
-                "--disable-extensions",
-                "--disable-domain-reliability",
-                "--disable-client-side-phishing-detection",
-                "--no-default-browser-check",
-                "--no-pings",
-                "--no-proxy-server",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-                "--hide-scrollbars",
-                "--mute-audio",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
                 "--window-size=1280,900",

@@ -79,6 +79,32 @@ impl Drop for TempDir {
     }
 }
 
+/// The flags every headless Chromium Stampede starts carries (the PDF
+/// export here, the browser tests): no sandbox (containers), no GPU, every
+/// background service off, no proxy, QUIC off, and a resolver that knows
+/// only `localhost` and `127.0.0.1`, so the browser can reach nothing but
+/// loopback.
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-quic",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--no-pings",
+    "--no-proxy-server",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    "--hide-scrollbars",
+    "--mute-audio",
+];
+
 /// Prints `html` (a self-contained document) to PDF with Chromium at
 /// `chromium` (see [`find_chromium`]), within `timeout`.
 pub fn render(chromium: &Path, html: &str, timeout: Duration) -> Result<Vec<u8>, PdfError> {
@@ -89,18 +115,8 @@ pub fn render(chromium: &Path, html: &str, timeout: Duration) -> Result<Vec<u8>,
     let stderr_path = dir.0.join("chromium.log");
     let stderr = std::fs::File::create(&stderr_path)?;
     let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-extensions",
-            "--no-pdf-header-footer",
-        ])
+        .args(CHROMIUM_FLAGS)
+        .arg("--no-pdf-header-footer")
         .arg(format!(
             "--user-data-dir={}",
             dir.0.join("profile").display()

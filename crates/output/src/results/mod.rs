@@ -48,7 +48,7 @@ use stampede_metrics::TrendAgg;
 use thiserror::Error;
 
 pub use k6json::replay_k6_json;
-pub use recorder::{Recorder, RecorderConfig};
+pub use recorder::{EndpointAcc, EndpointTable, Recorder, RecorderConfig};
 
 /// The schema name and version every results file carries in `schema`.
 pub const SCHEMA: &str = "stampede.results/v1";

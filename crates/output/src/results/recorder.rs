@@ -35,26 +35,33 @@ pub struct RecorderConfig {
 
 /// One endpoint's figures while they accumulate.
 #[derive(Default)]
-pub(crate) struct EndpointAcc {
-    pub(crate) methods: BTreeSet<String>,
-    pub(crate) requests: f64,
-    pub(crate) failed: u64,
-    pub(crate) failed_total: u64,
-    pub(crate) duration: TrendAgg,
-    pub(crate) statuses: BTreeMap<String, u64>,
+pub struct EndpointAcc {
+    /// HTTP methods seen.
+    pub methods: BTreeSet<String>,
+    /// `http_reqs`.
+    pub requests: f64,
+    /// Failed requests (`http_req_failed` passes).
+    pub failed: u64,
+    /// Requests `http_req_failed` saw.
+    pub failed_total: u64,
+    /// `http_req_duration`.
+    pub duration: TrendAgg,
+    /// Responses by status.
+    pub statuses: BTreeMap<String, u64>,
 }
 
 /// Endpoints by name (the `endpoint` tag, else `name`, else `url`), capped
-/// at [`MAX_ENDPOINTS`]; shared with the exports of stored runs.
+/// at [`MAX_ENDPOINTS`]; shared with the exports of stored runs and the
+/// web UI's live run view.
 #[derive(Default)]
-pub(crate) struct EndpointTable {
+pub struct EndpointTable {
     list: Vec<(String, EndpointAcc)>,
     by_name: HashMap<String, usize>,
 }
 
 impl EndpointTable {
     /// The accumulator of the endpoint `tags` belong to.
-    pub(crate) fn entry(&mut self, tags: &TagSet) -> &mut EndpointAcc {
+    pub fn entry(&mut self, tags: &TagSet) -> &mut EndpointAcc {
         let name = tags
             .get("endpoint")
             .or_else(|| tags.get("name"))
@@ -82,19 +89,24 @@ impl EndpointTable {
     }
 
     /// The endpoints sorted by name; `per_sec` turns counts into rates.
-    pub(crate) fn finish(self, per_sec: impl Fn(f64) -> f64) -> Vec<Endpoint> {
+    pub fn finish(self, per_sec: impl Fn(f64) -> f64) -> Vec<Endpoint> {
+        self.endpoints(per_sec)
+    }
+
+    /// The endpoints so far, sorted by name (for a table that keeps growing).
+    pub fn endpoints(&self, per_sec: impl Fn(f64) -> f64) -> Vec<Endpoint> {
         let mut endpoints: Vec<Endpoint> = self
             .list
-            .into_iter()
+            .iter()
             .map(|(name, e)| Endpoint {
-                name,
-                methods: e.methods.into_iter().collect(),
+                name: name.clone(),
+                methods: e.methods.iter().cloned().collect(),
                 requests: e.requests as u64,
                 failed: e.failed,
                 error_rate: ratio(e.failed, e.failed_total),
                 rps: per_sec(e.requests),
                 latency: Latency::from_trend(&e.duration),
-                statuses: e.statuses,
+                statuses: e.statuses.clone(),
             })
             .collect();
         endpoints.sort_by(|a, b| a.name.cmp(&b.name));

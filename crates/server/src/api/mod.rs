@@ -7,12 +7,15 @@
 //! map the error.
 
 mod auth;
+mod dashboard;
 mod exports;
 pub mod limit;
 mod ops;
 mod runs;
 mod scenarios;
+mod ui;
 mod users;
+pub mod view;
 mod ws;
 
 use std::sync::Arc;
@@ -116,6 +119,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runs/{id}/stop", post(runs::stop))
         .route("/runs/{id}/abort", post(runs::abort))
         .route("/runs/{id}/metrics", get(runs::metrics))
+        .route("/runs/{id}/live", get(view::run_state))
+        .route("/runs/{id}/live/metrics", get(view::metrics))
+        .route("/scenarios/{id}/versions", get(dashboard::versions))
+        .route("/scenarios/{id}/versions/{v}", get(dashboard::version))
+        .route("/dashboard", get(dashboard::get))
         .route("/runs/{a}/compare/{b}", get(exports::compare))
         .route("/export/{id}", get(exports::export))
         .route("/workers", get(ops::workers))
@@ -127,6 +135,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(ui::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), around))
         .with_state(state)
@@ -167,10 +176,13 @@ async fn around(State(state): State<Arc<AppState>>, req: Request, next: Next) ->
         HeaderValue::from_static("nosniff"),
     );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    // UI pages set their own (`stampede_web::assets::SECURITY_HEADERS`).
+    if !h.contains_key("content-security-policy") {
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     h.insert("cache-control", HeaderValue::from_static("no-store"));
     let secs = started.elapsed().as_secs_f64();
     state

@@ -1,5 +1,6 @@
 //! `GET /api/v1/ws[?run_id=N]`: live run snapshots, progress and state
-//! changes as JSON text messages (all runs, or one).
+//! changes as JSON text messages (all runs, or one). `?run=N` is the run
+//! view's feed instead: the UI's `LiveMessage`s of one run (`view.rs`).
 //!
 //! A subscriber first gets the run's current state (so nothing between
 //! reading it and subscribing is lost, the hub is subscribed first), then
@@ -30,6 +31,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct WsQuery {
     run_id: Option<i64>,
+    /// The run view's feed of one run (`LiveMessage`s, see `view.rs`).
+    run: Option<i64>,
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {
@@ -54,6 +57,10 @@ pub async fn subscribe(
 ) -> Result<Response, AppError> {
     if !same_origin(&headers) {
         return Err(AppError::forbidden("cross-origin WebSocket refused"));
+    }
+    if let Some(id) = q.run {
+        let id = state.store.run(RunId(id)).await?.id;
+        return Ok(ws.on_upgrade(move |socket| super::view::stream(state, id, socket)));
     }
     let run = match q.run_id {
         Some(id) => Some(state.store.run(RunId(id)).await?.id),

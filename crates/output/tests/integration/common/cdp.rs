@@ -30,20 +30,13 @@ impl Browser {
     pub fn launch(exe: &Path, dir: &Path) -> Browser {
         let profile = dir.join("profile");
         let mut cmd = Command::new(exe);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank");
+        cmd.args(stampede_output::export::pdf::CHROMIUM_FLAGS)
+            .args([
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank");
         let mut proc = Proc::spawn("chromium", cmd, &dir.join("chromium.log"));
         let port_file = profile.join("DevToolsActivePort");
         proc.wait_until("listening for DevTools", Duration::from_secs(30), || {
