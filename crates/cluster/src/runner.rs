@@ -158,9 +158,14 @@ pub async fn run_segment(
     };
     let (snap_tx, mut snap_rx) = mpsc::unbounded_channel();
     let sender = (!job.validate_only).then_some(snap_tx);
+    // Errors name files as the user wrote them (`script.js:3:5`), not by
+    // this runner's working directory.
+    let dir_prefix = format!("{}/", dir.path().display());
+    let scrub = |message: String| message.replace(&dir_prefix, "");
     let loaded = match load(&job, dir.path(), &hooks, sender) {
         Ok(l) => l,
         Err((exit_code, message)) => {
+            let message = scrub(message);
             emit(&SegmentEvent::Failed { exit_code, message });
             return exit_code;
         }
@@ -189,7 +194,7 @@ pub async fn run_segment(
             let code = e.exit_code().code();
             emit(&SegmentEvent::Failed {
                 exit_code: code,
-                message: e.to_string(),
+                message: scrub(e.to_string()),
             });
             return code;
         }
