@@ -245,6 +245,7 @@ fn a_run_survives_a_redis_restart() {
     c.redis.restart();
     let r = c.wait_final(run);
     assert_eq!(r["status"], "passed", "{r}");
+    assert!(r["error"].is_null(), "a Redis restart loses no worker: {r}");
     let (stored, starts) = c.intervals(run);
     let unique: BTreeSet<i64> = starts.iter().copied().collect();
     assert_eq!(unique.len(), starts.len());

@@ -174,10 +174,24 @@ impl Transport for RedisTransport {
 #[derive(Default)]
 struct Watch {
     owner: Option<String>,
-    lost: Option<(String, Instant)>,
+    lost: Option<Instant>,
     notes: Vec<String>,
     last_index: Option<u64>,
     redis_down_since: Option<Instant>,
+}
+
+impl Watch {
+    /// Records that `who` stopped running the segment at `t` seconds.
+    fn note_lost(&mut self, who: &str, t: f64) {
+        let after = self
+            .last_index
+            .map_or("before its first interval".to_string(), |i| {
+                format!("after interval {i}")
+            });
+        self.notes
+            .push(format!("worker {who} was lost at {t:.1}s, {after}"));
+        self.lost = Some(Instant::now());
+    }
 }
 
 impl RedisTransport {
@@ -344,49 +358,57 @@ impl RedisTransport {
                 return None;
             }
         };
-        let Some(owner) = owner else {
-            return (w.owner.is_none() && queued.elapsed() > self.config.claim_timeout).then(
-                || {
+        let t = queued.elapsed().as_secs_f64();
+        let alive = match &owner {
+            Some(o) => conn.exists(worker_key(o)).await.unwrap_or(true),
+            None => false,
+        };
+        match (owner, w.owner.clone()) {
+            // Never taken yet.
+            (None, None) => {
+                return (queued.elapsed() > self.config.claim_timeout).then(|| {
                     format!(
                         "no worker with enough capacity took the segment within {}s",
                         self.config.claim_timeout.as_secs()
                     )
-                },
-            );
-        };
-        let alive: bool = conn.exists(worker_key(&owner)).await.unwrap_or(true);
-        let t = queued.elapsed().as_secs_f64();
-        if alive {
-            if let Some((lost, _)) = w.lost.take() {
-                if lost != owner {
+                })
+            }
+            (Some(owner), prev) if alive => {
+                if prev.as_deref() == Some(owner.as_str()) && w.lost.is_some() {
+                    // Back after a blip (a Redis restart emptied the hash).
+                    w.notes.pop();
+                }
+                if let Some(prev) = prev.filter(|p| *p != owner) {
+                    // Taken over, maybe before its loss was seen here.
+                    if w.lost.is_none() {
+                        w.note_lost(&prev, t);
+                    }
                     w.notes
                         .push(format!("worker {owner} resumed the segment at {t:.1}s"));
                     tracing::warn!(lease, %owner, "the segment was resumed");
                 }
+                w.lost = None;
+                w.owner = Some(owner);
+                return None;
             }
-            w.owner = Some(owner);
-            return None;
+            // The owner's heartbeat expired, or it handed the lease back.
+            (owner, prev) => {
+                if w.lost.is_none() {
+                    let who = owner.or(prev).unwrap_or_default();
+                    tracing::warn!(lease, owner = %who, "a worker was lost");
+                    w.note_lost(&who, t);
+                    w.owner = Some(who);
+                }
+            }
         }
         match &w.lost {
-            None => {
-                let after = w
-                    .last_index
-                    .map_or("before its first interval".to_string(), |i| {
-                        format!("after interval {i}")
-                    });
-                w.notes
-                    .push(format!("worker {owner} was lost at {t:.1}s, {after}"));
-                tracing::warn!(lease, %owner, "a worker was lost");
-                w.lost = Some((owner, Instant::now()));
-                None
-            }
-            Some((_, since)) if since.elapsed() > self.config.lost_grace => Some(format!(
+            Some(since) if since.elapsed() > self.config.lost_grace => Some(format!(
                 "degraded: {}; no worker with free capacity resumed it within {}s (intervals after {} are missing)",
                 w.notes.join("; "),
                 self.config.lost_grace.as_secs(),
                 w.last_index.map_or("the start".to_string(), |i| i.to_string())
             )),
-            Some(_) => None,
+            _ => None,
         }
     }
 
