@@ -47,9 +47,13 @@ pub struct ServerArgs {
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Run segments on `stampede worker`s through this Redis
+    /// (redis://host:port) instead of child processes.
+    #[arg(long, env = "STAMPEDE_REDIS_URL", hide_env_values = true)]
+    pub redis: Option<String>,
 }
 
-fn init_logs(format: LogFormat) {
+pub(crate) fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STAMPEDE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -74,6 +78,7 @@ pub fn run(args: ServerArgs) -> i32 {
         rate_limit_per_sec: args.rate_limit,
         secure_cookies: args.tls_cert.is_some(),
         tls: args.tls_cert.zip(args.tls_key),
+        redis: args.redis,
         allow_targets: if args.allow_target.is_empty() {
             stampede_server::allow::DEFAULT_ALLOWED
                 .map(String::from)

@@ -20,6 +20,7 @@ mod cmd_segment;
 mod cmd_server;
 mod cmd_submit;
 mod cmd_target;
+mod cmd_worker;
 mod dashboard;
 mod flags;
 mod progress;
@@ -75,6 +76,8 @@ enum Command {
     Submit(cmd_submit::SubmitArgs),
     /// List a server's runs.
     Runs(cmd_runs::RunsArgs),
+    /// Run segments of a server's runs, taken from Redis (`server --redis`).
+    Worker(cmd_worker::WorkerArgs),
     /// Print the version.
     Version,
     /// Run one segment of a server's run (internal: the child process of
@@ -116,6 +119,7 @@ fn main() -> ExitCode {
         Command::Login(args) => cmd_login::run(args),
         Command::Submit(args) => cmd_submit::run(args),
         Command::Runs(args) => cmd_runs::run(args),
+        Command::Worker(args) => cmd_worker::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",

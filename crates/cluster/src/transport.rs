@@ -33,12 +33,31 @@ pub struct SegmentHandle {
     pub control: mpsc::UnboundedSender<Control>,
 }
 
+/// The workers behind a transport and the segments waiting for one, as
+/// `GET /api/v1/workers` and `/metrics` show them.
+#[derive(Clone, Debug, Default)]
+pub struct Fleet {
+    /// One JSON object per live worker (id, state, capacity, load, ...).
+    pub workers: Vec<serde_json::Value>,
+    /// Segments queued that no worker has taken yet.
+    pub queue_depth: u64,
+}
+
+/// A transport's answer about its [`Fleet`] (its backend may be down).
+pub type FleetFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Fleet, TransportError>> + Send + 'a>>;
+
 /// Hands segments to runners.
 pub trait Transport: Send + Sync {
     /// Starts `job`; its events arrive on the returned handle.
     fn start(&self, job: SegmentJob) -> Result<SegmentHandle, TransportError>;
     /// A short name for logs and `/api/v1/workers` (`local`, `redis`).
     fn name(&self) -> &'static str;
+    /// The remote workers, for transports that have some (`None`: the
+    /// segments run in this server's own child processes).
+    fn fleet(&self) -> Option<FleetFuture<'_>> {
+        None
+    }
 }
 
 /// Runs each segment in a child process of this executable.

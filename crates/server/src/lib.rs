@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use stampede_cluster::{LocalTransport, Transport};
+use stampede_cluster::{LocalTransport, RedisTransport, RedisTransportConfig, Transport};
 use stampede_store::{NewUser, Quotas, Role, Store};
 
 pub use orchestrator::Orchestrator;
@@ -57,6 +57,9 @@ pub struct ServerConfig {
     pub allow_targets: Vec<String>,
     /// PEM certificate chain and private key for HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `redis://…`: hand segments to `stampede worker`s through Redis
+    /// instead of child processes (issue 15).
+    pub redis: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             allow_targets: allow::DEFAULT_ALLOWED.map(String::from).to_vec(),
             tls: None,
+            redis: None,
         }
     }
 }
@@ -198,7 +202,18 @@ impl Server {
         let jwt = auth::crypto::JwtKey::from_base64(&jwt_secret(&config)?)?;
         let transport = match transport {
             Some(t) => t,
-            None => Arc::new(LocalTransport::current_exe().map_err(|e| e.to_string())?),
+            None => {
+                let local = LocalTransport::current_exe().map_err(|e| e.to_string())?;
+                let transport: Arc<dyn Transport> = match &config.redis {
+                    Some(url) => Arc::new(
+                        RedisTransport::connect(url, local, RedisTransportConfig::default())
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    None => Arc::new(local),
+                };
+                transport
+            }
         };
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await

@@ -133,6 +133,11 @@ impl Orchestrator {
         self.transport.name()
     }
 
+    /// The transport (for its fleet of workers).
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
     /// Runs in flight in this process.
     pub fn live_count(&self) -> usize {
         self.lock().len()

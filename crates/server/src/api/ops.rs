@@ -1,5 +1,5 @@
 //! Operations endpoints: `/healthz` (alive), `/readyz` (the store
-//! answers), `/metrics` (Prometheus text) and `GET /api/v1/workers`.
+//! answers, and Redis with the Redis transport), `/metrics` (Prometheus text) and `GET /api/v1/workers`.
 
 use std::sync::Arc;
 
@@ -20,13 +20,25 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the store answers.
+fn not_ready(message: String) -> AppError {
+    let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message);
+    err.retry_after = Some(1);
+    err
+}
+
+/// Readiness: the store answers (and Redis, with the Redis transport).
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, AppError> {
-    state.store.ping().await.map_err(|e| {
-        let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string());
-        err.retry_after = Some(1);
-        err
-    })?;
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|e| not_ready(e.to_string()))?;
+    if let Some(fleet) = state.orchestrator.transport().fleet() {
+        fleet.await.map_err(|e| not_ready(e.to_string()))?;
+        return Ok(Json(
+            json!({"status": "ready", "store": "ok", "redis": "ok"}),
+        ));
+    }
     Ok(Json(json!({"status": "ready", "store": "ok"})))
 }
 
@@ -45,21 +57,45 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
         }
         runs_by_state.push((s.as_str(), n));
     }
-    let text = state.metrics.render(&Gauges {
+    let (active_workers, lease_queue_depth) = match state.orchestrator.transport().fleet() {
+        Some(fleet) => match fleet.await {
+            Ok(f) => (f.workers.len() as u64, Some(f.queue_depth)),
+            Err(_) => (0, None),
+        },
+        None => (state.orchestrator.live_count() as u64, None),
+    };
+    let mut text = state.metrics.render(&Gauges {
         runs_by_state,
         queue_depth,
-        active_workers: state.orchestrator.live_count() as u64,
+        active_workers,
         ws_subscribers: state.hub.subscribers() as u64,
     });
+    if let Some(depth) = lease_queue_depth {
+        text.push_str(&format!(
+            "# HELP loadtest_lease_queue_depth Segments waiting for a worker.\n# TYPE loadtest_lease_queue_depth gauge\nloadtest_lease_queue_depth {depth}\n"
+        ));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
-/// The workers: for the in-process transport, this server itself.
-pub async fn workers(State(state): State<Arc<AppState>>, _who: Principal) -> Json<Value> {
-    Json(json!({"items": [{
+/// The workers: the live Redis workers (state, capacity, load, heartbeat
+/// age), or for the in-process transport this server itself.
+pub async fn workers(
+    State(state): State<Arc<AppState>>,
+    _who: Principal,
+) -> Result<Json<Value>, AppError> {
+    if let Some(fleet) = state.orchestrator.transport().fleet() {
+        let f = fleet
+            .await
+            .map_err(|e| not_ready(format!("cannot list the workers: {e}")))?;
+        return Ok(Json(
+            json!({"items": f.workers, "queue_depth": f.queue_depth}),
+        ));
+    }
+    Ok(Json(json!({"items": [{
         "id": "local",
         "transport": state.orchestrator.transport_name(),
         "state": "online",
         "active_segments": state.orchestrator.live_count(),
-    }]}))
+    }]})))
 }

@@ -1,0 +1,200 @@
+//! Issue 15's transport: segments handed to `stampede worker` processes
+//! through Redis, as PLATFORM.md's "Worker protocol" lays out.
+//!
+//! The key space is small and every name is built here, so the server side
+//! ([`RedisTransport`]) and the worker side ([`Worker`]) cannot disagree:
+//!
+//! - `stampede:leases`, a stream read by the consumer group `workers`: one
+//!   entry per segment ([`Lease`]: the whole [`SegmentJob`] serialized
+//!   opaquely, so fields other helpers add flow through). A worker `XACK`s
+//!   it only when the segment is over; it keeps the entry's idle time low
+//!   while it runs it (`XCLAIM … JUSTID` every heartbeat), so `XAUTOCLAIM`
+//!   by another worker takes over exactly the leases of a lost worker.
+//! - `stampede:lease:{id}`, a hash: the owner, the common start instant,
+//!   and the control word (`stop`/`abort`) a worker that missed the pub/sub
+//!   message sees at its next heartbeat.
+//! - `stampede:lease:{id}:events`, a stream of [`SegmentEvent`]s. Interval
+//!   indices count seconds from the common start, so the server drops a
+//!   repeated `(segment, index)` and a resumed segment continues the count.
+//! - `stampede:worker:{id}` (TTL 3 s, refreshed every second) and the set
+//!   `stampede:workers`: the live fleet.
+//! - `stampede:control`, pub/sub: stop and abort, pushed at once.
+
+mod sys;
+mod transport;
+mod worker;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+
+pub use transport::{RedisTransport, RedisTransportConfig};
+pub use worker::{Worker, WorkerConfig, WorkerExit};
+
+use crate::protocol::{Control, SegmentJob};
+use crate::transport::TransportError;
+
+/// The stream of segment leases.
+pub const LEASES: &str = "stampede:leases";
+/// The consumer group workers read leases in.
+pub const GROUP: &str = "workers";
+/// The pub/sub channel of stop and abort.
+pub const CONTROL_CHANNEL: &str = "stampede:control";
+/// The set of worker ids that announced themselves.
+pub const WORKERS: &str = "stampede:workers";
+/// How often a worker refreshes its heartbeat and its leases.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long a heartbeat lives: a worker silent this long is lost.
+pub const HEARTBEAT_TTL: Duration = Duration::from_secs(3);
+/// A lease whose holder has not touched it this long is reclaimed. A bit
+/// over the heartbeat TTL so a live worker's refresh always wins.
+pub const RECLAIM_IDLE: Duration = Duration::from_millis(3500);
+/// How long per-lease keys are kept after the last write.
+pub const LEASE_KEY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A worker's heartbeat key.
+pub fn worker_key(id: &str) -> String {
+    format!("stampede:worker:{id}")
+}
+
+/// A lease's state hash.
+pub fn lease_key(lease: &str) -> String {
+    format!("stampede:lease:{lease}")
+}
+
+/// A lease's event stream.
+pub fn events_key(lease: &str) -> String {
+    format!("stampede:lease:{lease}:events")
+}
+
+/// One segment to run, as queued in [`LEASES`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Lease {
+    /// Unique per segment of a run (`{run}.{segment}.{nonce}`).
+    pub id: String,
+    /// The job, exactly as the orchestrator made it.
+    pub job: SegmentJob,
+    /// The most VUs the segment uses (what a worker's capacity must hold).
+    pub vus: u64,
+    /// The longest the segment runs, graceful stops included, in seconds
+    /// (0: unbounded): a resumed segment is stopped at the common start
+    /// plus this.
+    pub max_duration_s: f64,
+}
+
+/// What a worker publishes in its heartbeat key.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The worker's id.
+    pub id: String,
+    /// `idle`, `busy` or `draining`.
+    pub state: String,
+    /// VUs it accepts in all.
+    pub capacity: u64,
+    /// VUs of the segments it runs now.
+    pub load: u64,
+    /// Host CPU busy, in percent, over the last heartbeat period.
+    pub cpu_percent: f64,
+    /// Host memory in use, in bytes.
+    pub memory_bytes: u64,
+    /// The leases it runs.
+    pub leases: Vec<String>,
+    /// When it was written (Unix milliseconds).
+    pub at_ms: u64,
+}
+
+/// A control message on [`CONTROL_CHANNEL`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlMessage {
+    /// The lease it is for.
+    pub lease: String,
+    /// What to do.
+    pub control: Control,
+}
+
+/// The control word stored in a lease's hash.
+pub fn control_word(c: Control) -> &'static str {
+    match c {
+        Control::Stop => "stop",
+        Control::Abort => "abort",
+    }
+}
+
+/// Parses [`control_word`]'s output.
+pub fn parse_control(word: &str) -> Option<Control> {
+    match word {
+        "stop" => Some(Control::Stop),
+        "abort" => Some(Control::Abort),
+        _ => None,
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Opens a Redis client for `url`, refusing TLS URLs (this build has no
+/// TLS for Redis) with a clear message.
+pub fn client(url: &str) -> Result<redis::Client, TransportError> {
+    if url.starts_with("rediss://") {
+        return Err(TransportError(
+            "rediss:// (TLS) is not supported by this build; use redis:// on a private network"
+                .into(),
+        ));
+    }
+    redis::Client::open(url).map_err(|e| TransportError(format!("invalid Redis URL: {e}")))
+}
+
+/// A reconnecting connection with short timeouts: a dead Redis fails
+/// commands within seconds instead of hanging them.
+pub async fn connect(client: &redis::Client) -> Result<ConnectionManager, TransportError> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Duration::from_secs(2))
+        .set_response_timeout(Duration::from_secs(2))
+        .set_number_of_retries(2)
+        .set_max_delay(500);
+    ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .map_err(|e| TransportError(format!("cannot reach Redis: {e}")))
+}
+
+/// Creates the lease stream and its group if missing.
+pub async fn ensure_group(conn: &mut ConnectionManager) -> redis::RedisResult<()> {
+    let r: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(LEASES)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match r {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_words_round_trip() {
+        for c in [Control::Stop, Control::Abort] {
+            assert_eq!(parse_control(control_word(c)), Some(c));
+        }
+        assert_eq!(parse_control("pause"), None);
+    }
+
+    #[test]
+    fn tls_urls_are_refused_clearly() {
+        let e = client("rediss://127.0.0.1:1").unwrap_err();
+        assert!(e.0.contains("not supported"), "{e}");
+        assert!(client("not a url").is_err());
+        assert!(client("redis://127.0.0.1:6379").is_ok());
+    }
+}

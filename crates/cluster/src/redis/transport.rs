@@ -1,0 +1,469 @@
+//! The server side of the Redis transport: [`RedisTransport`] queues one
+//! lease per segment and turns the segment's event stream back into the
+//! [`SegmentHandle`] the orchestrator expects.
+//!
+//! One task per segment polls the lease's event stream (short
+//! non-blocking reads, so one multiplexed connection serves every run),
+//! drops a repeated interval index (a redelivered or resumed segment never
+//! counts twice), forwards stop and abort (pub/sub and the lease's hash),
+//! and watches the owner's heartbeat. A lost owner is noted with the
+//! interval it stopped at; when another worker takes the lease over the
+//! note is kept in the result, and when none does within the grace period
+//! the segment ends as degraded with the gap recorded — a run never waits
+//! for a worker that is gone, nor for Redis forever. Validation
+//! (`validate_only`) runs in a local child process: it only loads the
+//! script, and the server must answer it even with no worker online.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{
+    connect, control_word, ensure_group, events_key, lease_key, now_ms, worker_key, ControlMessage,
+    Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
+};
+use crate::protocol::{Control, SegmentEvent, SegmentJob};
+use crate::transport::{
+    Fleet, FleetFuture, LocalTransport, SegmentHandle, Transport, TransportError,
+};
+
+/// Timings of the server side.
+#[derive(Clone, Debug)]
+pub struct RedisTransportConfig {
+    /// A segment no worker has started within this ends as failed.
+    pub claim_timeout: Duration,
+    /// A segment whose owner is lost and that no other worker resumes
+    /// within this ends as degraded.
+    pub lost_grace: Duration,
+    /// Redis unreachable this long ends a segment as failed.
+    pub redis_timeout: Duration,
+    /// How often the event streams are polled.
+    pub poll: Duration,
+}
+
+impl Default for RedisTransportConfig {
+    fn default() -> Self {
+        Self {
+            claim_timeout: Duration::from_secs(120),
+            lost_grace: Duration::from_secs(10),
+            redis_timeout: Duration::from_secs(60),
+            poll: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Hands segments to `stampede worker`s through Redis.
+#[derive(Clone)]
+pub struct RedisTransport {
+    conn: ConnectionManager,
+    local: LocalTransport,
+    config: Arc<RedisTransportConfig>,
+}
+
+/// Events buffered per segment before the poller waits for the consumer.
+const EVENT_BUFFER: usize = 256;
+/// Entries read from an event stream per poll.
+const READ_COUNT: usize = 200;
+
+impl RedisTransport {
+    /// Connects to `url`; `local` runs validations.
+    pub async fn connect(
+        url: &str,
+        local: LocalTransport,
+        config: RedisTransportConfig,
+    ) -> Result<Self, TransportError> {
+        let client = super::client(url)?;
+        let mut conn = connect(&client).await?;
+        ensure_group(&mut conn)
+            .await
+            .map_err(|e| TransportError(format!("cannot create the lease group: {e}")))?;
+        Ok(Self {
+            conn,
+            local,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The live workers (stale ids are pruned) and the queue depth.
+    pub async fn fleet_now(&self) -> Result<Fleet, TransportError> {
+        let mut conn = self.conn.clone();
+        let err = |e: redis::RedisError| TransportError(format!("Redis: {e}"));
+        let ids: Vec<String> = conn.smembers(WORKERS).await.map_err(err)?;
+        let mut workers = Vec::new();
+        let now = now_ms();
+        for id in ids {
+            let beat: Option<String> = conn.get(worker_key(&id)).await.map_err(err)?;
+            match beat.and_then(|b| serde_json::from_str::<Heartbeat>(&b).ok()) {
+                Some(b) => workers.push(json!({
+                    "id": b.id,
+                    "transport": "redis",
+                    "state": b.state,
+                    "capacity": b.capacity,
+                    "load": b.load,
+                    "cpu_percent": b.cpu_percent,
+                    "memory_bytes": b.memory_bytes,
+                    "leases": b.leases,
+                    "heartbeat_age_ms": now.saturating_sub(b.at_ms),
+                })),
+                None => {
+                    let _: redis::RedisResult<()> = conn.srem(WORKERS, &id).await;
+                }
+            }
+        }
+        let len: u64 = conn.xlen(LEASES).await.map_err(err)?;
+        let pending: redis::Value = redis::cmd("XPENDING")
+            .arg(LEASES)
+            .arg(GROUP)
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        let pending = match pending {
+            redis::Value::Array(v) => match v.first() {
+                Some(redis::Value::Int(n)) => *n as u64,
+                _ => 0,
+            },
+            _ => 0,
+        };
+        Ok(Fleet {
+            workers,
+            queue_depth: len.saturating_sub(pending),
+        })
+    }
+}
+
+impl Transport for RedisTransport {
+    fn start(&self, job: SegmentJob) -> Result<SegmentHandle, TransportError> {
+        if job.validate_only {
+            return self.local.start(job);
+        }
+        let (ev_tx, ev_rx) = mpsc::channel(EVENT_BUFFER);
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let ended = me.supervise(job, &ev_tx, ctl_rx).await;
+            if let Err(message) = ended {
+                let _ = ev_tx
+                    .send(SegmentEvent::Failed {
+                        exit_code: 255,
+                        message,
+                    })
+                    .await;
+            }
+        });
+        Ok(SegmentHandle {
+            events: ev_rx,
+            control: ctl_tx,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn fleet(&self) -> Option<FleetFuture<'_>> {
+        Some(Box::pin(self.fleet_now()))
+    }
+}
+
+/// What the supervisor knows of the worker running a segment.
+#[derive(Default)]
+struct Watch {
+    owner: Option<String>,
+    lost: Option<Instant>,
+    notes: Vec<String>,
+    last_index: Option<u64>,
+    redis_down_since: Option<Instant>,
+}
+
+impl Watch {
+    /// Records that `who` stopped running the segment at `t` seconds.
+    fn note_lost(&mut self, who: &str, t: f64) {
+        let after = self
+            .last_index
+            .map_or("before its first interval".to_string(), |i| {
+                format!("after interval {i}")
+            });
+        self.notes
+            .push(format!("worker {who} was lost at {t:.1}s, {after}"));
+        self.lost = Some(Instant::now());
+    }
+}
+
+impl RedisTransport {
+    /// Sizes the segment with a local validation (its VUs and longest
+    /// duration go into the lease).
+    async fn size(&self, job: &SegmentJob) -> Result<(u64, f64), String> {
+        let mut probe = job.clone();
+        probe.validate_only = true;
+        let mut handle = self.local.start(probe).map_err(|e| e.to_string())?;
+        let first = tokio::time::timeout(Duration::from_secs(60), handle.events.recv()).await;
+        let _ = handle.control.send(Control::Abort);
+        match first {
+            Ok(Some(SegmentEvent::Loaded {
+                max_vus,
+                max_duration_s,
+                ..
+            })) => Ok((max_vus, max_duration_s)),
+            Ok(Some(SegmentEvent::Failed { message, .. })) => Err(message),
+            Ok(_) => Err("the segment could not be sized".into()),
+            Err(_) => Err("the script's init code did not finish within 60s".into()),
+        }
+    }
+
+    /// Queues the lease and relays its events until the segment ends.
+    /// `Err` is the failure to report.
+    async fn supervise(
+        &self,
+        job: SegmentJob,
+        events: &mpsc::Sender<SegmentEvent>,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+    ) -> Result<(), String> {
+        let (vus, max_duration_s) = self.size(&job).await?;
+        let lease = Lease {
+            id: format!(
+                "{}.{}.{:08x}",
+                job.run_id,
+                job.segment.as_deref().unwrap_or("0:1").replace('/', "_"),
+                rand::random::<u32>()
+            ),
+            job,
+            vus,
+            max_duration_s,
+        };
+        let mut conn = self.conn.clone();
+        let body = serde_json::to_string(&lease).map_err(|e| e.to_string())?;
+        let lkey = lease_key(&lease.id);
+        let ekey = events_key(&lease.id);
+        let _: () = redis::pipe()
+            .hset(&lkey, "queued_ms", now_ms())
+            .expire(&lkey, LEASE_KEY_TTL.as_secs() as i64)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("cannot queue the segment in Redis: {e}"))?;
+        let entry: String = conn
+            .xadd(LEASES, "*", &[("lease", body.as_str())])
+            .await
+            .map_err(|e| format!("cannot queue the segment in Redis: {e}"))?;
+        tracing::info!(lease = %lease.id, vus, "segment queued for the workers");
+        let queued = Instant::now();
+        let mut last_id = "0-0".to_string();
+        let mut seen = BTreeSet::new();
+        let (mut loaded, mut started) = (false, false);
+        let mut watch = Watch::default();
+        let mut poll = tokio::time::interval(self.config.poll);
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        let result = loop {
+            tokio::select! {
+                c = controls.recv() => {
+                    let c = c.unwrap_or(Control::Abort);
+                    self.send_control(&lease.id, c).await;
+                    if c == Control::Abort {
+                        break Ok(());
+                    }
+                }
+                _ = check.tick() => {
+                    if let Some(end) = self.check_owner(&lease.id, queued, &mut watch).await {
+                        break Err(end);
+                    }
+                }
+                _ = poll.tick() => {
+                    let read: redis::RedisResult<redis::streams::StreamReadReply> = conn
+                        .xread_options(&[&ekey], &[&last_id], &redis::streams::StreamReadOptions::default().count(READ_COUNT))
+                        .await;
+                    let Ok(read) = read else { continue };
+                    let mut end = None;
+                    for key in read.keys {
+                        for entry in key.ids {
+                            last_id = entry.id.clone();
+                            let Some(text) = entry.get::<String>("ev") else { continue };
+                            let ev = match SegmentEvent::from_line(&text) {
+                                Ok(ev) => ev,
+                                Err(e) => { tracing::warn!(lease = %lease.id, "{e}"); continue }
+                            };
+                            let ev = match ev {
+                                SegmentEvent::Loaded { .. } if std::mem::replace(&mut loaded, true) => continue,
+                                SegmentEvent::Started if std::mem::replace(&mut started, true) => continue,
+                                SegmentEvent::Interval { index, .. } => {
+                                    if !seen.insert(index) { continue }
+                                    watch.last_index = watch.last_index.max(Some(index));
+                                    ev
+                                }
+                                SegmentEvent::Finished { exit_code, error, summary_text, summary } => {
+                                    let error = annotate(error, &watch.notes, &seen);
+                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary });
+                                    break;
+                                }
+                                SegmentEvent::Failed { .. } => { end = Some(ev); break }
+                                ev => ev,
+                            };
+                            if events.send(ev).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    let _: redis::RedisResult<()> = redis::cmd("XTRIM").arg(&ekey).arg("MINID").arg(&last_id).query_async(&mut conn).await;
+                    if let Some(ev) = end {
+                        let _ = events.send(ev).await;
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        self.retire(&lease.id, &entry).await;
+        result
+    }
+
+    /// Sends a stop or abort: in the lease's hash (seen at the next
+    /// heartbeat) and on the control channel (seen at once).
+    async fn send_control(&self, lease: &str, c: Control) {
+        let mut conn = self.conn.clone();
+        let msg = serde_json::to_string(&ControlMessage {
+            lease: lease.to_string(),
+            control: c,
+        })
+        .expect("control messages serialize");
+        let r: redis::RedisResult<()> = redis::pipe()
+            .hset(lease_key(lease), "control", control_word(c))
+            .publish(CONTROL_CHANNEL, msg)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(lease, error = %e, "cannot send the control to the workers");
+        }
+    }
+
+    /// Checks the lease's owner; `Some` is why the segment must end now.
+    async fn check_owner(&self, lease: &str, queued: Instant, w: &mut Watch) -> Option<String> {
+        let mut conn = self.conn.clone();
+        let owner: redis::RedisResult<Option<String>> = conn.hget(lease_key(lease), "owner").await;
+        let owner = match owner {
+            Ok(o) => {
+                w.redis_down_since = None;
+                o
+            }
+            Err(e) => {
+                let since = *w.redis_down_since.get_or_insert_with(Instant::now);
+                tracing::warn!(lease, error = %e, "Redis is unreachable");
+                if since.elapsed() > self.config.redis_timeout {
+                    return Some(format!(
+                        "Redis was unreachable for {}s: the segment's results are lost",
+                        self.config.redis_timeout.as_secs()
+                    ));
+                }
+                return None;
+            }
+        };
+        let t = queued.elapsed().as_secs_f64();
+        let alive = match &owner {
+            Some(o) => conn.exists(worker_key(o)).await.unwrap_or(true),
+            None => false,
+        };
+        match (owner, w.owner.clone()) {
+            // Never taken yet.
+            (None, None) => {
+                return (queued.elapsed() > self.config.claim_timeout).then(|| {
+                    format!(
+                        "no worker with enough capacity took the segment within {}s",
+                        self.config.claim_timeout.as_secs()
+                    )
+                })
+            }
+            (Some(owner), prev) if alive => {
+                if prev.as_deref() == Some(owner.as_str()) && w.lost.is_some() {
+                    // Back after a blip (a Redis restart emptied the hash).
+                    w.notes.pop();
+                }
+                if let Some(prev) = prev.filter(|p| *p != owner) {
+                    // Taken over, maybe before its loss was seen here.
+                    if w.lost.is_none() {
+                        w.note_lost(&prev, t);
+                    }
+                    w.notes
+                        .push(format!("worker {owner} resumed the segment at {t:.1}s"));
+                    tracing::warn!(lease, %owner, "the segment was resumed");
+                }
+                w.lost = None;
+                w.owner = Some(owner);
+                return None;
+            }
+            // The owner's heartbeat expired, or it handed the lease back.
+            (owner, prev) => {
+                if w.lost.is_none() {
+                    let who = owner.or(prev).unwrap_or_default();
+                    tracing::warn!(lease, owner = %who, "a worker was lost");
+                    w.note_lost(&who, t);
+                    w.owner = Some(who);
+                }
+            }
+        }
+        match &w.lost {
+            Some(since) if since.elapsed() > self.config.lost_grace => Some(format!(
+                "degraded: {}; no worker with free capacity resumed it within {}s (intervals after {} are missing)",
+                w.notes.join("; "),
+                self.config.lost_grace.as_secs(),
+                w.last_index.map_or("the start".to_string(), |i| i.to_string())
+            )),
+            _ => None,
+        }
+    }
+
+    /// Takes the lease out of the queue and lets its keys expire.
+    async fn retire(&self, lease: &str, entry: &str) {
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<()> = redis::pipe()
+            .hset(lease_key(lease), "done", 1)
+            .expire(lease_key(lease), 3600)
+            .expire(events_key(lease), 60)
+            .xack(LEASES, GROUP, &[entry])
+            .xdel(LEASES, &[entry])
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(lease, error = %e, "cannot retire the lease");
+        }
+    }
+}
+
+/// The result's error with what happened to the workers, and the missing
+/// intervals (a gap in the indices seen).
+fn annotate(error: Option<String>, notes: &[String], seen: &BTreeSet<u64>) -> Option<String> {
+    if notes.is_empty() {
+        return error;
+    }
+    let max = seen.last().copied().unwrap_or(0);
+    let missing: Vec<String> = (0..=max)
+        .filter(|i| !seen.contains(i))
+        .map(|i| i.to_string())
+        .collect();
+    let mut text = format!("degraded: {}", notes.join("; "));
+    if !missing.is_empty() {
+        text.push_str(&format!("; intervals missing: {}", missing.join(",")));
+    }
+    Some(match error {
+        Some(e) => format!("{e}; {text}"),
+        None => text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn losses_and_gaps_are_recorded() {
+        let seen: BTreeSet<u64> = [0, 1, 2, 5, 6].into_iter().collect();
+        assert_eq!(annotate(None, &[], &seen), None);
+        assert_eq!(annotate(Some("x".into()), &[], &seen).as_deref(), Some("x"));
+        let notes = vec!["worker a was lost at 3.0s".to_string()];
+        let text = annotate(None, &notes, &seen).unwrap();
+        assert_eq!(
+            text,
+            "degraded: worker a was lost at 3.0s; intervals missing: 3,4"
+        );
+    }
+}
