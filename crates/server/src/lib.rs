@@ -8,6 +8,7 @@
 //! the same code serves every backend. [`serve`] wires it all up; tests
 //! and the CLI use [`ServerConfig`] and [`Server::bind`].
 
+pub mod alerts;
 pub mod allow;
 pub mod api;
 pub mod auth;
@@ -15,6 +16,8 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod orchestrator;
+pub mod retention;
+pub mod schedules;
 pub mod state;
 pub mod tls;
 
@@ -54,6 +57,18 @@ pub struct ServerConfig {
     pub allow_targets: Vec<String>,
     /// PEM certificate chain and private key for HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Alerts, schedules and retention.
+    pub platform: PlatformConfig,
+}
+
+/// Settings of alerts, schedules and retention (issue 17).
+#[derive(Clone, Debug, Default)]
+pub struct PlatformConfig {
+    /// The key sealing channel secrets, 32 bytes in base64
+    /// (`STAMPEDE_SECRET_KEY`); else the data directory's `secret-key`.
+    pub secret_key: Option<String>,
+    /// How long data is kept.
+    pub retention: retention::RetentionPolicy,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +84,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             allow_targets: allow::DEFAULT_ALLOWED.map(String::from).to_vec(),
             tls: None,
+            platform: PlatformConfig::default(),
         }
     }
 }
@@ -206,7 +222,12 @@ impl Server {
             None => None,
         };
         let blocked = allow::blocked_ranges(&allow::parse(&config.allow_targets)?);
-        let state = AppState::new(store, jwt, transport, config, blocked);
+        let secrets =
+            alerts::secret::SecretBox::load(config.platform.secret_key.as_deref(), &config.data_dir)?;
+        let state = AppState::new(store, jwt, transport, config, blocked, secrets);
+        state.alerting.spawn(state.orchestrator.clone());
+        schedules::Scheduler::new(state.store.clone(), state.orchestrator.clone(), state.alerting.clone()).spawn();
+        retention::spawn(state.store.clone(), state.config.platform.retention.clone());
         Ok((
             Server {
                 addr,

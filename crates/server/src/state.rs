@@ -35,6 +35,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// The server's own Prometheus metrics.
     pub metrics: ServerMetrics,
+    /// Alert evaluation and notifications.
+    pub alerting: Arc<crate::alerts::Alerting>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
         transport: Arc<dyn Transport>,
         config: ServerConfig,
         blocked_targets: Vec<String>,
+        secrets: crate::alerts::secret::SecretBox,
     ) -> Arc<Self> {
         let hub = Hub::new(HUB_CAPACITY);
         let metrics = ServerMetrics::default();
@@ -55,7 +58,9 @@ impl AppState {
             metrics.load.clone(),
             blocked_targets,
         ));
+        let alerting = crate::alerts::Alerting::new(store.clone(), hub.clone(), secrets);
         Arc::new(Self {
+            alerting,
             store,
             jwt,
             orchestrator,

@@ -133,8 +133,9 @@ pub struct AlertRule {
 /// An alert as the evaluator raises it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewAlert {
-    /// The rule.
-    pub rule_id: i64,
+    /// The rule (`None` for alerts raised by the platform itself, such as
+    /// a failed scheduled run).
+    pub rule_id: Option<i64>,
     /// The rule's name then.
     pub rule_name: String,
     /// The rule's severity then.

@@ -287,6 +287,22 @@ impl Store {
         n.ok_or_else(|| StoreError::not_found(format!("schedule {id}")))
     }
 
+    /// Records what started run `run` (the scheduler starts runs as the
+    /// schedule's owner, then marks them as the schedule's).
+    pub async fn set_run_origin(&self, run: RunId, by: &crate::StartedBy) -> Result<()> {
+        let (kind, reference) = crate::runs::started_by_columns(by);
+        let done = sqlx::query("UPDATE runs SET started_by_kind = $2, started_by_ref = $3 WHERE id = $1")
+            .bind(run.0)
+            .bind(kind)
+            .bind(reference)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("run {run}")));
+        }
+        Ok(())
+    }
+
     /// Records the run schedule `id` started last.
     pub async fn set_schedule_run(&self, id: i64, run: RunId) -> Result<()> {
         sqlx::query("UPDATE schedules SET last_run_id = $2 WHERE id = $1")

@@ -45,12 +45,13 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
         }
         runs_by_state.push((s.as_str(), n));
     }
-    let text = state.metrics.render(&Gauges {
+    let mut text = state.metrics.render(&Gauges {
         runs_by_state,
         queue_depth,
         active_workers: state.orchestrator.live_count() as u64,
         ws_subscribers: state.hub.subscribers() as u64,
     });
+    text.push_str(&state.alerting.prometheus().await?);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 

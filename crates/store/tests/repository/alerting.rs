@@ -163,7 +163,7 @@ pub(crate) async fn alerts_fire_once_and_resolve(store: &Store) {
         .await
         .unwrap();
     let new = NewAlert {
-        rule_id: r.id,
+        rule_id: Some(r.id),
         rule_name: "errors".into(),
         severity: Severity::Critical,
         subject: format!("run:{}", run.id),
@@ -360,7 +360,7 @@ pub(crate) async fn channels_and_deliveries(store: &Store) {
     let run = store.create_run(&new_run(s.id, u.id)).await.unwrap();
     let a = store
         .fire_alert(&NewAlert {
-            rule_id: r.id,
+            rule_id: Some(r.id),
             rule_name: "hooked".into(),
             severity: Severity::Warning,
             subject: format!("run:{}", run.id),
@@ -491,7 +491,7 @@ pub(crate) async fn retention(store: &Store) {
     let r = store.create_alert_rule(&rule("old"), None).await.unwrap();
     for i in 0..5 {
         let a = NewAlert {
-            rule_id: r.id,
+            rule_id: Some(r.id),
             rule_name: "old".into(),
             severity: Severity::Info,
             subject: format!("s{i}"),
