@@ -222,11 +222,18 @@ impl Server {
             None => None,
         };
         let blocked = allow::blocked_ranges(&allow::parse(&config.allow_targets)?);
-        let secrets =
-            alerts::secret::SecretBox::load(config.platform.secret_key.as_deref(), &config.data_dir)?;
+        let secrets = alerts::secret::SecretBox::load(
+            config.platform.secret_key.as_deref(),
+            &config.data_dir,
+        )?;
         let state = AppState::new(store, jwt, transport, config, blocked, secrets);
         state.alerting.spawn(state.orchestrator.clone());
-        schedules::Scheduler::new(state.store.clone(), state.orchestrator.clone(), state.alerting.clone()).spawn();
+        schedules::Scheduler::new(
+            state.store.clone(),
+            state.orchestrator.clone(),
+            state.alerting.clone(),
+        )
+        .spawn();
         retention::spawn(state.store.clone(), state.config.platform.retention.clone());
         Ok((
             Server {

@@ -107,3 +107,97 @@ pub fn spawn(store: Store, policy: RetentionPolicy) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use stampede_store::*;
+
+    #[tokio::test]
+    async fn a_pass_deletes_by_age_on_the_clock_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        let u = store
+            .create_user(&NewUser {
+                username: "u".into(),
+                password_hash: "x".into(),
+                role: Role::Editor,
+                quotas: Quotas::default(),
+            })
+            .await
+            .unwrap();
+        let s = store
+            .create_scenario(&NewScenario {
+                owner_id: u.id,
+                name: "s".into(),
+                description: String::new(),
+                tags: vec![],
+                content: ScenarioContent {
+                    archive: b"{}".to_vec(),
+                    entry: "script.js".into(),
+                    options: json!({}),
+                },
+            })
+            .await
+            .unwrap();
+        let run = store
+            .create_run(&NewRun {
+                scenario_id: s.id,
+                scenario_version: None,
+                user_id: Some(u.id),
+                started_by: StartedBy::User,
+                options: json!({}),
+            })
+            .await
+            .unwrap();
+        for st in [RunStatus::Starting, RunStatus::Running] {
+            store
+                .transition_run(run.id, st, &RunEnd::default())
+                .await
+                .unwrap();
+        }
+        let snap = stampede_metrics::WireSnapshot {
+            start_ns: 0,
+            end_ns: 1_000_000_000,
+            metrics: vec![],
+            entries: vec![],
+        };
+        store
+            .put_interval(run.id, Duration::from_secs(1), &snap)
+            .await
+            .unwrap();
+        let end = RunEnd {
+            exit_code: Some(0),
+            summary: Some(json!({"metrics": {}})),
+            ..RunEnd::default()
+        };
+        store
+            .transition_run(run.id, RunStatus::Passed, &end)
+            .await
+            .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let policy = RetentionPolicy::default();
+        let day = Duration::from_secs(DAY);
+
+        // Nothing is old yet.
+        let s0 = run_pass(&store, &policy, now).await.unwrap();
+        assert_eq!((s0.metric_rows, s0.reports), (0, 0));
+        // 31 days on: the metrics go, the report stays.
+        let s1 = run_pass(&store, &policy, now + day * 31).await.unwrap();
+        assert_eq!((s1.metric_rows, s1.reports), (1, 0), "{s1:?}");
+        assert!(store
+            .intervals(run.id, None, None)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.run(run.id).await.unwrap().summary.is_some());
+        // 366 days on: the report goes, the run and its scenario stay.
+        let s2 = run_pass(&store, &policy, now + day * 366).await.unwrap();
+        assert_eq!(s2.reports, 1, "{s2:?}");
+        assert_eq!(store.run(run.id).await.unwrap().summary, None);
+        assert!(store.scenario(s.id).await.is_ok());
+        let space = store.file_space().await.unwrap().unwrap();
+        assert_eq!(space.free, 0, "free pages are handed back: {space:?}");
+    }
+}

@@ -460,13 +460,9 @@ impl Store {
 
     /// Rule `id`.
     pub async fn alert_rule(&self, id: i64) -> Result<AlertRule> {
-        let row = sqlx::query(&format!(
-            "SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found(format!("alert rule {id}")))?;
+        let row = self
+            .row_by_id("alert_rules", RULE_COLUMNS, id, "alert rule")
+            .await?;
         rule_from_row(&row)
     }
 
@@ -482,14 +478,7 @@ impl Store {
 
     /// Deletes rule `id`; its alerts stay (with the rule's name).
     pub async fn delete_alert_rule(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM alert_rules WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("alert rule {id}")));
-        }
-        Ok(())
+        self.delete_by_id("alert_rules", id, "alert rule").await
     }
 
     /// Records that `a`'s rule fired for its subject. `None` when an alert
@@ -540,11 +529,7 @@ impl Store {
 
     /// Alert `id`.
     pub async fn alert(&self, id: i64) -> Result<Alert> {
-        let row = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::not_found(format!("alert {id}")))?;
+        let row = self.row_by_id("alerts", ALERT_COLUMNS, id, "alert").await?;
         alert_from_row(&row)
     }
 
@@ -713,13 +698,9 @@ impl Store {
 
     /// Channel `id`.
     pub async fn channel(&self, id: i64) -> Result<Channel> {
-        let row = sqlx::query(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM alert_channels WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found(format!("channel {id}")))?;
+        let row = self
+            .row_by_id("alert_channels", CHANNEL_COLUMNS, id, "channel")
+            .await?;
         channel_from_row(&row)
     }
 
@@ -735,12 +716,34 @@ impl Store {
 
     /// Deletes channel `id`; rules that named it stop using it.
     pub async fn delete_channel(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM alert_channels WHERE id = $1")
+        self.delete_by_id("alert_channels", id, "channel").await
+    }
+}
+
+impl Store {
+    /// The row `id` of `table` (a fixed name, never user text), or `NotFound` naming `what`.
+    pub(crate) async fn row_by_id(
+        &self,
+        table: &str,
+        columns: &str,
+        id: i64,
+        what: &str,
+    ) -> Result<AnyRow> {
+        sqlx::query(&format!("SELECT {columns} FROM {table} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("{what} {id}")))
+    }
+
+    /// Deletes row `id` of `table`, or `NotFound` naming `what`.
+    pub(crate) async fn delete_by_id(&self, table: &str, id: i64, what: &str) -> Result<()> {
+        let done = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
             .bind(id)
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("channel {id}")));
+            return Err(StoreError::not_found(format!("{what} {id}")));
         }
         Ok(())
     }

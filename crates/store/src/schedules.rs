@@ -205,13 +205,9 @@ impl Store {
 
     /// Schedule `id`.
     pub async fn schedule(&self, id: i64) -> Result<Schedule> {
-        let row = sqlx::query(&format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::not_found(format!("schedule {id}")))?;
+        let row = self
+            .row_by_id("schedules", SCHEDULE_COLUMNS, id, "schedule")
+            .await?;
         schedule_from_row(&row)
     }
 
@@ -227,14 +223,7 @@ impl Store {
 
     /// Deletes schedule `id` (its runs stay).
     pub async fn delete_schedule(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM schedules WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found(format!("schedule {id}")));
-        }
-        Ok(())
+        self.delete_by_id("schedules", id, "schedule").await
     }
 
     /// Enabled schedules whose next fire is at or before `now`, or that
@@ -291,12 +280,13 @@ impl Store {
     /// schedule's owner, then marks them as the schedule's).
     pub async fn set_run_origin(&self, run: RunId, by: &crate::StartedBy) -> Result<()> {
         let (kind, reference) = crate::runs::started_by_columns(by);
-        let done = sqlx::query("UPDATE runs SET started_by_kind = $2, started_by_ref = $3 WHERE id = $1")
-            .bind(run.0)
-            .bind(kind)
-            .bind(reference)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE runs SET started_by_kind = $2, started_by_ref = $3 WHERE id = $1")
+                .bind(run.0)
+                .bind(kind)
+                .bind(reference)
+                .execute(&self.pool)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(format!("run {run}")));
         }

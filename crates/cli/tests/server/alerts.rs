@@ -30,7 +30,8 @@ impl Receiver {
         std::thread::spawn(move || {
             for (i, conn) in listener.incoming().take(20).enumerate() {
                 let Ok(mut conn) = conn else { continue };
-                conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok();
+                conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .ok();
                 let mut r = BufReader::new(conn.try_clone().unwrap());
                 let mut head = String::new();
                 let mut len = 0usize;
@@ -46,9 +47,18 @@ impl Receiver {
                 }
                 let mut body = vec![0; len];
                 let _ = r.read_exact(&mut body);
-                let status = if i == 0 { "503 Service Unavailable" } else { "200 OK" };
-                let _ = conn.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes());
-                sink.lock().unwrap().push((head, String::from_utf8_lossy(&body).into_owned()));
+                let status = if i == 0 {
+                    "503 Service Unavailable"
+                } else {
+                    "200 OK"
+                };
+                let _ = conn.write_all(
+                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .as_bytes(),
+                );
+                sink.lock()
+                    .unwrap()
+                    .push((head, String::from_utf8_lossy(&body).into_owned()));
             }
         });
         Receiver { url, got }
@@ -92,7 +102,9 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         "POST",
         "/api/v1/alert-channels",
         Some(&admin),
-        Some(json!({"name": "ops", "kind": "webhook", "config": {"url": hook.url}, "secret": "s3cret-hmac-key"})),
+        Some(
+            json!({"name": "ops", "kind": "webhook", "config": {"url": hook.url}, "secret": "s3cret-hmac-key"}),
+        ),
     );
     assert_eq!(s, 201, "{ch}");
     assert_eq!(ch["has_secret"], true);
@@ -101,7 +113,10 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         assert!(!text.contains("s3cret") && !text.contains("v1:"), "{text}");
     }
     let db = std::fs::read(data.path().join("stampede.db")).unwrap();
-    assert!(!String::from_utf8_lossy(&db).contains("s3cret-hmac-key"), "sealed at rest");
+    assert!(
+        !String::from_utf8_lossy(&db).contains("s3cret-hmac-key"),
+        "sealed at rest"
+    );
 
     // Bad rules: precise 422s, nothing stored.
     let rule = |m: &str, stat: &str, window: &str| {
@@ -109,29 +124,62 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
                "for": window, "lookback": "1s", "severity": "critical", "channels": [ch["id"]]})
     };
     for (body, needle) in [
-        (rule("http_req_failled", "rate", "2s"), "unknown metric 'http_req_failled'"),
+        (
+            rule("http_req_failled", "rate", "2s"),
+            "unknown metric 'http_req_failled'",
+        ),
         (rule("http_req_failed", "p(95)", "2s"), "does not apply"),
         (rule("http_req_failed", "rate", "2 minutes"), "`for`"),
     ] {
-        let (s, v) = call(&addr, "POST", "/api/v1/alert-rules", Some(&admin), Some(body));
+        let (s, v) = call(
+            &addr,
+            "POST",
+            "/api/v1/alert-rules",
+            Some(&admin),
+            Some(body),
+        );
         assert_eq!(s, 422, "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{v}"
+        );
     }
     // Viewers read, never write.
-    let (s, _) = call(&addr, "POST", "/api/v1/users", Some(&admin), Some(json!({"username": "val", "password": "viewer-password-1", "role": "viewer"})));
+    let (s, _) = call(
+        &addr,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"username": "val", "password": "viewer-password-1", "role": "viewer"})),
+    );
     assert_eq!(s, 201);
     let viewer = login(&addr, "val", "viewer-password-1");
-    let (s, _) = call(&addr, "POST", "/api/v1/alert-rules", Some(&viewer), Some(rule("http_req_failed", "rate", "2s")));
+    let (s, _) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-rules",
+        Some(&viewer),
+        Some(rule("http_req_failed", "rate", "2s")),
+    );
     assert_eq!(s, 403);
     let (s, _) = call(&addr, "GET", "/api/v1/alert-channels", Some(&viewer), None);
     assert_eq!(s, 403);
     let (s, _) = call(&addr, "GET", "/api/v1/alerts", Some(&viewer), None);
     assert_eq!(s, 200);
 
-    let (s, r) = call(&addr, "POST", "/api/v1/alert-rules", Some(&admin), Some(rule("http_req_failed", "rate", "2s")));
+    let (s, r) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-rules",
+        Some(&admin),
+        Some(rule("http_req_failed", "rate", "2s")),
+    );
     assert_eq!(s, 201, "{r}");
     let rule_id = r["id"].as_i64().unwrap();
-    assert_eq!((r["for_ms"].as_i64(), r["lookback_ms"].as_i64()), (Some(2000), Some(1000)));
+    assert_eq!(
+        (r["for_ms"].as_i64(), r["lookback_ms"].as_i64()),
+        (Some(2000), Some(1000))
+    );
 
     // A run whose every request fails.
     let scenario = create_scenario(&addr, &admin, "failing", FAILING);
@@ -156,7 +204,13 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
     wait_final(&addr, &admin, run);
     // The run ended: the episode resolves, once.
     let resolved = poll(30, "the alert to resolve", || {
-        let (_, v) = call(&addr, "GET", &format!("/api/v1/alerts/{alert}"), Some(&admin), None);
+        let (_, v) = call(
+            &addr,
+            "GET",
+            &format!("/api/v1/alerts/{alert}"),
+            Some(&admin),
+            None,
+        );
         (v["state"] == "resolved").then_some(v)
     });
     assert!(resolved["resolved_at"].is_string());
@@ -168,9 +222,15 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         let b = hook.bodies();
         (b.iter().filter(|(_, v)| v["event"] == "resolved").count() == 1).then_some(b)
     });
-    let fired_posts: Vec<&(String, Value)> = events.iter().filter(|(_, v)| v["event"] == "fired").collect();
+    let fired_posts: Vec<&(String, Value)> = events
+        .iter()
+        .filter(|(_, v)| v["event"] == "fired")
+        .collect();
     assert_eq!(fired_posts.len(), 2, "a 503, then the retry: {events:?}");
-    let (head, body) = &events.iter().find(|(_, v)| v["event"] == "resolved").unwrap();
+    let (head, body) = &events
+        .iter()
+        .find(|(_, v)| v["event"] == "resolved")
+        .unwrap();
     assert_eq!(body["alert"]["id"].as_i64(), Some(alert));
     let raw = hook
         .got
@@ -183,38 +243,88 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         .clone();
     let sig = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-stampede-signature: sha256=").map(|s| s.trim().to_string()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-stampede-signature: sha256=")
+                .map(|s| s.trim().to_string())
+        })
         .expect("signed");
-    assert_eq!(sig, stampede_server::alerts::notify::sign("s3cret-hmac-key", &raw));
+    assert_eq!(
+        sig,
+        stampede_server::alerts::notify::sign("s3cret-hmac-key", &raw)
+    );
     let deliveries = poll(10, "the delivery log", || {
-        let (_, v) = call(&addr, "GET", &format!("/api/v1/alerts/{alert}"), Some(&admin), None);
+        let (_, v) = call(
+            &addr,
+            "GET",
+            &format!("/api/v1/alerts/{alert}"),
+            Some(&admin),
+            None,
+        );
         let d = v["deliveries"].as_array().cloned().unwrap_or_default();
         (d.len() >= 3).then_some(d)
     });
     let log: Vec<(String, i64, bool)> = deliveries
         .iter()
-        .map(|d| (d["event"].as_str().unwrap().to_string(), d["attempt"].as_i64().unwrap(), d["ok"].as_bool().unwrap()))
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap().to_string(),
+                d["attempt"].as_i64().unwrap(),
+                d["ok"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         log,
-        vec![("fired".into(), 1, false), ("fired".into(), 2, true), ("resolved".into(), 1, true)]
+        vec![
+            ("fired".into(), 1, false),
+            ("fired".into(), 2, true),
+            ("resolved".into(), 1, true)
+        ]
     );
 
     // Acknowledged: who and when; viewers may not.
-    let (s, _) = call(&addr, "POST", &format!("/api/v1/alerts/{alert}/ack"), Some(&viewer), None);
+    let (s, _) = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/alerts/{alert}/ack"),
+        Some(&viewer),
+        None,
+    );
     assert_eq!(s, 403);
-    let (s, acked) = call(&addr, "POST", &format!("/api/v1/alerts/{alert}/ack"), Some(&admin), None);
+    let (s, acked) = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/alerts/{alert}/ack"),
+        Some(&admin),
+        None,
+    );
     assert_eq!(s, 200, "{acked}");
     assert!(acked["acknowledged_by"].as_i64().is_some() && acked["acknowledged_at"].is_string());
-    let (_, v) = call(&addr, "GET", "/api/v1/alerts?acknowledged=false&state=resolved", Some(&admin), None);
+    let (_, v) = call(
+        &addr,
+        "GET",
+        "/api/v1/alerts?acknowledged=false&state=resolved",
+        Some(&admin),
+        None,
+    );
     assert_eq!(v["total"], 0, "{v}");
-    let (_, v) = call(&addr, "GET", "/api/v1/audit?action=alert", Some(&admin), None);
+    let (_, v) = call(
+        &addr,
+        "GET",
+        "/api/v1/audit?action=alert",
+        Some(&admin),
+        None,
+    );
     assert!(v.to_string().contains("alert.ack"), "{v}");
 
     let (s, _, metrics) = http_raw(&addr, "GET", "/metrics", &[], b"");
     assert_eq!(s, 200);
     let metrics = text(&metrics);
-    assert!(metrics.contains("stampede_alerts{state=\"resolved\",severity=\"critical\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("stampede_alerts{state=\"resolved\",severity=\"critical\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -236,27 +346,62 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
     ] {
         let (s, v) = call(&addr, "POST", "/api/v1/schedules", Some(&admin), Some(b));
         assert_eq!(s, 422, "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{v}"
+        );
     }
     let (_, v) = call(&addr, "GET", "/api/v1/schedules", Some(&admin), None);
-    assert_eq!(v["items"].as_array().unwrap().len(), 0, "nothing half-saved");
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        0,
+        "nothing half-saved"
+    );
 
-    let (s, sch) = call(&addr, "POST", "/api/v1/schedules", Some(&admin), Some(body("*/2 * * * * *", "Europe/Paris")));
+    let (s, sch) = call(
+        &addr,
+        "POST",
+        "/api/v1/schedules",
+        Some(&admin),
+        Some(body("*/2 * * * * *", "Europe/Paris")),
+    );
     assert_eq!(s, 201, "{sch}");
     assert_eq!(sch["next_fires"].as_array().unwrap().len(), 5, "{sch}");
     let id = sch["id"].as_i64().unwrap();
     let run = poll(60, "a scheduled run", || {
-        let (_, v) = call(&addr, "GET", &format!("/api/v1/runs?scenario_id={scenario}"), Some(&admin), None);
-        v["items"].as_array()?.iter().find(|r| r["started_by"]["kind"] == "schedule").cloned()
+        let (_, v) = call(
+            &addr,
+            "GET",
+            &format!("/api/v1/runs?scenario_id={scenario}"),
+            Some(&admin),
+            None,
+        );
+        v["items"]
+            .as_array()?
+            .iter()
+            .find(|r| r["started_by"]["kind"] == "schedule")
+            .cloned()
     });
     assert_eq!(run["started_by"]["ref"].as_i64(), Some(id), "{run}");
     let done = wait_final(&addr, &admin, run["id"].as_i64().unwrap());
     assert_eq!(done["status"], "passed", "{done}");
     let mut off = body("*/2 * * * * *", "Europe/Paris");
     off["enabled"] = json!(false);
-    let (s, v) = call(&addr, "PUT", &format!("/api/v1/schedules/{id}"), Some(&admin), Some(off));
+    let (s, v) = call(
+        &addr,
+        "PUT",
+        &format!("/api/v1/schedules/{id}"),
+        Some(&admin),
+        Some(off),
+    );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["next_fire_at"], Value::Null);
-    let (_, v) = call(&addr, "GET", &format!("/api/v1/schedules/{id}"), Some(&admin), None);
+    let (_, v) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/schedules/{id}"),
+        Some(&admin),
+        None,
+    );
     assert_eq!(v["last_run_id"].as_i64().is_some(), true, "{v}");
 }

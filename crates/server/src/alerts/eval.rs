@@ -270,9 +270,11 @@ impl Evaluator {
                     "platform".into(),
                     Some(workers.iter().filter(|w| w.online).count() as f64),
                 )),
-                "worker_cpu_percent" => {
-                    samples.extend(workers.iter().map(|w| (format!("worker:{}", w.id), w.cpu_percent)))
-                }
+                "worker_cpu_percent" => samples.extend(
+                    workers
+                        .iter()
+                        .map(|w| (format!("worker:{}", w.id), w.cpu_percent)),
+                ),
                 "worker_memory_percent" => samples.extend(
                     workers
                         .iter()
@@ -364,7 +366,11 @@ impl Evaluator {
 
 /// The rule's statistic over the intervals that arrived within its
 /// lookback; `None` without samples of the metric.
-fn window_value(r: &Compiled, intervals: &VecDeque<(i64, WireSnapshot)>, now_ms: i64) -> Option<f64> {
+fn window_value(
+    r: &Compiled,
+    intervals: &VecDeque<(i64, WireSnapshot)>,
+    now_ms: i64,
+) -> Option<f64> {
     let lookback = r.rule.rule.lookback_ms;
     let mut merged: Option<Aggregate> = None;
     let mut covered_ns: u64 = 0;

@@ -46,7 +46,8 @@ fn second(i: u64, n: u32, failed: u32, ms: f64, name: &str) -> WireSnapshot {
         let f = if k < failed { 1.0 } else { 0.0 };
         sink.add(Builtin::HttpReqFailed.metric(), &tags, f, 0);
     }
-    sink.take(i * 1_000_000_000, (i + 1) * 1_000_000_000).to_wire(&reg)
+    sink.take(i * 1_000_000_000, (i + 1) * 1_000_000_000)
+        .to_wire(&reg)
 }
 
 fn eval_with(rules: Vec<AlertRule>) -> Evaluator {
@@ -58,7 +59,9 @@ fn eval_with(rules: Vec<AlertRule>) -> Evaluator {
 fn fires(t: &[Transition]) -> Vec<(i64, String)> {
     t.iter()
         .filter_map(|t| match t {
-            Transition::Fire { rule_id, subject, .. } => Some((*rule_id, subject.clone())),
+            Transition::Fire {
+                rule_id, subject, ..
+            } => Some((*rule_id, subject.clone())),
             _ => None,
         })
         .collect()
@@ -76,14 +79,26 @@ fn fires_once_the_window_is_met_and_resolves_with_hysteresis() {
         let t = e.observe_interval(run, s, second(i, 10, failed, 5.0, "a"), i as i64 * 1000);
         all.push((i, t));
     }
-    let fired: Vec<u64> = all.iter().filter(|(_, t)| !t.is_empty()).map(|(i, _)| *i).collect();
+    let fired: Vec<u64> = all
+        .iter()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(i, _)| *i)
+        .collect();
     // Holding since t=2 s; the 3 s window is met at t=5 s: fired then, once.
     assert_eq!(fired, vec![5]);
     match &all[5].1[0] {
-        Transition::Fire { value, message, run_id, .. } => {
+        Transition::Fire {
+            value,
+            message,
+            run_id,
+            ..
+        } => {
             assert_eq!(*value, 0.5);
             assert_eq!(*run_id, Some(run));
-            assert!(message.contains("http_req_failed = 0.5 > 0.05 for 3s"), "{message}");
+            assert!(
+                message.contains("http_req_failed = 0.5 > 0.05 for 3s"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -98,26 +113,44 @@ fn fires_once_the_window_is_met_and_resolves_with_hysteresis() {
     let t = e.observe_interval(run, s, second(11, 10, 0, 5.0, "a"), 11_000);
     assert_eq!(
         t,
-        vec![Transition::Resolve { rule_id: 1, subject: "run:7".into() }]
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:7".into()
+        }]
     );
 }
 
 #[test]
 fn a_dip_restarts_the_window() {
-    let mut e = eval_with(vec![rule(1, "http_req_duration", "p(95)", ">", 100.0, 2000)]);
+    let mut e = eval_with(vec![rule(
+        1,
+        "http_req_duration",
+        "p(95)",
+        ">",
+        100.0,
+        2000,
+    )]);
     let (run, s) = (RunId(1), ScenarioId(1));
     let slow = |i| second(i, 20, 0, 500.0, "a");
     assert!(e.observe_interval(run, s, slow(0), 0).is_empty());
     assert!(e.observe_interval(run, s, slow(1), 1000).is_empty());
     // Fast for one second: the condition stops holding, the window restarts.
-    assert!(e.observe_interval(run, s, second(2, 20, 0, 5.0, "a"), 2000).is_empty());
+    assert!(e
+        .observe_interval(run, s, second(2, 20, 0, 5.0, "a"), 2000)
+        .is_empty());
     assert!(e.observe_interval(run, s, slow(3), 3000).is_empty());
     assert!(e.observe_interval(run, s, slow(4), 4000).is_empty());
-    assert_eq!(fires(&e.observe_interval(run, s, slow(5), 5000)), vec![(1, "run:1".into())]);
+    assert_eq!(
+        fires(&e.observe_interval(run, s, slow(5), 5000)),
+        vec![(1, "run:1".into())]
+    );
     // The run ends: its alert resolves.
     assert_eq!(
         e.run_ended(run),
-        vec![Transition::Resolve { rule_id: 1, subject: "run:1".into() }]
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:1".into()
+        }]
     );
     assert!(e.run_ended(run).is_empty());
 }
@@ -129,9 +162,13 @@ fn no_data_does_not_hold_and_tags_select_series() {
     let mut e = eval_with(vec![r]);
     let (run, s) = (RunId(1), ScenarioId(1));
     // Errors on another endpoint: not selected.
-    assert!(e.observe_interval(run, s, second(0, 10, 10, 1.0, "home"), 0).is_empty());
+    assert!(e
+        .observe_interval(run, s, second(0, 10, 10, 1.0, "home"), 0)
+        .is_empty());
     // No requests at all: no data, no alert.
-    assert!(e.observe_interval(run, s, second(1, 0, 0, 1.0, "checkout"), 1000).is_empty());
+    assert!(e
+        .observe_interval(run, s, second(1, 0, 0, 1.0, "checkout"), 1000)
+        .is_empty());
     assert_eq!(
         fires(&e.observe_interval(run, s, second(2, 10, 10, 1.0, "checkout"), 2000)),
         vec![(1, "run:1".into())]
@@ -145,7 +182,9 @@ fn the_lookback_merges_intervals_exactly() {
     let mut e = eval_with(vec![r]);
     let (run, s) = (RunId(1), ScenarioId(1));
     // 0/10 then 5/10: over the 2 s lookback the rate is 5/20 = 0.25.
-    assert!(e.observe_interval(run, s, second(0, 10, 0, 1.0, "a"), 0).is_empty());
+    assert!(e
+        .observe_interval(run, s, second(0, 10, 0, 1.0, "a"), 0)
+        .is_empty());
     let t = e.observe_interval(run, s, second(1, 10, 5, 1.0, "a"), 1000);
     match &t[..] {
         [Transition::Fire { value, .. }] => assert_eq!(*value, 0.25),
@@ -160,7 +199,11 @@ fn scopes_pick_their_runs() {
     scoped.rule.scenario_id = Some(ScenarioId(5));
     let mut off = rule(3, "http_req_failed", "rate", ">", 0.0, 0);
     off.rule.enabled = false;
-    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.0, 0), scoped, off]);
+    let mut e = eval_with(vec![
+        rule(1, "http_req_failed", "rate", ">", 0.0, 0),
+        scoped,
+        off,
+    ]);
     let bad = || second(0, 4, 4, 1.0, "a");
     assert_eq!(
         fires(&e.observe_interval(RunId(1), ScenarioId(4), bad(), 0)),
@@ -187,13 +230,22 @@ fn platform_rules_watch_workers() {
     };
     assert!(e.observe_platform(&[w(Some(90.0), true)], 0).is_empty());
     assert!(e.observe_platform(&[w(Some(95.0), true)], 4000).is_empty());
-    assert_eq!(fires(&e.observe_platform(&[w(Some(95.0), true)], 5000)), vec![(2, "worker:w1".into())]);
+    assert_eq!(
+        fires(&e.observe_platform(&[w(Some(95.0), true)], 5000)),
+        vec![(2, "worker:w1".into())]
+    );
     // The worker goes away: no workers fires at once; its CPU alert resolves
     // once it has had no data for a lookback.
     let t = e.observe_platform(&[], 6000);
     assert_eq!(fires(&t), vec![(1, "platform".into())]);
     let t = e.observe_platform(&[], 7000);
-    assert_eq!(t, vec![Transition::Resolve { rule_id: 2, subject: "worker:w1".into() }]);
+    assert_eq!(
+        t,
+        vec![Transition::Resolve {
+            rule_id: 2,
+            subject: "worker:w1".into()
+        }]
+    );
     // CPU not reported: no data, never fires.
     assert!(fires(&e.observe_platform(&[w(None, true)], 8000)).is_empty());
 }
@@ -202,7 +254,9 @@ fn platform_rules_watch_workers() {
 fn firing_alerts_found_at_start_up_are_not_fired_again() {
     let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.0, 0)]);
     e.adopt_firing(1, "run:3");
-    assert!(e.observe_interval(RunId(3), ScenarioId(1), second(0, 2, 2, 1.0, "a"), 0).is_empty());
+    assert!(e
+        .observe_interval(RunId(3), ScenarioId(1), second(0, 2, 2, 1.0, "a"), 0)
+        .is_empty());
 }
 
 #[test]
@@ -211,15 +265,41 @@ fn rules_are_checked_with_precise_messages() {
     let base = rule(1, "http_req_duration", "p(95)", ">", 1.0, 0).rule;
     assert!(check(&base, &known).is_ok());
     let cases = [
-        (NewAlertRule { metric: "http_req_durration".into(), ..base.clone() }, "unknown metric 'http_req_durration'"),
-        (NewAlertRule { stat: "p(101)".into(), ..base.clone() }, "invalid stat 'p(101)'"),
-        (NewAlertRule { metric: "http_req_failed".into(), ..base.clone() }, "does not apply to 'http_req_failed'"),
         (
-            NewAlertRule { scope: RuleScope::Platform, metric: "cpu".into(), ..base.clone() },
+            NewAlertRule {
+                metric: "http_req_durration".into(),
+                ..base.clone()
+            },
+            "unknown metric 'http_req_durration'",
+        ),
+        (
+            NewAlertRule {
+                stat: "p(101)".into(),
+                ..base.clone()
+            },
+            "invalid stat 'p(101)'",
+        ),
+        (
+            NewAlertRule {
+                metric: "http_req_failed".into(),
+                ..base.clone()
+            },
+            "does not apply to 'http_req_failed'",
+        ),
+        (
+            NewAlertRule {
+                scope: RuleScope::Platform,
+                metric: "cpu".into(),
+                ..base.clone()
+            },
             "unknown platform metric 'cpu'",
         ),
         (
-            NewAlertRule { scope: RuleScope::Platform, metric: "worker_cpu_percent".into(), ..base.clone() },
+            NewAlertRule {
+                scope: RuleScope::Platform,
+                metric: "worker_cpu_percent".into(),
+                ..base.clone()
+            },
             "the stat must be 'value'",
         ),
     ];

@@ -36,6 +36,16 @@ use eval::{Evaluator, Transition, WorkerSample};
 use notify::RetryPolicy;
 use secret::SecretBox;
 
+/// The snapshot of a hub `snapshot` message. Parsed from the text (not
+/// through a `Value`): the wire format borrows strings while it decodes.
+pub fn parse_snapshot(text: &str) -> Result<WireSnapshot, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Msg {
+        snapshot: WireSnapshot,
+    }
+    serde_json::from_str::<Msg>(text).map(|m| m.snapshot)
+}
+
 /// Where the platform rules get the workers' state from.
 pub trait PlatformProbe: Send + Sync {
     /// The workers now.
@@ -120,7 +130,10 @@ impl Alerting {
                     .iter()
                     .find(|(a, b, _)| a == st && b == sev)
                     .map_or(0, |c| c.2);
-                let _ = writeln!(out, "stampede_alerts{{state=\"{st}\",severity=\"{sev}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "stampede_alerts{{state=\"{st}\",severity=\"{sev}\"}} {n}"
+                );
             }
         }
         let _ = writeln!(
@@ -164,7 +177,10 @@ impl Alerting {
             })
             .collect();
         let firing = if adopt {
-            self.store.firing_alerts().await.map_err(|e| e.to_string())?
+            self.store
+                .firing_alerts()
+                .await
+                .map_err(|e| e.to_string())?
         } else {
             Vec::new()
         };
@@ -218,8 +234,12 @@ impl Alerting {
         };
         match v["type"].as_str() {
             Some("snapshot") => {
-                let Ok(snap) = serde_json::from_value::<WireSnapshot>(v["snapshot"].clone()) else {
-                    return;
+                let snap = match parse_snapshot(text) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(run = %run, error = %e, "unreadable snapshot on the hub");
+                        return;
+                    }
                 };
                 {
                     let mut seen = self.seen_metrics.lock().unwrap_or_else(|p| p.into_inner());
@@ -246,8 +266,15 @@ impl Alerting {
                     .and_then(|s| s.parse::<RunStatus>().ok())
                     .is_some_and(|s| s.is_terminal());
                 if ended {
-                    self.scenarios.lock().unwrap_or_else(|p| p.into_inner()).remove(&run);
-                    let t = self.evaluator.lock().unwrap_or_else(|p| p.into_inner()).run_ended(run);
+                    self.scenarios
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&run);
+                    let t = self
+                        .evaluator
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .run_ended(run);
                     self.apply(t, orchestrator).await;
                 }
             }
@@ -256,11 +283,19 @@ impl Alerting {
     }
 
     async fn scenario_of(&self, run: RunId) -> Option<ScenarioId> {
-        if let Some(s) = self.scenarios.lock().unwrap_or_else(|p| p.into_inner()).get(&run) {
+        if let Some(s) = self
+            .scenarios
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&run)
+        {
             return Some(*s);
         }
         let s = self.store.run(run).await.ok()?.scenario_id;
-        self.scenarios.lock().unwrap_or_else(|p| p.into_inner()).insert(run, s);
+        self.scenarios
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(run, s);
         Some(s)
     }
 
@@ -268,8 +303,20 @@ impl Alerting {
     async fn apply(&self, transitions: Vec<Transition>, orchestrator: &Arc<Orchestrator>) {
         for t in transitions {
             let (alert, event) = match t {
-                Transition::Fire { rule_id, subject, run_id, value, message } => {
-                    let Some(rule) = self.evaluator.lock().unwrap_or_else(|p| p.into_inner()).rule(rule_id).cloned() else {
+                Transition::Fire {
+                    rule_id,
+                    subject,
+                    run_id,
+                    value,
+                    message,
+                } => {
+                    let Some(rule) = self
+                        .evaluator
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .rule(rule_id)
+                        .cloned()
+                    else {
                         continue;
                     };
                     let new = NewAlert {
@@ -284,7 +331,8 @@ impl Alerting {
                     };
                     match self.store.fire_alert(&new).await {
                         Ok(Some(a)) => {
-                            self.fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            self.fired
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             if let (true, Some(run)) = (rule.rule.stop_run, run_id) {
                                 if orchestrator.stop(run) {
                                     tracing::warn!(run = %run, rule = %rule.rule.name, "run stopped by an alert rule");
@@ -300,7 +348,11 @@ impl Alerting {
                     }
                 }
                 Transition::Resolve { rule_id, subject } => {
-                    match self.store.resolve_alert(rule_id, &subject, (self.clock)()).await {
+                    match self
+                        .store
+                        .resolve_alert(rule_id, &subject, (self.clock)())
+                        .await
+                    {
                         Ok(Some(a)) => (a, "resolved"),
                         Ok(None) => continue,
                         Err(e) => {
@@ -317,9 +369,17 @@ impl Alerting {
     /// Publishes `alert`'s `event` on the hub and delivers it to its rule's channels.
     pub async fn notify(&self, alert: Alert, event: &'static str) {
         tracing::info!(alert = alert.id, event, subject = %alert.subject, message = %alert.message, "alert");
-        self.hub.publish(alert.run_id, json!({"type": "alert", "event": event, "alert": alert}));
+        self.hub.publish(
+            alert.run_id,
+            json!({"type": "alert", "event": event, "alert": alert}),
+        );
         let channels = match alert.rule_id {
-            Some(r) => self.store.alert_rule(r).await.map(|r| r.rule.channels).unwrap_or_default(),
+            Some(r) => self
+                .store
+                .alert_rule(r)
+                .await
+                .map(|r| r.rule.channels)
+                .unwrap_or_default(),
             None => Vec::new(),
         };
         for id in channels {
@@ -339,5 +399,25 @@ impl Alerting {
                 notify::deliver(&store, &secrets, &channel, &alert, event, &retry).await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_metrics::{Registry, Sink, TagSet};
+
+    #[test]
+    fn hub_snapshots_parse_back() {
+        let reg = Registry::new();
+        let mut sink = Sink::new();
+        let tags = TagSet::from_pairs([("name", "a")]);
+        sink.add(Builtin::HttpReqFailed.metric(), &tags, 1.0, 0);
+        sink.add(Builtin::HttpReqDuration.metric(), &tags, 12.5, 0);
+        let snap = sink.take(0, 1_000_000_000).to_wire(&reg);
+        // As the orchestrator publishes it.
+        let text = json!({"type": "snapshot", "run_id": RunId(3), "index": 0, "snapshot": snap})
+            .to_string();
+        assert_eq!(parse_snapshot(&text).unwrap(), snap);
     }
 }

@@ -96,17 +96,33 @@ pub async fn deliver(
     event: &str,
     policy: &RetryPolicy,
 ) -> bool {
-    let secret = match channel.secret.as_deref().map(|s| secrets.open(s)).transpose() {
+    let secret = match channel
+        .secret
+        .as_deref()
+        .map(|s| secrets.open(s))
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
-            log(store, channel, alert, event, 1, Err(format!("cannot decrypt the secret: {e}"))).await;
+            log(
+                store,
+                channel,
+                alert,
+                event,
+                1,
+                Err(format!("cannot decrypt the secret: {e}")),
+            )
+            .await;
             return false;
         }
     };
     for attempt in 1..=policy.attempts.max(1) {
-        let res = tokio::time::timeout(policy.timeout, send(channel, secret.as_deref(), alert, event))
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {:?}", policy.timeout)));
+        let res = tokio::time::timeout(
+            policy.timeout,
+            send(channel, secret.as_deref(), alert, event),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {:?}", policy.timeout)));
         let ok = res.is_ok();
         log(store, channel, alert, event, attempt, res).await;
         if ok {
@@ -165,16 +181,23 @@ async fn send(
             let body = webhook_payload(alert, event).to_string();
             let mut headers = vec![("x-stampede-event".to_string(), event.to_string())];
             if let Some(s) = secret {
-                headers.push(("x-stampede-signature".into(), format!("sha256={}", sign(s, &body))));
+                headers.push((
+                    "x-stampede-signature".into(),
+                    format!("sha256={}", sign(s, &body)),
+                ));
             }
             post_json(url()?, body, &headers).await
         }
         ChannelKind::Slack => {
             // A Slack webhook's URL is its secret: stored encrypted when given so.
-            let target = secret.map(str::to_string).map_or_else(|| url().map(str::to_string), Ok)?;
+            let target = secret
+                .map(str::to_string)
+                .map_or_else(|| url().map(str::to_string), Ok)?;
             post_json(&target, slack_payload(alert, event).to_string(), &[]).await
         }
-        ChannelKind::Email => crate::alerts::smtp::send_alert(&channel.config, secret, alert, event).await,
+        ChannelKind::Email => {
+            crate::alerts::smtp::send_alert(&channel.config, secret, alert, event).await
+        }
         ChannelKind::Ui => Ok("published on the WebSocket".into()),
     }
 }
@@ -192,22 +215,36 @@ pub fn sign(key: &str, body: &str) -> String {
 }
 
 /// POSTs a JSON body; `Ok("<status>")` for a 2xx answer.
-pub async fn post_json(url: &str, body: String, headers: &[(String, String)]) -> Result<String, String> {
+pub async fn post_json(
+    url: &str,
+    body: String,
+    headers: &[(String, String)],
+) -> Result<String, String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("invalid URL: {e}"))?;
     let https = match uri.scheme_str() {
         Some("http") => false,
         Some("https") => true,
         _ => return Err("the URL must start with http:// or https://".into()),
     };
-    let host = uri.host().ok_or("the URL has no host")?.trim_matches(['[', ']']).to_string();
+    let host = uri
+        .host()
+        .ok_or("the URL has no host")?
+        .trim_matches(['[', ']'])
+        .to_string();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let mut req = hyper::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(hyper::header::HOST, uri.authority().map_or(host.as_str(), |a| a.as_str()))
+        .header(
+            hyper::header::HOST,
+            uri.authority().map_or(host.as_str(), |a| a.as_str()),
+        )
         .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::USER_AGENT, concat!("stampede/", env!("CARGO_PKG_VERSION")));
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("stampede/", env!("CARGO_PKG_VERSION")),
+        );
     for (k, v) in headers {
         req = req.header(k.as_str(), v.as_str());
     }
@@ -232,9 +269,10 @@ async fn exchange<S>(io: S, req: hyper::Request<Full<Bytes>>) -> Result<String, 
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
-        .await
-        .map_err(|e| format!("HTTP handshake failed: {e}"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| format!("HTTP handshake failed: {e}"))?;
     let conn = tokio::spawn(conn);
     let res = sender
         .send_request(req)
@@ -242,7 +280,12 @@ where
         .map_err(|e| format!("request failed: {e}"))?;
     let status = res.status();
     // Read (a bounded part of) the answer so the connection closes cleanly.
-    let body = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     conn.abort();
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
     if status.is_success() {
@@ -298,9 +341,18 @@ mod tests {
 
     #[tokio::test]
     async fn bad_urls_and_refused_connections_are_errors() {
-        assert!(post_json("ftp://x/", "{}".into(), &[]).await.unwrap_err().contains("http://"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err = post_json(&format!("http://127.0.0.1:{port}/"), "{}".into(), &[]).await.unwrap_err();
+        assert!(post_json("ftp://x/", "{}".into(), &[])
+            .await
+            .unwrap_err()
+            .contains("http://"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = post_json(&format!("http://127.0.0.1:{port}/"), "{}".into(), &[])
+            .await
+            .unwrap_err();
         assert!(err.contains("cannot connect"), "{err}");
     }
 }

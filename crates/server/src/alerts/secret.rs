@@ -82,9 +82,7 @@ impl SecretBox {
     pub fn env_ref(name: &str) -> Result<String, String> {
         let ok = !name.is_empty()
             && name.len() <= 128
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !name.starts_with(|c: char| c.is_ascii_digit());
         if !ok {
             return Err(format!("invalid environment variable name '{name}'"));
@@ -145,7 +143,10 @@ mod tests {
         let sealed = a.seal("x");
         let b = SecretBox::load(None, dir.path()).unwrap();
         assert_eq!(b.open(&sealed).unwrap(), "x");
-        let mode = std::fs::metadata(dir.path().join("secret-key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("secret-key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(SecretBox::load(Some("short"), dir.path()).is_err());
     }

@@ -63,13 +63,27 @@ pub async fn list(
 ) -> Result<Json<Paged<Alert>>, AppError> {
     let bad = |e: stampede_store::StoreError| AppError::bad_request(e.to_string());
     let filter = AlertFilter {
-        state: q.state.as_deref().map(str::parse::<AlertState>).transpose().map_err(bad)?,
-        severity: q.severity.as_deref().map(str::parse::<Severity>).transpose().map_err(bad)?,
+        state: q
+            .state
+            .as_deref()
+            .map(str::parse::<AlertState>)
+            .transpose()
+            .map_err(bad)?,
+        severity: q
+            .severity
+            .as_deref()
+            .map(str::parse::<Severity>)
+            .transpose()
+            .map_err(bad)?,
         rule_id: q.rule_id,
         run_id: q.run_id.map(RunId),
         acknowledged: q.acknowledged,
     };
-    let page = PageQuery { limit: q.limit, offset: q.offset }.page();
+    let page = PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .page();
     Ok(Json(state.store.list_alerts(&filter, page).await?))
 }
 
@@ -93,9 +107,15 @@ pub async fn ack(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Alert>, AppError> {
     who.require(Role::Editor)?;
-    let alert = state.store.ack_alert(id, who.id(), time::OffsetDateTime::now_utc()).await?;
+    let alert = state
+        .store
+        .ack_alert(id, who.id(), time::OffsetDateTime::now_utc())
+        .await?;
     audit(&state, &who, "alert.ack", format!("alert:{id}"), json!({})).await?;
-    state.hub.publish(alert.run_id, json!({"type": "alert", "event": "acknowledged", "alert": alert}));
+    state.hub.publish(
+        alert.run_id,
+        json!({"type": "alert", "event": "acknowledged", "alert": alert}),
+    );
     Ok(Json(alert))
 }
 
@@ -126,11 +146,17 @@ pub struct RuleBody {
 impl RuleBody {
     fn rule(self, state: &AppState) -> Result<NewAlertRule, AppError> {
         let scope: RuleScope = match &self.scope {
-            Some(s) => s.parse().map_err(|e: stampede_store::StoreError| invalid("scope", e.to_string()))?,
+            Some(s) => s
+                .parse()
+                .map_err(|e: stampede_store::StoreError| invalid("scope", e.to_string()))?,
             None if self.scenario_id.is_some() => RuleScope::Scenario,
             None => RuleScope::Runs,
         };
-        let default_stat = if scope == RuleScope::Platform { "value" } else { "avg" };
+        let default_stat = if scope == RuleScope::Platform {
+            "value"
+        } else {
+            "avg"
+        };
         let rule = NewAlertRule {
             name: self.name,
             enabled: self.enabled.unwrap_or(true),
@@ -144,7 +170,9 @@ impl RuleBody {
             for_ms: window_ms("for", self.for_.as_deref().unwrap_or("0s"))?,
             lookback_ms: window_ms("lookback", self.lookback.as_deref().unwrap_or("10s"))?,
             severity: match &self.severity {
-                Some(s) => s.parse().map_err(|e: stampede_store::StoreError| invalid("severity", e.to_string()))?,
+                Some(s) => s
+                    .parse()
+                    .map_err(|e: stampede_store::StoreError| invalid("severity", e.to_string()))?,
                 None => Severity::Warning,
             },
             stop_run: self.stop_run.unwrap_or(false),
@@ -184,7 +212,14 @@ pub async fn create_rule(
     who.require(Role::Editor)?;
     let rule = body.rule(&state)?;
     let created = state.store.create_alert_rule(&rule, Some(who.id())).await?;
-    audit(&state, &who, "alert_rule.create", format!("alert_rule:{}", created.id), json!({"name": created.rule.name})).await?;
+    audit(
+        &state,
+        &who,
+        "alert_rule.create",
+        format!("alert_rule:{}", created.id),
+        json!({"name": created.rule.name}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -198,7 +233,14 @@ pub async fn update_rule(
     who.require(Role::Editor)?;
     let rule = body.rule(&state)?;
     let updated = state.store.update_alert_rule(id, &rule).await?;
-    audit(&state, &who, "alert_rule.update", format!("alert_rule:{id}"), json!({"name": updated.rule.name})).await?;
+    audit(
+        &state,
+        &who,
+        "alert_rule.update",
+        format!("alert_rule:{id}"),
+        json!({"name": updated.rule.name}),
+    )
+    .await?;
     Ok(Json(updated))
 }
 
@@ -210,7 +252,14 @@ pub async fn delete_rule(
 ) -> Result<StatusCode, AppError> {
     who.require(Role::Editor)?;
     state.store.delete_alert_rule(id).await?;
-    audit(&state, &who, "alert_rule.delete", format!("alert_rule:{id}"), json!({})).await?;
+    audit(
+        &state,
+        &who,
+        "alert_rule.delete",
+        format!("alert_rule:{id}"),
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,12 +279,18 @@ pub struct ChannelBody {
 
 fn channel_of(body: ChannelBody, secrets: &SecretBox) -> Result<NewChannel, AppError> {
     let bad = |field: &str, m: String| {
-        AppError::unprocessable("invalid_channel", m.clone()).with_details(vec![json!({"field": field, "message": m})])
+        AppError::unprocessable("invalid_channel", m.clone())
+            .with_details(vec![json!({"field": field, "message": m})])
     };
-    let kind: ChannelKind = body.kind.parse().map_err(|e: stampede_store::StoreError| bad("kind", e.to_string()))?;
+    let kind: ChannelKind = body
+        .kind
+        .parse()
+        .map_err(|e: stampede_store::StoreError| bad("kind", e.to_string()))?;
     let config = body.config.unwrap_or_else(|| json!({}));
     match kind {
-        ChannelKind::Webhook => check_url(config["url"].as_str()).map_err(|m| bad("config.url", m))?,
+        ChannelKind::Webhook => {
+            check_url(config["url"].as_str()).map_err(|m| bad("config.url", m))?
+        }
         ChannelKind::Slack if body.secret.is_none() && body.secret_env.is_none() => {
             check_url(config["url"].as_str()).map_err(|m| bad("config.url", m))?
         }
@@ -246,12 +301,23 @@ fn channel_of(body: ChannelBody, secrets: &SecretBox) -> Result<NewChannel, AppE
         ChannelKind::Ui => {}
     }
     let secret = match (body.secret, body.secret_env) {
-        (Some(_), Some(_)) => return Err(bad("secret", "give `secret` or `secret_env`, not both".into())),
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "secret",
+                "give `secret` or `secret_env`, not both".into(),
+            ))
+        }
         (Some(s), None) => Some(secrets.seal(&s)),
         (None, Some(name)) => Some(SecretBox::env_ref(&name).map_err(|m| bad("secret_env", m))?),
         (None, None) => None,
     };
-    Ok(NewChannel { name: body.name, kind, config, secret, enabled: body.enabled.unwrap_or(true) })
+    Ok(NewChannel {
+        name: body.name,
+        kind,
+        config,
+        secret,
+        enabled: body.enabled.unwrap_or(true),
+    })
 }
 
 fn check_url(url: Option<&str>) -> Result<(), String> {
@@ -281,7 +347,14 @@ pub async fn create_channel(
     who.require(Role::Admin)?;
     let new = channel_of(body, state.alerting.secrets())?;
     let c = state.store.create_channel(&new).await?;
-    audit(&state, &who, "alert_channel.create", format!("alert_channel:{}", c.id), json!({"name": c.name, "kind": c.kind})).await?;
+    audit(
+        &state,
+        &who,
+        "alert_channel.create",
+        format!("alert_channel:{}", c.id),
+        json!({"name": c.name, "kind": c.kind}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -295,7 +368,14 @@ pub async fn update_channel(
     who.require(Role::Admin)?;
     let new = channel_of(body, state.alerting.secrets())?;
     let c = state.store.update_channel(id, &new).await?;
-    audit(&state, &who, "alert_channel.update", format!("alert_channel:{id}"), json!({"name": c.name})).await?;
+    audit(
+        &state,
+        &who,
+        "alert_channel.update",
+        format!("alert_channel:{id}"),
+        json!({"name": c.name}),
+    )
+    .await?;
     Ok(Json(c))
 }
 
@@ -307,6 +387,13 @@ pub async fn delete_channel(
 ) -> Result<StatusCode, AppError> {
     who.require(Role::Admin)?;
     state.store.delete_channel(id).await?;
-    audit(&state, &who, "alert_channel.delete", format!("alert_channel:{id}"), json!({})).await?;
+    audit(
+        &state,
+        &who,
+        "alert_channel.delete",
+        format!("alert_channel:{id}"),
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -141,7 +141,10 @@ fn platform_routes() -> Router<Arc<AppState>> {
         .route("/alerts", get(alerts::list))
         .route("/alerts/{id}", get(alerts::get))
         .route("/alerts/{id}/ack", post(alerts::ack))
-        .route("/alert-rules", get(alerts::list_rules).post(alerts::create_rule))
+        .route(
+            "/alert-rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
         .route(
             "/alert-rules/{id}",
             get(alerts::get_rule)

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use stampede_store::{Missed, NewSchedule, Overlap, Role, Schedule, ScenarioId};
+use stampede_store::{Missed, NewSchedule, Overlap, Role, ScenarioId, Schedule};
 use time::OffsetDateTime;
 
 use super::{audit, ApiJson, ApiPath};
@@ -48,7 +48,8 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
 
 /// The next fire times of `expr` in `tz`, or the 422.
 fn fires(expr: &str, tz: &str, n: usize) -> Result<Vec<OffsetDateTime>, AppError> {
-    let c = cron::Cron::parse(expr).map_err(|m| invalid("cron", format!("invalid cron expression: {m}")))?;
+    let c = cron::Cron::parse(expr)
+        .map_err(|m| invalid("cron", format!("invalid cron expression: {m}")))?;
     let zone = cron::zone(tz).map_err(|m| invalid("timezone", m))?;
     Ok(c.preview(to_jiff(OffsetDateTime::now_utc()), &zone, n)
         .into_iter()
@@ -58,12 +59,18 @@ fn fires(expr: &str, tz: &str, n: usize) -> Result<Vec<OffsetDateTime>, AppError
 
 fn rfc3339(t: &[OffsetDateTime]) -> Vec<String> {
     t.iter()
-        .filter_map(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .filter_map(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .collect()
 }
 
 impl ScheduleBody {
-    fn schedule(self, owner: stampede_store::UserId) -> Result<(NewSchedule, Vec<OffsetDateTime>), AppError> {
+    fn schedule(
+        self,
+        owner: stampede_store::UserId,
+    ) -> Result<(NewSchedule, Vec<OffsetDateTime>), AppError> {
         let tz = self.timezone.unwrap_or_else(|| "UTC".into());
         let next = fires(&self.cron, &tz, PREVIEW)?;
         let options = self.options.unwrap_or_else(|| json!({}));
@@ -79,8 +86,18 @@ impl ScheduleBody {
             cron: self.cron,
             timezone: tz,
             options,
-            overlap: self.overlap.as_deref().unwrap_or("skip").parse::<Overlap>().map_err(bad("overlap"))?,
-            missed: self.missed.as_deref().unwrap_or("run_once").parse::<Missed>().map_err(bad("missed"))?,
+            overlap: self
+                .overlap
+                .as_deref()
+                .unwrap_or("skip")
+                .parse::<Overlap>()
+                .map_err(bad("overlap"))?,
+            missed: self
+                .missed
+                .as_deref()
+                .unwrap_or("run_once")
+                .parse::<Missed>()
+                .map_err(bad("missed"))?,
             enabled,
             alert_on_failure: self.alert_on_failure.unwrap_or(false),
             next_fire_at: if enabled { next.first().copied() } else { None },
@@ -96,13 +113,21 @@ fn answer(s: &Schedule, next: &[OffsetDateTime]) -> Value {
 }
 
 /// Every schedule, with its next fire times.
-pub async fn list(State(state): State<Arc<AppState>>, _who: Principal) -> Result<Json<Value>, AppError> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    _who: Principal,
+) -> Result<Json<Value>, AppError> {
     let items: Vec<Value> = state
         .store
         .schedules()
         .await?
         .iter()
-        .map(|s| answer(s, &fires(&s.schedule.cron, &s.schedule.timezone, PREVIEW).unwrap_or_default()))
+        .map(|s| {
+            answer(
+                s,
+                &fires(&s.schedule.cron, &s.schedule.timezone, PREVIEW).unwrap_or_default(),
+            )
+        })
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -128,8 +153,15 @@ pub struct PreviewBody {
 }
 
 /// Previews fire times.
-pub async fn preview(_who: Principal, ApiJson(b): ApiJson<PreviewBody>) -> Result<Json<Value>, AppError> {
-    let next = fires(&b.cron, b.timezone.as_deref().unwrap_or("UTC"), b.count.unwrap_or(PREVIEW).clamp(1, 50))?;
+pub async fn preview(
+    _who: Principal,
+    ApiJson(b): ApiJson<PreviewBody>,
+) -> Result<Json<Value>, AppError> {
+    let next = fires(
+        &b.cron,
+        b.timezone.as_deref().unwrap_or("UTC"),
+        b.count.unwrap_or(PREVIEW).clamp(1, 50),
+    )?;
     Ok(Json(json!({"next_fires": rfc3339(&next)})))
 }
 
@@ -142,7 +174,14 @@ pub async fn create(
     who.require(Role::Editor)?;
     let (new, next) = body.schedule(who.id())?;
     let s = state.store.create_schedule(&new).await?;
-    audit(&state, &who, "schedule.create", format!("schedule:{}", s.id), json!({"name": s.schedule.name, "cron": s.schedule.cron})).await?;
+    audit(
+        &state,
+        &who,
+        "schedule.create",
+        format!("schedule:{}", s.id),
+        json!({"name": s.schedule.name, "cron": s.schedule.cron}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(answer(&s, &next))))
 }
 
@@ -158,7 +197,14 @@ pub async fn update(
     who.require_owner(old.schedule.owner_id, "schedule")?;
     let (new, next) = body.schedule(old.schedule.owner_id)?;
     let s = state.store.update_schedule(id, &new).await?;
-    audit(&state, &who, "schedule.update", format!("schedule:{id}"), json!({"name": s.schedule.name, "cron": s.schedule.cron, "enabled": s.schedule.enabled})).await?;
+    audit(
+        &state,
+        &who,
+        "schedule.update",
+        format!("schedule:{id}"),
+        json!({"name": s.schedule.name, "cron": s.schedule.cron, "enabled": s.schedule.enabled}),
+    )
+    .await?;
     Ok(Json(answer(&s, &next)))
 }
 
@@ -172,6 +218,13 @@ pub async fn delete(
     let old = state.store.schedule(id).await?;
     who.require_owner(old.schedule.owner_id, "schedule")?;
     state.store.delete_schedule(id).await?;
-    audit(&state, &who, "schedule.delete", format!("schedule:{id}"), json!({})).await?;
+    audit(
+        &state,
+        &who,
+        "schedule.delete",
+        format!("schedule:{id}"),
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

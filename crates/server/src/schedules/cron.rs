@@ -46,7 +46,13 @@ fn value(text: &str, names: &[&str], base: u8, what: &str) -> Result<u8, String>
 }
 
 /// One field: the sorted values it allows, and whether it was `*`/`?`.
-fn field(text: &str, min: u8, max: u8, names: &[&str], what: &str) -> Result<(Vec<u8>, bool), String> {
+fn field(
+    text: &str,
+    min: u8,
+    max: u8,
+    names: &[&str],
+    what: &str,
+) -> Result<(Vec<u8>, bool), String> {
     let any = text == "*" || text == "?";
     let mut out = Vec::new();
     for part in text.split(',') {
@@ -116,7 +122,16 @@ impl Cron {
                 weekdays.insert(0, 0);
             }
         }
-        Ok(Cron { seconds, minutes, hours, days, months, weekdays, days_any, weekdays_any })
+        Ok(Cron {
+            seconds,
+            minutes,
+            hours,
+            days,
+            months,
+            weekdays,
+            days_any,
+            weekdays_any,
+        })
     }
 
     fn day_matches(&self, d: Date) -> bool {
@@ -124,7 +139,9 @@ impl Cron {
             return false;
         }
         let dom = self.days.contains(&(d.day() as u8));
-        let dow = self.weekdays.contains(&(d.weekday().to_sunday_zero_offset() as u8));
+        let dow = self
+            .weekdays
+            .contains(&(d.weekday().to_sunday_zero_offset() as u8));
         match (self.days_any, self.weekdays_any) {
             (true, true) => true,
             (false, true) => dom,
@@ -147,7 +164,16 @@ impl Cron {
                     }
                     for &m in &self.minutes {
                         for &s in &self.seconds {
-                            let dt = DateTime::new(day.year(), day.month(), day.day(), h as i8, m as i8, s as i8, 0).ok()?;
+                            let dt = DateTime::new(
+                                day.year(),
+                                day.month(),
+                                day.day(),
+                                h as i8,
+                                m as i8,
+                                s as i8,
+                                0,
+                            )
+                            .ok()?;
                             if dt <= start && first {
                                 continue;
                             }
@@ -204,27 +230,64 @@ mod tests {
 
     #[test]
     fn fields_and_macros() {
-        assert_eq!(next("*/15 * * * * *", "2026-01-01T00:00:07Z", "UTC"), "2026-01-01T00:00:15Z");
-        assert_eq!(next("0 9 * * MON-FRI", "2026-01-02T09:00:00Z", "UTC"), "2026-01-05T09:00:00Z");
-        assert_eq!(next("@monthly", "2026-01-15T00:00:00Z", "UTC"), "2026-02-01T00:00:00Z");
-        assert_eq!(next("30 2 * * 7", "2026-01-01T00:00:00Z", "UTC"), "2026-01-04T02:30:00Z");
-        assert_eq!(next("5/20 * * * *", "2026-01-01T00:06:00Z", "UTC"), "2026-01-01T00:25:00Z");
+        assert_eq!(
+            next("*/15 * * * * *", "2026-01-01T00:00:07Z", "UTC"),
+            "2026-01-01T00:00:15Z"
+        );
+        assert_eq!(
+            next("0 9 * * MON-FRI", "2026-01-02T09:00:00Z", "UTC"),
+            "2026-01-05T09:00:00Z"
+        );
+        assert_eq!(
+            next("@monthly", "2026-01-15T00:00:00Z", "UTC"),
+            "2026-02-01T00:00:00Z"
+        );
+        assert_eq!(
+            next("30 2 * * 7", "2026-01-01T00:00:00Z", "UTC"),
+            "2026-01-04T02:30:00Z"
+        );
+        assert_eq!(
+            next("5/20 * * * *", "2026-01-01T00:06:00Z", "UTC"),
+            "2026-01-01T00:25:00Z"
+        );
         // Day of month OR day of week when both are given (Vixie cron).
-        assert_eq!(next("0 0 13 * FRI", "2026-02-01T00:00:00Z", "UTC"), "2026-02-06T00:00:00Z");
-        assert_eq!(next("0 0 29 2 *", "2026-03-01T00:00:00Z", "UTC"), "2028-02-29T00:00:00Z");
-        assert!(Cron::parse("0 0 30 2 *").unwrap().next_after(ts("2026-01-01T00:00:00Z"), &TimeZone::UTC).is_none());
+        assert_eq!(
+            next("0 0 13 * FRI", "2026-02-01T00:00:00Z", "UTC"),
+            "2026-02-06T00:00:00Z"
+        );
+        assert_eq!(
+            next("0 0 29 2 *", "2026-03-01T00:00:00Z", "UTC"),
+            "2028-02-29T00:00:00Z"
+        );
+        assert!(Cron::parse("0 0 30 2 *")
+            .unwrap()
+            .next_after(ts("2026-01-01T00:00:00Z"), &TimeZone::UTC)
+            .is_none());
     }
 
     #[test]
     fn time_zones_and_dst() {
         // 02:00 in Paris is 01:00 UTC in winter, 00:00 UTC in summer.
-        assert_eq!(next("0 2 * * *", "2026-01-10T12:00:00Z", "Europe/Paris"), "2026-01-11T01:00:00Z");
-        assert_eq!(next("0 2 * * *", "2026-07-10T12:00:00Z", "Europe/Paris"), "2026-07-11T00:00:00Z");
+        assert_eq!(
+            next("0 2 * * *", "2026-01-10T12:00:00Z", "Europe/Paris"),
+            "2026-01-11T01:00:00Z"
+        );
+        assert_eq!(
+            next("0 2 * * *", "2026-07-10T12:00:00Z", "Europe/Paris"),
+            "2026-07-11T00:00:00Z"
+        );
         // 2026-03-29 02:30 does not exist in Paris: it fires at 03:30 CEST.
-        assert_eq!(next("30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Paris"), "2026-03-29T01:30:00Z");
+        assert_eq!(
+            next("30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Paris"),
+            "2026-03-29T01:30:00Z"
+        );
         // 2026-10-25 02:30 happens twice: it fires once, at the first.
         let c = Cron::parse("30 2 * * *").unwrap();
-        let fires = c.preview(ts("2026-10-24T12:00:00Z"), &zone("Europe/Paris").unwrap(), 2);
+        let fires = c.preview(
+            ts("2026-10-24T12:00:00Z"),
+            &zone("Europe/Paris").unwrap(),
+            2,
+        );
         assert_eq!(fires[0].to_string(), "2026-10-25T00:30:00Z");
         assert_eq!(fires[1].to_string(), "2026-10-26T01:30:00Z");
     }
@@ -246,6 +309,8 @@ mod tests {
             let err = Cron::parse(expr).unwrap_err();
             assert!(err.contains(needle), "{expr}: {err}");
         }
-        assert!(zone("Mars/Olympus").unwrap_err().contains("unknown time zone"));
+        assert!(zone("Mars/Olympus")
+            .unwrap_err()
+            .contains("unknown time zone"));
     }
 }
