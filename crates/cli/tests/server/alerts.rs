@@ -403,5 +403,5 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
         Some(&admin),
         None,
     );
-    assert_eq!(v["last_run_id"].as_i64().is_some(), true, "{v}");
+    assert!(v["last_run_id"].as_i64().is_some(), "{v}");
 }
