@@ -51,6 +51,35 @@ pub struct ServerArgs {
     /// (redis://host:port) instead of child processes.
     #[arg(long, env = "STAMPEDE_REDIS_URL", hide_env_values = true)]
     pub redis: Option<String>,
+    /// Retention of stored data.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+/// Retention flags (seed 002's defaults).
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Days the per-interval metrics of ended runs are kept.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_metrics_days: u32,
+    /// Days resolved alerts are kept.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_alerts_days: u32,
+    /// Days the reports (final summaries) of ended runs are kept.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_reports_days: u32,
+}
+
+impl RetentionArgs {
+    fn policy(&self) -> stampede_server::retention::RetentionPolicy {
+        let days = |d: u32| std::time::Duration::from_secs(u64::from(d) * 24 * 3600);
+        stampede_server::retention::RetentionPolicy {
+            metrics: days(self.retention_metrics_days),
+            alerts: days(self.retention_alerts_days),
+            reports: days(self.retention_reports_days),
+            ..Default::default()
+        }
+    }
 }
 
 pub(crate) fn init_logs(format: LogFormat) {
@@ -85,6 +114,10 @@ pub fn run(args: ServerArgs) -> i32 {
                 .to_vec()
         } else {
             args.allow_target
+        },
+        platform: stampede_server::PlatformConfig {
+            secret_key: std::env::var("STAMPEDE_SECRET_KEY").ok(),
+            retention: args.retention.policy(),
         },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -8,6 +8,7 @@
 //! the same code serves every backend. [`serve`] wires it all up; tests
 //! and the CLI use [`ServerConfig`] and [`Server::bind`].
 
+pub mod alerts;
 pub mod allow;
 pub mod api;
 pub mod auth;
@@ -16,6 +17,8 @@ pub mod hub;
 pub mod merge;
 pub mod metrics;
 pub mod orchestrator;
+pub mod retention;
+pub mod schedules;
 pub mod state;
 pub mod supervise;
 pub mod tls;
@@ -60,6 +63,18 @@ pub struct ServerConfig {
     /// `redis://…`: hand segments to `stampede worker`s through Redis
     /// instead of child processes (issue 15).
     pub redis: Option<String>,
+    /// Alerts, schedules and retention.
+    pub platform: PlatformConfig,
+}
+
+/// Settings of alerts, schedules and retention (issue 17).
+#[derive(Clone, Debug, Default)]
+pub struct PlatformConfig {
+    /// The key sealing channel secrets, 32 bytes in base64
+    /// (`STAMPEDE_SECRET_KEY`); else the data directory's `secret-key`.
+    pub secret_key: Option<String>,
+    /// How long data is kept.
+    pub retention: retention::RetentionPolicy,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +91,7 @@ impl Default for ServerConfig {
             allow_targets: allow::DEFAULT_ALLOWED.map(String::from).to_vec(),
             tls: None,
             redis: None,
+            platform: PlatformConfig::default(),
         }
     }
 }
@@ -224,7 +240,19 @@ impl Server {
             None => None,
         };
         let blocked = allow::blocked_ranges(&allow::parse(&config.allow_targets)?);
-        let state = AppState::new(store, jwt, transport, config, blocked);
+        let secrets = alerts::secret::SecretBox::load(
+            config.platform.secret_key.as_deref(),
+            &config.data_dir,
+        )?;
+        let state = AppState::new(store, jwt, transport, config, blocked, secrets);
+        state.alerting.spawn(state.orchestrator.clone());
+        schedules::Scheduler::new(
+            state.store.clone(),
+            state.orchestrator.clone(),
+            state.alerting.clone(),
+        )
+        .spawn();
+        retention::spawn(state.store.clone(), state.config.platform.retention.clone());
         Ok((
             Server {
                 addr,

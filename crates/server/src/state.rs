@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: ServerMetrics,
     /// The run view's folds of runs (`api::view`).
     pub views: crate::api::view::Views,
+    /// Alert evaluation and notifications.
+    pub alerting: Arc<crate::alerts::Alerting>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
         transport: Arc<dyn Transport>,
         config: ServerConfig,
         blocked_targets: Vec<String>,
+        secrets: crate::alerts::secret::SecretBox,
     ) -> Arc<Self> {
         let hub = Hub::new(HUB_CAPACITY);
         let metrics = ServerMetrics::default();
@@ -57,7 +60,9 @@ impl AppState {
             metrics.load.clone(),
             blocked_targets,
         ));
+        let alerting = crate::alerts::Alerting::new(store.clone(), hub.clone(), secrets);
         Arc::new(Self {
+            alerting,
             store,
             jwt,
             orchestrator,

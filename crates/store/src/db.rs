@@ -70,17 +70,31 @@ impl Default for StoreOptions {
 /// (version, description, SQL) of each embedded migration.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE_MIGRATIONS: Embedded = &[(
-    1,
-    "core",
-    include_str!("../migrations/sqlite/0001_core.sql"),
-)];
+const SQLITE_MIGRATIONS: Embedded = &[
+    (
+        1,
+        "core",
+        include_str!("../migrations/sqlite/0001_core.sql"),
+    ),
+    (
+        2,
+        "alerts_schedules",
+        include_str!("../migrations/sqlite/0002_alerts_schedules.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: Embedded = &[(
-    1,
-    "core",
-    include_str!("../migrations/postgres/0001_core.sql"),
-)];
+const POSTGRES_MIGRATIONS: Embedded = &[
+    (
+        1,
+        "core",
+        include_str!("../migrations/postgres/0001_core.sql"),
+    ),
+    (
+        2,
+        "alerts_schedules",
+        include_str!("../migrations/postgres/0002_alerts_schedules.sql"),
+    ),
+];
 
 /// The embedded migrations of one backend, as sqlx's migrator wants them.
 #[derive(Debug)]

@@ -78,10 +78,17 @@ mod audit;
 mod db;
 mod error;
 mod metrics;
+#[macro_use]
 mod model;
 mod runs;
 mod scenarios;
 mod users;
+
+// Alerts, schedules and retention (issue 17): after `model`, whose
+// `text_enum!` they use.
+mod alerts;
+mod retention;
+mod schedules;
 
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
@@ -92,3 +99,10 @@ pub use metrics::{
 pub use model::*;
 pub use runs::INTERRUPTED;
 pub use scenarios::MAX_ARCHIVE_BYTES;
+
+pub use alerts::{
+    Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
+    NewAlertRule, NewChannel, RuleScope, Severity, RULE_OPS,
+};
+pub use retention::{FileSpace, VACUUM_PAGES};
+pub use schedules::{Missed, NewSchedule, Overlap, Schedule};

@@ -34,7 +34,7 @@ fn started_by_from(kind: &str, r: Option<String>) -> Result<StartedBy> {
     })
 }
 
-fn started_by_columns(s: &StartedBy) -> (&'static str, Option<String>) {
+pub(crate) fn started_by_columns(s: &StartedBy) -> (&'static str, Option<String>) {
     match s {
         StartedBy::User => ("user", None),
         StartedBy::Token(t) => ("token", Some(t.to_string())),

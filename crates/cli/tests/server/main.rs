@@ -5,6 +5,7 @@
 //! `stampede login`/`submit`/`runs`, roles, bad input and attacks, and a
 //! `kill -9` of the server mid-run followed by a restart.
 
+mod alerts;
 mod attacks;
 mod harness;
 mod segments;

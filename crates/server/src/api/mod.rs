@@ -6,6 +6,7 @@
 //! authorize (`Principal::require`), call the store or the orchestrator,
 //! map the error.
 
+mod alerts;
 mod auth;
 mod dashboard;
 mod exports;
@@ -14,6 +15,7 @@ mod ops;
 mod runs;
 mod scenarios;
 mod ui;
+mod schedules;
 mod users;
 pub mod view;
 mod ws;
@@ -128,6 +130,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/export/{id}", get(exports::export))
         .route("/workers", get(ops::workers))
         .route("/audit", get(users::audit_log))
+        .merge(platform_routes())
         .route("/ws", get(ws::subscribe))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     Router::new()
@@ -139,6 +142,40 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), around))
         .with_state(state)
+}
+
+/// Alerts, alert rules, channels and schedules (issue 17).
+fn platform_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}", get(alerts::get))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .route(
+            "/alert-rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        )
+        .route(
+            "/alert-rules/{id}",
+            get(alerts::get_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        )
+        .route(
+            "/alert-channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route(
+            "/alert-channels/{id}",
+            axum::routing::put(alerts::update_channel).delete(alerts::delete_channel),
+        )
+        .route("/schedules", get(schedules::list).post(schedules::create))
+        .route("/schedules/preview", post(schedules::preview))
+        .route(
+            "/schedules/{id}",
+            get(schedules::get)
+                .put(schedules::update)
+                .delete(schedules::delete),
+        )
 }
 
 /// The caller's rate-limit key: its bearer credential, else its address.

@@ -75,6 +75,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
             "# HELP loadtest_lease_queue_depth Segments waiting for a worker.\n# TYPE loadtest_lease_queue_depth gauge\nloadtest_lease_queue_depth {depth}\n"
         ));
     }
+    text.push_str(&state.alerting.prometheus().await?);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 

@@ -2,6 +2,7 @@
 //! case gets a fresh database on its backend.
 
 mod accounts;
+mod alerting;
 #[path = "../common/mod.rs"]
 mod common;
 mod metrics;
@@ -13,6 +14,7 @@ use serde_json::json;
 use stampede_store::*;
 
 use accounts::*;
+use alerting::*;
 use metrics::*;
 use scenarios::*;
 
@@ -109,7 +111,12 @@ macro_rules! all_cases {
             intervals,
             rollup_and_retention,
             concurrent_writes,
-            audit
+            audit,
+            alert_rules,
+            alerts_fire_once_and_resolve,
+            channels_and_deliveries,
+            schedules,
+            retention
         )
     };
 }

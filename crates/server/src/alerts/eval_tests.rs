@@ -1,0 +1,310 @@
+//! Unit tests of the evaluator: windows, hysteresis, scopes, platform
+//! rules and rule checks, all on a clock the test moves.
+
+use std::collections::BTreeMap;
+
+use stampede_metrics::{Builtin, Registry, Sink, TagSet};
+use stampede_store::{AlertRule, NewAlertRule, RuleScope, RunId, ScenarioId, Severity};
+
+use super::*;
+
+fn rule(id: i64, metric: &str, stat: &str, op: &str, threshold: f64, for_ms: i64) -> AlertRule {
+    AlertRule {
+        id,
+        builtin: false,
+        rule: NewAlertRule {
+            name: format!("r{id}"),
+            enabled: true,
+            scope: RuleScope::Runs,
+            scenario_id: None,
+            metric: metric.into(),
+            tags: BTreeMap::new(),
+            stat: stat.into(),
+            op: op.into(),
+            threshold,
+            for_ms,
+            lookback_ms: 1000,
+            severity: Severity::Critical,
+            stop_run: false,
+            channels: vec![],
+        },
+        created_by: None,
+        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        updated_at: time::OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+/// One second of `n` requests of which `failed` failed, each `ms` long,
+/// tagged `name:<name>`.
+fn second(i: u64, n: u32, failed: u32, ms: f64, name: &str) -> WireSnapshot {
+    let reg = Registry::new();
+    let mut sink = Sink::new();
+    let tags = TagSet::from_pairs([("name", name)]);
+    for k in 0..n {
+        sink.add(Builtin::HttpReqs.metric(), &tags, 1.0, 0);
+        sink.add(Builtin::HttpReqDuration.metric(), &tags, ms, 0);
+        let f = if k < failed { 1.0 } else { 0.0 };
+        sink.add(Builtin::HttpReqFailed.metric(), &tags, f, 0);
+    }
+    sink.take(i * 1_000_000_000, (i + 1) * 1_000_000_000)
+        .to_wire(&reg)
+}
+
+fn eval_with(rules: Vec<AlertRule>) -> Evaluator {
+    let mut e = Evaluator::default();
+    e.set_rules(rules.into_iter().map(|r| compile(r).unwrap()).collect());
+    e
+}
+
+fn fires(t: &[Transition]) -> Vec<(i64, String)> {
+    t.iter()
+        .filter_map(|t| match t {
+            Transition::Fire {
+                rule_id, subject, ..
+            } => Some((*rule_id, subject.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fires_once_the_window_is_met_and_resolves_with_hysteresis() {
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.05, 3000)]);
+    let run = RunId(7);
+    let s = ScenarioId(1);
+    // Healthy for 2 s, then 50% errors from t=2 s.
+    let mut all = Vec::new();
+    for i in 0..8u64 {
+        let failed = if i >= 2 { 5 } else { 0 };
+        let t = e.observe_interval(run, s, second(i, 10, failed, 5.0, "a"), i as i64 * 1000);
+        all.push((i, t));
+    }
+    let fired: Vec<u64> = all
+        .iter()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(i, _)| *i)
+        .collect();
+    // Holding since t=2 s; the 3 s window is met at t=5 s: fired then, once.
+    assert_eq!(fired, vec![5]);
+    match &all[5].1[0] {
+        Transition::Fire {
+            value,
+            message,
+            run_id,
+            ..
+        } => {
+            assert_eq!(*value, 0.5);
+            assert_eq!(*run_id, Some(run));
+            assert!(
+                message.contains("http_req_failed = 0.5 > 0.05 for 3s"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // One healthy second clears it only after a full lookback (1 s).
+    let t = e.observe_interval(run, s, second(8, 10, 0, 5.0, "a"), 8000);
+    assert!(t.is_empty(), "{t:?}");
+    // Back over the threshold at once: the same episode, no new fire.
+    let t = e.observe_interval(run, s, second(9, 10, 9, 5.0, "a"), 9000);
+    assert!(t.is_empty(), "{t:?}");
+    let t = e.observe_interval(run, s, second(10, 10, 0, 5.0, "a"), 10_000);
+    assert!(t.is_empty());
+    let t = e.observe_interval(run, s, second(11, 10, 0, 5.0, "a"), 11_000);
+    assert_eq!(
+        t,
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:7".into()
+        }]
+    );
+}
+
+#[test]
+fn a_dip_restarts_the_window() {
+    let mut e = eval_with(vec![rule(
+        1,
+        "http_req_duration",
+        "p(95)",
+        ">",
+        100.0,
+        2000,
+    )]);
+    let (run, s) = (RunId(1), ScenarioId(1));
+    let slow = |i| second(i, 20, 0, 500.0, "a");
+    assert!(e.observe_interval(run, s, slow(0), 0).is_empty());
+    assert!(e.observe_interval(run, s, slow(1), 1000).is_empty());
+    // Fast for one second: the condition stops holding, the window restarts.
+    assert!(e
+        .observe_interval(run, s, second(2, 20, 0, 5.0, "a"), 2000)
+        .is_empty());
+    assert!(e.observe_interval(run, s, slow(3), 3000).is_empty());
+    assert!(e.observe_interval(run, s, slow(4), 4000).is_empty());
+    assert_eq!(
+        fires(&e.observe_interval(run, s, slow(5), 5000)),
+        vec![(1, "run:1".into())]
+    );
+    // The run ends: its alert resolves.
+    assert_eq!(
+        e.run_ended(run),
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:1".into()
+        }]
+    );
+    assert!(e.run_ended(run).is_empty());
+}
+
+#[test]
+fn no_data_does_not_hold_and_tags_select_series() {
+    let mut r = rule(1, "http_req_failed", "rate", ">", 0.5, 0);
+    r.rule.tags = BTreeMap::from([("name".into(), "checkout".into())]);
+    let mut e = eval_with(vec![r]);
+    let (run, s) = (RunId(1), ScenarioId(1));
+    // Errors on another endpoint: not selected.
+    assert!(e
+        .observe_interval(run, s, second(0, 10, 10, 1.0, "home"), 0)
+        .is_empty());
+    // No requests at all: no data, no alert.
+    assert!(e
+        .observe_interval(run, s, second(1, 0, 0, 1.0, "checkout"), 1000)
+        .is_empty());
+    assert_eq!(
+        fires(&e.observe_interval(run, s, second(2, 10, 10, 1.0, "checkout"), 2000)),
+        vec![(1, "run:1".into())]
+    );
+}
+
+#[test]
+fn the_lookback_merges_intervals_exactly() {
+    let mut r = rule(1, "http_req_failed", "rate", ">=", 0.25, 0);
+    r.rule.lookback_ms = 2000;
+    let mut e = eval_with(vec![r]);
+    let (run, s) = (RunId(1), ScenarioId(1));
+    // 0/10 then 5/10: over the 2 s lookback the rate is 5/20 = 0.25.
+    assert!(e
+        .observe_interval(run, s, second(0, 10, 0, 1.0, "a"), 0)
+        .is_empty());
+    let t = e.observe_interval(run, s, second(1, 10, 5, 1.0, "a"), 1000);
+    match &t[..] {
+        [Transition::Fire { value, .. }] => assert_eq!(*value, 0.25),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn scopes_pick_their_runs() {
+    let mut scoped = rule(2, "http_req_failed", "rate", ">", 0.0, 0);
+    scoped.rule.scope = RuleScope::Scenario;
+    scoped.rule.scenario_id = Some(ScenarioId(5));
+    let mut off = rule(3, "http_req_failed", "rate", ">", 0.0, 0);
+    off.rule.enabled = false;
+    let mut e = eval_with(vec![
+        rule(1, "http_req_failed", "rate", ">", 0.0, 0),
+        scoped,
+        off,
+    ]);
+    let bad = || second(0, 4, 4, 1.0, "a");
+    assert_eq!(
+        fires(&e.observe_interval(RunId(1), ScenarioId(4), bad(), 0)),
+        vec![(1, "run:1".into())]
+    );
+    assert_eq!(
+        fires(&e.observe_interval(RunId(2), ScenarioId(5), bad(), 0)),
+        vec![(1, "run:2".into()), (2, "run:2".into())]
+    );
+}
+
+#[test]
+fn platform_rules_watch_workers() {
+    let mut none = rule(1, "workers_available", "value", "<", 1.0, 0);
+    none.rule.scope = RuleScope::Platform;
+    let mut cpu = rule(2, "worker_cpu_percent", "value", ">", 80.0, 5000);
+    cpu.rule.scope = RuleScope::Platform;
+    let mut e = eval_with(vec![none, cpu]);
+    let w = |cpu: Option<f64>, online| WorkerSample {
+        id: "w1".into(),
+        online,
+        cpu_percent: cpu,
+        memory_percent: None,
+    };
+    assert!(e.observe_platform(&[w(Some(90.0), true)], 0).is_empty());
+    assert!(e.observe_platform(&[w(Some(95.0), true)], 4000).is_empty());
+    assert_eq!(
+        fires(&e.observe_platform(&[w(Some(95.0), true)], 5000)),
+        vec![(2, "worker:w1".into())]
+    );
+    // The worker goes away: no workers fires at once; its CPU alert resolves
+    // once it has had no data for a lookback.
+    let t = e.observe_platform(&[], 6000);
+    assert_eq!(fires(&t), vec![(1, "platform".into())]);
+    let t = e.observe_platform(&[], 7000);
+    assert_eq!(
+        t,
+        vec![Transition::Resolve {
+            rule_id: 2,
+            subject: "worker:w1".into()
+        }]
+    );
+    // CPU not reported: no data, never fires.
+    assert!(fires(&e.observe_platform(&[w(None, true)], 8000)).is_empty());
+}
+
+#[test]
+fn firing_alerts_found_at_start_up_are_not_fired_again() {
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.0, 0)]);
+    e.adopt_firing(1, "run:3");
+    assert!(e
+        .observe_interval(RunId(3), ScenarioId(1), second(0, 2, 2, 1.0, "a"), 0)
+        .is_empty());
+}
+
+#[test]
+fn rules_are_checked_with_precise_messages() {
+    let known = |m: &str| Builtin::from_name(m).is_some();
+    let base = rule(1, "http_req_duration", "p(95)", ">", 1.0, 0).rule;
+    assert!(check(&base, &known).is_ok());
+    let cases = [
+        (
+            NewAlertRule {
+                metric: "http_req_durration".into(),
+                ..base.clone()
+            },
+            "unknown metric 'http_req_durration'",
+        ),
+        (
+            NewAlertRule {
+                stat: "p(101)".into(),
+                ..base.clone()
+            },
+            "invalid stat 'p(101)'",
+        ),
+        (
+            NewAlertRule {
+                metric: "http_req_failed".into(),
+                ..base.clone()
+            },
+            "does not apply to 'http_req_failed'",
+        ),
+        (
+            NewAlertRule {
+                scope: RuleScope::Platform,
+                metric: "cpu".into(),
+                ..base.clone()
+            },
+            "unknown platform metric 'cpu'",
+        ),
+        (
+            NewAlertRule {
+                scope: RuleScope::Platform,
+                metric: "worker_cpu_percent".into(),
+                ..base.clone()
+            },
+            "the stat must be 'value'",
+        ),
+    ];
+    for (r, needle) in cases {
+        let err = check(&r, &known).unwrap_err();
+        assert!(err.contains(needle), "{err}");
+    }
+}

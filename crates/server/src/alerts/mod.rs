@@ -1,0 +1,423 @@
+//! Alerting in the server: the [`eval`]uator fed from the live hub, the
+//! alerts it raises stored and published, and their notifications sent.
+//!
+//! [`Alerting::spawn`] subscribes to the [`Hub`]: every merged interval
+//! the orchestrator publishes is an evaluation of the run rules, every
+//! terminal state change ends the run's episodes, and a 1 s tick evaluates
+//! the platform rules (through the [`PlatformProbe`] seam: the in-process
+//! transport reports one worker, itself; Redis workers report their
+//! heartbeats' CPU and memory) and reloads the rules. Nothing in the
+//! orchestrator changes: the hub already carries everything.
+//!
+//! A fire is stored first (the store refuses a second firing alert of the
+//! same rule and subject), then published on the hub for the UI
+//! (`{"type": "alert", "event": "fired" | "resolved", "alert": …}`), then
+//! delivered to the rule's channels, each in its own task with retries.
+//! A rule with `stop_run` stops the run gracefully when it fires.
+
+pub mod eval;
+pub mod notify;
+pub mod secret;
+pub mod smtp;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use stampede_metrics::{Builtin, WireSnapshot};
+use stampede_store::{Alert, NewAlert, NewAlertRule, RunId, RunStatus, ScenarioId, Store};
+use time::OffsetDateTime;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::hub::Hub;
+use crate::orchestrator::Orchestrator;
+use eval::{Evaluator, Transition, WorkerSample};
+use notify::RetryPolicy;
+use secret::SecretBox;
+
+/// The snapshot of a hub `snapshot` message. Parsed from the text (not
+/// through a `Value`): the wire format borrows strings while it decodes.
+pub fn parse_snapshot(text: &str) -> Result<WireSnapshot, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Msg {
+        snapshot: WireSnapshot,
+    }
+    serde_json::from_str::<Msg>(text).map(|m| m.snapshot)
+}
+
+/// Where the platform rules get the workers' state from.
+pub trait PlatformProbe: Send + Sync {
+    /// The workers now.
+    fn workers(&self) -> Vec<WorkerSample>;
+}
+
+/// The in-process transport: this server is the one worker, always online
+/// (it reports no CPU or memory figures).
+pub struct LocalProbe;
+
+impl PlatformProbe for LocalProbe {
+    fn workers(&self) -> Vec<WorkerSample> {
+        vec![WorkerSample {
+            id: "local".into(),
+            online: true,
+            cpu_percent: None,
+            memory_percent: None,
+        }]
+    }
+}
+
+/// The server's clock, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// The alerting service.
+pub struct Alerting {
+    store: Store,
+    hub: Hub,
+    secrets: SecretBox,
+    evaluator: Mutex<Evaluator>,
+    scenarios: Mutex<HashMap<RunId, ScenarioId>>,
+    seen_metrics: Mutex<HashSet<String>>,
+    probe: Mutex<Arc<dyn PlatformProbe>>,
+    retry: RetryPolicy,
+    clock: Clock,
+    fired: std::sync::atomic::AtomicU64,
+}
+
+impl Alerting {
+    /// The service (not running yet: see [`Alerting::spawn`]).
+    pub fn new(store: Store, hub: Hub, secrets: SecretBox) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            hub,
+            secrets,
+            evaluator: Mutex::new(Evaluator::default()),
+            scenarios: Mutex::new(HashMap::new()),
+            seen_metrics: Mutex::new(HashSet::new()),
+            probe: Mutex::new(Arc::new(LocalProbe)),
+            retry: RetryPolicy::default(),
+            clock: Arc::new(OffsetDateTime::now_utc),
+            fired: Default::default(),
+        })
+    }
+
+    /// Replaces the platform probe (the Redis transport's seam).
+    pub fn set_probe(&self, probe: Arc<dyn PlatformProbe>) {
+        *self.probe.lock().unwrap_or_else(|p| p.into_inner()) = probe;
+    }
+
+    /// Seals channel secrets.
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+
+    /// Alerts fired by this process (for `/metrics`).
+    pub fn fired_total(&self) -> u64 {
+        self.fired.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The alert series of `/metrics`: alerts by state and severity (every
+    /// pair listed), and the alerts this process fired.
+    pub async fn prometheus(&self) -> Result<String, stampede_store::StoreError> {
+        use std::fmt::Write;
+        let counts = self.store.count_alerts().await?;
+        let mut out = String::from(
+            "# HELP stampede_alerts Stored alerts by state and severity.\n# TYPE stampede_alerts gauge\n",
+        );
+        for st in stampede_store::AlertState::ALL {
+            for sev in stampede_store::Severity::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(a, b, _)| a == st && b == sev)
+                    .map_or(0, |c| c.2);
+                let _ = writeln!(
+                    out,
+                    "stampede_alerts{{state=\"{st}\",severity=\"{sev}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stampede_alerts_fired_total Alerts fired by this server process.\n# TYPE stampede_alerts_fired_total counter\nstampede_alerts_fired_total {}",
+            self.fired_total()
+        );
+        Ok(out)
+    }
+
+    /// Whether a rule may name `metric`: a k6 built-in, or one a run of
+    /// this server has reported.
+    pub fn knows_metric(&self, metric: &str) -> bool {
+        Builtin::from_name(metric).is_some()
+            || self
+                .seen_metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(metric)
+    }
+
+    /// Checks a rule's meaning (422 message on failure).
+    pub fn check_rule(&self, rule: &NewAlertRule) -> Result<(), String> {
+        eval::check(rule, &|m| self.knows_metric(m)).map(|_| ())
+    }
+
+    fn now_ms(&self) -> i64 {
+        ((self.clock)().unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// Loads the rules (and, the first time, the alerts left firing).
+    pub async fn reload(&self, adopt: bool) -> Result<(), String> {
+        let rules = self.store.alert_rules().await.map_err(|e| e.to_string())?;
+        let compiled = rules
+            .into_iter()
+            .filter_map(|r| {
+                let name = r.rule.name.clone();
+                eval::compile(r)
+                    .map_err(|e| tracing::warn!(rule = %name, error = %e, "alert rule skipped"))
+                    .ok()
+            })
+            .collect();
+        let firing = if adopt {
+            self.store
+                .firing_alerts()
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            Vec::new()
+        };
+        let mut ev = self.evaluator.lock().unwrap_or_else(|p| p.into_inner());
+        ev.set_rules(compiled);
+        for a in firing {
+            if let Some(rule) = a.rule_id {
+                ev.adopt_firing(rule, &a.subject);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the service: hub subscriber and platform tick.
+    pub fn spawn(self: &Arc<Self>, orchestrator: Arc<Orchestrator>) {
+        let me = self.clone();
+        let mut rx = self.hub.subscribe();
+        tokio::spawn(async move {
+            if let Err(e) = me.reload(true).await {
+                tracing::error!(error = %e, "cannot load the alert rules");
+            }
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    msg = rx.recv() => match msg {
+                        Ok(m) => me.on_message(&m.text, &orchestrator).await,
+                        Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "the alert evaluator fell behind the hub"),
+                        Err(RecvError::Closed) => return,
+                    },
+                    _ = tick.tick() => {
+                        if let Err(e) = me.reload(false).await {
+                            tracing::warn!(error = %e, "cannot reload the alert rules");
+                        }
+                        let workers = me.probe.lock().unwrap_or_else(|p| p.into_inner()).workers();
+                        let now = me.now_ms();
+                        let t = me.evaluator.lock().unwrap_or_else(|p| p.into_inner()).observe_platform(&workers, now);
+                        me.apply(t, &orchestrator).await;
+                    }
+                }
+            }
+        });
+    }
+
+    async fn on_message(&self, text: &str, orchestrator: &Arc<Orchestrator>) {
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let Some(run) = v["run_id"].as_i64().map(RunId) else {
+            return;
+        };
+        match v["type"].as_str() {
+            Some("snapshot") => {
+                let snap = match parse_snapshot(text) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(run = %run, error = %e, "unreadable snapshot on the hub");
+                        return;
+                    }
+                };
+                {
+                    let mut seen = self.seen_metrics.lock().unwrap_or_else(|p| p.into_inner());
+                    for m in &snap.metrics {
+                        if !seen.contains(&m.name) && seen.len() < 10_000 {
+                            seen.insert(m.name.clone());
+                        }
+                    }
+                }
+                let Some(scenario) = self.scenario_of(run).await else {
+                    return;
+                };
+                let now = self.now_ms();
+                let t = self
+                    .evaluator
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .observe_interval(run, scenario, snap, now);
+                self.apply(t, orchestrator).await;
+            }
+            Some("state") => {
+                let ended = v["status"]
+                    .as_str()
+                    .and_then(|s| s.parse::<RunStatus>().ok())
+                    .is_some_and(|s| s.is_terminal());
+                if ended {
+                    self.scenarios
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&run);
+                    let t = self
+                        .evaluator
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .run_ended(run);
+                    self.apply(t, orchestrator).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn scenario_of(&self, run: RunId) -> Option<ScenarioId> {
+        if let Some(s) = self
+            .scenarios
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&run)
+        {
+            return Some(*s);
+        }
+        let s = self.store.run(run).await.ok()?.scenario_id;
+        self.scenarios
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(run, s);
+        Some(s)
+    }
+
+    /// Stores, publishes and delivers the evaluator's decisions.
+    async fn apply(&self, transitions: Vec<Transition>, orchestrator: &Arc<Orchestrator>) {
+        for t in transitions {
+            let (alert, event) = match t {
+                Transition::Fire {
+                    rule_id,
+                    subject,
+                    run_id,
+                    value,
+                    message,
+                } => {
+                    let Some(rule) = self
+                        .evaluator
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .rule(rule_id)
+                        .cloned()
+                    else {
+                        continue;
+                    };
+                    let new = NewAlert {
+                        rule_id: Some(rule_id),
+                        rule_name: rule.rule.name.clone(),
+                        severity: rule.rule.severity,
+                        subject,
+                        run_id,
+                        value: Some(value),
+                        message,
+                        at: (self.clock)(),
+                    };
+                    match self.store.fire_alert(&new).await {
+                        Ok(Some(a)) => {
+                            self.fired
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if let (true, Some(run)) = (rule.rule.stop_run, run_id) {
+                                if orchestrator.stop(run) {
+                                    tracing::warn!(run = %run, rule = %rule.rule.name, "run stopped by an alert rule");
+                                }
+                            }
+                            (a, "fired")
+                        }
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot store an alert");
+                            continue;
+                        }
+                    }
+                }
+                Transition::Resolve { rule_id, subject } => {
+                    match self
+                        .store
+                        .resolve_alert(rule_id, &subject, (self.clock)())
+                        .await
+                    {
+                        Ok(Some(a)) => (a, "resolved"),
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot resolve an alert");
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.notify(alert, event).await;
+        }
+    }
+
+    /// Publishes `alert`'s `event` on the hub and delivers it to its rule's channels.
+    pub async fn notify(&self, alert: Alert, event: &'static str) {
+        tracing::info!(alert = alert.id, event, subject = %alert.subject, message = %alert.message, "alert");
+        self.hub.publish(
+            alert.run_id,
+            json!({"type": "alert", "event": event, "alert": alert}),
+        );
+        let channels = match alert.rule_id {
+            Some(r) => self
+                .store
+                .alert_rule(r)
+                .await
+                .map(|r| r.rule.channels)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        for id in channels {
+            let Ok(channel) = self.store.channel(id).await else {
+                continue;
+            };
+            if !channel.enabled {
+                continue;
+            }
+            let (store, secrets, retry, alert) = (
+                self.store.clone(),
+                self.secrets.clone(),
+                self.retry.clone(),
+                alert.clone(),
+            );
+            tokio::spawn(async move {
+                notify::deliver(&store, &secrets, &channel, &alert, event, &retry).await;
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_metrics::{Registry, Sink, TagSet};
+
+    #[test]
+    fn hub_snapshots_parse_back() {
+        let reg = Registry::new();
+        let mut sink = Sink::new();
+        let tags = TagSet::from_pairs([("name", "a")]);
+        sink.add(Builtin::HttpReqFailed.metric(), &tags, 1.0, 0);
+        sink.add(Builtin::HttpReqDuration.metric(), &tags, 12.5, 0);
+        let snap = sink.take(0, 1_000_000_000).to_wire(&reg);
+        // As the orchestrator publishes it.
+        let text = json!({"type": "snapshot", "run_id": RunId(3), "index": 0, "snapshot": snap})
+            .to_string();
+        assert_eq!(parse_snapshot(&text).unwrap(), snap);
+    }
+}
