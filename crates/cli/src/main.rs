@@ -8,6 +8,7 @@ mod cmd_archive;
 mod cmd_baseline;
 mod cmd_chaos;
 mod cmd_compare;
+mod cmd_convert;
 mod cmd_demo;
 mod cmd_inspect;
 mod cmd_login;
@@ -74,6 +75,8 @@ enum Command {
     Submit(cmd_submit::SubmitArgs),
     /// List a server's runs.
     Runs(cmd_runs::RunsArgs),
+    /// Write the k6 script equivalent to a declarative scenario (YAML/JSON).
+    Convert(cmd_convert::ConvertArgs),
     /// Print the version.
     Version,
     /// Run one segment of a server's run (internal: the child process of
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Login(args) => cmd_login::run(args),
         Command::Submit(args) => cmd_submit::run(args),
         Command::Runs(args) => cmd_runs::run(args),
+        Command::Convert(args) => cmd_convert::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",
