@@ -11,16 +11,18 @@
 //! to. The position is that of the token as written.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use stampede_config::{K6Duration, Options};
 
 use crate::feeder::FeederData;
-use crate::format::{Backoff, Flow, Part, RequestSpec, Retry, ScenarioFile, Text, ThinkTime};
+use crate::format::{Flow, Part, RequestSpec, Retry, ScenarioFile, Text, ThinkTime};
+use crate::rules::{check, once_order, options};
 use crate::template::{Expr, Template};
+pub use crate::types::*;
 
 /// A problem in a scenario file, with its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,213 +112,14 @@ impl<'a> Locator<'a> {
     }
 }
 
-/// One step of a JSON path: a key, or an index into an array.
-pub type PathSeg = String;
-
-/// Where an extraction reads.
-#[derive(Debug, Clone)]
-pub enum Extract {
-    /// A JSON path into the body.
-    Json(Vec<PathSeg>),
-    /// A response header.
-    Header(String),
-    /// The first group of a regex (or the whole match).
-    Regex(regex::Regex),
-}
-
-/// What a check expects of a value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Want {
-    /// Present (and not null).
-    Exists,
-    /// Equal to.
-    Equals(Value),
-}
-
-/// One check of a response.
-#[derive(Debug, Clone)]
-pub enum CheckKind {
-    /// The status is one of these.
-    Status(Vec<u16>),
-    /// A JSON path of the body.
-    Json(Vec<PathSeg>, Want),
-    /// A header.
-    Header(String, Want),
-    /// The body contains a text.
-    BodyContains(String),
-    /// `http_req_duration` below a limit (or at most, with `<=`).
-    Duration {
-        /// `<=` rather than `<`.
-        inclusive: bool,
-        /// The limit, in milliseconds.
-        limit_ms: f64,
-    },
-}
-
-/// A named check (the `check` tag of `checks`).
-#[derive(Debug, Clone)]
-pub struct Check {
-    /// `request: what`.
-    pub name: String,
-    /// What it tests.
-    pub kind: CheckKind,
-}
-
-/// A JSON body template.
-#[derive(Debug, Clone)]
-pub enum JsonT {
-    /// A value without templates.
-    Lit(Value),
-    /// A templated string.
-    Str(Template),
-    /// An array.
-    Arr(Vec<JsonT>),
-    /// An object.
-    Obj(Vec<(String, JsonT)>),
-}
-
-/// A multipart part.
-#[derive(Debug, Clone)]
-pub enum CPart {
-    /// A text field.
-    Field(Template),
-    /// A file read at load time.
-    File {
-        /// Its name as sent.
-        filename: String,
-        /// Its type.
-        content_type: String,
-        /// Its bytes.
-        data: bytes::Bytes,
-    },
-}
-
-/// A request body.
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// None.
-    None,
-    /// JSON.
-    Json(JsonT),
-    /// URL-encoded form.
-    Form(Vec<(String, Template)>),
-    /// `multipart/form-data`.
-    Multipart(Vec<(String, CPart)>),
-    /// Raw text.
-    Raw(Template),
-}
-
-/// A pause.
-#[derive(Debug, Clone, Copy)]
-pub struct Think {
-    /// Shortest.
-    pub min: Duration,
-    /// Longest.
-    pub max: Duration,
-}
-
-/// A retry policy.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Statuses retried.
-    pub on: Vec<u16>,
-    /// Network errors retried.
-    pub on_error: bool,
-    /// Retries after the first attempt.
-    pub max: u32,
-    /// Delay growth.
-    pub backoff: Backoff,
-    /// First delay.
-    pub base: Duration,
-    /// Longest delay.
-    pub max_delay: Duration,
-    /// Randomize each delay in [delay/2, delay].
-    pub jitter: bool,
-}
-
-impl RetryPolicy {
-    /// The delay before retry number `n` (0-based), before jitter.
-    pub fn delay(&self, n: u32) -> Duration {
-        let d = match self.backoff {
-            Backoff::Constant => self.base,
-            Backoff::Exponential => self.base.saturating_mul(1u32 << n.min(30)),
-        };
-        d.min(self.max_delay)
-    }
-}
-
-/// A request ready to run.
-#[derive(Debug, Clone)]
-pub struct CRequest {
-    /// Its name.
-    pub name: String,
-    /// Its method.
-    pub method: http::Method,
-    /// Its URL (base URL included).
-    pub url: Template,
-    /// Query parameters.
-    pub query: Vec<(String, Template)>,
-    /// Headers (defaults first).
-    pub headers: Vec<(String, Template)>,
-    /// Body.
-    pub body: Body,
-    /// Extractions.
-    pub extract: Vec<(String, Extract)>,
-    /// Checks.
-    pub checks: Vec<Check>,
-    /// Pause after it.
-    pub think: Option<Think>,
-    /// Retry policy.
-    pub retry: Option<RetryPolicy>,
-    /// Timeout.
-    pub timeout: Duration,
-    /// Redirects followed.
-    pub redirects: Option<u32>,
-    /// Extra tags.
-    pub tags: Vec<(String, String)>,
-    /// Runs once per VU.
-    pub once: bool,
-    /// Weight in the weighted flow.
-    pub weight: u32,
-}
-
-/// A scenario ready to run or convert.
-#[derive(Debug)]
-pub struct Compiled {
-    /// The file as parsed.
-    pub file: ScenarioFile,
-    /// Its directory (feeder and upload paths are relative to it).
-    pub dir: PathBuf,
-    /// Requests in file order.
-    pub requests: Vec<CRequest>,
-    /// `once` requests in the order their variables need.
-    pub once_order: Vec<usize>,
-    /// The other requests, in file order.
-    pub main: Vec<usize>,
-    /// The setup requests (after the others in `requests`), in order.
-    pub setup: Vec<usize>,
-    /// Weighted flow: cumulative weights of `main`.
-    pub weights: Option<Vec<u32>>,
-    /// Feeders.
-    pub feeders: BTreeMap<String, Arc<FeederData>>,
-    /// Variables.
-    pub variables: HashMap<String, Value>,
-    /// The k6 options the file amounts to.
-    pub options: Value,
-    /// HTTP/2 requested.
-    pub http2: bool,
-    /// A cookie jar per VU.
-    pub cookies: bool,
-}
-
-fn duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     K6Duration::parse(s)
         .map_err(|e| format!("{s:?} is not a duration: {e}"))?
         .to_std()
         .ok_or_else(|| format!("{s:?} must not be negative"))
 }
 
-fn path_of(p: &str) -> Vec<PathSeg> {
+pub(crate) fn path_of(p: &str) -> Vec<PathSeg> {
     p.replace('[', ".")
         .replace(']', "")
         .split('.')
@@ -326,13 +129,13 @@ fn path_of(p: &str) -> Vec<PathSeg> {
 }
 
 /// Collects problems, each located.
-struct Problems<'a> {
+pub(crate) struct Problems<'a> {
     loc: &'a Locator<'a>,
     list: Vec<Diagnostic>,
 }
 
 impl Problems<'_> {
-    fn add(&mut self, anchor: Option<&str>, needle: &str, msg: impl Into<String>) {
+    pub(crate) fn add(&mut self, anchor: Option<&str>, needle: &str, msg: impl Into<String>) {
         self.list.push(self.loc.at(anchor, needle, msg.into()));
     }
 }
@@ -919,230 +722,4 @@ fn ensure_slash(u: &str) -> String {
     } else {
         format!("/{u}")
     }
-}
-
-fn want(v: &Value) -> Want {
-    match v {
-        Value::String(s) if s == "exists" => Want::Exists,
-        other => Want::Equals(other.clone()),
-    }
-}
-
-fn describe(w: &Want) -> String {
-    match w {
-        Want::Exists => "exists".into(),
-        Want::Equals(v) => format!("== {v}"),
-    }
-}
-
-fn check(req: &str, key: &str, v: &Value) -> Result<Check, String> {
-    let (kind, what) = if key == "status" {
-        let list: Vec<u16> = match v {
-            Value::Number(n) => vec![n
-                .as_u64()
-                .and_then(|n| u16::try_from(n).ok())
-                .ok_or("a status is a number from 100 to 599")?],
-            Value::Array(a) => a
-                .iter()
-                .map(|x| x.as_u64().and_then(|n| u16::try_from(n).ok()))
-                .collect::<Option<Vec<_>>>()
-                .ok_or("statuses are numbers from 100 to 599")?,
-            _ => return Err("a status or a list of statuses".into()),
-        };
-        let text: Vec<String> = list.iter().map(u16::to_string).collect();
-        (
-            CheckKind::Status(list),
-            format!("status is {}", text.join(" or ")),
-        )
-    } else if let Some(p) = key.strip_prefix("json.") {
-        let w = want(v);
-        let what = format!("json.{p} {}", describe(&w));
-        (CheckKind::Json(path_of(p), w), what)
-    } else if let Some(h) = key.strip_prefix("header.") {
-        let w = match v {
-            Value::String(s) if s == "exists" => Want::Exists,
-            Value::String(s) => Want::Equals(Value::String(s.clone())),
-            _ => return Err("a header is checked against a text or exists".into()),
-        };
-        let what = format!("header.{h} {}", describe(&w));
-        (CheckKind::Header(h.to_string(), w), what)
-    } else if key == "body_contains" {
-        let s = v.as_str().ok_or("body_contains takes a text")?;
-        (
-            CheckKind::BodyContains(s.to_string()),
-            format!("body contains {s:?}"),
-        )
-    } else if key == "duration" {
-        let s = v.as_str().ok_or("duration takes a limit like \"<500ms\"")?;
-        let (inclusive, rest) = if let Some(r) = s.strip_prefix("<=") {
-            (true, r)
-        } else if let Some(r) = s.strip_prefix('<') {
-            (false, r)
-        } else {
-            return Err("duration takes a limit like \"<500ms\"".into());
-        };
-        let d = duration(rest.trim())?;
-        (
-            CheckKind::Duration {
-                inclusive,
-                limit_ms: d.as_secs_f64() * 1000.0,
-            },
-            format!("duration {s}"),
-        )
-    } else {
-        return Err(
-            "unknown check: use status, json.<path>, header.<Name>, body_contains or duration"
-                .into(),
-        );
-    };
-    Ok(Check {
-        name: format!("{req}: {what}"),
-        kind,
-    })
-}
-
-/// `once` requests ordered so that each runs after the `once` requests
-/// extracting what it uses; `Err` holds a cycle.
-fn once_order(
-    reqs: &[CRequest],
-    uses: &[HashSet<String>],
-    extracted: &HashMap<&str, Vec<usize>>,
-) -> Result<Vec<usize>, Vec<usize>> {
-    let once: Vec<usize> = (0..reqs.len()).filter(|i| reqs[*i].once).collect();
-    let deps = |i: usize| -> Vec<usize> {
-        let mut d: Vec<usize> = uses[i]
-            .iter()
-            .flat_map(|v| extracted.get(v.as_str()).into_iter().flatten().copied())
-            .filter(|j| *j != i && reqs[*j].once)
-            .collect();
-        d.sort_unstable();
-        d.dedup();
-        d
-    };
-    // Depth-first, in file order; a node met again while on the stack closes
-    // a cycle.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    let mut mark = vec![Mark::New; reqs.len()];
-    let mut order = Vec::new();
-    fn visit(
-        i: usize,
-        deps: &dyn Fn(usize) -> Vec<usize>,
-        mark: &mut [Mark],
-        stack: &mut Vec<usize>,
-        order: &mut Vec<usize>,
-    ) -> Result<(), Vec<usize>> {
-        match mark[i] {
-            Mark::Done => return Ok(()),
-            Mark::Open => {
-                let at = stack.iter().position(|x| *x == i).unwrap_or(0);
-                return Err(stack[at..].to_vec());
-            }
-            Mark::New => {}
-        }
-        mark[i] = Mark::Open;
-        stack.push(i);
-        for d in deps(i) {
-            visit(d, deps, mark, stack, order)?;
-        }
-        stack.pop();
-        mark[i] = Mark::Done;
-        order.push(i);
-        Ok(())
-    }
-    for &i in &once {
-        visit(i, &deps, &mut mark, &mut Vec::new(), &mut order)?;
-    }
-    Ok(order)
-}
-
-/// The k6 options of the file; whether it wants HTTP/2 and cookies.
-fn options(file: &ScenarioFile, p: &mut Problems<'_>) -> (Value, bool, bool) {
-    let l = &file.load;
-    let mut sc = Map::new();
-    let executor = l.executor.map_or("constant-vus", |e| e.name());
-    sc.insert("executor".into(), json!(executor));
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            sc.insert(k.into(), v);
-        }
-    };
-    put("vus", l.vus.map(Value::from));
-    put("duration", l.duration.clone().map(Value::from));
-    put("iterations", l.iterations.map(Value::from));
-    put("rate", l.rate.map(Value::from));
-    put("timeUnit", l.time_unit.clone().map(Value::from));
-    put("preAllocatedVUs", l.pool.map(Value::from));
-    put("maxVUs", l.max_vus.map(Value::from));
-    put("startVUs", l.start_vus.map(Value::from));
-    put("startRate", l.start_rate.map(Value::from));
-    put("gracefulStop", l.graceful_stop.clone().map(Value::from));
-    put(
-        "gracefulRampDown",
-        l.graceful_ramp_down.clone().map(Value::from),
-    );
-    put("maxDuration", l.max_duration.clone().map(Value::from));
-    put(
-        "stages",
-        l.stages.as_ref().map(|s| {
-            Value::Array(
-                s.iter()
-                    .map(|st| json!({"duration": st.duration, "target": st.target}))
-                    .collect(),
-            )
-        }),
-    );
-    sc.insert("exec".into(), json!("default"));
-    let mut o = Map::new();
-    o.insert("scenarios".into(), json!({ "default": Value::Object(sc) }));
-    if !file.thresholds.is_empty() {
-        o.insert(
-            "thresholds".into(),
-            serde_json::to_value(&file.thresholds).unwrap_or_default(),
-        );
-    }
-    let h = &file.http;
-    let cookies = h.cookies.unwrap_or(true);
-    if cookies {
-        o.insert("noCookiesReset".into(), json!(true));
-    }
-    if let Some(v) = h.insecure_skip_tls_verify {
-        o.insert("insecureSkipTLSVerify".into(), json!(v));
-    }
-    if let Some(v) = h.max_redirects {
-        o.insert("maxRedirects".into(), json!(v));
-    }
-    if let Some(v) = &h.user_agent {
-        o.insert("userAgent".into(), json!(v));
-    }
-    if let Some(v) = h.discard_response_bodies {
-        o.insert("discardResponseBodies".into(), json!(v));
-    }
-    if h.tls_min.is_some() || h.tls_max.is_some() {
-        let mut t = Map::new();
-        if let Some(v) = &h.tls_min {
-            t.insert("min".into(), json!(v));
-        }
-        if let Some(v) = &h.tls_max {
-            t.insert("max".into(), json!(v));
-        }
-        o.insert("tlsVersion".into(), Value::Object(t));
-    }
-    let http2 = match h.version.as_ref().map(Text::as_text).as_deref() {
-        None | Some("1.1") => false,
-        Some("2") | Some("2.0") => true,
-        Some(other) => {
-            p.add(
-                Some("http"),
-                "version",
-                format!("http.version: {other:?} is neither \"1.1\" nor \"2\""),
-            );
-            false
-        }
-    };
-    (Value::Object(o), http2, cookies)
 }

@@ -9,7 +9,8 @@
 //!    with `serde_norway` (the maintained serde_yaml fork), JSON with
 //!    `serde_json`; both report structural errors (unknown keys, wrong
 //!    types, bad syntax) at `file:line:col`.
-//! 2. **Compilation and validation** (`compile.rs`): templates compiled
+//! 2. **Compilation and validation** (`compile.rs`, into the compiled form
+//!    of `types.rs`, with the position-free rules of `rules.rs`): templates compiled
 //!    (`template.rs`), every name they use resolved (variables, values some
 //!    request extracts, feeder columns), feeders read and checked
 //!    (`feeder.rs`), `once` requests ordered by the values they need from
@@ -33,7 +34,9 @@ mod compile;
 mod convert;
 mod feeder;
 mod format;
+mod rules;
 mod template;
+mod types;
 mod vu;
 
 use std::path::Path;
