@@ -339,3 +339,8 @@ ALL = {
     "overhead": overhead,
     "startup": startup,
 }
+
+# Issue 19's goals for declarative scenarios run natively (goals_native.py).
+import goals_native  # noqa: E402  (needs the definitions above)
+
+goals_native.register()

@@ -102,7 +102,20 @@ pub fn load(
     cfg.logger = logger.clone();
     cfg.threads = threads;
     cfg.text_summary = Some(crate::summary::text_summary_fn());
-    Loaded::load(cfg).map_err(|e| {
+    // A declarative scenario (YAML/JSON) runs natively: no script, no
+    // JavaScript runtime; its errors name file:line:col.
+    let loaded = if stampede_scenario::is_scenario_path(script) && cfg.archive.is_none() {
+        match stampede_scenario::Scenario::load(script) {
+            Ok(s) => Loaded::load_native(cfg, s.program()),
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Err(fail(&logger, &lines, ExitCode::InvalidConfig.code()));
+            }
+        }
+    } else {
+        Loaded::load(cfg)
+    };
+    loaded.map_err(|e| {
         let code = e.exit_code().code();
         let hint = match e.exit_code() {
             ExitCode::InvalidConfig => "invalid config",

@@ -9,6 +9,7 @@ mod cmd_archive;
 mod cmd_baseline;
 mod cmd_chaos;
 mod cmd_compare;
+mod cmd_convert;
 mod cmd_demo;
 mod cmd_inspect;
 mod cmd_login;
@@ -78,6 +79,8 @@ enum Command {
     Runs(cmd_runs::RunsArgs),
     /// Run segments of a server's runs, taken from Redis (`server --redis`).
     Worker(cmd_worker::WorkerArgs),
+    /// Write the k6 script equivalent to a declarative scenario (YAML/JSON).
+    Convert(cmd_convert::ConvertArgs),
     /// Print the version.
     Version,
     /// Run one segment of a server's run (internal: the child process of
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Submit(args) => cmd_submit::run(args),
         Command::Runs(args) => cmd_runs::run(args),
         Command::Worker(args) => cmd_worker::run(args),
+        Command::Convert(args) => cmd_convert::run(args),
         Command::Version => {
             println!(
                 "stampede v{} (k6 v1.1.0 compatible, {}/{})",

@@ -519,3 +519,34 @@ fn user_pool_websockets() {
     assert!(run.count("ws_sessions") > 0.0);
     assert!(run.count("task_status_updates") > 0.0);
 }
+
+#[test]
+fn declarative_scenarios() {
+    // Seed 001's load test as data (examples/load.yaml), run natively.
+    let target = fresh_target();
+    let run = run_example("load.yaml", &target, &[]);
+    run.assert_passed();
+    run.assert_check_passed("login: status is 200");
+    run.assert_check_passed("login: extract token");
+    assert!(run.count("http_reqs{kind:read}") > 0.0);
+    assert!(run.count("http_reqs{kind:write}") > 0.0);
+
+    // Seed 003's flash sale as data, its stages shortened (as the
+    // flash-sale.js test does with TIME_SCALE): 100 units, none oversold.
+    let target = fresh_target();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let yaml = std::fs::read_to_string(examples_dir().join("flash-sale.yaml"))
+        .expect("examples/flash-sale.yaml")
+        .replace("duration: 10s, target: 50", "duration: 2s, target: 10")
+        .replace("duration: 10s, target: 100", "duration: 2s, target: 20")
+        .replace("duration: 5s, target: 0", "duration: 1s, target: 0");
+    let short = dir.path().join("flash-sale.yaml");
+    std::fs::write(&short, yaml).expect("a shortened copy");
+    let run = run_example(short.to_str().expect("a UTF-8 path"), &target, &[]);
+    run.assert_passed();
+    run.assert_check_passed("init: status is 200");
+    run.assert_check_passed("order: status is 200 or 302 or 409");
+    let sale = get_json(&target, "/verify?productId=iphone-15");
+    assert_eq!(sale["oversold"], false, "{sale}");
+    assert_eq!(sale["orders_accepted"], 100, "{sale}");
+}

@@ -87,7 +87,11 @@ pub(crate) async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
 
     // VU 0 runs setup, teardown and handleSummary; the others run iterations.
     l.stats.set_status(status::INIT_VUS);
-    let vu0 = match l.workers.spawn_vu(l.test.clone(), 0, 0).await {
+    let vu0 = match l
+        .workers
+        .spawn_vu(l.test.clone(), l.pool.native(), 0, 0)
+        .await
+    {
         Ok(v) => v,
         Err(e) => return LifecycleOutcome::failed(ExitCode::ScriptException, e.to_string(), None),
     };

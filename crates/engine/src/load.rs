@@ -14,6 +14,7 @@ use stampede_metrics::thresholds::{ThresholdSpec, Thresholds};
 use stampede_metrics::Registry;
 
 use crate::error::EngineError;
+use crate::native::NativeProgram;
 
 /// What a run starts from.
 pub struct RunConfig {
@@ -88,6 +89,8 @@ pub struct Loaded {
     pub(crate) config: RunConfig,
     /// The consolidated options the plan was resolved from.
     pub(crate) options: Options,
+    /// The native program run instead of a script, if any.
+    pub(crate) native: Option<Arc<dyn NativeProgram>>,
 }
 
 /// What the probe VU learned.
@@ -139,7 +142,40 @@ impl Loaded {
         let mut probe_env = TestEnv::probe(program.clone(), env.clone(), config.logger.clone());
         probe_env.registry = registry.clone();
         let probe = run_probe(Arc::new(probe_env))?;
+        Self::resolve(config, program, probe, env, registry, None)
+    }
 
+    /// Loads a native program (a test written as data) instead of a
+    /// script: its options are the script layer, it exports `default`
+    /// only, and no JavaScript runs, not even to probe it.
+    pub fn load_native(
+        config: RunConfig,
+        native: Arc<dyn NativeProgram>,
+    ) -> Result<Self, EngineError> {
+        let outer = config
+            .config_file
+            .clone()
+            .merge(config.env_options.clone())
+            .merge(config.cli_options.clone());
+        let env = script_env(&outer, &config.system_env);
+        let program = Program::from_source(&config.script, String::new());
+        let probe = Probe {
+            options: Some(native.options()),
+            exports: native.exports(),
+        };
+        let registry = Arc::new(Registry::new());
+        Self::resolve(config, program, probe, env, registry, Some(native))
+    }
+
+    /// Merges the options layers and validates the plan and thresholds.
+    fn resolve(
+        config: RunConfig,
+        program: Arc<Program>,
+        probe: Probe,
+        env: BTreeMap<String, String>,
+        registry: Arc<Registry>,
+        native: Option<Arc<dyn NativeProgram>>,
+    ) -> Result<Self, EngineError> {
         // An archive's options are those the test had when it was made:
         // the script's and the layers given to `archive`.
         let script_options = match &config.archive {
@@ -175,6 +211,7 @@ impl Loaded {
             env,
             config,
             options: merged,
+            native,
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use stampede_js::{ScriptError, TestEnv};
 
+use crate::native::NativeProgram;
 use crate::vu_task::VuHandle;
 use crate::worker::Workers;
 
@@ -15,6 +16,8 @@ pub(crate) struct Pool {
     idle: Mutex<Vec<VuHandle>>,
     workers: Arc<Workers>,
     test: Arc<TestEnv>,
+    /// The native program whose VUs to make instead of the script's.
+    native: Option<Arc<dyn NativeProgram>>,
     next_id: AtomicU64,
     /// Offset of this instance's VU ids in the whole test (`idInTest`).
     id_offset: u64,
@@ -22,11 +25,17 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub fn new(workers: Arc<Workers>, test: Arc<TestEnv>, id_offset: u64) -> Arc<Self> {
+    pub fn new(
+        workers: Arc<Workers>,
+        test: Arc<TestEnv>,
+        native: Option<Arc<dyn NativeProgram>>,
+        id_offset: u64,
+    ) -> Arc<Self> {
         Arc::new(Self {
             idle: Mutex::new(Vec::new()),
             workers,
             test,
+            native,
             next_id: AtomicU64::new(1),
             created: AtomicU64::new(0),
             id_offset,
@@ -38,7 +47,12 @@ impl Pool {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let vu = self
             .workers
-            .spawn_vu(self.test.clone(), id, id + self.id_offset)
+            .spawn_vu(
+                self.test.clone(),
+                self.native.clone(),
+                id,
+                id + self.id_offset,
+            )
             .await?;
         self.created.fetch_add(1, Ordering::Relaxed);
         Ok(vu)
@@ -81,6 +95,11 @@ impl Pool {
     /// Returns a VU to the idle list.
     pub fn give_back(&self, vu: VuHandle) {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(vu);
+    }
+
+    /// The native program, when the VUs are not the script's.
+    pub fn native(&self) -> Option<Arc<dyn NativeProgram>> {
+        self.native.clone()
     }
 
     /// VUs initialized so far (k6's `vus_max`).

@@ -344,6 +344,7 @@ async fn run_test(
         registry,
         env,
         config,
+        native,
         ..
     } = loaded;
     let logger = config.logger.clone();
@@ -417,7 +418,7 @@ async fn run_test(
             return early_report(ExitCode::SystemError, msg, registry, thresholds);
         }
     };
-    let pool = Pool::new(workers.clone(), test.clone(), 0);
+    let pool = Pool::new(workers.clone(), test.clone(), native, 0);
     let own_sink = Arc::new(Mutex::new(MainSink::new(!outputs.is_empty())));
     let shared = Arc::new(Mutex::new(Collected {
         store: Store::new(),

@@ -12,6 +12,7 @@ use stampede_js::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::native::{NativeProgram, NativeVu};
 use crate::stats::RunStats;
 
 /// How a VU obtains its next iteration in a scenario.
@@ -181,16 +182,47 @@ impl VuHandle {
     }
 }
 
+/// A VU of either kind: a script's or a native program's.
+enum AnyVu {
+    Js(Vu),
+    Native(Box<dyn NativeVu>),
+}
+
+impl AnyVu {
+    fn activate(&mut self, info: Arc<ScenarioInfo>) {
+        match self {
+            AnyVu::Js(vu) => vu.activate(info),
+            AnyVu::Native(vu) => vu.activate(info),
+        }
+    }
+
+    fn run_iteration(
+        &mut self,
+        req: IterationRequest<'_>,
+        setup: Option<&Arc<str>>,
+    ) -> IterationOutcome {
+        match self {
+            AnyVu::Js(vu) => vu.run_iteration(req, setup),
+            AnyVu::Native(vu) => vu.run_iteration(req),
+        }
+    }
+}
+
 /// Runs inside the VU's coroutine.
 pub(crate) fn vu_main(
     test: Arc<TestEnv>,
+    native: Option<Arc<dyn NativeProgram>>,
     cfg: VuConfig,
     rx: mpsc::UnboundedReceiver<VuCmd>,
     ready: oneshot::Sender<Result<VuHandle, ScriptError>>,
     handle: VuHandle,
     stats: Arc<RunStats>,
 ) {
-    let mut vu = match Vu::new(test, cfg) {
+    let made = match &native {
+        Some(p) => p.new_vu(&test, cfg).map(AnyVu::Native),
+        None => Vu::new(test, cfg).map(AnyVu::Js),
+    };
+    let mut vu = match made {
         Ok(vu) => vu,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -224,21 +256,32 @@ pub(crate) fn vu_main(
                 run_scenario(&mut vu, &run, index, &release, &stats);
                 let _ = done.send(handle.clone());
             }
+            // A native program exports no teardown or handleSummary, so
+            // only a script VU is ever asked for them.
             VuCmd::Setup { reply } => {
-                let _ = reply.send(vu.call_setup());
+                let _ = reply.send(match &mut vu {
+                    AnyVu::Js(vu) => vu.call_setup(),
+                    AnyVu::Native(vu) => vu.call_setup().map(|()| None),
+                });
             }
             VuCmd::Teardown { data, reply } => {
-                let _ = reply.send(vu.call_teardown(data.as_ref()));
+                let _ = reply.send(match &mut vu {
+                    AnyVu::Js(vu) => vu.call_teardown(data.as_ref()),
+                    AnyVu::Native(_) => Ok(()),
+                });
             }
             VuCmd::HandleSummary { data, reply } => {
-                let _ = reply.send(vu.call_handle_summary(&data));
+                let _ = reply.send(match &mut vu {
+                    AnyVu::Js(vu) => vu.call_handle_summary(&data),
+                    AnyVu::Native(_) => Ok(None),
+                });
             }
         }
     }
 }
 
 fn run_scenario(
-    vu: &mut Vu,
+    vu: &mut AnyVu,
     run: &ScenarioRun,
     index: u64,
     release: &AtomicBool,

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::collector::CollectorMsg;
 use crate::control::{panic_message, StopReason, Stopper};
+use crate::native::NativeProgram;
 use crate::stats::RunStats;
 use crate::vu_task::{vu_main, VuCmd, VuHandle};
 
@@ -33,6 +34,7 @@ pub(crate) enum Flushed {
 enum WorkerCmd {
     SpawnVu {
         test: Arc<TestEnv>,
+        native: Option<Arc<dyn NativeProgram>>,
         id: u64,
         id_in_test: u64,
         reply: oneshot::Sender<Result<VuHandle, ScriptError>>,
@@ -101,10 +103,12 @@ impl Workers {
         })
     }
 
-    /// Initializes a VU on the next thread (round robin).
+    /// Initializes a VU on the next thread (round robin): a native
+    /// program's when one is given, else the script's.
     pub async fn spawn_vu(
         &self,
         test: Arc<TestEnv>,
+        native: Option<Arc<dyn NativeProgram>>,
         id: u64,
         id_in_test: u64,
     ) -> Result<VuHandle, ScriptError> {
@@ -112,6 +116,7 @@ impl Workers {
         let (reply, rx) = oneshot::channel();
         let sent = self.threads[i].tx.send(WorkerCmd::SpawnVu {
             test,
+            native,
             id,
             id_in_test,
             reply,
@@ -240,6 +245,7 @@ fn worker_main(
             match cmd {
                 WorkerCmd::SpawnVu {
                     test,
+                    native,
                     id,
                     id_in_test,
                     reply,
@@ -258,7 +264,7 @@ fn worker_main(
                     match Stack::new(VU_STACK_SIZE) {
                         Ok(stack) => {
                             let co = Coro::on_stack(stack, move || {
-                                vu_main(test, cfg, cmd_rx, reply, handle, stats)
+                                vu_main(test, native, cfg, cmd_rx, reply, handle, stats)
                             });
                             vus.spawn_local(async move {
                                 let _gone = gone;

@@ -1,0 +1,143 @@
+//! Declarative HTTP scenarios: a load test written as data (YAML or JSON),
+//! run natively in Rust through the engine's executors — no JavaScript
+//! runtime is created — or converted to the equivalent k6 script.
+//!
+//! The pipeline, each step its own module:
+//!
+//! 1. **Format** (`format.rs`): serde types with `deny_unknown_fields`, from
+//!    which the published JSON Schema is derived ([`schema`]). YAML is read
+//!    with `serde_norway` (the maintained serde_yaml fork), JSON with
+//!    `serde_json`; both report structural errors (unknown keys, wrong
+//!    types, bad syntax) at `file:line:col`.
+//! 2. **Compilation and validation** (`compile.rs`, into the compiled form
+//!    of `types.rs`, with the position-free rules of `rules.rs`): templates compiled
+//!    (`template.rs`), every name they use resolved (variables, values some
+//!    request extracts, feeder columns), feeders read and checked
+//!    (`feeder.rs`), `once` requests ordered by the values they need from
+//!    each other (a cycle is an error), checks and extractions parsed, and
+//!    the `load` section turned into k6 options and validated by the very
+//!    code that validates a script's options. Every problem is reported at
+//!    once, each at `file:line:col`, before any load.
+//! 3. **Execution** (`vu.rs`): a [`stampede_engine::NativeProgram`] whose
+//!    VUs run on the engine's scheduler threads and coroutines. The
+//!    engine's executors, execution segments, thresholds, summary, outputs
+//!    and exit codes apply unchanged, and the VUs record k6's metrics with
+//!    k6's names and tags (`http_reqs`, `http_req_duration`,
+//!    `http_req_failed`, `checks`, `iterations`, `data_*`; `name`, `method`,
+//!    `status`, `url`...).
+//! 4. **Conversion** (`convert.rs`): the equivalent k6 script, for users who
+//!    outgrow the format, checked against real k6 by a differential test.
+//!
+//! The format is documented, schema included, in `docs/scenarios.md`.
+
+mod compile;
+mod convert;
+mod feeder;
+mod format;
+mod rules;
+mod template;
+mod types;
+mod vu;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use compile::{Compiled, Diagnostic};
+pub use format::{schema, ScenarioFile};
+
+/// A loaded, validated scenario.
+pub struct Scenario {
+    compiled: Arc<Compiled>,
+}
+
+/// Whether `path` names a scenario file rather than a script
+/// (`.yaml`, `.yml`, `.json`).
+pub fn is_scenario_path(path: &Path) -> bool {
+    matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let src = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic {
+                file: path.display().to_string(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read the scenario: {e}"),
+            }]
+        })?;
+        Self::parse(&src, path)
+    }
+
+    /// Validates a scenario's text; `path` places its errors and its
+    /// relative files. JSON when the path ends in `.json`, else YAML.
+    pub fn parse(src: &str, path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let file_name = path.display().to_string();
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let parsed: Result<ScenarioFile, (usize, usize, String)> = if is_json {
+            serde_json::from_str(src).map_err(|e| {
+                let msg = strip_position(&e.to_string());
+                (e.line().max(1), e.column().max(1), msg)
+            })
+        } else {
+            serde_norway::from_str(src).map_err(|e| {
+                let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                (line, col, strip_position(&e.to_string()))
+            })
+        };
+        let file = parsed.map_err(|(line, col, message)| {
+            vec![Diagnostic {
+                file: file_name.clone(),
+                line,
+                col,
+                message,
+            }]
+        })?;
+        let compiled = compile::compile(file, src, path)?;
+        Ok(Self {
+            compiled: Arc::new(compiled),
+        })
+    }
+
+    /// The native program the engine runs.
+    pub fn program(&self) -> Arc<dyn stampede_engine::NativeProgram> {
+        Arc::new(vu::Program::new(self.compiled.clone()))
+    }
+
+    /// The k6 options the scenario amounts to.
+    pub fn options(&self) -> serde_json::Value {
+        self.compiled.options.clone()
+    }
+
+    /// The equivalent k6 script, to be written into `out_dir` (its file
+    /// paths are relative to the scenario's directory when that is the
+    /// same, else absolute).
+    pub fn to_k6_script(&self, out_dir: Option<&Path>) -> String {
+        convert::k6_script(&self.compiled, out_dir)
+    }
+
+    /// The compiled scenario.
+    pub fn compiled(&self) -> &Compiled {
+        &self.compiled
+    }
+}
+
+/// Drops the parsers' own " at line L column C" (the diagnostic says it).
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
