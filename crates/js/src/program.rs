@@ -38,7 +38,7 @@ pub struct Program {
 #[derive(Debug)]
 enum Origin {
     /// The local file system, and the network for remote modules.
-    Disk(RemoteModules),
+    Disk(Box<RemoteModules>),
     /// An archive, and nothing else.
     Archive(Arc<Archive>),
 }
@@ -71,7 +71,7 @@ impl Program {
         Arc::new(Self {
             main: main.to_string_lossy().into_owned(),
             main_source: source.into(),
-            origin: Origin::Disk(remote),
+            origin: Origin::Disk(Box::new(remote)),
             files: Mutex::new(BTreeMap::new()),
             bytecode: Mutex::new(HashMap::new()),
             graph: Default::default(),
