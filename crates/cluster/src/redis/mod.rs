@@ -113,22 +113,21 @@ pub struct ControlMessage {
     pub control: Control,
 }
 
-/// The control word stored in a lease's hash.
-pub fn control_word(c: Control) -> &'static str {
+/// The field of a lease's hash that keeps a control of this kind, so a
+/// worker that missed the pub/sub message (or resumes the lease) still
+/// sees it at its next heartbeat. One field per kind: a start, a summary,
+/// a stop and an abort may all be pending for one lease.
+pub fn control_field(c: &Control) -> &'static str {
     match c {
+        Control::Start { .. } => "start",
+        Control::Summary { .. } => "summary",
         Control::Stop => "stop",
         Control::Abort => "abort",
     }
 }
 
-/// Parses [`control_word`]'s output.
-pub fn parse_control(word: &str) -> Option<Control> {
-    match word {
-        "stop" => Some(Control::Stop),
-        "abort" => Some(Control::Abort),
-        _ => None,
-    }
-}
+/// Every [`control_field`], in the order a heartbeat applies them.
+pub const CONTROL_FIELDS: [&str; 4] = ["start", "summary", "stop", "abort"];
 
 /// Unix milliseconds now.
 pub fn now_ms() -> u64 {
@@ -183,11 +182,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn control_words_round_trip() {
-        for c in [Control::Stop, Control::Abort] {
-            assert_eq!(parse_control(control_word(c)), Some(c));
+    fn every_control_kind_has_its_own_field() {
+        let all = [
+            Control::Start { at_unix_ms: 1 },
+            Control::Summary {
+                data: serde_json::json!({"metrics": {}}),
+            },
+            Control::Stop,
+            Control::Abort,
+        ];
+        let fields: Vec<_> = all.iter().map(control_field).collect();
+        assert_eq!(fields, CONTROL_FIELDS);
+        for c in all {
+            assert_eq!(Control::from_line(&c.to_line()).unwrap(), c);
         }
-        assert_eq!(parse_control("pause"), None);
     }
 
     #[test]

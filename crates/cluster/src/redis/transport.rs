@@ -24,7 +24,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{
-    connect, control_word, ensure_group, events_key, lease_key, now_ms, worker_key, ControlMessage,
+    connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key, ControlMessage,
     Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
 };
 use crate::protocol::{Control, SegmentEvent, SegmentJob};
@@ -261,8 +261,9 @@ impl RedisTransport {
             tokio::select! {
                 c = controls.recv() => {
                     let c = c.unwrap_or(Control::Abort);
+                    let abort = c == Control::Abort;
                     self.send_control(&lease.id, c).await;
-                    if c == Control::Abort {
+                    if abort {
                         break Ok(());
                     }
                 }
@@ -293,9 +294,9 @@ impl RedisTransport {
                                     watch.last_index = watch.last_index.max(Some(index));
                                     ev
                                 }
-                                SegmentEvent::Finished { exit_code, error, summary_text, summary } => {
-                                    let error = annotate(error, &watch.notes, &seen);
-                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary });
+                                SegmentEvent::Finished { mut error, exit_code, summary_text, summary, handle_summary, setup_data, duration_s } => {
+                                    error = annotate(error, &watch.notes, &seen);
+                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary, handle_summary, setup_data, duration_s });
                                     break;
                                 }
                                 SegmentEvent::Failed { .. } => { end = Some(ev); break }
@@ -318,17 +319,20 @@ impl RedisTransport {
         result
     }
 
-    /// Sends a stop or abort: in the lease's hash (seen at the next
-    /// heartbeat) and on the control channel (seen at once).
+    /// Sends a control: in the lease's hash (seen at the next heartbeat,
+    /// also by a worker that resumes the lease) and on the control channel
+    /// (seen at once).
     async fn send_control(&self, lease: &str, c: Control) {
         let mut conn = self.conn.clone();
+        let field = control_field(&c);
+        let line = c.to_line();
         let msg = serde_json::to_string(&ControlMessage {
             lease: lease.to_string(),
             control: c,
         })
         .expect("control messages serialize");
         let r: redis::RedisResult<()> = redis::pipe()
-            .hset(lease_key(lease), "control", control_word(c))
+            .hset(lease_key(lease), field, line)
             .publish(CONTROL_CHANNEL, msg)
             .query_async(&mut conn)
             .await;

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 use super::sys::{memory_used, CpuSampler};
 use super::{
-    connect, ensure_group, events_key, lease_key, now_ms, parse_control, worker_key,
+    connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key, CONTROL_FIELDS,
     ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, GROUP, HEARTBEAT, HEARTBEAT_TTL, LEASES,
     LEASE_KEY_TTL, RECLAIM_IDLE, WORKERS,
 };
@@ -68,7 +68,8 @@ struct Running {
     lease: Lease,
     control: mpsc::UnboundedSender<Control>,
     start_ms: Arc<std::sync::atomic::AtomicU64>,
-    applied: Option<Control>,
+    /// The kinds of control ([`control_field`]) already passed on.
+    applied: std::collections::BTreeSet<&'static str>,
 }
 
 /// A lease whose segment ended, to acknowledge.
@@ -228,9 +229,10 @@ impl Worker {
                 pipe.hset(&key, "start_ms", start).ignore();
             }
             pipe.expire(&key, LEASE_KEY_TTL.as_secs() as i64).ignore();
-            pipe.hget(&key, "control");
+            pipe.cmd("HMGET").arg(&key).arg(&CONTROL_FIELDS[..]);
         }
-        let reply: redis::RedisResult<Vec<Option<String>>> = pipe.query_async(&mut self.conn).await;
+        let reply: redis::RedisResult<Vec<Vec<Option<String>>>> =
+            pipe.query_async(&mut self.conn).await;
         match reply {
             Ok(controls) => {
                 if self.last_ok.elapsed() > HEARTBEAT_TTL {
@@ -239,9 +241,12 @@ impl Worker {
                     let _ = ensure_group(&mut self.conn).await;
                 }
                 self.last_ok = Instant::now();
-                for (id, c) in ids.iter().zip(controls) {
-                    if let Some(c) = c.as_deref().and_then(parse_control) {
-                        self.apply(id, c);
+                for (id, lines) in ids.iter().zip(controls) {
+                    for line in lines.iter().flatten() {
+                        match Control::from_line(line) {
+                            Ok(c) => self.apply(id, c),
+                            Err(e) => tracing::warn!(lease = %id, "{e}"),
+                        }
                     }
                 }
                 self.flush_acks().await;
@@ -315,14 +320,15 @@ impl Worker {
         self.acks = left;
     }
 
-    /// Stops or aborts a segment this worker runs (once per kind).
+    /// Passes a control to a segment this worker runs, once per kind and
+    /// nothing after an abort.
     fn apply(&mut self, lease: &str, c: Control) {
         if let Some(r) = self.running.get_mut(lease) {
-            if r.applied == Some(c) || r.applied == Some(Control::Abort) {
+            let kind = control_field(&c);
+            if r.applied.contains("abort") || !r.applied.insert(kind) {
                 return;
             }
-            tracing::info!(lease, control = ?c, "control received");
-            r.applied = Some(c);
+            tracing::info!(lease, control = kind, "control received");
             let _ = r.control.send(c);
         }
     }
@@ -487,7 +493,7 @@ impl Worker {
                 lease,
                 control,
                 start_ms: start,
-                applied: None,
+                applied: Default::default(),
             },
         );
     }

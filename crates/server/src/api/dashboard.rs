@@ -115,7 +115,7 @@ pub async fn get(
         v["elapsed_s"] = json!(live.elapsed_s);
         running.push(v);
     }
-    let workers = super::ops::workers(State(state.clone()), who).await.0;
+    let workers = super::ops::workers(State(state.clone()), who).await?.0;
     Ok(Json(json!({
         "running": running,
         "recent": recent.iter().map(|r| brief(r, &names)).collect::<Vec<_>>(),
