@@ -23,9 +23,9 @@ fn base() -> PathBuf {
 
 /// Whether `program` runs; when it does not, a skip (or a failure under
 /// `STAMPEDE_REQUIRE_SERVERS`).
-fn have(program: &str, arg: &str, install: &str) -> bool {
+fn have(program: &str, args: &str, install: &str) -> bool {
     let ok = Command::new(program)
-        .arg(arg)
+        .args(args.split_whitespace())
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
@@ -112,7 +112,7 @@ fn containers(workload: &Value) -> &Vec<Value> {
 
 #[test]
 fn the_base_renders_and_every_object_validates_offline() {
-    if !have("kubectl", "version", "apt-get install kubectl")
+    if !have("kubectl", "version --client", "apt-get install kubectl")
         || !have(
             "kubernetes-validate",
             "--version",

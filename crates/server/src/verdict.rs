@@ -146,12 +146,25 @@ pub fn exit_code(
     if let Some((code, error)) = own {
         return (*code, error.clone());
     }
+    // A segment that ended well may still carry a note (a transport's
+    // "degraded: worker … was lost, … resumed"): it stays on the run.
+    let notes: Vec<&str> = segments
+        .iter()
+        .filter_map(|(code, error)| (*code == 0).then_some(error.as_deref()).flatten())
+        .collect();
+    let with_notes = |message: Option<String>| {
+        let all: Vec<String> = message
+            .into_iter()
+            .chain(notes.iter().map(|n| n.to_string()))
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    };
     if let Some(e) = threshold_abort {
-        return (THRESHOLDS_FAILED, Some(e.abort_message()));
+        return (THRESHOLDS_FAILED, with_notes(Some(e.abort_message())));
     }
     match evaluation {
-        Some(e) if !e.all_ok => (THRESHOLDS_FAILED, Some(e.failure_message())),
-        _ => (0, None),
+        Some(e) if !e.all_ok => (THRESHOLDS_FAILED, with_notes(Some(e.failure_message()))),
+        _ => (0, with_notes(None)),
     }
 }
 
@@ -174,6 +187,12 @@ mod tests {
         let ok = (0, None);
         let stopped = (103, Some("test run stopped from REST API".to_string()));
         assert_eq!(exit_code(&[ok.clone(), ok.clone()], None, None), (0, None));
+        // A resumed segment's note survives a passing run.
+        let note = (0, Some("degraded: worker a was lost".to_string()));
+        assert_eq!(
+            exit_code(&[ok.clone(), note.clone()], None, None),
+            (0, note.1.clone())
+        );
         assert_eq!(
             exit_code(std::slice::from_ref(&ok), None, Some(&crossed(false))).0,
             99
