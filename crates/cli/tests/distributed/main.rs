@@ -173,6 +173,16 @@ fn one_and_two_workers_complete_runs_with_exact_counts() {
     }
     assert_eq!(c.target.requests_served(), 20 + 3 * 15);
 
+    // One run split into two execution segments, one per worker: one
+    // merged result with the exact count.
+    let run = c.start_run(json!({"vus": 2, "iterations": 24, "workers": 2}));
+    let r = c.wait_final(run);
+    assert_eq!(r["status"], "passed", "{r}");
+    assert_eq!(http_reqs(&r), 24.0, "{r}");
+    assert_eq!(c.target.requests_served(), 20 + 3 * 15 + 24);
+    let (stored, _) = c.intervals(run);
+    assert_eq!(stored, 24.0, "the merged intervals count every request once");
+
     // The fleet: workers, metrics, readiness.
     let ws = c.workers();
     let ids: BTreeSet<&str> = ws.iter().filter_map(|w| w["id"].as_str()).collect();
