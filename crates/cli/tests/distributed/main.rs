@@ -181,7 +181,10 @@ fn one_and_two_workers_complete_runs_with_exact_counts() {
     assert_eq!(http_reqs(&r), 24.0, "{r}");
     assert_eq!(c.target.requests_served(), 20 + 3 * 15 + 24);
     let (stored, _) = c.intervals(run);
-    assert_eq!(stored, 24.0, "the merged intervals count every request once");
+    assert_eq!(
+        stored, 24.0,
+        "the merged intervals count every request once"
+    );
 
     // The fleet: workers, metrics, readiness.
     let ws = c.workers();

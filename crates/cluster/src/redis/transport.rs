@@ -24,8 +24,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{
-    connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key, ControlMessage,
-    Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
+    connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key,
+    ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
 };
 use crate::protocol::{Control, SegmentEvent, SegmentJob};
 use crate::transport::{

@@ -28,9 +28,9 @@ use tokio::sync::mpsc;
 
 use super::sys::{memory_used, CpuSampler};
 use super::{
-    connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key, CONTROL_FIELDS,
-    ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, GROUP, HEARTBEAT, HEARTBEAT_TTL, LEASES,
-    LEASE_KEY_TTL, RECLAIM_IDLE, WORKERS,
+    connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key,
+    ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, CONTROL_FIELDS, GROUP, HEARTBEAT,
+    HEARTBEAT_TTL, LEASES, LEASE_KEY_TTL, RECLAIM_IDLE, WORKERS,
 };
 use crate::protocol::{Control, SegmentEvent};
 use crate::transport::{Transport, TransportError};
