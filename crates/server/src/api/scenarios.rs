@@ -52,8 +52,8 @@ pub struct ScenarioBody {
 enum Content {
     /// Text files by path, and the entry script's path.
     Files(BTreeMap<String, String>, String),
-    /// A k6 archive.
-    Archive(Upload),
+    /// A k6 archive (boxed: it is much larger than a file map).
+    Archive(Box<Upload>),
 }
 
 /// The content of a body, if it carries a script (exactly one of
@@ -77,7 +77,7 @@ fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
                 "`entry` does not go with `archive`: the archive names its entry script",
             ));
         }
-        return Ok(Some(Content::Archive(Upload::decode(a)?)));
+        return Ok(Some(Content::Archive(Box::new(Upload::decode(a)?))));
     }
     match (&body.script, &body.files) {
         (Some(s), _) => {
@@ -146,9 +146,9 @@ impl Content {
 /// The stored content of a scenario, as a [`Content`].
 fn current_content(c: &ScenarioContent) -> Result<Content, AppError> {
     match &c.k6_archive {
-        Some(bytes) => Ok(Content::Archive(
+        Some(bytes) => Ok(Content::Archive(Box::new(
             Upload::check(bytes.clone()).map_err(|e| AppError::internal(e.message))?,
-        )),
+        ))),
         None => Ok(Content::Files(
             scenario_files(&c.archive).map_err(AppError::internal)?,
             c.entry.clone(),
@@ -297,7 +297,7 @@ pub async fn update(
         // script) keeps the archive's modules and files.
         if let Content::Archive(archived) = current_content(&current.content)? {
             let archive = archived.archive.with_main_source(script.as_str().into());
-            content = Some(Content::Archive(Upload::check(archive.to_tar())?));
+            content = Some(Content::Archive(Box::new(Upload::check(archive.to_tar())?)));
         }
     }
     let options = body
