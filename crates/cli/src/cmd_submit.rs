@@ -25,7 +25,7 @@ use stampede_engine::ExitCode;
 use stampede_js::log::{Level, Logger};
 
 use crate::client::{load as credentials, runtime, Api};
-use crate::cmd_archive::read_if_archive;
+use crate::cmd_archive::{archive_of, read_if_archive};
 use crate::cmd_run::load;
 use crate::flags::OptionFlags;
 use crate::progress::{running_line, Totals};
@@ -102,7 +102,7 @@ fn pack(args: &SubmitArgs) -> Result<Vec<u8>, i32> {
         ..OptionFlags::default()
     };
     let loaded = load(&flags, &args.script, logger.clone(), None)?;
-    let mut archive = loaded.archive();
+    let mut archive = archive_of(&loaded, &args.script).map_err(failed)?;
     archive.metadata.env.clear();
     Ok(archive.to_tar())
 }

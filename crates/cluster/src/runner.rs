@@ -22,6 +22,7 @@ use stampede_config::{render_errors, Options};
 use stampede_engine::{Loaded, RunConfig, RunReport, StopReason, SummaryDataFn};
 use stampede_js::log::Logger;
 use stampede_js::Archive;
+use stampede_scenario::Scenario;
 use tokio::sync::mpsc;
 
 use crate::protocol::{
@@ -143,7 +144,18 @@ fn load(
     cfg.logger = hooks.logger.clone();
     cfg.text_summary = hooks.text_summary.clone();
     cfg.snapshots = snapshots;
-    Loaded::load(cfg).map_err(|e| failed(e.exit_code().code(), e.to_string()))
+    // An archive of a declarative scenario (`stampede archive x.yaml`)
+    // runs natively, its feeder files read from the archive.
+    let scenario = cfg.archive.as_deref().and_then(Scenario::from_archive);
+    match scenario {
+        Some(Ok(s)) => Loaded::load_native(cfg, s.program()),
+        Some(Err(errors)) => {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return Err(failed(107, lines.join("\n")));
+        }
+        None => Loaded::load(cfg),
+    }
+    .map_err(|e| failed(e.exit_code().code(), e.to_string()))
 }
 
 /// Runs `job` to its end, reporting through `emit`; `controls` stop or

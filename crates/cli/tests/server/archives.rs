@@ -419,3 +419,78 @@ fn a_disallowed_target_is_refused_before_any_request() {
         "no request reached the target"
     );
 }
+
+#[test]
+fn a_declarative_scenario_is_submitted_with_its_feeder() {
+    let target = stampede_demo::TestServer::start_in_background();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("project");
+    std::fs::create_dir_all(work.join("data")).unwrap();
+    std::fs::write(work.join("data/users.csv"), "name\nann\nbob\ncid\n").unwrap();
+    let yaml = work.join("plan.yaml");
+    std::fs::write(
+        &yaml,
+        "base_url: \"{{env BASE}}\"\n\
+         load: { executor: shared-iterations, vus: 1, iterations: 6 }\n\
+         feeders: { users: { csv: data/users.csv } }\n\
+         requests:\n\
+         \x20 - name: hello\n\
+         \x20   GET: /get?user={{users.name}}\n\
+         \x20   check: { status: 200, body_contains: user }\n",
+    )
+    .unwrap();
+    let base = format!("BASE={}", target.url());
+    let export = dir.path().join("local.json");
+    let out = stampede(
+        &[
+            "run",
+            "-q",
+            "-a",
+            "",
+            "-e",
+            &base,
+            "--summary-export",
+            export.to_str().unwrap(),
+            yaml.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let local: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    assert_eq!(local["metrics"]["checks"]["passes"], 12, "{local}");
+
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(data.path(), None, &[]);
+    let cfg = tempfile::tempdir().unwrap();
+    let login_env = [("STAMPEDE_CONFIG_DIR", cfg.path().to_str().unwrap())];
+    let out = stampede(
+        &["login", &server.url()],
+        &login_env,
+        &format!("{ADMIN_PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = stampede(
+        &["submit", "-q", "-e", &base, yaml.to_str().unwrap()],
+        &login_env,
+        "",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let token = login(&server.addr, "admin", ADMIN_PASSWORD);
+    let (_, runs) = call(
+        &server.addr,
+        "GET",
+        "/api/v1/runs?limit=1",
+        Some(&token),
+        None,
+    );
+    let last = &runs["items"][0];
+    assert_eq!(last["status"], "passed", "{last}");
+    assert_eq!(counts(&last["summary"]), counts(&local), "{last}");
+}
