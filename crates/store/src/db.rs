@@ -81,6 +81,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         "alerts_schedules",
         include_str!("../migrations/sqlite/0002_alerts_schedules.sql"),
     ),
+    (
+        6,
+        "scenario_kind",
+        include_str!("../migrations/sqlite/0006_scenario_kind.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: Embedded = &[
@@ -93,6 +98,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         2,
         "alerts_schedules",
         include_str!("../migrations/postgres/0002_alerts_schedules.sql"),
+    ),
+    (
+        6,
+        "scenario_kind",
+        include_str!("../migrations/postgres/0006_scenario_kind.sql"),
     ),
 ];
 

@@ -103,6 +103,24 @@ text_enum!(
 );
 
 text_enum!(
+    /// What a scenario version holds: a k6 script, or a declarative
+    /// scenario (YAML or JSON, issue 19) that runs natively without a
+    /// JavaScript runtime.
+    ScenarioKind {
+        /// A k6 script: the entry is JavaScript.
+        K6 = "k6",
+        /// A declarative scenario: the entry is YAML or JSON.
+        Declarative = "declarative",
+    }
+);
+
+impl Default for ScenarioKind {
+    fn default() -> Self {
+        ScenarioKind::K6
+    }
+}
+
+text_enum!(
     /// A run's life cycle: `queued → starting → running → finishing →
     /// passed | failed | aborted | errored` (see [`RunStatus::can_become`]).
     RunStatus {
@@ -327,6 +345,9 @@ pub struct ScenarioContent {
     pub entry: String,
     /// Default options (k6 options JSON), overridden by a start request.
     pub options: Value,
+    /// Whether the entry is a k6 script or a declarative scenario.
+    #[serde(default)]
+    pub kind: ScenarioKind,
 }
 
 /// One kept version of a scenario.
@@ -379,6 +400,8 @@ pub struct ScenarioUpdate {
     pub entry: Option<String>,
     /// New default options.
     pub options: Option<Value>,
+    /// New kind (given with a new archive and entry).
+    pub kind: Option<ScenarioKind>,
 }
 
 /// Scenario list filter.

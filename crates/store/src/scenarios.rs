@@ -14,7 +14,7 @@ use sqlx::{Any, Transaction};
 use crate::db::{check_name, col, from_ms, json_col, like_escape, now_ms, to_json};
 use crate::error::{Result, StoreError};
 use crate::model::{
-    NewScenario, Page, Paged, Scenario, ScenarioContent, ScenarioFilter, ScenarioId,
+    NewScenario, Page, Paged, Scenario, ScenarioContent, ScenarioFilter, ScenarioId, ScenarioKind,
     ScenarioSummary, ScenarioUpdate, ScenarioVersion, UserId,
 };
 use crate::Store;
@@ -43,7 +43,13 @@ fn content_from_row(row: &AnyRow) -> Result<ScenarioContent> {
         archive: col(row, "archive")?,
         entry: col(row, "entry")?,
         options: json_col(row, "options")?,
+        kind: kind_col(row)?,
     })
+}
+
+/// The `kind` column as a [`ScenarioKind`].
+fn kind_col(row: &AnyRow) -> Result<ScenarioKind> {
+    col::<String>(row, "kind")?.parse()
 }
 
 /// Tags deduplicated in first-seen order, each checked.
@@ -142,8 +148,8 @@ impl Store {
         })?;
         let id = ScenarioId(id);
         sqlx::query(
-            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at) \
-             VALUES ($1, 1, $2, $3, $4, $5, $6)",
+            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, kind) \
+             VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.0)
         .bind(&c.archive)
@@ -151,6 +157,7 @@ impl Store {
         .bind(to_json(&c.options))
         .bind(new.owner_id.0)
         .bind(now)
+        .bind(c.kind.as_str())
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, id, &tags).await?;
@@ -161,7 +168,7 @@ impl Store {
     /// The scenario `id` with its current content (`NotFound` once deleted).
     pub async fn scenario(&self, id: ScenarioId) -> Result<Scenario> {
         let row = sqlx::query(&format!(
-            "SELECT {SUMMARY_COLUMNS}, v.archive, v.entry, v.options FROM scenarios s \
+            "SELECT {SUMMARY_COLUMNS}, v.archive, v.entry, v.options, v.kind FROM scenarios s \
              JOIN scenario_versions v ON v.scenario_id = s.id AND v.version = s.version \
              WHERE s.id = $1 AND s.deleted_at IS NULL"
         ))
@@ -240,8 +247,8 @@ impl Store {
         // The new version starts as a copy of the previous one, then takes
         // the replaced parts.
         sqlx::query(
-            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at) \
-             SELECT scenario_id, $2, archive, entry, options, $3, $4 FROM scenario_versions \
+            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, kind) \
+             SELECT scenario_id, $2, archive, entry, options, $3, $4, kind FROM scenario_versions \
              WHERE scenario_id = $1 AND version = $2 - 1",
         )
         .bind(id.0)
@@ -250,10 +257,15 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if update.archive.is_some() || update.entry.is_some() || update.options.is_some() {
+        if update.archive.is_some()
+            || update.entry.is_some()
+            || update.options.is_some()
+            || update.kind.is_some()
+        {
             sqlx::query(
                 "UPDATE scenario_versions SET archive = COALESCE($3, archive), \
-                   entry = COALESCE($4, entry), options = COALESCE($5, options) \
+                   entry = COALESCE($4, entry), options = COALESCE($5, options), \
+                   kind = COALESCE($6, kind) \
                  WHERE scenario_id = $1 AND version = $2",
             )
             .bind(id.0)
@@ -261,6 +273,7 @@ impl Store {
             .bind(update.archive.as_deref())
             .bind(update.entry.as_deref())
             .bind(update.options.as_ref().map(to_json))
+            .bind(update.kind.map(ScenarioKind::as_str))
             .execute(&mut *tx)
             .await?;
         }
@@ -275,7 +288,7 @@ impl Store {
     /// runs still refer to it).
     pub async fn scenario_version(&self, id: ScenarioId, version: i64) -> Result<ScenarioVersion> {
         let row = sqlx::query(
-            "SELECT scenario_id, version, archive, entry, options, created_by, created_at \
+            "SELECT scenario_id, version, archive, entry, options, created_by, created_at, kind \
              FROM scenario_versions WHERE scenario_id = $1 AND version = $2",
         )
         .bind(id.0)
@@ -289,7 +302,7 @@ impl Store {
     /// Every version of scenario `id`, newest first, without their archives.
     pub async fn list_scenario_versions(&self, id: ScenarioId) -> Result<Vec<ScenarioVersion>> {
         let rows = sqlx::query(
-            "SELECT scenario_id, version, entry, options, created_by, created_at \
+            "SELECT scenario_id, version, entry, options, created_by, created_at, kind \
              FROM scenario_versions WHERE scenario_id = $1 ORDER BY version DESC",
         )
         .bind(id.0)
@@ -307,6 +320,7 @@ impl Store {
                         archive: Vec::new(),
                         entry: col(row, "entry")?,
                         options: json_col(row, "options")?,
+                        kind: kind_col(row)?,
                     },
                     created_by: col::<Option<i64>>(row, "created_by")?.map(UserId),
                     created_at: from_ms(col(row, "created_at")?)?,

@@ -32,6 +32,7 @@ pub(crate) fn content(script: &str) -> ScenarioContent {
         archive: script.as_bytes().to_vec(),
         entry: "script.js".into(),
         options: json!({"vus": 1}),
+        kind: Default::default(),
     }
 }
 
@@ -106,6 +107,7 @@ macro_rules! all_cases {
             users,
             tokens,
             scenarios,
+            scenario_kinds,
             runs,
             interrupted,
             intervals,
