@@ -105,20 +105,16 @@ text_enum!(
 text_enum!(
     /// What a scenario version holds: a k6 script, or a declarative
     /// scenario (YAML or JSON, issue 19) that runs natively without a
-    /// JavaScript runtime.
+    /// JavaScript runtime. A k6 script by default.
+    #[derive(Default)]
     ScenarioKind {
         /// A k6 script: the entry is JavaScript.
+        #[default]
         K6 = "k6",
         /// A declarative scenario: the entry is YAML or JSON.
         Declarative = "declarative",
     }
 );
-
-impl Default for ScenarioKind {
-    fn default() -> Self {
-        ScenarioKind::K6
-    }
-}
 
 text_enum!(
     /// A run's life cycle: `queued → starting → running → finishing →
