@@ -1,5 +1,6 @@
-//! `stampede submit script.js`: runs a script on a Stampede server instead
-//! of locally. It uploads the script as a scenario (a new version when one
+//! `stampede submit script.js`: runs a script (or a declarative scenario,
+//! `x.yaml`, with the files it reads) on a Stampede server instead of
+//! locally. It uploads the script as a scenario (a new version when one
 //! of that name exists), starts a run with the given options, follows it
 //! with the same progress line and end-of-test summary as `stampede run`,
 //! and exits with k6's exit code — so a CI job switches from local to the
@@ -8,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -91,7 +92,7 @@ fn start_body(args: &SubmitArgs) -> Result<Value, String> {
 
 /// Creates the scenario or saves a new version of the one with this name;
 /// returns its id.
-async fn upload(api: &Api, name: &str, entry: &str, script: &str) -> Result<i64, String> {
+async fn upload(api: &Api, name: &str, content: Value) -> Result<i64, String> {
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("name", name)
         .finish();
@@ -106,7 +107,8 @@ async fn upload(api: &Api, name: &str, entry: &str, script: &str) -> Result<i64,
         .as_array()
         .and_then(|items| items.iter().find(|s| s["name"] == name))
         .and_then(|s| s["id"].as_i64());
-    let body = json!({"name": name, "script": script, "entry": entry});
+    let mut body = content;
+    body["name"] = name.into();
     let saved = match existing {
         Some(id) => {
             api.call(Method::PUT, &format!("/api/v1/scenarios/{id}"), Some(&body))
@@ -133,7 +135,12 @@ async fn submit(args: &SubmitArgs) -> Result<i32, String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "script.js".into());
     let name = args.name.clone().unwrap_or_else(|| entry.clone());
-    let scenario = upload(&api, &name, &entry, &script).await?;
+    let content = if stampede_scenario::is_scenario_path(&args.script) {
+        declarative_content(&args.script, &entry, script)?
+    } else {
+        json!({"script": script, "entry": entry})
+    };
+    let scenario = upload(&api, &name, content).await?;
     let started = api
         .call(
             Method::POST,
@@ -159,6 +166,36 @@ async fn submit(args: &SubmitArgs) -> Result<i32, String> {
         eprintln!("{err}");
     }
     Ok(run["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as i32)
+}
+
+/// A declarative scenario's upload: its text and the files it reads
+/// (feeders, uploads), by the relative paths it names them with.
+fn declarative_content(path: &Path, entry: &str, text: String) -> Result<Value, String> {
+    let parsed = stampede_scenario::parse_file(&text, path).map_err(|d| {
+        d.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut files = BTreeMap::from([(entry.to_string(), text)]);
+    for rel in parsed.data_files() {
+        let p = Path::new(&rel);
+        if p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
+            return Err(format!(
+                "{}: {rel:?} is outside the scenario's directory: only files beside it or below \
+                 travel to the server",
+                path.display()
+            ));
+        }
+        let data = std::fs::read(dir.join(p))
+            .map_err(|e| format!("cannot read {rel} (read by {}): {e}", path.display()))?;
+        let data = String::from_utf8(data).map_err(|_| {
+            format!("{rel} is not UTF-8 text: binary files cannot be submitted yet")
+        })?;
+        files.insert(rel, data);
+    }
+    Ok(json!({"kind": "declarative", "files": files, "entry": entry}))
 }
 
 fn is_terminal_status(s: &str) -> bool {

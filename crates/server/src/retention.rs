@@ -137,6 +137,7 @@ mod tests {
                     archive: b"{}".to_vec(),
                     entry: "script.js".into(),
                     options: json!({}),
+                    kind: Default::default(),
                 },
             })
             .await

@@ -4,6 +4,18 @@
 //! default options. Creating or changing one loads it with the engine in a
 //! validate-only segment, so a script that does not compile is a 422 with
 //! file:line:col and nothing is stored.
+//!
+//! Its `kind` says what the entry is, explicitly (never guessed from the
+//! text): `k6` (the default), a k6 script; `declarative`, a scenario
+//! written as data (YAML or JSON, issue 19) that the segment runner
+//! executes natively, without a JavaScript runtime, and splits over
+//! segments like a script. The entry's extension must agree with the kind
+//! (`.yaml`, `.yml` or `.json` for a declarative scenario, anything else
+//! for a script), because that is how `stampede run` and the runner tell
+//! the two apart. A declarative scenario is also parsed here, in process,
+//! so that its 422 lists every problem with file, line and column in
+//! `details`, and every file it reads (feeders, uploads) must be among its
+//! `files`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use stampede_cluster::SegmentJob;
 use stampede_store::{
-    NewScenario, Paged, Role, Scenario, ScenarioContent, ScenarioFilter, ScenarioId,
+    NewScenario, Paged, Role, Scenario, ScenarioContent, ScenarioFilter, ScenarioId, ScenarioKind,
     ScenarioSummary, ScenarioUpdate,
 };
 
@@ -40,20 +52,27 @@ pub struct ScenarioBody {
     entry: Option<String>,
     /// Default options (k6 JSON options).
     options: Option<Value>,
+    /// `k6` (default) or `declarative`: what `script` (or the entry) is.
+    kind: Option<ScenarioKind>,
 }
 
 /// A script's files by path, and the entry script's path.
 type Content = (BTreeMap<String, String>, String);
 
-/// The files and entry of a body, if it carries a script.
-fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
+/// The files and entry of a body, if it carries a script; `kind` names the
+/// default entry.
+fn content_of(body: &ScenarioBody, kind: ScenarioKind) -> Result<Option<Content>, AppError> {
+    let default_entry = match kind {
+        ScenarioKind::K6 => "script.js",
+        ScenarioKind::Declarative => "scenario.yaml",
+    };
     match (&body.script, &body.files) {
         (Some(_), Some(_)) => Err(AppError::unprocessable(
             "invalid_body",
             "give either `script` or `files`, not both",
         )),
         (Some(s), None) => {
-            let entry = body.entry.clone().unwrap_or_else(|| "script.js".into());
+            let entry = body.entry.clone().unwrap_or_else(|| default_entry.into());
             Ok(Some((BTreeMap::from([(entry.clone(), s.clone())]), entry)))
         }
         (None, Some(f)) => {
@@ -82,15 +101,94 @@ fn check_options(options: &Value) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The entry's extension must say what the kind says: it is how
+/// `stampede run` and the segment runner tell a scenario from a script.
+fn check_kind(kind: ScenarioKind, entry: &str) -> Result<(), AppError> {
+    let data = stampede_scenario::is_scenario_path(std::path::Path::new(entry));
+    match (kind, data) {
+        (ScenarioKind::Declarative, false) => Err(AppError::unprocessable(
+            "invalid_body",
+            format!(
+                "a declarative scenario's entry must end in .yaml, .yml or .json, not {entry:?}"
+            ),
+        )),
+        (ScenarioKind::K6, true) => Err(AppError::unprocessable(
+            "invalid_body",
+            format!(
+                "{entry:?} is a declarative scenario's file name: give \"kind\": \"declarative\", \
+                 or name the script .js"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Parses and compiles a declarative scenario in process (its files in a
+/// private directory): the 422 lists each problem with its file, line and
+/// column.
+async fn validate_declarative(
+    files: &BTreeMap<String, String>,
+    entry: &str,
+) -> Result<(), AppError> {
+    let (files, entry) = (files.clone(), entry.to_string());
+    let found = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::Builder::new()
+            .prefix("stampede-validate-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a working directory: {e}"))?;
+        let path = stampede_cluster::runner::unpack(dir.path(), &entry, &files)?;
+        let prefix = format!("{}/", dir.path().display());
+        Ok::<_, String>(
+            stampede_cluster::runner::load_declarative(dir.path(), &files, &path)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| {
+                    json!({
+                        "file": d.file.strip_prefix(&prefix).unwrap_or(&d.file),
+                        "line": d.line,
+                        "col": d.col,
+                        "message": d.message,
+                    })
+                })
+                .collect::<Vec<Value>>(),
+        )
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|m| AppError::unprocessable("invalid_body", m))?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = found
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}:{}: {}",
+                d["file"].as_str().unwrap_or(""),
+                d["line"],
+                d["col"],
+                d["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    Err(AppError::unprocessable("invalid_scenario", lines.join("\n")).with_details(found))
+}
+
 /// Loads the script with its options (nothing runs but its init code, in a
-/// child process).
+/// child process); a declarative scenario is first checked in process.
 async fn validate(
     state: &AppState,
     files: &BTreeMap<String, String>,
     entry: &str,
     options: &Value,
+    kind: ScenarioKind,
 ) -> Result<(), AppError> {
     check_options(options)?;
+    check_kind(kind, entry)?;
+    if kind == ScenarioKind::Declarative {
+        validate_declarative(files, entry).await?;
+    }
     let job = SegmentJob {
         run_id: "validate".into(),
         entry: entry.to_string(),
@@ -129,11 +227,12 @@ pub async fn create(
         .clone()
         .ok_or_else(|| AppError::unprocessable("invalid_body", "missing field `name`"))?;
     check_name(&name)?;
-    let (files, entry) = content_of(&body)?.ok_or_else(|| {
+    let kind = body.kind.unwrap_or_default();
+    let (files, entry) = content_of(&body, kind)?.ok_or_else(|| {
         AppError::unprocessable("invalid_body", "a scenario needs `script` or `files`")
     })?;
     let options = body.options.clone().unwrap_or(json!({}));
-    validate(&state, &files, &entry, &options).await?;
+    validate(&state, &files, &entry, &options, kind).await?;
     let scenario = state
         .store
         .create_scenario(&NewScenario {
@@ -145,6 +244,7 @@ pub async fn create(
                 archive: encode_files(&files),
                 entry,
                 options,
+                kind,
             },
         })
         .await?;
@@ -214,7 +314,14 @@ pub async fn update(
     if let Some(n) = &body.name {
         check_name(n)?;
     }
-    let content = content_of(&body)?;
+    if body.kind.is_some() && body.script.is_none() && body.files.is_none() {
+        return Err(AppError::unprocessable(
+            "invalid_body",
+            "a new `kind` needs its `script` or `files`",
+        ));
+    }
+    let kind = body.kind.unwrap_or(current.content.kind);
+    let content = content_of(&body, kind)?;
     let (files, entry) = match &content {
         Some((f, e)) => (f.clone(), e.clone()),
         None => (
@@ -226,7 +333,7 @@ pub async fn update(
         .options
         .clone()
         .unwrap_or_else(|| current.content.options.clone());
-    validate(&state, &files, &entry, &options).await?;
+    validate(&state, &files, &entry, &options, kind).await?;
     let scenario = state
         .store
         .update_scenario(
@@ -239,6 +346,7 @@ pub async fn update(
                 archive: content.as_ref().map(|(f, _)| encode_files(f)),
                 entry: content.map(|(_, e)| e),
                 options: body.options,
+                kind: body.kind,
             },
         )
         .await?;
