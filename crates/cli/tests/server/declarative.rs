@@ -96,6 +96,40 @@ pub fn declarative_scenarios(db: Option<&str>) {
     }
     assert_eq!(scenario_count(&addr, &token), 0, "nothing half-saved");
 
+    // The editor's form reads a scenario's structure through the server.
+    let parse = |b: Value| {
+        call(
+            &addr,
+            "POST",
+            "/api/v1/scenarios/parse",
+            Some(&token),
+            Some(b),
+        )
+    };
+    let (s, v) = parse(json!({"text": YAML}));
+    assert_eq!(s, 200, "{v}");
+    let sc = &v["scenario"];
+    assert_eq!(
+        sc["load"],
+        json!({"executor": "shared-iterations", "vus": 3, "iterations": 30, "max_duration": "60s"})
+    );
+    assert_eq!(sc["requests"][0]["GET"], "/get?user={{users.name}}", "{v}");
+    assert_eq!(sc["requests"][0]["check"]["status"], 200, "{v}");
+    assert!(sc["requests"][0].get("POST").is_none(), "no nulls: {v}");
+    assert_eq!(sc["feeders"]["users"]["csv"], "data/users.csv");
+    let (s, v) = parse(json!({"text": "load: {}\nrequests: []\nbogus: 1\n"}));
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["details"][0]["line"], 3, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("scenario.yaml:3:1: unknown field `bogus`"),
+        "{v}"
+    );
+    let (s, v) = parse(json!({"text": YAML, "entry": "x.js"}));
+    assert_eq!(s, 422, "{v}");
+
     // A good one: stored with its kind, run natively, split exactly.
     let (s, v) = post(body("declared", YAML));
     assert_eq!(s, 201, "{v}");

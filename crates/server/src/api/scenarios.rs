@@ -138,41 +138,31 @@ async fn validate_declarative(
             .map_err(|e| format!("cannot create a working directory: {e}"))?;
         let path = stampede_cluster::runner::unpack(dir.path(), &entry, &files)?;
         let prefix = format!("{}/", dir.path().display());
-        Ok::<_, String>(
-            stampede_cluster::runner::load_declarative(dir.path(), &files, &path)
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|d| {
-                    json!({
-                        "file": d.file.strip_prefix(&prefix).unwrap_or(&d.file),
-                        "line": d.line,
-                        "col": d.col,
-                        "message": d.message,
-                    })
-                })
-                .collect::<Vec<Value>>(),
-        )
+        let found = stampede_cluster::runner::load_declarative(dir.path(), &files, &path).err();
+        Ok::<_, String>(found.map(|d| diagnostics_error(&d, &prefix)))
     })
     .await
     .map_err(AppError::internal)?
     .map_err(|m| AppError::unprocessable("invalid_body", m))?;
-    if found.is_empty() {
-        return Ok(());
-    }
+    found.map_or(Ok(()), Err)
+}
+
+/// A 422 listing `found` as `file:line:col: message` lines, and in
+/// `details` as objects; `prefix` is cut from the file names (the private
+/// directory they were checked in).
+fn diagnostics_error(found: &[stampede_scenario::Diagnostic], prefix: &str) -> AppError {
+    let file = |d: &stampede_scenario::Diagnostic| -> String {
+        d.file.strip_prefix(prefix).unwrap_or(&d.file).to_string()
+    };
     let lines: Vec<String> = found
         .iter()
-        .map(|d| {
-            format!(
-                "{}:{}:{}: {}",
-                d["file"].as_str().unwrap_or(""),
-                d["line"],
-                d["col"],
-                d["message"].as_str().unwrap_or("")
-            )
-        })
+        .map(|d| format!("{}:{}:{}: {}", file(d), d.line, d.col, d.message))
         .collect();
-    Err(AppError::unprocessable("invalid_scenario", lines.join("\n")).with_details(found))
+    let details: Vec<Value> = found
+        .iter()
+        .map(|d| json!({"file": file(d), "line": d.line, "col": d.col, "message": d.message}))
+        .collect();
+    AppError::unprocessable("invalid_scenario", lines.join("\n")).with_details(details)
 }
 
 /// Loads the script with its options (nothing runs but its init code, in a
@@ -393,4 +383,52 @@ pub async fn start(
     let scenario = state.store.scenario(ScenarioId(id)).await?;
     let run_id = state.orchestrator.start(&who, &scenario, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": run_id}))))
+}
+
+/// The body of `POST /api/v1/scenarios/parse`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseBody {
+    /// A declarative scenario's text.
+    text: String,
+    /// Its file name (default `scenario.yaml`; `.json` parses JSON).
+    entry: Option<String>,
+}
+
+/// Reads a declarative scenario's structure without storing or running
+/// anything, for the editor's form: `{"scenario": {...}}` with the keys
+/// that are set (no nulls, no empty lists or maps but a `json: {}` body;
+/// request bodies, variables and checks as written), or a 422 with
+/// each problem's file, line and column.
+pub async fn parse(
+    _who: Principal,
+    ApiJson(body): ApiJson<ParseBody>,
+) -> Result<Json<Value>, AppError> {
+    let entry = body.entry.unwrap_or_else(|| "scenario.yaml".into());
+    check_kind(ScenarioKind::Declarative, &entry)?;
+    let file = stampede_scenario::parse_file(&body.text, std::path::Path::new(&entry))
+        .map_err(|d| diagnostics_error(&d, ""))?;
+    let mut v = serde_json::to_value(&file).map_err(AppError::internal)?;
+    prune(&mut v);
+    Ok(Json(json!({"scenario": v})))
+}
+
+/// Drops nulls and empty lists and maps, except under the keys whose
+/// values are the user's data as written.
+fn prune(v: &mut Value) {
+    if let Value::Object(map) = v {
+        for (k, x) in map.iter_mut() {
+            if !matches!(k.as_str(), "json" | "variables" | "check") {
+                prune(x);
+            }
+        }
+        map.retain(|k, x| {
+            !x.is_null()
+                && (k == "json"
+                    || !(x.as_object().is_some_and(|o| o.is_empty())
+                        || x.as_array().is_some_and(|a| a.is_empty())))
+        });
+    } else if let Value::Array(items) = v {
+        items.iter_mut().for_each(prune);
+    }
 }
