@@ -86,6 +86,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         "scenario_kind",
         include_str!("../migrations/sqlite/0006_scenario_kind.sql"),
     ),
+    (
+        7,
+        "alerts_durable",
+        include_str!("../migrations/sqlite/0007_alerts_durable.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: Embedded = &[
@@ -103,6 +108,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         6,
         "scenario_kind",
         include_str!("../migrations/postgres/0006_scenario_kind.sql"),
+    ),
+    (
+        7,
+        "alerts_durable",
+        include_str!("../migrations/postgres/0007_alerts_durable.sql"),
     ),
 ];
 

@@ -103,7 +103,7 @@ pub use scenarios::MAX_ARCHIVE_BYTES;
 
 pub use alerts::{
     Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
-    NewAlertRule, NewChannel, RuleScope, Severity, RULE_OPS,
+    NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};

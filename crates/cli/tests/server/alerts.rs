@@ -177,9 +177,45 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
     assert_eq!(s, 201, "{r}");
     let rule_id = r["id"].as_i64().unwrap();
     assert_eq!(
-        (r["for_ms"].as_i64(), r["lookback_ms"].as_i64()),
-        (Some(2000), Some(1000))
+        (
+            r["for_ms"].as_i64(),
+            r["lookback_ms"].as_i64(),
+            r["min_interval_ms"].as_i64()
+        ),
+        (Some(2000), Some(1000), Some(300_000)),
+        "five minutes between firings by default"
     );
+    for (interval, want) in [("1m", Some(60_000)), ("0s", Some(0)), ("soon", None)] {
+        let mut body = rule("http_req_failed", "rate", "2s");
+        body["name"] = format!("interval {interval}").into();
+        body["min_interval"] = interval.into();
+        let (s, v) = call(
+            &addr,
+            "POST",
+            "/api/v1/alert-rules",
+            Some(&admin),
+            Some(body),
+        );
+        match want {
+            Some(ms) => {
+                assert_eq!((s, v["min_interval_ms"].as_i64()), (201, Some(ms)), "{v}");
+                let id = v["id"].as_i64().unwrap();
+                let path = format!("/api/v1/alert-rules/{id}");
+                let (s, _) = call(&addr, "DELETE", &path, Some(&admin), None);
+                assert_eq!(s, 204);
+            }
+            None => {
+                assert_eq!(s, 422, "{v}");
+                assert!(
+                    v["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("min_interval"),
+                    "{v}"
+                );
+            }
+        }
+    }
 
     // A run whose every request fails.
     let scenario = create_scenario(&addr, &admin, "failing", FAILING);

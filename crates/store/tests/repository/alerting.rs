@@ -23,6 +23,7 @@ fn rule(name: &str) -> NewAlertRule {
         threshold: 0.05,
         for_ms: 2000,
         lookback_ms: 1000,
+        min_interval_ms: 60_000,
         severity: Severity::Critical,
         stop_run: false,
         channels: vec![],
@@ -39,6 +40,10 @@ pub(crate) async fn alert_rules(store: &Store) {
     let names: Vec<&str> = defaults.iter().map(|r| r.rule.name.as_str()).collect();
     assert_eq!(defaults.len(), 5, "{names:?}");
     assert!(defaults.iter().all(|r| r.builtin && r.rule.enabled));
+    assert!(
+        defaults.iter().all(|r| r.rule.min_interval_ms == 300_000),
+        "the built-in rules rest five minutes between firings"
+    );
     let err_rule = &defaults[0].rule;
     assert_eq!(
         (
@@ -110,6 +115,13 @@ pub(crate) async fn alert_rules(store: &Store) {
             },
             "rule name",
         ),
+        (
+            NewAlertRule {
+                min_interval_ms: -1,
+                ..rule("b9")
+            },
+            "minimum interval",
+        ),
     ] {
         let err = store.create_alert_rule(&bad, None).await.unwrap_err();
         assert!(err.to_string().contains(needle), "{err}");
@@ -143,6 +155,7 @@ pub(crate) async fn alert_rules(store: &Store) {
         scope: RuleScope::Scenario,
         scenario_id: Some(s.id),
         threshold: 0.1,
+        min_interval_ms: 0,
         ..rule("mine")
     };
     let updated = store.update_alert_rule(created.id, &scoped).await.unwrap();
