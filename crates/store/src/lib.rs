@@ -88,6 +88,7 @@ mod users;
 // Alerts, schedules and retention (issue 17): after `model`, whose
 // `text_enum!` they use.
 mod alerts;
+mod pending;
 mod retention;
 mod schedules;
 
@@ -105,5 +106,6 @@ pub use alerts::{
     Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
     NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
+pub use pending::PendingDelivery;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};

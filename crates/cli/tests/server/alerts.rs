@@ -441,3 +441,86 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
     );
     assert!(v["last_run_id"].as_i64().is_some(), "{v}");
 }
+
+/// A delivery interrupted by the server's death between two attempts is
+/// resumed by the next server: the receiver fails the first attempt, the
+/// server is killed (SIGKILL) during the backoff, and after the restart
+/// the second attempt arrives — once, with the attempt numbering kept.
+#[test]
+fn deliveries_survive_a_restart() {
+    let hook = Receiver::start();
+    let data = tempfile::tempdir().unwrap();
+    // A backoff long enough that the kill lands between the two attempts.
+    let env = [("STAMPEDE_ALERT_RETRY_BACKOFF", "3s")];
+    let mut server = ServerProc::start_with_env(data.path(), None, &[], &env);
+    let addr = server.addr.clone();
+    let admin = login(&addr, "admin", ADMIN_PASSWORD);
+    let (s, ch) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-channels",
+        Some(&admin),
+        Some(json!({"name": "ops", "kind": "webhook", "config": {"url": hook.url}})),
+    );
+    assert_eq!(s, 201, "{ch}");
+    // A platform rule that holds at once: fewer than 1000 workers.
+    let (s, r) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-rules",
+        Some(&admin),
+        Some(
+            json!({"name": "small fleet", "scope": "platform", "metric": "workers_available",
+                    "op": "<", "threshold": 1000, "lookback": "1s", "channels": [ch["id"]]}),
+        ),
+    );
+    assert_eq!(s, 201, "{r}");
+
+    // The first attempt fails (503); the server dies during the backoff.
+    poll(30, "the first attempt", || {
+        (!hook.got.lock().unwrap().is_empty()).then_some(())
+    });
+    server.kill9();
+    let before = hook.got.lock().unwrap().len();
+    assert_eq!(before, 1, "only the first attempt before the kill");
+
+    let server = ServerProc::start_with_env(data.path(), None, &[], &env);
+    let addr = server.addr.clone();
+    let admin = login(&addr, "admin", ADMIN_PASSWORD);
+    let events = poll(30, "the resumed attempt", || {
+        let b = hook.bodies();
+        (b.len() >= 2).then_some(b)
+    });
+    let (first, second) = (&events[0].1, &events[1].1);
+    assert_eq!(second["event"], "fired", "{second}");
+    assert_eq!(
+        second["alert"]["id"], first["alert"]["id"],
+        "the same alert"
+    );
+    let alert = second["alert"]["id"].as_i64().unwrap();
+    let (_, a) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/alerts/{alert}"),
+        Some(&admin),
+        None,
+    );
+    let log: Vec<(i64, bool)> = poll(10, "the delivery log", || {
+        let (_, a) = call(
+            &addr,
+            "GET",
+            &format!("/api/v1/alerts/{alert}"),
+            Some(&admin),
+            None,
+        );
+        let log: Vec<(i64, bool)> = a["deliveries"]
+            .as_array()?
+            .iter()
+            .map(|d| (d["attempt"].as_i64().unwrap(), d["ok"].as_bool().unwrap()))
+            .collect();
+        (log.len() >= 2).then_some(log)
+    });
+    assert_eq!(log, vec![(1, false), (2, true)], "{a}");
+    // Firing already: the restarted evaluator adopts it, no second alert.
+    assert_eq!(hook.bodies().len(), 2, "delivered once, not again");
+}

@@ -95,7 +95,10 @@ impl Alerting {
             scenarios: Mutex::new(HashMap::new()),
             seen_metrics: Mutex::new(HashSet::new()),
             probe: Mutex::new(Arc::new(LocalProbe)),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::from_env().unwrap_or_else(|e| {
+                tracing::error!("{e}; using the default");
+                RetryPolicy::default()
+            }),
             clock: Arc::new(OffsetDateTime::now_utc),
             fired: Default::default(),
         })
@@ -201,6 +204,11 @@ impl Alerting {
         tokio::spawn(async move {
             if let Err(e) = me.reload(true).await {
                 tracing::error!(error = %e, "cannot load the alert rules");
+            }
+            match me.resume_deliveries().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deliveries = n, "resuming unfinished alert deliveries"),
+                Err(e) => tracing::error!(error = %e, "cannot resume the alert deliveries"),
             }
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -366,6 +374,48 @@ impl Alerting {
         }
     }
 
+    /// Resumes the deliveries a previous process left unfinished, each when
+    /// its next attempt is due.
+    async fn resume_deliveries(&self) -> Result<usize, String> {
+        let pending = self
+            .store
+            .pending_deliveries()
+            .await
+            .map_err(|e| e.to_string())?;
+        let n = pending.len();
+        for p in pending {
+            let (alert, channel) = match (
+                self.store.alert(p.alert_id).await,
+                self.store.channel(p.channel_id).await,
+            ) {
+                (Ok(a), Ok(c)) if c.enabled => (a, c),
+                _ => {
+                    // Gone or disabled since: nothing left to deliver.
+                    let _ = self.store.finish_pending_delivery(p.id).await;
+                    continue;
+                }
+            };
+            let (store, secrets, retry) =
+                (self.store.clone(), self.secrets.clone(), self.retry.clone());
+            let wait = (p.next_at - OffsetDateTime::now_utc())
+                .try_into()
+                .unwrap_or(Duration::ZERO);
+            let made = u32::try_from(p.attempts).unwrap_or(u32::MAX);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let pending = Some(notify::Pending {
+                    id: p.id,
+                    attempts: made,
+                });
+                notify::deliver(
+                    &store, &secrets, &channel, &alert, &p.event, &retry, pending,
+                )
+                .await;
+            });
+        }
+        Ok(n)
+    }
+
     /// Publishes `alert`'s `event` on the hub and delivers it to its rule's channels.
     pub async fn notify(&self, alert: Alert, event: &'static str) {
         tracing::info!(alert = alert.id, event, subject = %alert.subject, message = %alert.message, "alert");
@@ -395,8 +445,18 @@ impl Alerting {
                 self.retry.clone(),
                 alert.clone(),
             );
+            let pending = match store
+                .add_pending_delivery(alert.id, channel.id, event, OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(id) => Some(notify::Pending { id, attempts: 0 }),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot persist an alert delivery; trying it anyway");
+                    None
+                }
+            };
             tokio::spawn(async move {
-                notify::deliver(&store, &secrets, &channel, &alert, event, &retry).await;
+                notify::deliver(&store, &secrets, &channel, &alert, event, &retry, pending).await;
             });
         }
     }

@@ -408,7 +408,33 @@ pub(crate) async fn channels_and_deliveries(store: &Store) {
         log.iter().map(|d| (d.attempt, d.ok)).collect::<Vec<_>>(),
         vec![(1, false), (2, true)]
     );
+    // Unfinished deliveries: added, postponed, listed by due time, closed;
+    // a deleted channel takes its own with it.
+    assert!(store.pending_deliveries().await.unwrap().is_empty());
+    let p1 = store
+        .add_pending_delivery(a.id, c.id, "fired", at(10))
+        .await
+        .unwrap();
+    let p2 = store
+        .add_pending_delivery(a.id, c.id, "resolved", at(5))
+        .await
+        .unwrap();
+    store
+        .postpone_pending_delivery(p2, 2, at(20))
+        .await
+        .unwrap();
+    let pending = store.pending_deliveries().await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.id, p.event.as_str(), p.attempts, p.next_at))
+            .collect::<Vec<_>>(),
+        vec![(p1, "fired", 0, at(10)), (p2, "resolved", 2, at(20))]
+    );
+    store.finish_pending_delivery(p1).await.unwrap();
+    assert_eq!(store.pending_deliveries().await.unwrap().len(), 1);
     store.delete_channel(c.id).await.unwrap();
+    assert!(store.pending_deliveries().await.unwrap().is_empty());
     assert_eq!(store.deliveries(a.id).await.unwrap()[0].channel_id, None);
     assert!(matches!(
         store.channel(c.id).await,
