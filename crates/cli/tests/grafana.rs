@@ -15,7 +15,6 @@
 //! loopback ports (`common/servers.rs` of the output crate's tests); the
 //! test skips without them unless `STAMPEDE_REQUIRE_SERVERS` is set.
 
-#[allow(dead_code)]
 #[path = "server/harness.rs"]
 mod harness;
 #[allow(dead_code)]
@@ -518,7 +517,7 @@ fn the_server_dashboard_returns_data_from_a_scraped_server() {
     assert_eq!(vars[0].0, "instance");
     assert_eq!(
         prom.label_values(&vars[0].1),
-        [addr.clone()],
+        vec![addr.clone()],
         "{}",
         vars[0].1
     );
