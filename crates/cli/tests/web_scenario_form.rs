@@ -4,8 +4,8 @@
 //! filled; a value the server refuses is shown at its YAML line and its
 //! field; YAML edited by hand goes back into the form; the scenario is
 //! saved as `declarative`, started from the page, and completes with
-//! exactly the requests the form asked for; the browser logged no error
-//! and no CSP violation.
+//! exactly the requests the form asked for; a viewer sees the form
+//! disabled; the browser logged no error and no CSP violation.
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -191,6 +191,30 @@ async fn a_declarative_scenario_built_with_the_form() {
     assert_eq!(m["http_reqs"]["count"], 48, "{m}");
     assert_eq!(m["iterations"]["count"], 24, "{m}");
     assert_eq!(m["checks"]["fails"], 0, "{m}");
+
+    // A viewer reads the form but cannot change it.
+    let (s, v) = call(
+        &addr,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"username": "vic", "password": "viewer-password-1", "role": "viewer"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    page.eval("fetch('/api/v1/auth/logout', {method: 'POST'}).then(r => r.status)")
+        .await;
+    page.goto(&format!("{base}/login")).await;
+    set(&page, "#username", "vic").await;
+    set(&page, "#password", "viewer-password-1").await;
+    page.click("#submit").await;
+    page.wait_for("location.pathname === '/'", WAIT).await;
+    page.goto(&format!("{base}/scenarios/{id}")).await;
+    page.wait_for(
+        "document.querySelector('[data-f=vus]')?.value === '4' \
+         && [...document.querySelectorAll('#form-panel input, #form-panel select, #form-panel textarea, #form-panel button')].every(e => e.disabled)",
+        WAIT,
+    )
+    .await;
 
     let problems: Vec<String> = browser
         .problems

@@ -73,7 +73,11 @@ async function load() {
   editor.value = files[entry] || '';
   $('template-box').hidden = true;
   $('kind').disabled = true;
-  if (s.content?.kind === 'declarative' && !form) await setKind('declarative', editor.value);
+  if (s.content?.kind === 'declarative' && !form) {
+    await setKind('declarative', editor.value);
+    // Viewers read the form; they cannot change it.
+    if (editor.ta.readOnly) for (const e of $('form-panel').querySelectorAll('input, select, textarea, button')) e.disabled = true;
+  }
   for (const p of ['start-panel', 'runs-panel', 'history-panel']) $(p).hidden = false;
   await Promise.all([runs(), versionList(s.version)]);
 }
