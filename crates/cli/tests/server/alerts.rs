@@ -443,9 +443,10 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
 }
 
 /// A delivery interrupted by the server's death between two attempts is
-/// resumed by the next server: the receiver fails the first attempt, the
-/// server is killed (SIGKILL) during the backoff, and after the restart
-/// the second attempt arrives — once, with the attempt numbering kept.
+/// resumed by the next server once the dead one's lease runs out: the
+/// receiver fails the first attempt, the server is killed (SIGKILL) during
+/// the backoff, and after the restart the second attempt arrives — once,
+/// with the attempt numbering kept.
 #[test]
 fn deliveries_survive_a_restart() {
     let hook = Receiver::start();
@@ -487,7 +488,9 @@ fn deliveries_survive_a_restart() {
     let server = ServerProc::start_with_env(data.path(), None, &[], &env);
     let addr = server.addr.clone();
     let admin = login(&addr, "admin", ADMIN_PASSWORD);
-    let events = poll(30, "the resumed attempt", || {
+    // Resumed once the dead server's lease (the attempt's 10 s timeout and
+    // a margin past its due time) has run out.
+    let events = poll(60, "the resumed attempt", || {
         let b = hook.bodies();
         (b.len() >= 2).then_some(b)
     });

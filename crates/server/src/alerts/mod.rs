@@ -205,11 +205,7 @@ impl Alerting {
             if let Err(e) = me.reload(true).await {
                 tracing::error!(error = %e, "cannot load the alert rules");
             }
-            match me.resume_deliveries().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deliveries = n, "resuming unfinished alert deliveries"),
-                Err(e) => tracing::error!(error = %e, "cannot resume the alert deliveries"),
-            }
+            let mut ticks = 0u64;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -220,6 +216,15 @@ impl Alerting {
                         Err(RecvError::Closed) => return,
                     },
                     _ = tick.tick() => {
+                        // Every 5 s: deliveries a dead server left behind.
+                        if ticks.is_multiple_of(5) {
+                            match me.resume_deliveries().await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(deliveries = n, "resuming unfinished alert deliveries"),
+                                Err(e) => tracing::error!(error = %e, "cannot resume the alert deliveries"),
+                            }
+                        }
+                        ticks += 1;
                         if let Err(e) = me.reload(false).await {
                             tracing::warn!(error = %e, "cannot reload the alert rules");
                         }
@@ -374,12 +379,14 @@ impl Alerting {
         }
     }
 
-    /// Resumes the deliveries a previous process left unfinished, each when
-    /// its next attempt is due.
+    /// Takes over the deliveries whose server died (their lease ran out:
+    /// this process's own earlier life, or a peer) and resumes them, each
+    /// when its next attempt is due.
     async fn resume_deliveries(&self) -> Result<usize, String> {
+        let now = OffsetDateTime::now_utc();
         let pending = self
             .store
-            .pending_deliveries()
+            .claim_orphan_deliveries(now, self.retry.lease_until(now))
             .await
             .map_err(|e| e.to_string())?;
         let n = pending.len();
@@ -446,7 +453,13 @@ impl Alerting {
                 alert.clone(),
             );
             let pending = match store
-                .add_pending_delivery(alert.id, channel.id, event, OffsetDateTime::now_utc())
+                .add_pending_delivery(
+                    alert.id,
+                    channel.id,
+                    event,
+                    OffsetDateTime::now_utc(),
+                    self.retry.lease_until(OffsetDateTime::now_utc()),
+                )
                 .await
             {
                 Ok(id) => Some(notify::Pending { id, attempts: 0 }),

@@ -1,7 +1,8 @@
 //! Notification channels: what each kind sends, and the delivery loop
 //! with retries, exponential backoff and a log row per attempt. A delivery
 //! in progress is a row of `alert_pending_deliveries` (attempts made, next
-//! due) until it succeeds or gives up, so that a restart resumes it.
+//! due, leased past the next attempt's end) until it succeeds or gives up,
+//! so that when its server dies another (or the same, restarted) resumes it.
 //!
 //! Webhooks are one HTTP/1.1 POST through hyper's connection API (plain
 //! TCP, or rustls with ring and the webpki roots for `https://` — the
@@ -50,6 +51,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The lease of a delivery whose next attempt starts at `start`: that
+    /// attempt's end and a margin. A server alive keeps it ahead.
+    pub fn lease_until(&self, start: time::OffsetDateTime) -> time::OffsetDateTime {
+        start + self.timeout + Duration::from_secs(2)
+    }
+
     /// The default, with the first backoff from `STAMPEDE_ALERT_RETRY_BACKOFF`
     /// (a k6 duration) when set: operators with slow receivers wait longer.
     pub fn from_env() -> Result<Self, String> {
@@ -180,7 +187,12 @@ async fn deliver_attempts(
             if let Some(p) = pending {
                 let next = time::OffsetDateTime::now_utc() + wait;
                 if let Err(e) = store
-                    .postpone_pending_delivery(p.id, i64::from(attempt), next)
+                    .postpone_pending_delivery(
+                        p.id,
+                        i64::from(attempt),
+                        next,
+                        policy.lease_until(next),
+                    )
                     .await
                 {
                     tracing::error!(error = %e, "cannot record a pending alert delivery");

@@ -412,15 +412,15 @@ pub(crate) async fn channels_and_deliveries(store: &Store) {
     // a deleted channel takes its own with it.
     assert!(store.pending_deliveries().await.unwrap().is_empty());
     let p1 = store
-        .add_pending_delivery(a.id, c.id, "fired", at(10))
+        .add_pending_delivery(a.id, c.id, "fired", at(10), at(15))
         .await
         .unwrap();
     let p2 = store
-        .add_pending_delivery(a.id, c.id, "resolved", at(5))
+        .add_pending_delivery(a.id, c.id, "resolved", at(5), at(8))
         .await
         .unwrap();
     store
-        .postpone_pending_delivery(p2, 2, at(20))
+        .postpone_pending_delivery(p2, 2, at(20), at(30))
         .await
         .unwrap();
     let pending = store.pending_deliveries().await.unwrap();
@@ -431,6 +431,14 @@ pub(crate) async fn channels_and_deliveries(store: &Store) {
             .collect::<Vec<_>>(),
         vec![(p1, "fired", 0, at(10)), (p2, "resolved", 2, at(20))]
     );
+    // Leases: nothing is orphaned while leased; past a lease, one claim
+    // takes the row (extending the lease), the next finds nothing.
+    let ids = |v: Vec<stampede_store::PendingDelivery>| v.iter().map(|p| p.id).collect::<Vec<_>>();
+    let claim = |now, until| store.claim_orphan_deliveries(at(now), at(until));
+    assert!(claim(14, 40).await.unwrap().is_empty());
+    assert_eq!(ids(claim(16, 40).await.unwrap()), vec![p1]);
+    assert!(claim(16, 40).await.unwrap().is_empty(), "claimed once");
+    assert_eq!(ids(claim(41, 60).await.unwrap()), vec![p1, p2]);
     store.finish_pending_delivery(p1).await.unwrap();
     assert_eq!(store.pending_deliveries().await.unwrap().len(), 1);
     store.delete_channel(c.id).await.unwrap();
