@@ -51,6 +51,7 @@ assets! {
     "js/nav.js" => "text/javascript; charset=utf-8",
     "js/run-server.js" => "text/javascript; charset=utf-8",
     "js/scenario.js" => "text/javascript; charset=utf-8",
+    "js/scenario-form.js" => "text/javascript; charset=utf-8",
     "js/scenarios.js" => "text/javascript; charset=utf-8",
     "js/tables.js" => "text/javascript; charset=utf-8",
     "js/templates.js" => "text/javascript; charset=utf-8",

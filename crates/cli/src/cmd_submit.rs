@@ -3,8 +3,9 @@
 //! archive` does (its init code runs once, locally: the entry script, local
 //! and remote modules, `open()`ed files, binary ones included), uploads the
 //! archive as a scenario (a new version when one of that name exists;
-//! `submit archive.tar` uploads an existing archive as it is), starts a run
-//! with the given options, follows it
+//! `submit archive.tar` uploads an existing archive as it is; a declarative
+//! scenario, `x.yaml`, goes up as one with the files it reads, so the UI's
+//! form edits it), starts a run with the given options, follows it
 //! with the same progress line and end-of-test summary as `stampede run`,
 //! and exits with k6's exit code — so a CI job switches from local to the
 //! platform by changing one word. Ctrl-C stops the run gracefully; a
@@ -12,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,11 +65,11 @@ pub struct SubmitArgs {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: SubmitArgs) -> i32 {
-    let archive = match pack(&args) {
-        Ok(a) => a,
+    let content = match content(&args) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    match runtime().and_then(|rt| rt.block_on(submit(&args, &archive))) {
+    match runtime().and_then(|rt| rt.block_on(submit(&args, content))) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("submit failed: {e}");
@@ -78,18 +79,24 @@ pub fn run(args: SubmitArgs) -> i32 {
     }
 }
 
-/// The k6 archive to upload: the file itself when it is one, else the
+/// The scenario content to upload: a declarative scenario with the files
+/// it reads; else a k6 archive, the file itself when it is one, or the
 /// script packed as `stampede archive` packs it. A script that does not
 /// load fails here, with `stampede run`'s message and exit code.
-fn pack(args: &SubmitArgs) -> Result<Vec<u8>, i32> {
+fn content(args: &SubmitArgs) -> Result<Value, i32> {
     let logger = Arc::new(Logger::stderr());
     let failed = |message: String| {
         logger.log(Level::Error, &message, &[]);
         ExitCode::ScriptException.code()
     };
+    if stampede_scenario::is_scenario_path(&args.script) {
+        return declarative_content(&args.script).map_err(failed);
+    }
+    let archive = |bytes: &[u8]| json!({"archive": B64.encode(bytes)});
     match read_if_archive(&args.script) {
         Ok(Some(_)) => {
             return std::fs::read(&args.script)
+                .map(|bytes| archive(&bytes))
                 .map_err(|e| failed(format!("cannot read {}: {e}", args.script.display())))
         }
         Ok(None) => {}
@@ -102,9 +109,9 @@ fn pack(args: &SubmitArgs) -> Result<Vec<u8>, i32> {
         ..OptionFlags::default()
     };
     let loaded = load(&flags, &args.script, logger.clone(), None)?;
-    let mut archive = archive_of(&loaded, &args.script).map_err(failed)?;
-    archive.metadata.env.clear();
-    Ok(archive.to_tar())
+    let mut packed = archive_of(&loaded, &args.script).map_err(failed)?;
+    packed.metadata.env.clear();
+    Ok(archive(&packed.to_tar()))
 }
 
 fn start_body(args: &SubmitArgs) -> Result<Value, String> {
@@ -136,7 +143,7 @@ fn start_body(args: &SubmitArgs) -> Result<Value, String> {
 
 /// Creates the scenario or saves a new version of the one with this name;
 /// returns its id.
-async fn upload(api: &Api, name: &str, archive: &[u8]) -> Result<i64, String> {
+async fn upload(api: &Api, name: &str, content: Value) -> Result<i64, String> {
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("name", name)
         .finish();
@@ -151,7 +158,8 @@ async fn upload(api: &Api, name: &str, archive: &[u8]) -> Result<i64, String> {
         .as_array()
         .and_then(|items| items.iter().find(|s| s["name"] == name))
         .and_then(|s| s["id"].as_i64());
-    let body = json!({"name": name, "archive": B64.encode(archive)});
+    let mut body = content;
+    body["name"] = name.into();
     let saved = match existing {
         Some(id) => {
             api.call(Method::PUT, &format!("/api/v1/scenarios/{id}"), Some(&body))
@@ -167,7 +175,7 @@ async fn upload(api: &Api, name: &str, archive: &[u8]) -> Result<i64, String> {
         .ok_or_else(|| "the server sent no scenario id".into())
 }
 
-async fn submit(args: &SubmitArgs, archive: &[u8]) -> Result<i32, String> {
+async fn submit(args: &SubmitArgs, content: Value) -> Result<i32, String> {
     let creds = credentials(args.server.as_deref())?;
     let api = Api::new(&creds.url, Some(creds.token))?;
     let file_name = args
@@ -176,7 +184,7 @@ async fn submit(args: &SubmitArgs, archive: &[u8]) -> Result<i32, String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "script.js".into());
     let name = args.name.clone().unwrap_or(file_name);
-    let scenario = upload(&api, &name, archive).await?;
+    let scenario = upload(&api, &name, content).await?;
     let started = api
         .call(
             Method::POST,
@@ -202,6 +210,45 @@ async fn submit(args: &SubmitArgs, archive: &[u8]) -> Result<i32, String> {
         eprintln!("{err}");
     }
     Ok(run["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as i32)
+}
+
+/// A declarative scenario's upload: its text and the files it reads
+/// (feeders, uploads), by the relative paths it names them with.
+fn declarative_content(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let entry = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario.yaml".into());
+    let parsed = stampede_scenario::parse_file(&text, path).map_err(|d| {
+        d.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut files = BTreeMap::from([(entry.clone(), text)]);
+    for rel in parsed.data_files() {
+        let p = Path::new(&rel);
+        if p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
+            return Err(format!(
+                "{}: {rel:?} is outside the scenario's directory: only files beside it or below \
+                 travel to the server",
+                path.display()
+            ));
+        }
+        let data = std::fs::read(dir.join(p))
+            .map_err(|e| format!("cannot read {rel} (read by {}): {e}", path.display()))?;
+        let data = String::from_utf8(data).map_err(|_| {
+            format!(
+                "{rel} is not UTF-8 text: pack a scenario that reads binary files with \
+                 `stampede archive` and submit the archive"
+            )
+        })?;
+        files.insert(rel, data);
+    }
+    Ok(json!({"kind": "declarative", "files": files, "entry": entry}))
 }
 
 fn is_terminal_status(s: &str) -> bool {

@@ -7,10 +7,16 @@
 //! substitutes them, against the servers' HTTP query APIs, and each must
 //! return data. A panel whose query returns nothing fails the test.
 //!
+//! The server's dashboard (`stampede-server.json`) is checked the same way
+//! against a real Prometheus scraping a real `stampede server` once a
+//! second while it runs a test and answers API calls.
+//!
 //! Servers are Debian's `prometheus` and `influxdb`, started on free
 //! loopback ports (`common/servers.rs` of the output crate's tests); the
 //! test skips without them unless `STAMPEDE_REQUIRE_SERVERS` is set.
 
+#[path = "server/harness.rs"]
+mod harness;
 #[allow(dead_code)]
 #[path = "../../output/tests/integration/common/servers.rs"]
 mod servers;
@@ -416,6 +422,122 @@ fn every_dashboard_panel_returns_data() {
     assert!(
         empty.is_empty(),
         "InfluxDB panels without data:\n{}",
+        empty.join("\n")
+    );
+}
+
+/// A test the server runs while Prometheus scrapes it.
+const SERVER_SCRIPT: &str = r#"
+import http from 'k6/http';
+export default function () { http.get(`${__ENV.BASE}/get`); }
+"#;
+
+#[test]
+fn the_server_dashboard_returns_data_from_a_scraped_server() {
+    let Some(prometheus) = servers::binary("prometheus", "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    std::fs::create_dir_all(&data).unwrap();
+    let target = stampede_demo::TestServer::start_in_background();
+    let server = harness::ServerProc::start(&data, None, &[]);
+    let addr = server.addr.clone();
+
+    // Prometheus scrapes the server's /metrics every second.
+    let port = servers::free_port();
+    let conf = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &conf,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: stampede\n    \
+             scrape_interval: 1s\n    static_configs:\n      - targets: ['{addr}']\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(prometheus);
+    cmd.arg(format!("--config.file={}", conf.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut prom_proc = servers::Proc::spawn("prometheus", cmd, &dir.path().join("prom.log"));
+    prom_proc.wait_until("ready", Duration::from_secs(60), || {
+        servers::http("GET", port, "/-/ready", b"", &[]).is_some_and(|(s, _)| s == 200)
+    });
+    let start = now_secs() - 1.0;
+    let prom = |path: &str| -> Value {
+        let (status, body) = http("GET", port, path, b"", &[]).expect("prometheus answers");
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+
+    // A run, and API traffic (some of it 404s) until Prometheus has taken
+    // a few scrapes of it.
+    let token = harness::login(&addr, "admin", harness::ADMIN_PASSWORD);
+    let scenario = harness::create_scenario(&addr, &token, "dashboard", SERVER_SCRIPT);
+    let run = harness::start_run(
+        &addr,
+        &token,
+        scenario,
+        serde_json::json!({"vus": 1, "iterations": 20, "env": {"BASE": target.url()}}),
+    );
+    harness::wait_final(&addr, &token, run);
+    let scrapes = format!(
+        "/api/v1/query?query={}",
+        urlencode("count_over_time(stampede_http_requests_total{status=\"404\"}[1m])")
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for _ in 0..5 {
+            harness::call(&addr, "GET", "/api/v1/runs", Some(&token), None);
+            harness::call(&addr, "GET", "/api/v1/no-such-thing", Some(&token), None);
+        }
+        let v = prom(&scrapes);
+        let n = v["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if n >= 6.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape the server: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let end = now_secs() + 1.0;
+    let prom = Prometheus { port, start, end };
+
+    let d = dashboard("stampede-server.json");
+    let vars = variables(&d, "prometheus");
+    assert_eq!(vars.len(), 1);
+    assert_eq!(vars[0].0, "instance");
+    assert_eq!(
+        prom.label_values(&vars[0].1),
+        vec![addr.clone()],
+        "{}",
+        vars[0].1
+    );
+    let panels = targets(&d, "expr");
+    assert!(panels.len() >= 12, "{}", panels.len());
+    let mut empty = Vec::new();
+    for instance in [".*", addr.as_str()] {
+        for (title, q) in &panels {
+            let q = q
+                .replace("$instance", instance)
+                .replace("$__rate_interval", "5s");
+            assert!(!q.contains('$'), "an unknown variable in {q:?}");
+            if prom.points(&q) == 0 {
+                empty.push(format!("{title}: {q}"));
+            }
+        }
+    }
+    assert!(
+        empty.is_empty(),
+        "server dashboard panels without data:\n{}",
         empty.join("\n")
     );
 }

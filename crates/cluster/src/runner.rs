@@ -120,6 +120,7 @@ fn load(
     snapshots: Option<mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
 ) -> Result<Loaded, (i32, String)> {
     let failed = |exit_code: i32, message: String| (exit_code, message);
+    let mut script = None;
     let mut cfg = match &job.archive {
         // An archive runs from memory: nothing is written to the disk.
         Some(bytes) => {
@@ -127,7 +128,9 @@ fn load(
             RunConfig::for_archive(Arc::new(archive))
         }
         None => {
-            RunConfig::for_script(unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?)
+            let path = unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?;
+            script = Some(path.clone());
+            RunConfig::for_script(path)
         }
     };
     let (defaults, mut top) = option_layers(job).map_err(|m| failed(104, m))?;
@@ -144,18 +147,82 @@ fn load(
     cfg.logger = hooks.logger.clone();
     cfg.text_summary = hooks.text_summary.clone();
     cfg.snapshots = snapshots;
-    // An archive of a declarative scenario (`stampede archive x.yaml`)
-    // runs natively, its feeder files read from the archive.
-    let scenario = cfg.archive.as_deref().and_then(Scenario::from_archive);
-    match scenario {
-        Some(Ok(s)) => Loaded::load_native(cfg, s.program()),
-        Some(Err(errors)) => {
-            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            return Err(failed(107, lines.join("\n")));
+    let loaded = match (cfg.archive.as_deref().and_then(Scenario::from_archive), script) {
+        // An archive of a declarative scenario (`stampede archive x.yaml`)
+        // runs natively, its feeder files read from the archive.
+        (Some(Ok(s)), _) => Loaded::load_native(cfg, s.program()),
+        (Some(Err(errors)), _) => return Err(failed(107, diagnostic_lines(&errors))),
+        // A declarative scenario sent as files runs natively, as under
+        // `stampede run`.
+        (None, Some(script)) if stampede_scenario::is_scenario_path(&script) => {
+            let scenario = load_declarative(dir, &job.files, &script)
+                .map_err(|d| failed(104, diagnostic_lines(&d)))?;
+            Loaded::load_native(cfg, scenario.program())
         }
-        None => Loaded::load(cfg),
+        _ => Loaded::load(cfg),
+    };
+    loaded.map_err(|e| failed(e.exit_code().code(), e.to_string()))
+}
+
+/// Loads the declarative scenario at `entry` (unpacked under `dir` with
+/// `files`): every file it reads must be one of the job's files, so that
+/// it reads nothing of the host's. Errors are at `file:line:col`.
+pub fn load_declarative(
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+    entry: &Path,
+) -> Result<stampede_scenario::Scenario, Vec<stampede_scenario::Diagnostic>> {
+    let at_top = |message: String| {
+        vec![stampede_scenario::Diagnostic {
+            file: entry.display().to_string(),
+            line: 1,
+            col: 1,
+            message,
+        }]
+    };
+    let src = std::fs::read_to_string(entry).map_err(|e| at_top(format!("cannot read it: {e}")))?;
+    let parsed = stampede_scenario::parse_file(&src, entry)?;
+    let missing: Vec<String> = parsed
+        .data_files()
+        .into_iter()
+        .filter(|f| !job_has_file(dir, files, entry, f))
+        .collect();
+    if !missing.is_empty() {
+        return Err(at_top(format!(
+            "the scenario reads {} which {} not among the files sent with it",
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" },
+        )));
     }
-    .map_err(|e| failed(e.exit_code().code(), e.to_string()))
+    stampede_scenario::Scenario::parse(&src, entry)
+}
+
+/// Diagnostics as lines.
+fn diagnostic_lines(d: &[stampede_scenario::Diagnostic]) -> String {
+    d.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether `name`, relative to `entry`'s directory, is one of `files`
+/// (unpacked under `dir`).
+fn job_has_file(dir: &Path, files: &BTreeMap<String, String>, entry: &Path, name: &str) -> bool {
+    let base = entry.parent().unwrap_or(dir);
+    let Ok(rel) = base.join(name).strip_prefix(dir).map(Path::to_path_buf) else {
+        return false;
+    };
+    let Ok(rel) = safe_relative(&rel.to_string_lossy()) else {
+        return false;
+    };
+    let normal = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter(|c| *c != Component::CurDir)
+            .map(|c| c.as_os_str().to_os_string())
+            .collect()
+    };
+    let want = normal(&rel);
+    files.keys().any(|k| normal(Path::new(k)) == want)
 }
 
 /// Runs `job` to its end, reporting through `emit`; `controls` stop or
@@ -426,6 +493,48 @@ mod tests {
         assert!(p.ends_with("script.js"));
         assert!(dir.path().join("lib/util.js").exists());
         assert!(unpack(dir.path(), "missing.js", &files).is_err());
+    }
+
+    #[test]
+    fn a_declarative_scenario_reads_only_the_files_sent_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = |feeder: &str| {
+            format!(
+                "load: {{ executor: shared-iterations, vus: 1, iterations: 1 }}\n\
+                 feeders: {{ u: {{ csv: {feeder} }} }}\n\
+                 requests:\n  - {{ name: r, GET: \"http://127.0.0.1:9/{{{{u.a}}}}\" }}\n"
+            )
+        };
+        let outside = dir.path().join("outside.csv");
+        std::fs::write(&outside, "a\n1\n").unwrap();
+        let sub = dir.path().join("job");
+        for (feeder, ok) in [
+            ("u.csv", true),
+            ("./u.csv", true),
+            ("../outside.csv", false),
+            (outside.to_str().unwrap(), false),
+            ("other.csv", false),
+        ] {
+            let files = BTreeMap::from([
+                ("s.yaml".to_string(), yaml(feeder)),
+                ("u.csv".to_string(), "a\n1\n".to_string()),
+            ]);
+            let entry = unpack(&sub, "s.yaml", &files).unwrap();
+            let got = load_declarative(&sub, &files, &entry).map_err(|d| diagnostic_lines(&d));
+            assert_eq!(got.is_ok(), ok, "{feeder}: {:?}", got.err());
+            if !ok {
+                let e = got.err().unwrap();
+                assert!(e.contains("not among the files"), "{e}");
+            }
+        }
+        // Its own errors keep their place.
+        let files = BTreeMap::from([(
+            "s.yaml".to_string(),
+            "load: {}\nrequests: []\nbogus: 1\n".to_string(),
+        )]);
+        let entry = unpack(&sub, "s.yaml", &files).unwrap();
+        let e = diagnostic_lines(&load_declarative(&sub, &files, &entry).err().unwrap());
+        assert!(e.contains("s.yaml:3:1: unknown field `bogus`"), "{e}");
     }
 
     #[test]

@@ -205,7 +205,8 @@ pub struct Defaults {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpOptions {
-    /// `"1.1"` (default) or `"2"` (HTTP/2 over TLS, negotiated by ALPN).
+    /// `"1.1"` (HTTP/1.1 only) or `"2"` (HTTP/2 over TLS, negotiated by
+    /// ALPN). Default: as k6, HTTP/2 offered by ALPN over TLS.
     #[serde(default)]
     pub version: Option<Text>,
     /// Redirects followed (default 10, k6's).

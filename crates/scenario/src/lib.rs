@@ -101,29 +101,7 @@ impl Scenario {
             files.borrow_mut().insert(p.to_path_buf(), data.clone());
             Ok(data)
         };
-        let file_name = path.display().to_string();
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let parsed: Result<ScenarioFile, (usize, usize, String)> = if is_json {
-            serde_json::from_str(src).map_err(|e| {
-                let msg = strip_position(&e.to_string());
-                (e.line().max(1), e.column().max(1), msg)
-            })
-        } else {
-            serde_norway::from_str(src).map_err(|e| {
-                let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-                (line, col, strip_position(&e.to_string()))
-            })
-        };
-        let file = parsed.map_err(|(line, col, message)| {
-            vec![Diagnostic {
-                file: file_name.clone(),
-                line,
-                col,
-                message,
-            }]
-        })?;
+        let file = parse_file(src, path)?;
         let compiled = compile::compile(file, src, path, &recording)?;
         Ok(Self {
             compiled: Arc::new(compiled),
@@ -205,6 +183,63 @@ fn lexical_absolute(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Reads a scenario's structure only (no file is read, nothing compiled):
+/// YAML, or JSON when `path` ends in `.json`; structural errors at
+/// `file:line:col`.
+pub fn parse_file(src: &str, path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let parsed: Result<ScenarioFile, (usize, usize, String)> = if is_json {
+        serde_json::from_str(src).map_err(|e| {
+            let msg = strip_position(&e.to_string());
+            (e.line().max(1), e.column().max(1), msg)
+        })
+    } else {
+        serde_norway::from_str(src).map_err(|e| {
+            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            (line, col, strip_position(&e.to_string()))
+        })
+    };
+    parsed.map_err(|(line, col, message)| {
+        vec![Diagnostic {
+            file: path.display().to_string(),
+            line,
+            col,
+            message,
+        }]
+    })
+}
+
+impl ScenarioFile {
+    /// The files the scenario reads, as written (feeders by name, then multipart
+    /// uploads of `setup` and `requests`), without duplicates: what must
+    /// travel with it to another machine.
+    pub fn data_files(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let feeders = self
+            .feeders
+            .values()
+            .flat_map(|f| f.csv.iter().chain(f.json.iter()));
+        let uploads = self
+            .setup
+            .iter()
+            .chain(&self.requests)
+            .filter_map(|r| r.multipart.as_ref())
+            .flat_map(|m| m.values())
+            .filter_map(|p| match p {
+                format::Part::File { file, .. } => Some(file),
+                format::Part::Field(_) => None,
+            });
+        for f in feeders.chain(uploads) {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
 }
 
 /// Drops the parsers' own " at line L column C" (the diagnostic says it).

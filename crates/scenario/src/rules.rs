@@ -151,7 +151,7 @@ pub(crate) fn once_order(
 }
 
 /// The k6 options of the file; whether it wants HTTP/2 and cookies.
-pub(crate) fn options(file: &ScenarioFile, p: &mut Problems<'_>) -> (Value, bool, bool) {
+pub(crate) fn options(file: &ScenarioFile, p: &mut Problems<'_>) -> (Value, Option<bool>, bool) {
     let l = &file.load;
     let mut sc = Map::new();
     let executor = l.executor.map_or("constant-vus", |e| e.name());
@@ -223,15 +223,16 @@ pub(crate) fn options(file: &ScenarioFile, p: &mut Problems<'_>) -> (Value, bool
         o.insert("tlsVersion".into(), Value::Object(t));
     }
     let http2 = match h.version.as_ref().map(Text::as_text).as_deref() {
-        None | Some("1.1") => false,
-        Some("2") | Some("2.0") => true,
+        None => None,
+        Some("1.1") => Some(false),
+        Some("2") | Some("2.0") => Some(true),
         Some(other) => {
             p.add(
                 Some("http"),
                 "version",
                 format!("http.version: {other:?} is neither \"1.1\" nor \"2\""),
             );
-            false
+            None
         }
     };
     (Value::Object(o), http2, cookies)

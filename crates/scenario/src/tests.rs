@@ -310,3 +310,28 @@ requests:
     );
     assert!(Scenario::from_archive(&js).is_none());
 }
+
+#[test]
+fn data_files_lists_what_travels_with_a_scenario() {
+    let src = r#"
+load: { vus: 1, iterations: 1 }
+feeders: { users: { csv: data/users.csv }, more: { json: more.json } }
+setup:
+  - name: up
+    POST: http://127.0.0.1:9/x
+    multipart: { f: { file: data/users.csv }, t: text }
+requests:
+  - name: r
+    POST: http://127.0.0.1:9/y
+    multipart: { g: { file: logo.png } }
+"#;
+    let file = crate::parse_file(src, std::path::Path::new("s.yaml")).unwrap();
+    // Feeders by name (`more` before `users`), then uploads in order.
+    assert_eq!(
+        file.data_files(),
+        ["more.json", "data/users.csv", "logo.png"]
+    );
+    let err =
+        crate::parse_file("load: {}\nrequests: []\nbogus: 1\n", "s.yaml".as_ref()).unwrap_err();
+    assert_eq!((err[0].line, err[0].col), (3, 1), "{}", err[0]);
+}

@@ -206,8 +206,9 @@ pub struct Compiled {
     pub variables: HashMap<String, Value>,
     /// The k6 options the file amounts to.
     pub options: Value,
-    /// HTTP/2 requested.
-    pub http2: bool,
+    /// `http.version`: `Some(true)` HTTP/2 offered by ALPN, `Some(false)`
+    /// HTTP/1.1 only, `None` the run's default.
+    pub http2: Option<bool>,
     /// A cookie jar per VU.
     pub cookies: bool,
 }

@@ -45,15 +45,19 @@ impl Program {
         }
     }
 
-    /// The run's client, or an HTTP/2 one with the same settings.
+    /// The run's client, or one with the same settings but the HTTP
+    /// version `http.version` asks for.
     fn client(&self, test: &TestEnv) -> Result<Arc<Client>, ScriptError> {
-        if !self.c.http2 {
+        let Some(http2) = self.c.http2 else {
+            return Ok(test.http.client.clone());
+        };
+        if test.http.client.config().http2 == http2 {
             return Ok(test.http.client.clone());
         }
         self.h2
             .get_or_init(|| {
                 let mut cfg = test.http.client.config().clone();
-                cfg.http2 = true;
+                cfg.http2 = http2;
                 Client::new(cfg).map(Arc::new).map_err(|e| e.to_string())
             })
             .clone()

@@ -138,6 +138,7 @@ mod tests {
                     entry: "script.js".into(),
                     options: json!({}),
                     k6_archive: None,
+                    kind: Default::default(),
                 },
             })
             .await

@@ -168,6 +168,7 @@ async fn main() -> Result<(), StoreError> {
                 entry: "script.js".into(),
                 options: json!({}),
                 k6_archive: None,
+                kind: Default::default(),
             },
         })
         .await?;

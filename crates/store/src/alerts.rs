@@ -102,12 +102,23 @@ pub struct NewAlertRule {
     pub for_ms: i64,
     /// The window each evaluation aggregates over (ms).
     pub lookback_ms: i64,
+    /// The least time between two firings for one subject (ms), so that a
+    /// flapping metric cannot storm a channel.
+    #[serde(default = "default_min_interval_ms")]
+    pub min_interval_ms: i64,
     /// Severity of its alerts.
     pub severity: Severity,
     /// Stop the run when it fires.
     pub stop_run: bool,
     /// Channels notified (ids); the UI always is.
     pub channels: Vec<i64>,
+}
+
+/// Five minutes: the default [`NewAlertRule::min_interval_ms`].
+pub const DEFAULT_MIN_INTERVAL_MS: i64 = 300_000;
+
+fn default_min_interval_ms() -> i64 {
+    DEFAULT_MIN_INTERVAL_MS
 }
 
 /// A stored rule.
@@ -264,8 +275,8 @@ pub struct Delivery {
 }
 
 const RULE_COLUMNS: &str = "id, name, enabled, builtin, scope, scenario_id, metric, tags, stat, \
-    op, threshold, for_ms, lookback_ms, severity, stop_run, channels, created_by, created_at, \
-    updated_at";
+    op, threshold, for_ms, lookback_ms, min_interval_ms, severity, stop_run, channels, \
+    created_by, created_at, updated_at";
 const ALERT_COLUMNS: &str = "id, rule_id, rule_name, severity, subject, run_id, state, value, \
     message, fired_at, resolved_at, acknowledged_by, acknowledged_at";
 const CHANNEL_COLUMNS: &str = "id, name, kind, config, secret, enabled, created_at, updated_at";
@@ -286,6 +297,7 @@ fn rule_from_row(row: &AnyRow) -> Result<AlertRule> {
             threshold: col(row, "threshold")?,
             for_ms: col(row, "for_ms")?,
             lookback_ms: col(row, "lookback_ms")?,
+            min_interval_ms: col(row, "min_interval_ms")?,
             severity: col::<String>(row, "severity")?.parse()?,
             stop_run: col::<i64>(row, "stop_run")? != 0,
             channels: json_col(row, "channels")?,
@@ -356,6 +368,11 @@ fn check_rule(r: &NewAlertRule) -> Result<()> {
             "the lookback must be between 1 s and 24 h".into(),
         ));
     }
+    if r.min_interval_ms < 0 || r.min_interval_ms > 24 * 3_600_000 {
+        return Err(StoreError::Invalid(
+            "the minimum interval must be between 0 and 24 h".into(),
+        ));
+    }
     if (r.scope == RuleScope::Scenario) != r.scenario_id.is_some() {
         return Err(StoreError::Invalid(
             "`scenario_id` is required with the scenario scope, and only with it".into(),
@@ -392,8 +409,9 @@ impl Store {
         let row = sqlx::query(&format!(
             "INSERT INTO alert_rules (name, enabled, builtin, scope, scenario_id, metric, tags, \
                stat, op, threshold, for_ms, lookback_ms, severity, stop_run, channels, \
-               created_by, created_at, updated_at) \
-             VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+               created_by, created_at, updated_at, min_interval_ms) \
+             VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, \
+               $17) \
              RETURNING {RULE_COLUMNS}"
         ))
         .bind(&r.name)
@@ -412,6 +430,7 @@ impl Store {
         .bind(to_json(&r.channels))
         .bind(by.map(|u| u.0))
         .bind(now)
+        .bind(r.min_interval_ms)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| rule_error(e, r))?;
@@ -425,7 +444,8 @@ impl Store {
         let row = sqlx::query(&format!(
             "UPDATE alert_rules SET name = $2, enabled = $3, scope = $4, scenario_id = $5, \
                metric = $6, tags = $7, stat = $8, op = $9, threshold = $10, for_ms = $11, \
-               lookback_ms = $12, severity = $13, stop_run = $14, channels = $15, updated_at = $16 \
+               lookback_ms = $12, severity = $13, stop_run = $14, channels = $15, updated_at = $16, \
+               min_interval_ms = $17 \
              WHERE id = $1 RETURNING {RULE_COLUMNS}"
         ))
         .bind(id)
@@ -444,6 +464,7 @@ impl Store {
         .bind(i64::from(r.stop_run))
         .bind(to_json(&r.channels))
         .bind(now_ms())
+        .bind(r.min_interval_ms)
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| rule_error(e, r))?

@@ -86,6 +86,16 @@ const SQLITE_MIGRATIONS: Embedded = &[
         "scenario_archives",
         include_str!("../migrations/sqlite/0003_scenario_archives.sql"),
     ),
+    (
+        6,
+        "scenario_kind",
+        include_str!("../migrations/sqlite/0006_scenario_kind.sql"),
+    ),
+    (
+        7,
+        "alerts_durable",
+        include_str!("../migrations/sqlite/0007_alerts_durable.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: Embedded = &[
@@ -103,6 +113,16 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         3,
         "scenario_archives",
         include_str!("../migrations/postgres/0003_scenario_archives.sql"),
+    ),
+    (
+        6,
+        "scenario_kind",
+        include_str!("../migrations/postgres/0006_scenario_kind.sql"),
+    ),
+    (
+        7,
+        "alerts_durable",
+        include_str!("../migrations/postgres/0007_alerts_durable.sql"),
     ),
 ];
 

@@ -38,6 +38,7 @@
 //!             entry: "script.js".into(),
 //!             options: json!({"vus": 5}),
 //!             k6_archive: None,
+//!             kind: ScenarioKind::K6,
 //!         },
 //!     })
 //!     .await?;
@@ -88,6 +89,7 @@ mod users;
 // Alerts, schedules and retention (issue 17): after `model`, whose
 // `text_enum!` they use.
 mod alerts;
+mod pending;
 mod retention;
 mod schedules;
 
@@ -103,7 +105,8 @@ pub use scenarios::MAX_ARCHIVE_BYTES;
 
 pub use alerts::{
     Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
-    NewAlertRule, NewChannel, RuleScope, Severity, RULE_OPS,
+    NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
+pub use pending::PendingDelivery;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};

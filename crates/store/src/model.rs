@@ -103,6 +103,20 @@ text_enum!(
 );
 
 text_enum!(
+    /// What a scenario version holds: a k6 script, or a declarative
+    /// scenario (YAML or JSON, issue 19) that runs natively without a
+    /// JavaScript runtime. A k6 script by default.
+    #[derive(Default)]
+    ScenarioKind {
+        /// A k6 script: the entry is JavaScript.
+        #[default]
+        K6 = "k6",
+        /// A declarative scenario: the entry is YAML or JSON.
+        Declarative = "declarative",
+    }
+);
+
+text_enum!(
     /// A run's life cycle: `queued → starting → running → finishing →
     /// passed | failed | aborted | errored` (see [`RunStatus::can_become`]).
     RunStatus {
@@ -332,6 +346,9 @@ pub struct ScenarioContent {
     pub k6_archive: Option<Vec<u8>>,
     /// Default options (k6 options JSON), overridden by a start request.
     pub options: Value,
+    /// Whether the entry is a k6 script or a declarative scenario.
+    #[serde(default)]
+    pub kind: ScenarioKind,
 }
 
 /// One kept version of a scenario.
@@ -387,6 +404,8 @@ pub struct ScenarioUpdate {
     pub k6_archive: Option<Option<Vec<u8>>>,
     /// New default options.
     pub options: Option<Value>,
+    /// New kind (given with a new archive and entry).
+    pub kind: Option<ScenarioKind>,
 }
 
 /// Scenario list filter.

@@ -14,7 +14,7 @@ use sqlx::{Any, Transaction};
 use crate::db::{check_name, col, from_ms, json_col, like_escape, now_ms, to_json};
 use crate::error::{Result, StoreError};
 use crate::model::{
-    NewScenario, Page, Paged, Scenario, ScenarioContent, ScenarioFilter, ScenarioId,
+    NewScenario, Page, Paged, Scenario, ScenarioContent, ScenarioFilter, ScenarioId, ScenarioKind,
     ScenarioSummary, ScenarioUpdate, ScenarioVersion, UserId,
 };
 use crate::Store;
@@ -44,7 +44,13 @@ fn content_from_row(row: &AnyRow) -> Result<ScenarioContent> {
         entry: col(row, "entry")?,
         options: json_col(row, "options")?,
         k6_archive: col(row, "k6_archive")?,
+        kind: kind_col(row)?,
     })
+}
+
+/// The `kind` column as a [`ScenarioKind`].
+fn kind_col(row: &AnyRow) -> Result<ScenarioKind> {
+    col::<String>(row, "kind")?.parse()
 }
 
 /// Tags deduplicated in first-seen order, each checked.
@@ -149,8 +155,8 @@ impl Store {
         })?;
         let id = ScenarioId(id);
         sqlx::query(
-            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, k6_archive) \
-             VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, k6_archive, kind) \
+             VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id.0)
         .bind(&c.archive)
@@ -159,6 +165,7 @@ impl Store {
         .bind(new.owner_id.0)
         .bind(now)
         .bind(c.k6_archive.as_deref())
+        .bind(c.kind.as_str())
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, id, &tags).await?;
@@ -169,7 +176,7 @@ impl Store {
     /// The scenario `id` with its current content (`NotFound` once deleted).
     pub async fn scenario(&self, id: ScenarioId) -> Result<Scenario> {
         let row = sqlx::query(&format!(
-            "SELECT {SUMMARY_COLUMNS}, v.archive, v.entry, v.options, v.k6_archive FROM scenarios s \
+            "SELECT {SUMMARY_COLUMNS}, v.archive, v.entry, v.options, v.k6_archive, v.kind FROM scenarios s \
              JOIN scenario_versions v ON v.scenario_id = s.id AND v.version = s.version \
              WHERE s.id = $1 AND s.deleted_at IS NULL"
         ))
@@ -249,8 +256,8 @@ impl Store {
         // The new version starts as a copy of the previous one, then takes
         // the replaced parts.
         sqlx::query(
-            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, k6_archive) \
-             SELECT scenario_id, $2, archive, entry, options, $3, $4, k6_archive FROM scenario_versions \
+            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, k6_archive, kind) \
+             SELECT scenario_id, $2, archive, entry, options, $3, $4, k6_archive, kind FROM scenario_versions \
              WHERE scenario_id = $1 AND version = $2 - 1",
         )
         .bind(id.0)
@@ -259,10 +266,15 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if update.archive.is_some() || update.entry.is_some() || update.options.is_some() {
+        if update.archive.is_some()
+            || update.entry.is_some()
+            || update.options.is_some()
+            || update.kind.is_some()
+        {
             sqlx::query(
                 "UPDATE scenario_versions SET archive = COALESCE($3, archive), \
-                   entry = COALESCE($4, entry), options = COALESCE($5, options) \
+                   entry = COALESCE($4, entry), options = COALESCE($5, options), \
+                   kind = COALESCE($6, kind) \
                  WHERE scenario_id = $1 AND version = $2",
             )
             .bind(id.0)
@@ -270,6 +282,7 @@ impl Store {
             .bind(update.archive.as_deref())
             .bind(update.entry.as_deref())
             .bind(update.options.as_ref().map(to_json))
+            .bind(update.kind.map(ScenarioKind::as_str))
             .execute(&mut *tx)
             .await?;
         }
@@ -294,7 +307,7 @@ impl Store {
     /// runs still refer to it).
     pub async fn scenario_version(&self, id: ScenarioId, version: i64) -> Result<ScenarioVersion> {
         let row = sqlx::query(
-            "SELECT scenario_id, version, archive, entry, options, created_by, created_at, k6_archive \
+            "SELECT scenario_id, version, archive, entry, options, created_by, created_at, k6_archive, kind \
              FROM scenario_versions WHERE scenario_id = $1 AND version = $2",
         )
         .bind(id.0)
@@ -308,7 +321,7 @@ impl Store {
     /// Every version of scenario `id`, newest first, without their archives.
     pub async fn list_scenario_versions(&self, id: ScenarioId) -> Result<Vec<ScenarioVersion>> {
         let rows = sqlx::query(
-            "SELECT scenario_id, version, entry, options, created_by, created_at \
+            "SELECT scenario_id, version, entry, options, created_by, created_at, kind \
              FROM scenario_versions WHERE scenario_id = $1 ORDER BY version DESC",
         )
         .bind(id.0)
@@ -327,6 +340,7 @@ impl Store {
                         entry: col(row, "entry")?,
                         options: json_col(row, "options")?,
                         k6_archive: None,
+                        kind: kind_col(row)?,
                     },
                     created_by: col::<Option<i64>>(row, "created_by")?.map(UserId),
                     created_at: from_ms(col(row, "created_at")?)?,

@@ -39,6 +39,7 @@ async fn rolled_up(
                 entry: "x.js".into(),
                 options: json!({}),
                 k6_archive: None,
+                kind: Default::default(),
             },
         })
         .await

@@ -98,7 +98,7 @@ export class Editor {
 
 /** The line a loader's error message points at (`script.js:3:5`, `(3:5)`), if any. */
 export function errorLine(message) {
-  const m = /\.[cm]?[jt]s:(\d+)(?::\d+)?/.exec(message) || /\((\d+):\d+\)/.exec(message) || /\bline (\d+)/i.exec(message);
+  const m = /\.(?:[cm]?[jt]s|ya?ml|json):(\d+)(?::\d+)?/.exec(message) || /\((\d+):\d+\)/.exec(message) || /\bline (\d+)/i.exec(message);
   return m ? Number(m[1]) : null;
 }
 

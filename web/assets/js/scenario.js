@@ -2,10 +2,13 @@
 // the script with the engine; its 422 is shown with the line marked),
 // start with overrides (VUs, duration, workers, env), its runs, and the
 // line diff between any two saved versions. Viewers see it read-only.
+// A declarative scenario (kind `declarative`, YAML) is edited with the
+// form of scenario-form.js beside its YAML.
 
 import { api, enc, get } from './api.js';
 import { diff, Editor, errorLine } from './editor.js';
 import { badge, canEdit, el, nav } from './nav.js';
+import { ScenarioForm, STARTER } from './scenario-form.js';
 import { TEMPLATES } from './templates.js';
 
 const $ = (x) => document.getElementById(x);
@@ -14,12 +17,45 @@ const m = location.pathname.match(/^\/scenarios\/(\d+)$/);
 let id = m ? Number(m[1]) : null;
 let files = null;
 let entry = 'script.js';
+/** The declarative form, when this scenario is one. */
+let form = null;
+
+/** Shows the declarative form (filled from `yaml`, or the starter) or the script editor alone. */
+async function setKind(kind, yaml) {
+  $('kind').value = kind;
+  $('form-panel').hidden = kind !== 'declarative';
+  $('template-box').hidden = kind === 'declarative' || id != null;
+  if (kind !== 'declarative') { form = null; return; }
+  form = new ScenarioForm($('sform'), (text) => { editor.value = text; });
+  if (yaml == null) form.fill(STARTER);
+  else await fromYaml(yaml);
+}
+
+/** Reads `text` into the form (the server parses it); shows its errors. */
+async function fromYaml(text) {
+  const err = $('form-error');
+  try {
+    await form.load(text);
+    editor.value = text;
+    err.hidden = true;
+  } catch (e) {
+    const line = e.details?.[0]?.line ?? errorLine(e.message);
+    editor.mark(line);
+    form?.mark(line, editor.value)?.focus();
+    err.textContent = e.message;
+    err.hidden = false;
+  }
+}
 
 function templates() {
   const sel = $('template');
   for (const [key, [label]] of Object.entries(TEMPLATES)) sel.append(el('option', { value: key }, label));
   sel.addEventListener('change', () => { editor.value = TEMPLATES[sel.value][1]; });
   editor.value = TEMPLATES[sel.value][1];
+  $('kind').addEventListener('change', () => {
+    if ($('kind').value === 'declarative') setKind('declarative');
+    else { setKind('k6'); editor.value = TEMPLATES[sel.value][1]; }
+  });
 }
 
 async function load() {
@@ -36,6 +72,12 @@ async function load() {
   $('entry').textContent = entry;
   editor.value = files[entry] || '';
   $('template-box').hidden = true;
+  $('kind').disabled = true;
+  if (s.content?.kind === 'declarative' && !form) {
+    await setKind('declarative', editor.value);
+    // Viewers read the form; they cannot change it.
+    if (editor.ta.readOnly) for (const e of $('form-panel').querySelectorAll('input, select, textarea, button')) e.disabled = true;
+  }
   for (const p of ['start-panel', 'runs-panel', 'history-panel']) $(p).hidden = false;
   await Promise.all([runs(), versionList(s.version)]);
 }
@@ -92,8 +134,10 @@ async function save() {
     description: $('description').value,
     tags: $('tags').value.split(',').map((t) => t.trim()).filter(Boolean),
   };
-  if (id == null) body.script = editor.value;
-  else { body.files = { ...files, [entry]: editor.value }; body.entry = entry; }
+  if (id == null) {
+    body.script = editor.value;
+    if (form) { body.kind = 'declarative'; body.entry = 'scenario.yaml'; }
+  } else { body.files = { ...files, [entry]: editor.value }; body.entry = entry; }
   try {
     const s = await api(id == null ? 'POST' : 'PUT', id == null ? '/api/v1/scenarios' : `/api/v1/scenarios/${id}`, body);
     status.textContent = `Saved version ${s.version}.`;
@@ -101,8 +145,9 @@ async function save() {
     await load();
   } catch (e) {
     status.textContent = '';
-    const line = errorLine(e.message);
+    const line = e.details?.[0]?.line ?? errorLine(e.message);
     editor.mark(line);
+    form?.mark(line, editor.value)?.focus();
     err.textContent = line ? `Line ${line}: ${e.message}` : e.message;
     err.dataset.line = line ?? '';
     err.hidden = false;
@@ -144,6 +189,7 @@ nav('scenarios').then(async (me) => {
   $('save').addEventListener('click', save);
   $('start').addEventListener('submit', start);
   $('start').hidden = !edit;
+  $('from-yaml').addEventListener('click', () => fromYaml(editor.value));
   if (id == null) templates();
   else await load();
 });

@@ -177,9 +177,45 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
     assert_eq!(s, 201, "{r}");
     let rule_id = r["id"].as_i64().unwrap();
     assert_eq!(
-        (r["for_ms"].as_i64(), r["lookback_ms"].as_i64()),
-        (Some(2000), Some(1000))
+        (
+            r["for_ms"].as_i64(),
+            r["lookback_ms"].as_i64(),
+            r["min_interval_ms"].as_i64()
+        ),
+        (Some(2000), Some(1000), Some(300_000)),
+        "five minutes between firings by default"
     );
+    for (interval, want) in [("1m", Some(60_000)), ("0s", Some(0)), ("soon", None)] {
+        let mut body = rule("http_req_failed", "rate", "2s");
+        body["name"] = format!("interval {interval}").into();
+        body["min_interval"] = interval.into();
+        let (s, v) = call(
+            &addr,
+            "POST",
+            "/api/v1/alert-rules",
+            Some(&admin),
+            Some(body),
+        );
+        match want {
+            Some(ms) => {
+                assert_eq!((s, v["min_interval_ms"].as_i64()), (201, Some(ms)), "{v}");
+                let id = v["id"].as_i64().unwrap();
+                let path = format!("/api/v1/alert-rules/{id}");
+                let (s, _) = call(&addr, "DELETE", &path, Some(&admin), None);
+                assert_eq!(s, 204);
+            }
+            None => {
+                assert_eq!(s, 422, "{v}");
+                assert!(
+                    v["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("min_interval"),
+                    "{v}"
+                );
+            }
+        }
+    }
 
     // A run whose every request fails.
     let scenario = create_scenario(&addr, &admin, "failing", FAILING);
@@ -404,4 +440,90 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
         None,
     );
     assert!(v["last_run_id"].as_i64().is_some(), "{v}");
+}
+
+/// A delivery interrupted by the server's death between two attempts is
+/// resumed by the next server once the dead one's lease runs out: the
+/// receiver fails the first attempt, the server is killed (SIGKILL) during
+/// the backoff, and after the restart the second attempt arrives — once,
+/// with the attempt numbering kept.
+#[test]
+fn deliveries_survive_a_restart() {
+    let hook = Receiver::start();
+    let data = tempfile::tempdir().unwrap();
+    // A backoff long enough that the kill lands between the two attempts.
+    let env = [("STAMPEDE_ALERT_RETRY_BACKOFF", "3s")];
+    let mut server = ServerProc::start_with_env(data.path(), None, &[], &env);
+    let addr = server.addr.clone();
+    let admin = login(&addr, "admin", ADMIN_PASSWORD);
+    let (s, ch) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-channels",
+        Some(&admin),
+        Some(json!({"name": "ops", "kind": "webhook", "config": {"url": hook.url}})),
+    );
+    assert_eq!(s, 201, "{ch}");
+    // A platform rule that holds at once: fewer than 1000 workers.
+    let (s, r) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-rules",
+        Some(&admin),
+        Some(
+            json!({"name": "small fleet", "scope": "platform", "metric": "workers_available",
+                    "op": "<", "threshold": 1000, "lookback": "1s", "channels": [ch["id"]]}),
+        ),
+    );
+    assert_eq!(s, 201, "{r}");
+
+    // The first attempt fails (503); the server dies during the backoff.
+    poll(30, "the first attempt", || {
+        (!hook.got.lock().unwrap().is_empty()).then_some(())
+    });
+    server.kill9();
+    let before = hook.got.lock().unwrap().len();
+    assert_eq!(before, 1, "only the first attempt before the kill");
+
+    let server = ServerProc::start_with_env(data.path(), None, &[], &env);
+    let addr = server.addr.clone();
+    let admin = login(&addr, "admin", ADMIN_PASSWORD);
+    // Resumed once the dead server's lease (the attempt's 10 s timeout and
+    // a margin past its due time) has run out.
+    let events = poll(60, "the resumed attempt", || {
+        let b = hook.bodies();
+        (b.len() >= 2).then_some(b)
+    });
+    let (first, second) = (&events[0].1, &events[1].1);
+    assert_eq!(second["event"], "fired", "{second}");
+    assert_eq!(
+        second["alert"]["id"], first["alert"]["id"],
+        "the same alert"
+    );
+    let alert = second["alert"]["id"].as_i64().unwrap();
+    let (_, a) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/alerts/{alert}"),
+        Some(&admin),
+        None,
+    );
+    let log: Vec<(i64, bool)> = poll(10, "the delivery log", || {
+        let (_, a) = call(
+            &addr,
+            "GET",
+            &format!("/api/v1/alerts/{alert}"),
+            Some(&admin),
+            None,
+        );
+        let log: Vec<(i64, bool)> = a["deliveries"]
+            .as_array()?
+            .iter()
+            .map(|d| (d["attempt"].as_i64().unwrap(), d["ok"].as_bool().unwrap()))
+            .collect();
+        (log.len() >= 2).then_some(log)
+    });
+    assert_eq!(log, vec![(1, false), (2, true)], "{a}");
+    // Firing already: the restarted evaluator adopts it, no second alert.
+    assert_eq!(hook.bodies().len(), 2, "delivered once, not again");
 }

@@ -25,10 +25,21 @@ pub struct ServerProc {
 
 impl ServerProc {
     pub fn start(data: &Path, db: Option<&str>, extra: &[&str]) -> ServerProc {
+        Self::start_with_env(data, db, extra, &[])
+    }
+
+    /// [`ServerProc::start`] with extra environment variables.
+    pub fn start_with_env(
+        data: &Path,
+        db: Option<&str>,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> ServerProc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stampede"));
         cmd.args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .args(extra)
+            .envs(envs.iter().copied())
             .env("STAMPEDE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("STAMPEDE_LOG", "warn")
             .stdin(Stdio::null())

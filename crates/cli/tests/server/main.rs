@@ -8,6 +8,7 @@
 mod alerts;
 mod archives;
 mod attacks;
+mod declarative;
 mod harness;
 mod segments;
 
@@ -647,4 +648,14 @@ fn segments_merge_exactly() {
 #[test]
 fn segments_judged_on_merged_data() {
     segments::thresholds_handle_summary_stop_and_abort();
+}
+
+#[test]
+fn declarative_scenarios_sqlite() {
+    declarative::declarative_scenarios(None);
+}
+
+#[test]
+fn declarative_scenarios_postgres() {
+    with_postgres(declarative::declarative_scenarios);
 }

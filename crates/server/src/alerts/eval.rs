@@ -12,7 +12,12 @@
 //! evaluation without data for the metric does not hold. Once firing, an
 //! episode fires once: it resolves only after the condition has failed for
 //! a full lookback (hysteresis, so a value hovering at the threshold does
-//! not flap), or when its run ends.
+//! not flap), or when its run ends. And episodes of one rule and subject
+//! fire at least the rule's `min_interval_ms` apart (default five minutes):
+//! a metric flapping slower than the hysteresis opens new episodes, but a
+//! new episode within the interval of the last firing waits, holding, and
+//! fires only when the interval is over and the condition still holds — so
+//! a channel gets at most one notification per interval.
 //!
 //! Platform rules (`workers_available`, `worker_cpu_percent`,
 //! `worker_memory_percent`) take the latest [`WorkerSample`]s instead.
@@ -158,6 +163,8 @@ struct RunData {
 pub struct Evaluator {
     rules: Vec<Compiled>,
     episodes: HashMap<(i64, String), Episode>,
+    /// When each (rule, subject) last fired (ms), kept across episodes.
+    last_fired: HashMap<(i64, String), i64>,
     runs: HashMap<RunId, RunData>,
 }
 
@@ -166,6 +173,7 @@ impl Evaluator {
     pub fn set_rules(&mut self, rules: Vec<Compiled>) {
         let ids: Vec<i64> = rules.iter().map(|r| r.rule.id).collect();
         self.episodes.retain(|(id, _), _| ids.contains(id));
+        self.last_fired.retain(|(id, _), _| ids.contains(id));
         self.rules = rules;
     }
 
@@ -237,6 +245,7 @@ impl Evaluator {
     pub fn run_ended(&mut self, run: RunId) -> Vec<Transition> {
         self.runs.remove(&run);
         let subject = format!("run:{run}");
+        self.last_fired.retain(|(_, s), _| *s != subject);
         let mut out = Vec::new();
         self.episodes.retain(|(rule_id, s), ep| {
             if *s != subject {
@@ -320,8 +329,11 @@ impl Evaluator {
         if holds {
             ep.clear_since = None;
             let since = *ep.holding_since.get_or_insert(now_ms);
-            if !ep.firing && now_ms - since >= rule.for_ms {
+            let last = self.last_fired.get(&key).copied();
+            let rested = last.is_none_or(|t| now_ms - t >= rule.min_interval_ms);
+            if !ep.firing && now_ms - since >= rule.for_ms && rested {
                 ep.firing = true;
+                self.last_fired.insert(key, now_ms);
                 let v = value.unwrap_or_default();
                 return Some(Transition::Fire {
                     rule_id: r.rule.id,

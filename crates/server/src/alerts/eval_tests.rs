@@ -24,6 +24,7 @@ fn rule(id: i64, metric: &str, stat: &str, op: &str, threshold: f64, for_ms: i64
             threshold,
             for_ms,
             lookback_ms: 1000,
+            min_interval_ms: 0,
             severity: Severity::Critical,
             stop_run: false,
             channels: vec![],
@@ -307,4 +308,78 @@ fn rules_are_checked_with_precise_messages() {
         let err = check(&r, &known).unwrap_err();
         assert!(err.contains(needle), "{err}");
     }
+}
+
+#[test]
+fn a_flapping_metric_fires_at_most_once_per_minimum_interval() {
+    let mut r = rule(1, "http_req_failed", "rate", ">", 0.05, 0);
+    r.rule.min_interval_ms = 300_000;
+    let mut e = eval_with(vec![r]);
+    let (run, s) = (RunId(3), ScenarioId(1));
+    // The clock is the evaluator's input: ten minutes of a metric that
+    // flaps every 2 s (bad 2 s, good 2 s), one evaluation a second.
+    let mut fired_at = Vec::new();
+    let mut resolved = 0;
+    for i in 0..600u64 {
+        let bad = (i / 2) % 2 == 0;
+        let t = e.observe_interval(
+            run,
+            s,
+            second(i, 10, if bad { 5 } else { 0 }, 5.0, "a"),
+            i as i64 * 1000,
+        );
+        for x in &t {
+            match x {
+                Transition::Fire { .. } => fired_at.push(i),
+                Transition::Resolve { .. } => resolved += 1,
+            }
+        }
+    }
+    // Each flap is an episode (it resolves after a good lookback), yet only
+    // the first bad second at or after each 5-minute mark fires.
+    assert_eq!(fired_at, vec![0, 300], "fired at (s)");
+    assert!(resolved >= 2, "episodes resolved in between: {resolved}");
+
+    // Without an interval every episode fires: the storm the interval stops.
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.05, 0)]);
+    let storm = (0..600u64)
+        .filter(|i| {
+            let bad = (i / 2) % 2 == 0;
+            let t = e.observe_interval(
+                run,
+                s,
+                second(*i, 10, if bad { 5 } else { 0 }, 5.0, "a"),
+                *i as i64 * 1000,
+            );
+            !fires(&t).is_empty()
+        })
+        .count();
+    assert!(storm >= 100, "{storm} firings without an interval");
+}
+
+#[test]
+fn an_episode_held_back_by_the_interval_fires_when_it_ends_if_still_holding() {
+    let mut r = rule(1, "http_req_failed", "rate", ">", 0.05, 0);
+    r.rule.min_interval_ms = 10_000;
+    let mut e = eval_with(vec![r]);
+    let (run, s) = (RunId(4), ScenarioId(1));
+    let bad = |i: u64| second(i, 10, 5, 5.0, "a");
+    let good = |i: u64| second(i, 10, 0, 5.0, "a");
+    assert_eq!(fires(&e.observe_interval(run, s, bad(0), 0)).len(), 1);
+    // Resolves (a good lookback), then bad again at 3 s: held back.
+    assert!(e.observe_interval(run, s, good(1), 1000).is_empty());
+    assert_eq!(
+        e.observe_interval(run, s, good(2), 2000).len(),
+        1,
+        "resolved"
+    );
+    for i in 3..10u64 {
+        let t = e.observe_interval(run, s, bad(i), i as i64 * 1000);
+        assert!(t.is_empty(), "held back at {i} s: {t:?}");
+    }
+    // Ten seconds after the first firing, still bad: it fires now.
+    assert_eq!(fires(&e.observe_interval(run, s, bad(10), 10_000)).len(), 1);
+    // A run's end forgets its subjects: a new run of the same id starts fresh.
+    e.run_ended(run);
+    assert_eq!(fires(&e.observe_interval(run, s, bad(11), 11_000)).len(), 1);
 }

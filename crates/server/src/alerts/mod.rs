@@ -95,7 +95,10 @@ impl Alerting {
             scenarios: Mutex::new(HashMap::new()),
             seen_metrics: Mutex::new(HashSet::new()),
             probe: Mutex::new(Arc::new(LocalProbe)),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::from_env().unwrap_or_else(|e| {
+                tracing::error!("{e}; using the default");
+                RetryPolicy::default()
+            }),
             clock: Arc::new(OffsetDateTime::now_utc),
             fired: Default::default(),
         })
@@ -202,6 +205,7 @@ impl Alerting {
             if let Err(e) = me.reload(true).await {
                 tracing::error!(error = %e, "cannot load the alert rules");
             }
+            let mut ticks = 0u64;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -212,6 +216,15 @@ impl Alerting {
                         Err(RecvError::Closed) => return,
                     },
                     _ = tick.tick() => {
+                        // Every 5 s: deliveries a dead server left behind.
+                        if ticks.is_multiple_of(5) {
+                            match me.resume_deliveries().await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(deliveries = n, "resuming unfinished alert deliveries"),
+                                Err(e) => tracing::error!(error = %e, "cannot resume the alert deliveries"),
+                            }
+                        }
+                        ticks += 1;
                         if let Err(e) = me.reload(false).await {
                             tracing::warn!(error = %e, "cannot reload the alert rules");
                         }
@@ -366,6 +379,50 @@ impl Alerting {
         }
     }
 
+    /// Takes over the deliveries whose server died (their lease ran out:
+    /// this process's own earlier life, or a peer) and resumes them, each
+    /// when its next attempt is due.
+    async fn resume_deliveries(&self) -> Result<usize, String> {
+        let now = OffsetDateTime::now_utc();
+        let pending = self
+            .store
+            .claim_orphan_deliveries(now, self.retry.lease_until(now))
+            .await
+            .map_err(|e| e.to_string())?;
+        let n = pending.len();
+        for p in pending {
+            let (alert, channel) = match (
+                self.store.alert(p.alert_id).await,
+                self.store.channel(p.channel_id).await,
+            ) {
+                (Ok(a), Ok(c)) if c.enabled => (a, c),
+                _ => {
+                    // Gone or disabled since: nothing left to deliver.
+                    let _ = self.store.finish_pending_delivery(p.id).await;
+                    continue;
+                }
+            };
+            let (store, secrets, retry) =
+                (self.store.clone(), self.secrets.clone(), self.retry.clone());
+            let wait = (p.next_at - OffsetDateTime::now_utc())
+                .try_into()
+                .unwrap_or(Duration::ZERO);
+            let made = u32::try_from(p.attempts).unwrap_or(u32::MAX);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let pending = Some(notify::Pending {
+                    id: p.id,
+                    attempts: made,
+                });
+                notify::deliver(
+                    &store, &secrets, &channel, &alert, &p.event, &retry, pending,
+                )
+                .await;
+            });
+        }
+        Ok(n)
+    }
+
     /// Publishes `alert`'s `event` on the hub and delivers it to its rule's channels.
     pub async fn notify(&self, alert: Alert, event: &'static str) {
         tracing::info!(alert = alert.id, event, subject = %alert.subject, message = %alert.message, "alert");
@@ -395,8 +452,24 @@ impl Alerting {
                 self.retry.clone(),
                 alert.clone(),
             );
+            let pending = match store
+                .add_pending_delivery(
+                    alert.id,
+                    channel.id,
+                    event,
+                    OffsetDateTime::now_utc(),
+                    self.retry.lease_until(OffsetDateTime::now_utc()),
+                )
+                .await
+            {
+                Ok(id) => Some(notify::Pending { id, attempts: 0 }),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot persist an alert delivery; trying it anyway");
+                    None
+                }
+            };
             tokio::spawn(async move {
-                notify::deliver(&store, &secrets, &channel, &alert, event, &retry).await;
+                notify::deliver(&store, &secrets, &channel, &alert, event, &retry, pending).await;
             });
         }
     }

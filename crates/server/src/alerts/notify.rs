@@ -1,5 +1,8 @@
 //! Notification channels: what each kind sends, and the delivery loop
-//! with retries, exponential backoff and a log row per attempt.
+//! with retries, exponential backoff and a log row per attempt. A delivery
+//! in progress is a row of `alert_pending_deliveries` (attempts made, next
+//! due, leased past the next attempt's end) until it succeeds or gives up,
+//! so that when its server dies another (or the same, restarted) resumes it.
 //!
 //! Webhooks are one HTTP/1.1 POST through hyper's connection API (plain
 //! TCP, or rustls with ring and the webpki roots for `https://` — the
@@ -48,6 +51,25 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The lease of a delivery whose next attempt starts at `start`: that
+    /// attempt's end and a margin. A server alive keeps it ahead.
+    pub fn lease_until(&self, start: time::OffsetDateTime) -> time::OffsetDateTime {
+        start + self.timeout + Duration::from_secs(2)
+    }
+
+    /// The default, with the first backoff from `STAMPEDE_ALERT_RETRY_BACKOFF`
+    /// (a k6 duration) when set: operators with slow receivers wait longer.
+    pub fn from_env() -> Result<Self, String> {
+        let mut p = Self::default();
+        if let Ok(text) = std::env::var("STAMPEDE_ALERT_RETRY_BACKOFF") {
+            p.first_backoff = stampede_config::K6Duration::parse(&text)
+                .ok()
+                .and_then(|d| d.to_std())
+                .ok_or_else(|| format!("STAMPEDE_ALERT_RETRY_BACKOFF: not a duration: {text:?}"))?;
+        }
+        Ok(p)
+    }
+
     /// The wait after attempt `n` (1-based) failed.
     pub fn backoff(&self, n: u32) -> Duration {
         let factor = 2u32.saturating_pow(n.saturating_sub(1));
@@ -86,8 +108,20 @@ pub fn slack_payload(alert: &Alert, event: &str) -> Value {
     })
 }
 
+/// A delivery's row in `alert_pending_deliveries` and the attempts it
+/// has made.
+#[derive(Clone, Copy, Debug)]
+pub struct Pending {
+    /// The row.
+    pub id: i64,
+    /// Attempts made before (0 for a new delivery).
+    pub attempts: u32,
+}
+
 /// Delivers `event` of `alert` to `channel`, retrying per `policy`, and
-/// logs each attempt. Returns whether it was delivered.
+/// logs each attempt; `pending`, when the delivery is persisted, is
+/// updated after each failed attempt and removed at the end. Returns
+/// whether it was delivered.
 pub async fn deliver(
     store: &Store,
     secrets: &SecretBox,
@@ -95,6 +129,25 @@ pub async fn deliver(
     alert: &Alert,
     event: &str,
     policy: &RetryPolicy,
+    pending: Option<Pending>,
+) -> bool {
+    let done = deliver_attempts(store, secrets, channel, alert, event, policy, pending).await;
+    if let Some(p) = pending {
+        if let Err(e) = store.finish_pending_delivery(p.id).await {
+            tracing::error!(error = %e, "cannot close a pending alert delivery");
+        }
+    }
+    done
+}
+
+async fn deliver_attempts(
+    store: &Store,
+    secrets: &SecretBox,
+    channel: &Channel,
+    alert: &Alert,
+    event: &str,
+    policy: &RetryPolicy,
+    pending: Option<Pending>,
 ) -> bool {
     let secret = match channel
         .secret
@@ -116,7 +169,8 @@ pub async fn deliver(
             return false;
         }
     };
-    for attempt in 1..=policy.attempts.max(1) {
+    let first = pending.map_or(1, |p| p.attempts + 1);
+    for attempt in first..=policy.attempts.max(1) {
         let res = tokio::time::timeout(
             policy.timeout,
             send(channel, secret.as_deref(), alert, event),
@@ -129,7 +183,22 @@ pub async fn deliver(
             return true;
         }
         if attempt < policy.attempts {
-            tokio::time::sleep(policy.backoff(attempt)).await;
+            let wait = policy.backoff(attempt);
+            if let Some(p) = pending {
+                let next = time::OffsetDateTime::now_utc() + wait;
+                if let Err(e) = store
+                    .postpone_pending_delivery(
+                        p.id,
+                        i64::from(attempt),
+                        next,
+                        policy.lease_until(next),
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, "cannot record a pending alert delivery");
+                }
+            }
+            tokio::time::sleep(wait).await;
         }
     }
     false

@@ -138,6 +138,9 @@ pub struct RuleBody {
     for_: Option<String>,
     /// The window each evaluation aggregates (default `10s`).
     lookback: Option<String>,
+    /// The least time between two firings for one subject (k6 duration,
+    /// default `5m`; `0s` for none).
+    min_interval: Option<String>,
     severity: Option<String>,
     stop_run: Option<bool>,
     channels: Option<Vec<i64>>,
@@ -169,6 +172,10 @@ impl RuleBody {
             threshold: self.threshold,
             for_ms: window_ms("for", self.for_.as_deref().unwrap_or("0s"))?,
             lookback_ms: window_ms("lookback", self.lookback.as_deref().unwrap_or("10s"))?,
+            min_interval_ms: match self.min_interval.as_deref() {
+                Some(d) => window_ms("min_interval", d)?,
+                None => stampede_store::DEFAULT_MIN_INTERVAL_MS,
+            },
             severity: match &self.severity {
                 Some(s) => s
                     .parse()

@@ -116,6 +116,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(scenarios::delete),
         )
         .route("/scenarios/{id}/start", post(scenarios::start))
+        .route("/scenarios/parse", post(scenarios::parse))
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/stop", post(runs::stop))

@@ -7,6 +7,19 @@
 //! is a 422 with file:line:col and nothing is stored. An archive is kept
 //! whole per version; its entry script is also kept as text for the
 //! editor, and a `script` edit replaces it inside the archive.
+//!
+//! Its `kind` says what the entry is, explicitly (never guessed from the
+//! text): `k6` (the default), a k6 script; `declarative`, a scenario
+//! written as data (YAML or JSON, issue 19) that the segment runner
+//! executes natively, without a JavaScript runtime, and splits over
+//! segments like a script. The entry's extension must agree with the kind
+//! (`.yaml`, `.yml` or `.json` for a declarative scenario, anything else
+//! for a script), because that is how `stampede run` and the runner tell
+//! the two apart; an archive's kind follows its entry (`stampede archive
+//! x.yaml` packs a declarative one). A declarative scenario given as files
+//! is also parsed here, in process, so that its 422 lists every problem
+//! with file, line and column in `details`, and every file it reads
+//! (feeders, uploads) must be among its `files`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +31,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use stampede_cluster::SegmentJob;
 use stampede_store::{
-    NewScenario, Paged, Role, Scenario, ScenarioContent, ScenarioFilter, ScenarioId,
+    NewScenario, Paged, Role, Scenario, ScenarioContent, ScenarioFilter, ScenarioId, ScenarioKind,
     ScenarioSummary, ScenarioUpdate,
 };
 
@@ -46,6 +59,8 @@ pub struct ScenarioBody {
     archive: Option<String>,
     /// Default options (k6 JSON options).
     options: Option<Value>,
+    /// `k6` (default) or `declarative`: what `script` (or the entry) is.
+    kind: Option<ScenarioKind>,
 }
 
 /// What a body gives a run to execute.
@@ -57,8 +72,8 @@ enum Content {
 }
 
 /// The content of a body, if it carries a script (exactly one of
-/// `script`, `files` and `archive`).
-fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
+/// `script`, `files` and `archive`); `kind` names the default entry.
+fn content_of(body: &ScenarioBody, kind: ScenarioKind) -> Result<Option<Content>, AppError> {
     let given = [
         body.script.is_some(),
         body.files.is_some(),
@@ -79,9 +94,13 @@ fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
         }
         return Ok(Some(Content::Archive(Box::new(Upload::decode(a)?))));
     }
+    let default_entry = match kind {
+        ScenarioKind::K6 => "script.js",
+        ScenarioKind::Declarative => "scenario.yaml",
+    };
     match (&body.script, &body.files) {
         (Some(s), _) => {
-            let entry = body.entry.clone().unwrap_or_else(|| "script.js".into());
+            let entry = body.entry.clone().unwrap_or_else(|| default_entry.into());
             Ok(Some(Content::Files(
                 BTreeMap::from([(entry.clone(), s.clone())]),
                 entry,
@@ -104,6 +123,26 @@ fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
 }
 
 impl Content {
+    /// The entry script's (or scenario's) path.
+    fn entry(&self) -> &str {
+        match self {
+            Content::Files(_, entry) => entry,
+            Content::Archive(u) => u.archive.main(),
+        }
+    }
+
+    /// The kind the content is when the body does not say: an archive's
+    /// follows its entry, files are a k6 script.
+    fn implied_kind(&self) -> ScenarioKind {
+        match self {
+            Content::Files(..) => ScenarioKind::K6,
+            Content::Archive(_) if stampede_scenario::is_scenario_path(self.entry().as_ref()) => {
+                ScenarioKind::Declarative
+            }
+            Content::Archive(_) => ScenarioKind::K6,
+        }
+    }
+
     /// The stored form: editor files, entry name, k6 archive.
     fn stored(&self) -> (Vec<u8>, String, Option<Vec<u8>>) {
         match self {
@@ -166,10 +205,84 @@ fn check_options(options: &Value) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The entry's extension must say what the kind says: it is how
+/// `stampede run` and the segment runner tell a scenario from a script.
+fn check_kind(kind: ScenarioKind, entry: &str) -> Result<(), AppError> {
+    let data = stampede_scenario::is_scenario_path(std::path::Path::new(entry));
+    match (kind, data) {
+        (ScenarioKind::Declarative, false) => Err(AppError::unprocessable(
+            "invalid_body",
+            format!(
+                "a declarative scenario's entry must end in .yaml, .yml or .json, not {entry:?}"
+            ),
+        )),
+        (ScenarioKind::K6, true) => Err(AppError::unprocessable(
+            "invalid_body",
+            format!(
+                "{entry:?} is a declarative scenario's file name: give \"kind\": \"declarative\", \
+                 or name the script .js"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Parses and compiles a declarative scenario in process (its files in a
+/// private directory): the 422 lists each problem with its file, line and
+/// column.
+async fn validate_declarative(
+    files: &BTreeMap<String, String>,
+    entry: &str,
+) -> Result<(), AppError> {
+    let (files, entry) = (files.clone(), entry.to_string());
+    let found = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::Builder::new()
+            .prefix("stampede-validate-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a working directory: {e}"))?;
+        let path = stampede_cluster::runner::unpack(dir.path(), &entry, &files)?;
+        let prefix = format!("{}/", dir.path().display());
+        let found = stampede_cluster::runner::load_declarative(dir.path(), &files, &path).err();
+        Ok::<_, String>(found.map(|d| diagnostics_error(&d, &prefix)))
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|m| AppError::unprocessable("invalid_body", m))?;
+    found.map_or(Ok(()), Err)
+}
+
+/// A 422 listing `found` as `file:line:col: message` lines, and in
+/// `details` as objects; `prefix` is cut from the file names (the private
+/// directory they were checked in).
+fn diagnostics_error(found: &[stampede_scenario::Diagnostic], prefix: &str) -> AppError {
+    let file = |d: &stampede_scenario::Diagnostic| -> String {
+        d.file.strip_prefix(prefix).unwrap_or(&d.file).to_string()
+    };
+    let lines: Vec<String> = found
+        .iter()
+        .map(|d| format!("{}:{}:{}: {}", file(d), d.line, d.col, d.message))
+        .collect();
+    let details: Vec<Value> = found
+        .iter()
+        .map(|d| json!({"file": file(d), "line": d.line, "col": d.col, "message": d.message}))
+        .collect();
+    AppError::unprocessable("invalid_scenario", lines.join("\n")).with_details(details)
+}
+
 /// Loads the script with its options (nothing runs but its init code, in a
-/// child process).
-async fn validate(state: &AppState, content: &Content, options: &Value) -> Result<(), AppError> {
+/// child process); a declarative scenario given as files is first checked
+/// in process.
+async fn validate(
+    state: &AppState,
+    content: &Content,
+    options: &Value,
+    kind: ScenarioKind,
+) -> Result<(), AppError> {
     check_options(options)?;
+    check_kind(kind, content.entry())?;
+    if let (ScenarioKind::Declarative, Content::Files(files, entry)) = (kind, content) {
+        validate_declarative(files, entry).await?;
+    }
     let job = content.job(options);
     state.orchestrator.validate(&job).await.map(|_| ())
 }
@@ -196,14 +309,15 @@ pub async fn create(
         .clone()
         .ok_or_else(|| AppError::unprocessable("invalid_body", "missing field `name`"))?;
     check_name(&name)?;
-    let content = content_of(&body)?.ok_or_else(|| {
+    let content = content_of(&body, body.kind.unwrap_or_default())?.ok_or_else(|| {
         AppError::unprocessable(
             "invalid_body",
             "a scenario needs `script`, `files` or `archive`",
         )
     })?;
+    let kind = body.kind.unwrap_or_else(|| content.implied_kind());
     let options = body.options.clone().unwrap_or(json!({}));
-    validate(&state, &content, &options).await?;
+    validate(&state, &content, &options, kind).await?;
     let (archive, entry, k6_archive) = content.stored();
     let scenario = state
         .store
@@ -217,6 +331,7 @@ pub async fn create(
                 entry,
                 options,
                 k6_archive,
+                kind,
             },
         })
         .await?;
@@ -291,7 +406,17 @@ pub async fn update(
     if let Some(n) = &body.name {
         check_name(n)?;
     }
-    let mut content = content_of(&body)?;
+    if body.kind.is_some()
+        && body.script.is_none()
+        && body.files.is_none()
+        && body.archive.is_none()
+    {
+        return Err(AppError::unprocessable(
+            "invalid_body",
+            "a new `kind` needs its `script`, `files` or `archive`",
+        ));
+    }
+    let mut content = content_of(&body, body.kind.unwrap_or(current.content.kind))?;
     if let (Some(script), Some(_)) = (&body.script, &current.content.k6_archive) {
         // A script edit of an archived scenario (the editor shows its entry
         // script) keeps the archive's modules and files.
@@ -300,13 +425,18 @@ pub async fn update(
             content = Some(Content::Archive(Box::new(Upload::check(archive.to_tar())?)));
         }
     }
+    let kind = match (&body.kind, &content) {
+        (Some(k), _) => *k,
+        (None, Some(c @ Content::Archive(_))) => c.implied_kind(),
+        (None, _) => current.content.kind,
+    };
     let options = body
         .options
         .clone()
         .unwrap_or_else(|| current.content.options.clone());
     match &content {
-        Some(c) => validate(&state, c, &options).await?,
-        None => validate(&state, &current_content(&current.content)?, &options).await?,
+        Some(c) => validate(&state, c, &options, kind).await?,
+        None => validate(&state, &current_content(&current.content)?, &options, kind).await?,
     }
     let stored = content.as_ref().map(Content::stored);
     let scenario = state
@@ -322,6 +452,7 @@ pub async fn update(
                 entry: stored.as_ref().map(|(_, e, _)| e.clone()),
                 options: body.options,
                 k6_archive: stored.map(|(_, _, k)| k),
+                kind: body.kind.or(content.as_ref().map(|_| kind)),
             },
         )
         .await?;
@@ -368,4 +499,52 @@ pub async fn start(
     let scenario = state.store.scenario(ScenarioId(id)).await?;
     let run_id = state.orchestrator.start(&who, &scenario, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": run_id}))))
+}
+
+/// The body of `POST /api/v1/scenarios/parse`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseBody {
+    /// A declarative scenario's text.
+    text: String,
+    /// Its file name (default `scenario.yaml`; `.json` parses JSON).
+    entry: Option<String>,
+}
+
+/// Reads a declarative scenario's structure without storing or running
+/// anything, for the editor's form: `{"scenario": {...}}` with the keys
+/// that are set (no nulls, no empty lists or maps but a `json: {}` body;
+/// request bodies, variables and checks as written), or a 422 with
+/// each problem's file, line and column.
+pub async fn parse(
+    _who: Principal,
+    ApiJson(body): ApiJson<ParseBody>,
+) -> Result<Json<Value>, AppError> {
+    let entry = body.entry.unwrap_or_else(|| "scenario.yaml".into());
+    check_kind(ScenarioKind::Declarative, &entry)?;
+    let file = stampede_scenario::parse_file(&body.text, std::path::Path::new(&entry))
+        .map_err(|d| diagnostics_error(&d, ""))?;
+    let mut v = serde_json::to_value(&file).map_err(AppError::internal)?;
+    prune(&mut v);
+    Ok(Json(json!({"scenario": v})))
+}
+
+/// Drops nulls and empty lists and maps, except under the keys whose
+/// values are the user's data as written.
+fn prune(v: &mut Value) {
+    if let Value::Object(map) = v {
+        for (k, x) in map.iter_mut() {
+            if !matches!(k.as_str(), "json" | "variables" | "check") {
+                prune(x);
+            }
+        }
+        map.retain(|k, x| {
+            !x.is_null()
+                && (k == "json"
+                    || !(x.as_object().is_some_and(|o| o.is_empty())
+                        || x.as_array().is_some_and(|a| a.is_empty())))
+        });
+    } else if let Value::Array(items) = v {
+        items.iter_mut().for_each(prune);
+    }
 }

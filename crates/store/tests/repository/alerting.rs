@@ -23,6 +23,7 @@ fn rule(name: &str) -> NewAlertRule {
         threshold: 0.05,
         for_ms: 2000,
         lookback_ms: 1000,
+        min_interval_ms: 60_000,
         severity: Severity::Critical,
         stop_run: false,
         channels: vec![],
@@ -39,6 +40,10 @@ pub(crate) async fn alert_rules(store: &Store) {
     let names: Vec<&str> = defaults.iter().map(|r| r.rule.name.as_str()).collect();
     assert_eq!(defaults.len(), 5, "{names:?}");
     assert!(defaults.iter().all(|r| r.builtin && r.rule.enabled));
+    assert!(
+        defaults.iter().all(|r| r.rule.min_interval_ms == 300_000),
+        "the built-in rules rest five minutes between firings"
+    );
     let err_rule = &defaults[0].rule;
     assert_eq!(
         (
@@ -110,6 +115,13 @@ pub(crate) async fn alert_rules(store: &Store) {
             },
             "rule name",
         ),
+        (
+            NewAlertRule {
+                min_interval_ms: -1,
+                ..rule("b9")
+            },
+            "minimum interval",
+        ),
     ] {
         let err = store.create_alert_rule(&bad, None).await.unwrap_err();
         assert!(err.to_string().contains(needle), "{err}");
@@ -143,6 +155,7 @@ pub(crate) async fn alert_rules(store: &Store) {
         scope: RuleScope::Scenario,
         scenario_id: Some(s.id),
         threshold: 0.1,
+        min_interval_ms: 0,
         ..rule("mine")
     };
     let updated = store.update_alert_rule(created.id, &scoped).await.unwrap();
@@ -395,7 +408,41 @@ pub(crate) async fn channels_and_deliveries(store: &Store) {
         log.iter().map(|d| (d.attempt, d.ok)).collect::<Vec<_>>(),
         vec![(1, false), (2, true)]
     );
+    // Unfinished deliveries: added, postponed, listed by due time, closed;
+    // a deleted channel takes its own with it.
+    assert!(store.pending_deliveries().await.unwrap().is_empty());
+    let p1 = store
+        .add_pending_delivery(a.id, c.id, "fired", at(10), at(15))
+        .await
+        .unwrap();
+    let p2 = store
+        .add_pending_delivery(a.id, c.id, "resolved", at(5), at(8))
+        .await
+        .unwrap();
+    store
+        .postpone_pending_delivery(p2, 2, at(20), at(30))
+        .await
+        .unwrap();
+    let pending = store.pending_deliveries().await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.id, p.event.as_str(), p.attempts, p.next_at))
+            .collect::<Vec<_>>(),
+        vec![(p1, "fired", 0, at(10)), (p2, "resolved", 2, at(20))]
+    );
+    // Leases: nothing is orphaned while leased; past a lease, one claim
+    // takes the row (extending the lease), the next finds nothing.
+    let ids = |v: Vec<stampede_store::PendingDelivery>| v.iter().map(|p| p.id).collect::<Vec<_>>();
+    let claim = |now, until| store.claim_orphan_deliveries(at(now), at(until));
+    assert!(claim(14, 40).await.unwrap().is_empty());
+    assert_eq!(ids(claim(16, 40).await.unwrap()), vec![p1]);
+    assert!(claim(16, 40).await.unwrap().is_empty(), "claimed once");
+    assert_eq!(ids(claim(41, 60).await.unwrap()), vec![p1, p2]);
+    store.finish_pending_delivery(p1).await.unwrap();
+    assert_eq!(store.pending_deliveries().await.unwrap().len(), 1);
     store.delete_channel(c.id).await.unwrap();
+    assert!(store.pending_deliveries().await.unwrap().is_empty());
     assert_eq!(store.deliveries(a.id).await.unwrap()[0].channel_id, None);
     assert!(matches!(
         store.channel(c.id).await,

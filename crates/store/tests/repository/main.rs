@@ -33,6 +33,7 @@ pub(crate) fn content(script: &str) -> ScenarioContent {
         entry: "script.js".into(),
         options: json!({"vus": 1}),
         k6_archive: None,
+        kind: Default::default(),
     }
 }
 
@@ -108,6 +109,7 @@ macro_rules! all_cases {
             tokens,
             scenarios,
             scenario_archives,
+            scenario_kinds,
             runs,
             interrupted,
             intervals,

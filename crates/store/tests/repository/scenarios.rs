@@ -468,3 +468,70 @@ pub(crate) async fn interrupted(store: &Store) {
     );
     assert!(store.mark_interrupted().await.unwrap().is_empty());
 }
+
+/// A version's kind is stored with it, kept by saves that do not change it
+/// and readable in every earlier version.
+pub(crate) async fn scenario_kinds(store: &Store) {
+    let u = store
+        .create_user(&new_user("kinds", Role::Editor))
+        .await
+        .unwrap();
+    let script = store
+        .create_scenario(&new_scenario(u.id, "a script", &[]))
+        .await
+        .unwrap();
+    assert_eq!(script.content.kind, ScenarioKind::K6, "the default");
+    let mut new = new_scenario(u.id, "as data", &[]);
+    new.content = ScenarioContent {
+        archive: b"load: {}".to_vec(),
+        entry: "scenario.yaml".into(),
+        options: json!({}),
+        k6_archive: None,
+        kind: ScenarioKind::Declarative,
+    };
+    let s = store.create_scenario(&new).await.unwrap();
+    assert_eq!(s.content.kind, ScenarioKind::Declarative);
+    // A metadata-only save keeps the kind.
+    let v2 = store
+        .update_scenario(
+            s.id,
+            &ScenarioUpdate {
+                description: Some("more".into()),
+                ..ScenarioUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.content.kind, ScenarioKind::Declarative);
+    // Turned into a script; version 2 stays declarative.
+    let v3 = store
+        .update_scenario(
+            s.id,
+            &ScenarioUpdate {
+                archive: Some(b"export default function () {}".to_vec()),
+                entry: Some("script.js".into()),
+                kind: Some(ScenarioKind::K6),
+                ..ScenarioUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((v3.version, v3.content.kind), (3, ScenarioKind::K6));
+    let old = store.scenario_version(s.id, 2).await.unwrap();
+    assert_eq!(old.content.kind, ScenarioKind::Declarative);
+    let listed = store.list_scenario_versions(s.id).await.unwrap();
+    let kinds: Vec<ScenarioKind> = listed.iter().map(|v| v.content.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ScenarioKind::K6,
+            ScenarioKind::Declarative,
+            ScenarioKind::Declarative
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&v3.content).unwrap()["kind"],
+        "k6",
+        "the API's name"
+    );
+}
