@@ -88,6 +88,9 @@ mod users;
 // `text_enum!` they use.
 mod alerts;
 mod retention;
+
+// A scenario's baseline run (issue 16).
+mod baselines;
 mod schedules;
 
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
@@ -104,5 +107,6 @@ pub use alerts::{
     Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
     NewAlertRule, NewChannel, RuleScope, Severity, RULE_OPS,
 };
+pub use baselines::Baseline;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};
