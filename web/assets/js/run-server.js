@@ -1,7 +1,8 @@
 // What the run view adds when `stampede server` serves it (the dashboard
 // of `stampede run` has no login): navigation and the user menu, the
-// abort button, JSON/CSV/PDF exports beside HTML, and the "compare with…"
-// picker listing the other runs of the same scenario.
+// abort button, JSON/CSV/PDF exports beside HTML, the "compare with…"
+// picker listing the other runs of the same scenario (its baseline run
+// chosen by default), and marking this run as the scenario's baseline.
 
 import { api, enc, get } from './api.js';
 import { canEdit, links, userMenu } from './nav.js';
@@ -27,17 +28,57 @@ export async function server(id) {
     }
   });
   const run = await get(`/api/v1/runs/${enc(id)}`);
-  const others = await get(`/api/v1/runs?scenario_id=${run.scenario_id}&limit=50`);
+  const [others, marks] = await Promise.all([
+    get(`/api/v1/runs?scenario_id=${run.scenario_id}&limit=50`),
+    get('/api/v1/baselines'),
+  ]);
+  const mark = marks.items.find((b) => b.scenario_id === run.scenario_id);
+  const baseline = mark ? mark.run_id : null;
   const sel = $('compare-with');
   for (const r of others.items.filter((r) => r.id !== run.id)) {
     const o = document.createElement('option');
     o.value = String(r.id);
-    o.textContent = `#${r.id} · ${r.status} · ${r.created_at}`;
+    o.textContent = `#${r.id} · ${r.status} · ${r.created_at}${r.id === baseline ? ' · baseline' : ''}`;
     sel.append(o);
   }
+  // The scenario's baseline is the default to compare with.
+  if (baseline != null && baseline !== run.id) sel.value = String(baseline);
   $('compare').addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (sel.value) location.assign(`/compare?a=${enc(sel.value)}&b=${enc(id)}`);
   });
-  return (state) => { $('abort').disabled = !state.can_stop; };
+  const ctx = { run, baseline, edit };
+  baselineControls(ctx);
+  return (state) => {
+    $('abort').disabled = !state.can_stop;
+    if (state.status !== run.status && isFinal(state.status)) {
+      run.status = state.status;
+      baselineControls(ctx);
+    }
+  };
+}
+
+const isFinal = (s) => ['passed', 'failed', 'aborted', 'errored'].includes(s);
+
+/** "Baseline of its scenario" and the editor's mark / unmark buttons. */
+function baselineControls(ctx) {
+  const { run, baseline, edit } = ctx;
+  const is = baseline === run.id;
+  $('baseline-state').textContent = is ? 'This run is its scenario’s baseline'
+    : baseline != null ? `Baseline: run #${baseline}` : 'No baseline run';
+  $('baseline-state').dataset.baseline = is ? 'this' : baseline != null ? 'other' : 'none';
+  $('baseline-mark').hidden = !edit || is || !isFinal(run.status);
+  $('baseline-clear').hidden = !edit || !is;
+  $('baseline-mark').onclick = () => setBaseline(ctx, 'PUT', { run_id: run.id });
+  $('baseline-clear').onclick = () => setBaseline(ctx, 'DELETE');
+}
+
+async function setBaseline(ctx, method, body) {
+  try {
+    await api(method, `/api/v1/scenarios/${enc(ctx.run.scenario_id)}/baseline`, body);
+    ctx.baseline = method === 'PUT' ? ctx.run.id : null;
+    baselineControls(ctx);
+  } catch (e) {
+    $('baseline-state').textContent = `cannot change the baseline: ${e.message}`;
+  }
 }

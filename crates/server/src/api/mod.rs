@@ -8,6 +8,7 @@
 
 mod alerts;
 mod auth;
+mod baseline;
 mod dashboard;
 mod exports;
 pub mod limit;
@@ -127,6 +128,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/scenarios/{id}/versions/{v}", get(dashboard::version))
         .route("/dashboard", get(dashboard::get))
         .route("/runs/{a}/compare/{b}", get(exports::compare))
+        .merge(baseline_routes())
         .route("/export/{id}", get(exports::export))
         .route("/workers", get(ops::workers))
         .route("/audit", get(users::audit_log))
@@ -142,6 +144,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), around))
         .with_state(state)
+}
+
+/// Baselines of scenarios (issue 16).
+fn baseline_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/baselines", get(baseline::list))
+        .route(
+            "/scenarios/{id}/baseline",
+            get(baseline::get)
+                .put(baseline::set)
+                .delete(baseline::clear),
+        )
+        .route("/runs/{a}/compare/baseline", get(baseline::compare))
 }
 
 /// Alerts, alert rules, channels and schedules (issue 17).
