@@ -108,12 +108,13 @@ fn run_remote(args: &CompareArgs, a: &str, b: i64) -> i32 {
         rt.block_on(async {
             let creds = crate::client::load(args.server.as_deref())?;
             let api = crate::client::Api::new(&creds.url, Some(creds.token))?;
-            api.call(
-                http::Method::GET,
-                &format!("/api/v1/runs/{a}/compare/{b}?{query}"),
-                None,
-            )
-            .await
+            // The scenario's baseline is named by the run's own address.
+            let path = if a == "baseline" {
+                format!("/api/v1/runs/{b}/compare/baseline?{query}")
+            } else {
+                format!("/api/v1/runs/{a}/compare/{b}?{query}")
+            };
+            api.call(http::Method::GET, &path, None).await
         })
     });
     let doc = match answer {

@@ -103,11 +103,11 @@ impl Store {
 
     /// The baselines of the scenarios not deleted, by scenario id.
     pub async fn baselines(&self) -> Result<Vec<Baseline>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(
             "SELECT b.scenario_id, b.run_id, b.set_by, b.set_at FROM scenario_baselines b \
              JOIN scenarios s ON s.id = b.scenario_id WHERE s.deleted_at IS NULL \
-             ORDER BY b.scenario_id"
-        ))
+             ORDER BY b.scenario_id",
+        )
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(from_row).collect()

@@ -9,6 +9,7 @@ mod alerts;
 mod attacks;
 mod harness;
 mod segments;
+mod ui_api;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -6,6 +6,7 @@
 //! authorize (`Principal::require`), call the store or the orchestrator,
 //! map the error.
 
+mod admin;
 mod alerts;
 mod auth;
 mod baseline;
@@ -107,6 +108,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
         )
+        .route("/users/{id}/tokens", get(admin::user_tokens))
+        .route("/settings", get(admin::settings))
         .route("/tokens", post(users::create_token).get(users::list_tokens))
         .route("/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/scenarios", post(scenarios::create).get(scenarios::list))
