@@ -14,7 +14,7 @@ export async function server(id) {
   let me;
   try { me = await get('/api/v1/auth/me'); } catch { return null; }
   for (const e of document.querySelectorAll('.server-only')) e.hidden = false;
-  $('server-nav').replaceChildren(links(''));
+  $('server-nav').replaceChildren(links('', me));
   $('server-user').replaceChildren(userMenu(me));
   for (const f of ['json', 'csv', 'pdf']) $(`export-${f}`).href = `/api/v1/export/${enc(id)}?format=${f}`;
   const edit = canEdit(me);
