@@ -222,6 +222,8 @@ async fn the_server_ui_in_chromium() {
          && document.getElementById('run-status').textContent === 'running' \
          && document.querySelectorAll('#endpoints tbody tr').length >= 1 \
          && document.querySelectorAll('#checks tbody tr').length === 1 \
+         && document.querySelectorAll('#thresholds tbody tr').length === 2 \
+         && document.querySelector('#scenarios li .name')?.firstChild?.textContent === 'default' \
          && !document.getElementById('abort').hidden \
          && document.getElementById('conn').dataset.state === 'live'",
         WAIT,
@@ -319,6 +321,8 @@ async fn the_server_ui_in_chromium() {
     )
     .await;
     shots(&page, &dir, "scenarios").await;
+
+    change_vus(&page, &base, &addr, &admin, &target.url()).await;
 
     // Phone width: no page scrolls sideways.
     page.viewport(390, 844, true).await;
@@ -709,4 +713,68 @@ async fn viewer_pages(page: &Page<'_>, base: &str) {
     assert_eq!(seen, json!([false, true]));
     let refused = page.eval("fetch('/admin').then(r => r.status)").await;
     assert_eq!(refused, json!(403));
+}
+
+/// An externally-controlled run: its VUs changed from the run view (more
+/// than its maxVUs refused with the server's reason), then stopped.
+async fn change_vus(page: &Page<'_>, base: &str, addr: &str, admin: &str, target: &str) {
+    const EXT: &str = "import http from 'k6/http';\nimport { sleep } from 'k6';\n\
+        export const options = { scenarios: { ext: { executor: 'externally-controlled', vus: 1, maxVUs: 5, duration: '5m' } } };\n\
+        export default function () { http.get(`${__ENV.BASE}/get`); sleep(0.2); }\n";
+    let (s, v) = call(
+        addr,
+        "POST",
+        "/api/v1/scenarios",
+        Some(admin),
+        Some(json!({"name": "steered", "script": EXT})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let scenario = v["id"].as_i64().unwrap();
+    let (s, v) = call(
+        addr,
+        "POST",
+        &format!("/api/v1/scenarios/{scenario}/start"),
+        Some(admin),
+        Some(json!({"env": {"BASE": target}})),
+    );
+    assert_eq!(s, 202, "{v}");
+    let run = v["run_id"].as_i64().unwrap();
+    page.goto(&format!("{base}/runs/{run}")).await;
+    page.wait_for(
+        "!document.getElementById('scale').hidden \
+         && document.querySelector('#scenarios li .figures')?.textContent.includes('1/5 VUs')",
+        WAIT,
+    )
+    .await;
+    set_value(page, "scale-vus", "3").await;
+    page.click("#scale button[type=submit]").await;
+    page.wait_for(
+        "document.getElementById('scale-state').textContent === 'VUs set to 3' \
+         && document.querySelector('#scenarios li .figures').textContent.includes('3/5 VUs')",
+        WAIT,
+    )
+    .await;
+    set_value(page, "scale-vus", "9").await;
+    // Past the input's max: the browser's own check refuses it first.
+    page.eval(
+        "document.getElementById('scale-vus').removeAttribute('max'); \
+         document.querySelector('#scale button[type=submit]').click()",
+    )
+    .await;
+    page.wait_for(
+        "document.getElementById('scale-state').textContent.includes('maxVUs')",
+        WAIT,
+    )
+    .await;
+    let (s, v) = call(
+        addr,
+        "POST",
+        &format!("/api/v1/runs/{run}/stop"),
+        Some(admin),
+        Some(json!({})),
+    );
+    assert!(s < 300, "{s} {v}");
+    wait_final(addr, admin, run);
+    page.wait_for("document.getElementById('scale').hidden", WAIT)
+        .await;
 }

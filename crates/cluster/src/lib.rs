@@ -15,7 +15,7 @@ pub mod runner;
 pub mod transport;
 
 pub use self::redis::{RedisTransport, RedisTransportConfig, Worker, WorkerConfig, WorkerExit};
-pub use protocol::{Control, Progress, SegmentEvent, SegmentJob};
+pub use protocol::{Control, Progress, ScenarioProgress, SegmentEvent, SegmentJob};
 pub use runner::{run_segment, RunnerHooks, Summarizer};
 pub use transport::{
     Fleet, FleetFuture, LocalTransport, SegmentHandle, Transport, TransportError,

@@ -2,7 +2,8 @@
 // of `stampede run` has no login): navigation and the user menu, the
 // abort button, JSON/CSV/PDF exports beside HTML, the "compare with…"
 // picker listing the other runs of the same scenario (its baseline run
-// chosen by default), and marking this run as the scenario's baseline.
+// chosen by default), marking this run as the scenario's baseline, and
+// changing the VUs of a running externally-controlled scenario (editors).
 
 import { api, enc, get } from './api.js';
 import { canEdit, links, userMenu } from './nav.js';
@@ -49,8 +50,21 @@ export async function server(id) {
   });
   const ctx = { run, baseline, edit };
   baselineControls(ctx);
+  $('scale').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const vus = Number($('scale-vus').value);
+    try {
+      await api('PATCH', `/api/v1/runs/${enc(id)}`, { vus });
+      $('scale-state').textContent = `VUs set to ${vus}`;
+    } catch (e) {
+      $('scale-state').textContent = `cannot change the VUs: ${e.message}`;
+    }
+  });
   return (state) => {
     $('abort').disabled = !state.can_stop;
+    const ext = state.scenarios.find((s) => s.executor === 'externally-controlled' && !s.finished);
+    $('scale').hidden = !edit || !ext || isFinal(state.status);
+    if (ext) $('scale-vus').max = String(ext.max_vus);
     if (state.status !== run.status && isFinal(state.status)) {
       run.status = state.status;
       baselineControls(ctx);

@@ -1,7 +1,9 @@
 //! The endpoints the UI's newer pages use (issue 16), with their roles:
 //! a scenario's baseline run (marked by editors, refused to viewers, only
 //! a finished run of that scenario; the default of `compare`, also from
-//! the CLI as `stampede compare -b baseline RUN`), and the admin page's
+//! the CLI as `stampede compare -b baseline RUN`), changing a run's VUs
+//! (editors, runs in flight), the script's thresholds stored with the run,
+//! and the admin page's
 //! reads (`GET /settings`, `GET /users/{id}/tokens` without secrets, the
 //! `/admin` page itself) refused to everyone but admins.
 
@@ -172,6 +174,48 @@ fn baselines_and_admin_reads_with_their_roles() {
     assert_eq!(s, 204);
     let (s, _) = call(&addr, "DELETE", &path, Some(&editor), None);
     assert_eq!(s, 404);
+
+    // Changing VUs: editors only, and only a run in flight with an
+    // externally-controlled scenario (the browser test changes one).
+    let run_path = format!("/api/v1/runs/{first}");
+    let (s, _) = call(
+        &addr,
+        "PATCH",
+        &run_path,
+        Some(&viewer),
+        Some(json!({"vus": 2})),
+    );
+    assert_eq!(s, 403);
+    let (s, v) = call(
+        &addr,
+        "PATCH",
+        &run_path,
+        Some(&editor),
+        Some(json!({"vus": 2})),
+    );
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not in flight"),
+        "{v}"
+    );
+    let (s, _) = call(
+        &addr,
+        "PATCH",
+        &run_path,
+        Some(&editor),
+        Some(json!({"vus": -1})),
+    );
+    assert!((400..500).contains(&s) && s != 409, "{s}");
+    // The script's own thresholds are stored with the run as resolved:
+    // the run view and the reports list them.
+    let (_, r) = call(&addr, "GET", &run_path, Some(&viewer), None);
+    assert_eq!(
+        r["options"]["thresholds"]["http_req_failed"][0]["threshold"], "rate<0.01",
+        "{r}"
+    );
 
     // Admin reads: the settings, with where each is set.
     for who in [&viewer, &editor] {

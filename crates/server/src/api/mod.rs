@@ -10,6 +10,7 @@ mod admin;
 mod alerts;
 mod auth;
 mod baseline;
+mod control;
 mod dashboard;
 mod exports;
 pub mod limit;
@@ -121,7 +122,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/scenarios/{id}/start", post(scenarios::start))
         .route("/runs", get(runs::list))
-        .route("/runs/{id}", get(runs::get))
+        .route("/runs/{id}", get(runs::get).patch(control::patch))
         .route("/runs/{id}/stop", post(runs::stop))
         .route("/runs/{id}/abort", post(runs::abort))
         .route("/runs/{id}/metrics", get(runs::metrics))
