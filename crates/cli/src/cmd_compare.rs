@@ -4,7 +4,9 @@
 //! `--max-regression`.
 //!
 //! With `--server` (or after `stampede login`), two run ids compare two
-//! runs stored on the server instead (`stampede compare -b 12 15`).
+//! runs stored on the server instead (`stampede compare -b 12 15`); `-b
+//! baseline` is the run's scenario's baseline run, as marked on the server
+//! (`stampede compare -b baseline 15`, for CI).
 //!
 //! Exit codes: 0 no regression; 1 a regression, or a baseline endpoint the
 //! run did not request (unless `--allow-missing`); 2 the baseline or the
@@ -30,7 +32,7 @@ pub const EXIT_BAD_INPUT: i32 = stampede_engine::ExitCode::BadInput.code();
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The baseline: YAML with an `api_endpoints` section, a results file,
-    /// or a run id on the server.
+    /// or a run id on the server (`baseline`: the scenario's baseline run).
     #[arg(short = 'b', long)]
     baseline: PathBuf,
     /// Largest allowed growth of a statistic, in percent of its baseline.
@@ -79,19 +81,25 @@ fn parse_ms(s: &str) -> Result<f64, String> {
     parse_latency(&v)
 }
 
-/// The run ids when both arguments are ids and no files of those names exist.
-fn run_ids(args: &CompareArgs) -> Option<(i64, i64)> {
+/// The run ids when both arguments are ids and no files of those names
+/// exist; the baseline `baseline` (no such file) is the run's scenario's
+/// baseline run, marked on the server.
+fn run_ids(args: &CompareArgs) -> Option<(String, i64)> {
     let id = |p: &PathBuf| -> Option<i64> {
         if p.exists() {
             return None;
         }
         p.to_str()?.parse().ok()
     };
-    Some((id(&args.baseline)?, id(&args.results)?))
+    let run = id(&args.results)?;
+    if args.baseline.as_os_str() == "baseline" && !args.baseline.exists() {
+        return Some(("baseline".into(), run));
+    }
+    Some((id(&args.baseline)?.to_string(), run))
 }
 
 /// Compares two runs stored on a server.
-fn run_remote(args: &CompareArgs, a: i64, b: i64) -> i32 {
+fn run_remote(args: &CompareArgs, a: &str, b: i64) -> i32 {
     let query = format!(
         "max_regression={}&error_rate_tolerance={}&latency_tolerance_ms={}&allow_missing={}",
         args.max_regression, args.error_rate_tolerance, args.latency_tolerance, args.allow_missing
@@ -100,12 +108,13 @@ fn run_remote(args: &CompareArgs, a: i64, b: i64) -> i32 {
         rt.block_on(async {
             let creds = crate::client::load(args.server.as_deref())?;
             let api = crate::client::Api::new(&creds.url, Some(creds.token))?;
-            api.call(
-                http::Method::GET,
-                &format!("/api/v1/runs/{a}/compare/{b}?{query}"),
-                None,
-            )
-            .await
+            // The scenario's baseline is named by the run's own address.
+            let path = if a == "baseline" {
+                format!("/api/v1/runs/{b}/compare/baseline?{query}")
+            } else {
+                format!("/api/v1/runs/{a}/compare/{b}?{query}")
+            };
+            api.call(http::Method::GET, &path, None).await
         })
     });
     let doc = match answer {
@@ -133,7 +142,7 @@ fn run_remote(args: &CompareArgs, a: i64, b: i64) -> i32 {
 /// Runs the command; returns the exit code (see the module docs).
 pub fn run(args: CompareArgs) -> i32 {
     if let Some((a, b)) = run_ids(&args) {
-        return run_remote(&args, a, b);
+        return run_remote(&args, &a, b);
     }
     let baseline = match Baseline::load(&args.baseline) {
         Ok(b) => b,

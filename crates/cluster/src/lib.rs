@@ -16,7 +16,7 @@ pub mod targets;
 pub mod transport;
 
 pub use self::redis::{RedisTransport, RedisTransportConfig, Worker, WorkerConfig, WorkerExit};
-pub use protocol::{Control, Progress, SegmentEvent, SegmentJob, StaticTarget};
+pub use protocol::{Control, Progress, ScenarioProgress, SegmentEvent, SegmentJob, StaticTarget};
 pub use runner::{run_segment, RunnerHooks, Summarizer};
 pub use transport::{
     Fleet, FleetFuture, LocalTransport, SegmentHandle, Transport, TransportError,

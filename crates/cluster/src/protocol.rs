@@ -151,6 +151,34 @@ pub struct Progress {
     pub completed: u64,
     /// Interrupted iterations.
     pub interrupted: u64,
+    /// Each scenario's progress (empty from runners that predate it).
+    #[serde(default)]
+    pub scenarios: Vec<ScenarioProgress>,
+}
+
+/// One scenario's live progress, as the run view shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioProgress {
+    /// Scenario name.
+    pub name: String,
+    /// Executor name (`externally-controlled` scenarios can be scaled).
+    pub executor: String,
+    /// Between 0 and 1.
+    pub fraction: f64,
+    /// Seconds since it started.
+    pub elapsed_s: f64,
+    /// How long iterations start, if bounded.
+    pub duration_s: Option<f64>,
+    /// VUs running now.
+    pub active_vus: u64,
+    /// The scenario's VU ceiling.
+    pub max_vus: u64,
+    /// Iterations completed.
+    pub completed: u64,
+    /// Iterations interrupted.
+    pub interrupted: u64,
+    /// Whether it is over.
+    pub finished: bool,
 }
 
 /// What a runner reports, in order: `Loaded` (or `Failed`), then
@@ -246,6 +274,12 @@ pub enum Control {
         /// The data.
         data: Value,
     },
+    /// Sets the VUs of the externally-controlled scenario (k6's
+    /// `PATCH /v1/status` `{"vus": N}`); ignored by other plans.
+    Scale {
+        /// The VUs wanted (at most the scenario's `maxVUs`).
+        vus: u64,
+    },
 }
 
 impl Control {
@@ -293,6 +327,12 @@ mod tests {
                 max_vus: 2,
                 completed: 10,
                 interrupted: 0,
+                scenarios: vec![ScenarioProgress {
+                    name: "ext".into(),
+                    executor: "externally-controlled".into(),
+                    max_vus: 5,
+                    ..Default::default()
+                }],
             }),
             SegmentEvent::Failed {
                 exit_code: 107,
@@ -313,6 +353,7 @@ mod tests {
             Control::Stop,
             Control::Abort,
             Control::Start { at_unix_ms: 17 },
+            Control::Scale { vus: 3 },
             Control::Summary {
                 data: serde_json::json!({"metrics": {"a\nb": 1}}),
             },

@@ -26,7 +26,7 @@ use stampede_scenario::Scenario;
 use tokio::sync::mpsc;
 
 use crate::protocol::{
-    Control, Progress, SegmentEvent, SegmentJob, SummarySettings, ThresholdWire,
+    Control, Progress, ScenarioProgress, SegmentEvent, SegmentJob, SummarySettings, ThresholdWire,
 };
 use crate::targets::static_targets;
 
@@ -348,6 +348,13 @@ pub async fn run_segment(
                 Some(Control::Summary { data }) => {
                     let _ = data_tx.send(data);
                 }
+                // The controller checked the plan has such a scenario; a
+                // refusal (above maxVUs) changes nothing.
+                Some(Control::Scale { vus }) => {
+                    if let Err(e) = resume.scale(vus, None) {
+                        tracing::warn!("cannot scale to {vus} VUs: {e}");
+                    }
+                }
                 // The caller ends the process; nothing more is reported.
                 Some(Control::Abort) | None => return 105,
             },
@@ -359,6 +366,7 @@ pub async fn run_segment(
                     max_vus: s.initialized_vus(),
                     completed: s.completed(),
                     interrupted: s.interrupted(),
+                    scenarios: scenarios(&monitor),
                 }));
             }
         }
@@ -378,6 +386,7 @@ pub async fn run_segment(
         max_vus: s.initialized_vus(),
         completed: s.completed(),
         interrupted: s.interrupted(),
+        scenarios: scenarios(&monitor),
     }));
     let (summary_text, summary) = summarizer.render(&report);
     let exit_code = report.exit_code.code();
@@ -434,6 +443,26 @@ fn gated_data_fn(
         };
         merged.unwrap_or_else(|| own(parts))
     })
+}
+
+/// Each started scenario's progress, for the run view.
+fn scenarios(monitor: &stampede_engine::Monitor) -> Vec<ScenarioProgress> {
+    monitor
+        .progress()
+        .into_iter()
+        .map(|v| ScenarioProgress {
+            name: v.name,
+            executor: v.executor,
+            fraction: v.fraction,
+            elapsed_s: v.elapsed.as_secs_f64(),
+            duration_s: v.duration.map(|d| d.as_secs_f64()),
+            active_vus: v.active_vus,
+            max_vus: v.max_vus,
+            completed: v.completed,
+            interrupted: v.interrupted,
+            finished: v.finished,
+        })
+        .collect()
 }
 
 /// What the controller needs of the plan to judge the merged run.

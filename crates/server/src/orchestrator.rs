@@ -96,6 +96,28 @@ pub struct Orchestrator {
     blocked_targets: Vec<String>,
 }
 
+/// Thresholds in k6's options JSON form (`{"selector": [{"threshold": …}]}`).
+fn thresholds_json(list: &[stampede_cluster::protocol::ThresholdWire]) -> Value {
+    let mut map = Map::new();
+    for t in list {
+        let mut item = Map::new();
+        item.insert("threshold".into(), t.expr.clone().into());
+        if t.abort_on_fail {
+            item.insert("abortOnFail".into(), true.into());
+        }
+        if let Some(ms) = t.delay_abort_eval_ms {
+            item.insert("delayAbortEval".into(), format!("{ms}ms").into());
+        }
+        if let Value::Array(a) = map
+            .entry(t.selector.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            a.push(Value::Object(item));
+        }
+    }
+    Value::Object(map)
+}
+
 /// The final state for k6's exit code.
 pub fn status_for_exit(code: i32) -> RunStatus {
     match code {
@@ -150,6 +172,41 @@ impl Orchestrator {
     /// The live progress of a run in flight.
     pub fn progress(&self, id: RunId) -> Option<Progress> {
         self.lock().get(&id).map(|l| l.progress.clone())
+    }
+
+    /// Sets the VUs of a running run's externally-controlled scenario
+    /// (one segment only: a split run would need its VUs split too).
+    pub fn scale(&self, id: RunId, vus: u64) -> Result<(), AppError> {
+        let guard = self.lock();
+        let Some(live) = guard.get(&id) else {
+            return Err(AppError::conflict("the run is not in flight"));
+        };
+        let Some(ext) = live
+            .progress
+            .scenarios
+            .iter()
+            .find(|s| s.executor == "externally-controlled" && !s.finished)
+        else {
+            return Err(AppError::conflict(
+                "the run has no externally-controlled scenario running: only those change VUs",
+            ));
+        };
+        if live.controls.len() != 1 {
+            return Err(AppError::conflict(
+                "the VUs of a run split over several workers cannot be changed",
+            ));
+        }
+        if vus > ext.max_vus {
+            return Err(AppError::unprocessable(
+                "invalid_vus",
+                format!(
+                    "{vus} VUs is more than the scenario's maxVUs ({})",
+                    ext.max_vus
+                ),
+            ));
+        }
+        let _ = live.controls[0].send(Control::Scale { vus });
+        Ok(())
     }
 
     /// Records the live progress of a run in flight.
@@ -292,6 +349,12 @@ impl Orchestrator {
             // Keys only: values can be secrets.
             let keys: Vec<&String> = env.keys().collect();
             m.insert("env_keys".into(), json!(keys));
+        }
+        if let (false, Value::Object(m)) = (settings.thresholds.is_empty(), &mut options) {
+            // The thresholds as resolved (the script's `options` with the
+            // scenario's and the request's on top): the run view lists them
+            // while the run goes, and the reports after it.
+            m.insert("thresholds".into(), thresholds_json(&settings.thresholds));
         }
         let run = self
             .store
@@ -527,6 +590,40 @@ mod tests {
         assert!(bad.overrides().is_err());
         let unknown = serde_json::from_value::<StartRequest>(json!({"vuz": 1}));
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn resolved_thresholds_are_stored_as_k6_options_the_reports_read() {
+        use stampede_cluster::protocol::ThresholdWire;
+        let wire = |selector: &str, expr: &str, abort: bool| ThresholdWire {
+            selector: selector.into(),
+            expr: expr.into(),
+            abort_on_fail: abort,
+            delay_abort_eval_ms: abort.then_some(1500),
+        };
+        let v = thresholds_json(&[
+            wire("http_req_failed", "rate<0.01", false),
+            wire("http_req_duration{name:x}", "p(95)<500", true),
+            wire("http_req_failed", "rate<0.5", false),
+        ]);
+        assert_eq!(v["http_req_failed"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            v["http_req_duration{name:x}"][0],
+            json!({"threshold": "p(95)<500", "abortOnFail": true, "delayAbortEval": "1500ms"})
+        );
+        let specs =
+            stampede_output::export::thresholds_from_options(&json!({ "thresholds": v })).unwrap();
+        let mut got: Vec<(String, String)> =
+            specs.into_iter().map(|s| (s.selector, s.expr)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("http_req_duration{name:x}".into(), "p(95)<500".into()),
+                ("http_req_failed".into(), "rate<0.01".into()),
+                ("http_req_failed".into(), "rate<0.5".into()),
+            ]
+        );
     }
 
     #[test]

@@ -113,6 +113,22 @@ fn total_progress(segs: &[Seg]) -> Progress {
         p.max_vus += s.progress.max_vus;
         p.completed += s.progress.completed;
         p.interrupted += s.progress.interrupted;
+        for sc in &s.progress.scenarios {
+            match p.scenarios.iter_mut().find(|x| x.name == sc.name) {
+                // Segments of one scenario: their sums; as far along as
+                // the slowest, over when all are.
+                Some(x) => {
+                    x.fraction = x.fraction.min(sc.fraction);
+                    x.elapsed_s = x.elapsed_s.max(sc.elapsed_s);
+                    x.active_vus += sc.active_vus;
+                    x.max_vus += sc.max_vus;
+                    x.completed += sc.completed;
+                    x.interrupted += sc.interrupted;
+                    x.finished &= sc.finished;
+                }
+                None => p.scenarios.push(sc.clone()),
+            }
+        }
     }
     p
 }

@@ -87,6 +87,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         include_str!("../migrations/sqlite/0003_scenario_archives.sql"),
     ),
     (
+        5,
+        "baselines",
+        include_str!("../migrations/sqlite/0005_baselines.sql"),
+    ),
+    (
         6,
         "scenario_kind",
         include_str!("../migrations/sqlite/0006_scenario_kind.sql"),
@@ -113,6 +118,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         3,
         "scenario_archives",
         include_str!("../migrations/postgres/0003_scenario_archives.sql"),
+    ),
+    (
+        5,
+        "baselines",
+        include_str!("../migrations/postgres/0005_baselines.sql"),
     ),
     (
         6,

@@ -91,6 +91,9 @@ mod users;
 mod alerts;
 mod pending;
 mod retention;
+
+// A scenario's baseline run (issue 16).
+mod baselines;
 mod schedules;
 
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
@@ -108,5 +111,6 @@ pub use alerts::{
     NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
 pub use pending::PendingDelivery;
+pub use baselines::Baseline;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};

@@ -54,7 +54,7 @@ macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "lowercase")]
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),* }
 
         impl $name {
@@ -634,6 +634,13 @@ mod tests {
             serde_json::to_string(&RunStatus::Finishing).unwrap(),
             "\"finishing\""
         );
+        // The JSON name is the stored one, also for two-word names (a
+        // schedule read back is written back as it was).
+        for m in crate::Missed::ALL {
+            let json = serde_json::to_value(m).unwrap();
+            assert_eq!(json, m.as_str());
+            assert_eq!(serde_json::from_value::<crate::Missed>(json).unwrap(), *m);
+        }
     }
 
     #[test]

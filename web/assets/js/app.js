@@ -29,6 +29,8 @@ let marks = 0;
 theme.init();
 const charts = new Charts();
 charts.build();
+// The charts' data, for the browser tests (no gap after a reconnect).
+window.stampedeCharts = charts;
 theme.onChange(() => charts.build());
 const endpoints = new tables.Endpoints();
 

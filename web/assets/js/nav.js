@@ -6,7 +6,15 @@
 import { api } from './api.js';
 import * as theme from './theme.js';
 
-const LINKS = [['home', '/', 'Home'], ['scenarios', '/scenarios', 'Scenarios'], ['workers', '/workers', 'Workers']];
+// One line per page: key, address, label, and the role it needs (if any).
+const LINKS = [
+  ['home', '/', 'Home'],
+  ['scenarios', '/scenarios', 'Scenarios'],
+  ['schedules', '/schedules', 'Schedules'],
+  ['alerts', '/alerts', 'Alerts'],
+  ['workers', '/workers', 'Workers'],
+  ['admin', '/admin', 'Admin', 'admin'],
+];
 
 function el(tag, attrs = {}, text) {
   const e = document.createElement(tag);
@@ -27,14 +35,19 @@ export async function nav(active) {
   theme.init();
   let me = null;
   try { me = await api('GET', '/api/v1/auth/me'); } catch { return null; }
-  if (bar) bar.append(userMenu(me));
+  if (bar) {
+    bar.querySelector('nav.nav').replaceWith(links(active, me));
+    bar.append(userMenu(me));
+  }
   return me;
 }
 
-/** The main navigation, `active` marked as the current page. */
-export function links(active) {
+/** The main navigation, `active` marked as the current page; links that
+ * need a role are shown only to `me` having it. */
+export function links(active, me) {
   const nav = el('nav', { class: 'nav', 'aria-label': 'Main' });
-  for (const [key, href, label] of LINKS) {
+  for (const [key, href, label, role] of LINKS) {
+    if (role && (!me || me.role !== role)) continue;
     const a = el('a', { href }, label);
     if (key === active) a.setAttribute('aria-current', 'page');
     nav.append(a);

@@ -1,5 +1,5 @@
 // The scenario list: search by name and tag (kept in the query string),
-// each scenario linking to its editor.
+// each scenario linking to its editor and to its baseline run.
 
 import { enc, get } from './api.js';
 import { canEdit, el, nav } from './nav.js';
@@ -13,7 +13,8 @@ async function load() {
   const q = new URLSearchParams({ limit: '200' });
   if ($('q').value) q.set('name', $('q').value);
   if ($('tag').value) q.set('tag', $('tag').value);
-  const page = await get(`/api/v1/scenarios?${q}`);
+  const [page, marks] = await Promise.all([get(`/api/v1/scenarios?${q}`), get('/api/v1/baselines')]);
+  const baseline = new Map(marks.items.map((b) => [b.scenario_id, b.run_id]));
   const frag = document.createDocumentFragment();
   for (const s of page.items) {
     const tr = document.createElement('tr');
@@ -27,7 +28,10 @@ async function load() {
       box.append(a);
     }
     tags.append(box);
-    tr.append(name, tags, el('td', { class: 'num' }, String(s.version)), el('td', {}, s.updated_at));
+    const base = el('td', { class: 'baseline' });
+    if (baseline.has(s.id)) base.append(el('a', { href: `/runs/${enc(baseline.get(s.id))}` }, `#${baseline.get(s.id)}`));
+    else base.textContent = '–';
+    tr.append(name, tags, el('td', { class: 'num' }, String(s.version)), base, el('td', {}, s.updated_at));
     frag.append(tr);
   }
   $('list').tBodies[0].replaceChildren(frag);

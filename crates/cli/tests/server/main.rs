@@ -11,6 +11,7 @@ mod attacks;
 mod declarative;
 mod harness;
 mod segments;
+mod ui_api;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -121,13 +121,14 @@ pub fn control_field(c: &Control) -> &'static str {
     match c {
         Control::Start { .. } => "start",
         Control::Summary { .. } => "summary",
+        Control::Scale { .. } => "scale",
         Control::Stop => "stop",
         Control::Abort => "abort",
     }
 }
 
 /// Every [`control_field`], in the order a heartbeat applies them.
-pub const CONTROL_FIELDS: [&str; 4] = ["start", "summary", "stop", "abort"];
+pub const CONTROL_FIELDS: [&str; 5] = ["start", "summary", "scale", "stop", "abort"];
 
 /// Unix milliseconds now.
 pub fn now_ms() -> u64 {
@@ -188,6 +189,7 @@ mod tests {
             Control::Summary {
                 data: serde_json::json!({"metrics": {}}),
             },
+            Control::Scale { vus: 2 },
             Control::Stop,
             Control::Abort,
         ];

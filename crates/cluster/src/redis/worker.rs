@@ -320,12 +320,12 @@ impl Worker {
         self.acks = left;
     }
 
-    /// Passes a control to a segment this worker runs, once per kind and
-    /// nothing after an abort.
+    /// Passes a control to a segment this worker runs, once per kind (but
+    /// a scale, the VUs wanted now, every time) and nothing after an abort.
     fn apply(&mut self, lease: &str, c: Control) {
         if let Some(r) = self.running.get_mut(lease) {
             let kind = control_field(&c);
-            if r.applied.contains("abort") || !r.applied.insert(kind) {
+            if r.applied.contains("abort") || (!r.applied.insert(kind) && kind != "scale") {
                 return;
             }
             tracing::info!(lease, control = kind, "control received");

@@ -163,6 +163,16 @@ pub async fn compare(
     ApiPath((a, b)): ApiPath<(i64, i64)>,
     ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    compared(&state, a, b, q).await
+}
+
+/// The comparison document of run `b` against run `a`.
+pub(super) async fn compared(
+    state: &AppState,
+    a: i64,
+    b: i64,
+    q: CompareQuery,
+) -> Result<Json<serde_json::Value>, AppError> {
     let d = CompareOptions::default();
     let options = CompareOptions {
         max_regression: q.max_regression.unwrap_or(d.max_regression),
@@ -181,8 +191,8 @@ pub async fn compare(
             ));
         }
     }
-    let (_, _, base) = load(&state, a).await?;
-    let (_, _, current) = load(&state, b).await?;
+    let (_, _, base) = load(state, a).await?;
+    let (_, _, current) = load(state, b).await?;
     let c = export::compare::runs(&base, &current, options);
     Ok(Json(json!({
         "baseline": a,

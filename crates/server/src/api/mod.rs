@@ -6,8 +6,11 @@
 //! authorize (`Principal::require`), call the store or the orchestrator,
 //! map the error.
 
+mod admin;
 mod alerts;
 mod auth;
+mod baseline;
+mod control;
 mod dashboard;
 mod exports;
 pub mod limit;
@@ -106,6 +109,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
         )
+        .route("/users/{id}/tokens", get(admin::user_tokens))
+        .route("/settings", get(admin::settings))
         .route("/tokens", post(users::create_token).get(users::list_tokens))
         .route("/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/scenarios", post(scenarios::create).get(scenarios::list))
@@ -118,7 +123,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/scenarios/{id}/start", post(scenarios::start))
         .route("/scenarios/parse", post(scenarios::parse))
         .route("/runs", get(runs::list))
-        .route("/runs/{id}", get(runs::get))
+        .route("/runs/{id}", get(runs::get).patch(control::patch))
         .route("/runs/{id}/stop", post(runs::stop))
         .route("/runs/{id}/abort", post(runs::abort))
         .route("/runs/{id}/metrics", get(runs::metrics))
@@ -128,6 +133,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/scenarios/{id}/versions/{v}", get(dashboard::version))
         .route("/dashboard", get(dashboard::get))
         .route("/runs/{a}/compare/{b}", get(exports::compare))
+        .merge(baseline_routes())
         .route("/export/{id}", get(exports::export))
         .route("/workers", get(ops::workers))
         .route("/audit", get(users::audit_log))
@@ -143,6 +149,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), around))
         .with_state(state)
+}
+
+/// Baselines of scenarios (issue 16).
+fn baseline_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/baselines", get(baseline::list))
+        .route(
+            "/scenarios/{id}/baseline",
+            get(baseline::get)
+                .put(baseline::set)
+                .delete(baseline::clear),
+        )
+        .route("/runs/{a}/compare/baseline", get(baseline::compare))
 }
 
 /// Alerts, alert rules, channels and schedules (issue 17).

@@ -5,7 +5,8 @@
 //! from the JSON API, same origin, so the API's own authorization is the
 //! only one). A page asked for without a valid session redirects to
 //! `/login?next=…`; the login page and the static files under `/ui/` need
-//! none, they hold no data.
+//! none, they hold no data. The admin page is refused (403) to all but
+//! admins, though it holds no data either: its API calls are admin-only.
 
 use std::sync::Arc;
 
@@ -14,6 +15,8 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+
+use stampede_store::Role;
 
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -30,6 +33,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/scenarios/{id}", get(|w, u| page("scenario.html", w, u)))
         .route("/compare", get(|w, u| page("compare.html", w, u)))
         .route("/workers", get(|w, u| page("workers.html", w, u)))
+        .route("/alerts", get(|w, u| page("alerts.html", w, u)))
+        .route("/schedules", get(|w, u| page("schedules.html", w, u)))
+        .route("/admin", get(admin_page))
         .route(
             "/ui/{*path}",
             get(|Path(p): Path<String>| async move { file(&p) }),
@@ -48,6 +54,17 @@ async fn page(name: &'static str, who: Result<Principal, AppError>, uri: Uri) ->
         res.headers_mut().insert(header::LOCATION, v);
     }
     secure(res)
+}
+
+/// The admin page: admins only (others get the API's 403, not the page).
+async fn admin_page(who: Result<Principal, AppError>, uri: Uri) -> Response {
+    match &who {
+        Ok(p) => match p.require(Role::Admin) {
+            Ok(()) => file("admin.html"),
+            Err(e) => secure(e.into_response()),
+        },
+        Err(_) => page("admin.html", who, uri).await,
+    }
 }
 
 /// An embedded file with its type and the UI's security headers.

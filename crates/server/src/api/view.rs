@@ -122,18 +122,23 @@ impl Views {
             v.next_ms = Some(last.start_ms + 1);
         }
         if let Some(p) = state.orchestrator.progress(id) {
-            let scenario = ScenarioState {
-                name: "all scenarios".into(),
-                executor: format!("{} VUs initialized", p.max_vus),
-                elapsed_s: p.elapsed_s,
-                active_vus: p.active_vus,
-                max_vus: p.max_vus,
-                completed: p.completed,
-                interrupted: p.interrupted,
-                ..ScenarioState::default()
+            let scenarios = if p.scenarios.is_empty() {
+                // A runner that reports totals only.
+                vec![ScenarioState {
+                    name: "all scenarios".into(),
+                    executor: format!("{} VUs initialized", p.max_vus),
+                    elapsed_s: p.elapsed_s,
+                    active_vus: p.active_vus,
+                    max_vus: p.max_vus,
+                    completed: p.completed,
+                    interrupted: p.interrupted,
+                    ..ScenarioState::default()
+                }]
+            } else {
+                p.scenarios.iter().map(scenario_state).collect()
             };
             let elapsed = Duration::try_from_secs_f64(p.elapsed_s).unwrap_or_default();
-            v.live.set_progress(vec![scenario], elapsed);
+            v.live.set_progress(scenarios, elapsed);
         }
         let status = web_status(&run);
         if status.is_final() {
@@ -178,6 +183,22 @@ impl Views {
     /// The run's state alone.
     pub async fn state(&self, state: &AppState, id: RunId) -> Result<RunState, AppError> {
         Ok(self.sync(state, id).await?.live.state().clone())
+    }
+}
+
+/// A scenario's live progress in the contract's terms.
+fn scenario_state(s: &stampede_cluster::ScenarioProgress) -> ScenarioState {
+    ScenarioState {
+        name: s.name.clone(),
+        executor: s.executor.clone(),
+        fraction: s.fraction,
+        elapsed_s: s.elapsed_s,
+        duration_s: s.duration_s,
+        active_vus: s.active_vus,
+        max_vus: s.max_vus,
+        completed: s.completed,
+        interrupted: s.interrupted,
+        finished: s.finished,
     }
 }
 

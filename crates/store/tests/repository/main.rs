@@ -3,6 +3,7 @@
 
 mod accounts;
 mod alerting;
+mod baselines;
 #[path = "../common/mod.rs"]
 mod common;
 mod metrics;
@@ -15,6 +16,7 @@ use stampede_store::*;
 
 use accounts::*;
 use alerting::*;
+use baselines::*;
 use metrics::*;
 use scenarios::*;
 
@@ -120,7 +122,8 @@ macro_rules! all_cases {
             alerts_fire_once_and_resolve,
             channels_and_deliveries,
             schedules,
-            retention
+            retention,
+            baselines
         )
     };
 }

@@ -1,0 +1,46 @@
+//! `PATCH /api/v1/runs/{id}` `{"vus": N}`: changes the VUs of a running
+//! run's externally-controlled scenario, as k6's REST API `PATCH
+//! /v1/status` does for `k6 run` (issue 16: Locust's "change users
+//! mid-run"). Editors and admins; the orchestrator checks the run is in
+//! flight with such a scenario and forwards the change to its segment.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use stampede_store::{Role, RunId};
+
+use super::{audit, ApiJson, ApiPath};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The VUs wanted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRun {
+    vus: u64,
+}
+
+/// Changes a running run's VUs.
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<PatchRun>,
+) -> Result<Json<Value>, AppError> {
+    who.require(Role::Editor)?;
+    state.store.run(RunId(id)).await?;
+    state.orchestrator.scale(RunId(id), body.vus)?;
+    audit(
+        &state,
+        &who,
+        "run.scale",
+        format!("run:{id}"),
+        json!({"vus": body.vus}),
+    )
+    .await?;
+    Ok(Json(json!({"id": id, "vus": body.vus})))
+}
