@@ -81,6 +81,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         "alerts_schedules",
         include_str!("../migrations/sqlite/0002_alerts_schedules.sql"),
     ),
+    (
+        4,
+        "pipelines",
+        include_str!("../migrations/sqlite/0004_pipelines.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: Embedded = &[
@@ -93,6 +98,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         2,
         "alerts_schedules",
         include_str!("../migrations/postgres/0002_alerts_schedules.sql"),
+    ),
+    (
+        4,
+        "pipelines",
+        include_str!("../migrations/postgres/0004_pipelines.sql"),
     ),
 ];
 

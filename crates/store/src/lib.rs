@@ -90,6 +90,9 @@ mod alerts;
 mod retention;
 mod schedules;
 
+// Pipelines run by the server (issue 18).
+mod pipelines;
+
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use metrics::{
@@ -106,3 +109,5 @@ pub use alerts::{
 };
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};
+
+pub use pipelines::{NewPipeline, PipelineStatus, StoredPipeline, PIPELINE_INTERRUPTED};

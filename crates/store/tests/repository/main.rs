@@ -6,6 +6,7 @@ mod alerting;
 #[path = "../common/mod.rs"]
 mod common;
 mod metrics;
+mod pipelines;
 mod scenarios;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use stampede_store::*;
 use accounts::*;
 use alerting::*;
 use metrics::*;
+use pipelines::*;
 use scenarios::*;
 
 pub(crate) fn new_user(name: &str, role: Role) -> NewUser {
@@ -116,7 +118,8 @@ macro_rules! all_cases {
             alerts_fire_once_and_resolve,
             channels_and_deliveries,
             schedules,
-            retention
+            retention,
+            pipelines
         )
     };
 }
