@@ -424,8 +424,10 @@ impl Lines<'_> {
                     if Some(indent) == stage_indent && key == stage {
                         found_stage = Some(i + 1);
                         if let Some(f) = field {
-                            // Inline maps: `smoke: {script: x.js}`.
-                            if trimmed.contains(&format!("{f}:")) {
+                            // Inline maps: `smoke: {script: x.js}` (after
+                            // the stage's own key, which may be `f` too).
+                            let value = trimmed.split_once(':').map_or("", |(_, v)| v);
+                            if value.contains(&format!("{f}:")) {
                                 return Some(i + 1);
                             }
                         }
@@ -477,6 +479,16 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn a_field_named_like_its_stage_is_found_on_its_own_line() {
+        let text = "stages:\n  chaos:\n    script: a.js\n    chaos:\n      proxies: {}\n  b: {script: b.js, chaos: {}}\n";
+        assert_eq!(line_of(text, "chaos", Some("chaos")), Some(4));
+        assert_eq!(line_of(text, "chaos", None), Some(2));
+        assert_eq!(line_of(text, "b", Some("chaos")), Some(6));
+        // A field the stage does not have: the stage's own line.
+        assert_eq!(line_of(text, "b", Some("needs")), Some(6));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod alerts;
 mod attacks;
 mod harness;
+mod pipelines;
 mod segments;
 
 use std::io::{Read, Write};

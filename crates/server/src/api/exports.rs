@@ -26,7 +26,10 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// A stored run's intervals and report record.
-async fn load(state: &AppState, id: i64) -> Result<(Run, Vec<WireSnapshot>, Results), AppError> {
+pub(crate) async fn load(
+    state: &AppState,
+    id: i64,
+) -> Result<(Run, Vec<WireSnapshot>, Results), AppError> {
     let run = state.store.run(RunId(id)).await?;
     let intervals: Vec<WireSnapshot> = state
         .store

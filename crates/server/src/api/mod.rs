@@ -9,9 +9,10 @@
 mod alerts;
 mod auth;
 mod dashboard;
-mod exports;
+pub(crate) mod exports;
 pub mod limit;
 mod ops;
+mod pipelines;
 mod runs;
 mod scenarios;
 mod schedules;
@@ -131,6 +132,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/workers", get(ops::workers))
         .route("/audit", get(users::audit_log))
         .merge(platform_routes())
+        .merge(pipelines::routes())
         .route("/ws", get(ws::subscribe))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     Router::new()
