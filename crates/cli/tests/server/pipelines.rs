@@ -338,3 +338,70 @@ fn pipelines_run_gate_stop_and_report_through_the_api() {
         (Some(2), Some(id2))
     );
 }
+
+#[test]
+fn a_stopped_pipeline_aborts_and_a_restart_errors_a_running_one() {
+    let target = stampede_demo::TestServer::start_in_background();
+    let data = tempfile::tempdir().unwrap();
+    let mut server = ServerProc::start(data.path(), None, &[]);
+    let addr = server.addr.clone();
+    let token = login(&addr, "admin", ADMIN_PASSWORD);
+    let long = "stages:\n  soak:\n    script: smoke.js\n    options: { vus: 1, duration: 5m }\n  after:\n    script: smoke.js\n    needs: [soak]\n";
+    let body = json!({"pipeline": long, "name": "long", "files": {"smoke.js": SMOKE},
+                      "env": {"BASE": target.url()}});
+    let running_run = |id: i64| {
+        poll(60, "the stage's run to run", || {
+            let (_, p) = call(
+                &addr,
+                "GET",
+                &format!("/api/v1/pipelines/{id}"),
+                Some(&token),
+                None,
+            );
+            let run = stage(&p, "soak")["run_id"].as_i64()?;
+            (get_run(&addr, &token, run)["status"] == "running").then_some(run)
+        })
+    };
+
+    // Stopped through the API: the running stage stops, the rest is skipped.
+    let (s, p) = start(&addr, &token, body.clone());
+    assert_eq!(s, 201, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    let run = running_run(id);
+    let (s, v) = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/pipelines/{id}/stop"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(s, 202, "{v}");
+    let p = wait_pipeline(&addr, &token, id);
+    assert_eq!(p["status"], "aborted", "{p}");
+    assert_eq!(stage(&p, "after")["state"], "skipped", "{p}");
+    let r = wait_final(&addr, &token, run);
+    assert_ne!(r["status"], "running", "{r}");
+    let (_, audit) = call(&addr, "GET", "/api/v1/audit", Some(&token), None);
+    assert!(audit.to_string().contains("pipeline.stop"), "{audit}");
+
+    // A server killed mid-pipeline: after the restart it is errored.
+    let (s, p) = start(&addr, &token, body);
+    assert_eq!(s, 201, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    running_run(id);
+    server.kill9();
+    let server = ServerProc::start(data.path(), None, &[]);
+    let addr = server.addr.clone();
+    let token = login(&addr, "admin", ADMIN_PASSWORD);
+    let (_, p) = call(
+        &addr,
+        "GET",
+        &format!("/api/v1/pipelines/{id}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(p["status"], "errored", "{p}");
+    assert!(p["error"].as_str().unwrap().contains("interrupted"), "{p}");
+    let (_, list) = call(&addr, "GET", "/api/v1/pipelines", Some(&token), None);
+    assert_eq!(list["total"], 2, "{list}");
+}
