@@ -6,7 +6,7 @@
 import { api } from './api.js';
 import * as theme from './theme.js';
 
-const LINKS = [['home', '/', 'Home'], ['scenarios', '/scenarios', 'Scenarios'], ['workers', '/workers', 'Workers']];
+const LINKS = [['home', '/', 'Home'], ['scenarios', '/scenarios', 'Scenarios'], ['pipelines', '/pipelines', 'Pipelines'], ['workers', '/workers', 'Workers']];
 
 function el(tag, attrs = {}, text) {
   const e = document.createElement(tag);

@@ -30,6 +30,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/scenarios/{id}", get(|w, u| page("scenario.html", w, u)))
         .route("/compare", get(|w, u| page("compare.html", w, u)))
         .route("/workers", get(|w, u| page("workers.html", w, u)))
+        .route("/pipelines", get(|w, u| page("pipelines.html", w, u)))
+        .route("/pipelines/{id}", get(|w, u| page("pipelines.html", w, u)))
         .route(
             "/ui/{*path}",
             get(|Path(p): Path<String>| async move { file(&p) }),
