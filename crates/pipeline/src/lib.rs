@@ -12,6 +12,8 @@
 //!   (thresholds, baseline comparison, breaking point, recovery).
 //! - [`report`]: JSON, JUnit and HTML, and the decision-tree text with the
 //!   seed's recommendations ([`decision`]).
+//! - [`chaos_summary`]: the recovery block of a chaos run's summary, for
+//!   `stampede run` and the server alike.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,6 +37,7 @@
 //! # }
 //! ```
 
+pub mod chaos_summary;
 pub mod decision;
 pub mod gate;
 pub mod load;

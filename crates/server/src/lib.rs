@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod allow;
 pub mod api;
 pub mod auth;
+pub mod chaos;
 pub mod error;
 pub mod hub;
 pub mod merge;

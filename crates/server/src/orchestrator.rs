@@ -439,6 +439,7 @@ impl Orchestrator {
                 abort_requested: false,
             },
         );
+        let chaos = settings.clone();
         let sup = Supervision {
             orch: &self,
             run,
@@ -459,6 +460,8 @@ impl Orchestrator {
         } else {
             (status, end)
         };
+        let mut end = end;
+        crate::chaos::annotate(&self.store, &run, &chaos, &mut end).await;
         if matches!(status, RunStatus::Passed | RunStatus::Failed) {
             if run.status == RunStatus::Starting {
                 self.transition(&mut run, RunStatus::Running, &RunEnd::default())

@@ -596,7 +596,10 @@ async fn run_stage(
     out.results = Some(
         crate::api::exports::load(state, run.id.0)
             .await
-            .map(|(_, _, results)| results)
+            .map(|(_, _, mut results)| {
+                crate::chaos::from_test_start(&mut results);
+                results
+            })
             .map_err(|e| fail("run", format!("run {}: {}", run.id, e.message))),
     );
     Ok(out)

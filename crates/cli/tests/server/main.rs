@@ -7,6 +7,7 @@
 
 mod alerts;
 mod attacks;
+mod chaos;
 mod harness;
 mod pipelines;
 mod segments;
