@@ -210,21 +210,30 @@ fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
 }
 
 #[test]
-fn the_demo_refuses_faults_on_dependencies_it_does_not_run() {
-    let out = stampede()
-        .args([
-            "demo",
-            "--example",
-            "chaos",
-            "--quiet",
-            "-e",
-            "FAULT=database",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("chaos-deps.yaml"), "{err}");
+fn the_demo_starts_the_database_and_cache_it_breaks() {
+    // Seed 000's database and cache failures on the target's real Redis
+    // servers, which the demo starts, breaks, restores and stops itself.
+    for fault in ["database", "cache"] {
+        let out = stampede()
+            .args(["demo", "--example", "chaos", "--quiet"])
+            .args(["-e", "TIME_SCALE=0.2", "-e", "LATENCY_FACTOR=10"])
+            .args(["-e", &format!("FAULT={fault}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("RESTORE FAILED"), "{fault}: {text}");
+        assert!(text.contains("CHAOS RECOVERY"), "{fault}: {text}");
+        if fault == "database" {
+            assert_eq!(out.status.code(), Some(0), "{fault}: {text}");
+            assert!(text.contains("recovered in"), "{fault}: {text}");
+        } else {
+            // The uncached inventory report over the demo's 1,000 products
+            // can break the baseline's latency threshold in a debug build on
+            // a loaded machine (99); anything else is a failure.
+            assert!(matches!(out.status.code(), Some(0 | 99)), "{fault}: {text}");
+        }
+    }
 }
 
 /// `method path` with a JSON `body` on `addr`; the status and the head
