@@ -431,21 +431,7 @@ fn the_demo_target_answers_503_while_its_real_database_is_down_and_recovers() {
 /// A script with `stampede/chaos` phases whose "fault" is the traffic
 /// itself: the inject phase asks for an order that does not exist (404,
 /// a failed request), the others for `/health`.
-const PHASED: &str = r#"import http from 'k6/http';
-import { sleep } from 'k6';
-import exec from 'k6/execution';
-import chaos from 'stampede/chaos';
-export const options = {
-  scenarios: chaos.phases({ baseline: '2s', inject: '2s', recover: '4s', vus: 2, exec: 'traffic', k: 2, slo: { error_rate: 0.01 } }),
-};
-export function traffic() {
-  const path = exec.scenario.name === 'inject' ? '/api/orders/none' : '/health';
-  http.get(`${__ENV.BASE_URL}${path}`);
-  sleep(0.05);
-}
-export function injectFault() {}
-export function restoreFault() {}
-"#;
+const PHASED: &str = include_str!("common/phased_chaos.js");
 
 #[test]
 fn the_run_summary_reports_the_recovery_time_of_chaos_phases() {

@@ -39,14 +39,6 @@ fn file_stem(name: &str) -> String {
         .collect()
 }
 
-fn fail(name: &str, detail: String) -> Check {
-    Check {
-        name: name.into(),
-        ok: false,
-        detail,
-    }
-}
-
 impl Executor for ProcessExecutor {
     fn execute(&self, job: StageJob) -> ExecFuture {
         let run = Run {
@@ -90,7 +82,7 @@ impl Run {
             Ok(code) => {
                 out.exit_code = Some(code);
                 stampede_output::results::load(&self.out_dir.join(&results_name)).map_err(|e| {
-                    fail(
+                    Check::failed(
                         "run",
                         format!("the run exited with code {code} and left no results ({e}); see {log_name}"),
                     )
@@ -108,10 +100,10 @@ impl Run {
         log_name: &str,
     ) -> Result<i32, Check> {
         let log = std::fs::File::create(self.out_dir.join(log_name))
-            .map_err(|e| fail("run", format!("cannot create {log_name}: {e}")))?;
+            .map_err(|e| Check::failed("run", format!("cannot create {log_name}: {e}")))?;
         let log2 = log
             .try_clone()
-            .map_err(|e| fail("run", format!("cannot create {log_name}: {e}")))?;
+            .map_err(|e| Check::failed("run", format!("cannot create {log_name}: {e}")))?;
         let mut cmd = Command::new(&self.exe);
         cmd.arg("run")
             .arg("--quiet")
@@ -142,9 +134,9 @@ impl Run {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))
             .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| fail("run", format!("cannot start {}: {e}", self.exe.display())))?;
+        let mut child = cmd.spawn().map_err(|e| {
+            Check::failed("run", format!("cannot start {}: {e}", self.exe.display()))
+        })?;
         let limit = self
             .job
             .timeout
@@ -155,12 +147,12 @@ impl Run {
         loop {
             tokio::select! {
                 status = child.wait() => {
-                    let status = status.map_err(|e| fail("run", format!("cannot wait for the run: {e}")))?;
+                    let status = status.map_err(|e| Check::failed("run", format!("cannot wait for the run: {e}")))?;
                     return Ok(status.code().unwrap_or(255));
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     let _ = child.kill().await;
-                    return Err(fail("timeout", format!("the stage ran past its timeout of {} and was stopped", self.job.spec.timeout.as_deref().unwrap_or(""))));
+                    return Err(Check::failed("timeout", format!("the stage ran past its timeout of {} and was stopped", self.job.spec.timeout.as_deref().unwrap_or(""))));
                 }
                 r = stop.changed(), if !interrupted => {
                     if r.is_ok() && *stop.borrow() {

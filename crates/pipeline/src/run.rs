@@ -385,14 +385,6 @@ struct Stage {
     stop: watch::Receiver<bool>,
 }
 
-fn fail(name: &str, detail: String) -> Check {
-    Check {
-        name: name.into(),
-        ok: false,
-        detail,
-    }
-}
-
 impl Stage {
     async fn run(self) -> StageReport {
         let t = Instant::now();
@@ -430,7 +422,7 @@ impl Stage {
                 Ok(b) => Some(b),
                 Err(e) => {
                     return (
-                        vec![fail("compare", e)],
+                        vec![Check::failed("compare", e)],
                         Findings::default(),
                         Executed::default(),
                     )
@@ -448,7 +440,7 @@ impl Stage {
                 }
                 Err(e) => {
                     return (
-                        vec![fail("chaos", e)],
+                        vec![Check::failed("chaos", e)],
                         Findings::default(),
                         Executed::default(),
                     )
@@ -476,7 +468,7 @@ impl Stage {
         }
         let (mut checks, findings) = match ran.results.take() {
             None => (
-                vec![fail("run", "the stage did not run".into())],
+                vec![Check::failed("run", "the stage did not run".into())],
                 Findings::default(),
             ),
             Some(Err(check)) => (vec![check], Findings::default()),
@@ -486,7 +478,7 @@ impl Stage {
             }
         };
         if !restore_failures.is_empty() {
-            checks.push(fail("restore", restore_failures.join("; ")));
+            checks.push(Check::failed("restore", restore_failures.join("; ")));
         }
         (checks, findings, ran)
     }

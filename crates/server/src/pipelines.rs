@@ -171,20 +171,8 @@ async fn prepare(
         if skipped_optional(script) {
             continue;
         }
-        let job = stampede_cluster::SegmentJob {
-            run_id: "validate".into(),
-            entry: script.clone(),
-            files: req.files.clone(),
-            defaults: json!({}),
-            overrides: Value::Null,
-            env: BTreeMap::new(),
-            segment: None,
-            sequence: None,
-            validate_only: true,
-            start_gate: false,
-            summary_gate: false,
-        };
-        if let Err(e) = state.orchestrator.validate(&job).await {
+        if let Err(e) = crate::api::scenarios::validate(state, &req.files, script, &json!({})).await
+        {
             let line = pipeline
                 .spec
                 .stages
@@ -453,14 +441,6 @@ struct ServerExecutor {
     updates: mpsc::UnboundedSender<Update>,
 }
 
-fn fail(name: &str, detail: String) -> Check {
-    Check {
-        name: name.into(),
-        ok: false,
-        detail,
-    }
-}
-
 /// How often a stage's run is re-read besides its hub messages.
 const RECHECK: Duration = Duration::from_secs(2);
 
@@ -474,7 +454,7 @@ impl Executor for ServerExecutor {
         Box::pin(async move {
             let Some(scenario) = scenario else {
                 return Executed {
-                    results: Some(Err(fail(
+                    results: Some(Err(Check::failed(
                         "run",
                         format!("no scenario for {}", job.spec.script),
                     ))),
@@ -506,7 +486,7 @@ async fn run_stage(
         .store
         .scenario(scenario)
         .await
-        .map_err(|e| fail("run", e.to_string()))?;
+        .map_err(|e| Check::failed("run", e.to_string()))?;
     let o = &job.spec.options;
     let req = StartRequest {
         vus: o.vus.map(|v| v as i64),
@@ -521,7 +501,7 @@ async fn run_stage(
         .orchestrator
         .start(who, &scenario, &req)
         .await
-        .map_err(|e| fail("run", format!("the run could not start: {}", e.message)))?;
+        .map_err(|e| Check::failed("run", format!("the run could not start: {}", e.message)))?;
     let _ = updates.send(Update::RunStarted(job.name.clone(), id));
     let deadline = job
         .timeout
@@ -537,7 +517,7 @@ async fn run_stage(
                 .store
                 .run(id)
                 .await
-                .map_err(|e| fail("run", e.to_string()))?;
+                .map_err(|e| Check::failed("run", e.to_string()))?;
             if run.status.is_terminal() {
                 break;
             }
@@ -565,7 +545,7 @@ async fn run_stage(
         .store
         .run(id)
         .await
-        .map_err(|e| fail("run", e.to_string()))?;
+        .map_err(|e| Check::failed("run", e.to_string()))?;
     let mut out = Executed {
         run_id: Some(run.id.0),
         exit_code: run.exit_code.map(|c| c as i32),
@@ -573,7 +553,7 @@ async fn run_stage(
         ..Executed::default()
     };
     if timed_out {
-        out.results = Some(Err(fail(
+        out.results = Some(Err(Check::failed(
             "timeout",
             format!(
                 "the stage ran past its timeout of {} and was aborted",
@@ -583,7 +563,7 @@ async fn run_stage(
         return Ok(out);
     }
     if run.status == RunStatus::Errored {
-        out.results = Some(Err(fail(
+        out.results = Some(Err(Check::failed(
             "run",
             format!(
                 "run {} errored: {}",
@@ -600,7 +580,7 @@ async fn run_stage(
                 crate::chaos::from_test_start(&mut results);
                 results
             })
-            .map_err(|e| fail("run", format!("run {}: {}", run.id, e.message))),
+            .map_err(|e| Check::failed("run", format!("run {}: {}", run.id, e.message))),
     );
     Ok(out)
 }

@@ -8,21 +8,7 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 /// Errors during `inject` (an unknown order is a 404), none after.
-const PHASED: &str = r#"import http from 'k6/http';
-import { sleep } from 'k6';
-import exec from 'k6/execution';
-import chaos from 'stampede/chaos';
-export const options = {
-  scenarios: chaos.phases({ baseline: '2s', inject: '2s', recover: '4s', vus: 2, exec: 'traffic', k: 2, slo: { error_rate: 0.01 } }),
-};
-export function traffic() {
-  const path = exec.scenario.name === 'inject' ? '/api/orders/none' : '/health';
-  http.get(`${__ENV.BASE_URL}${path}`);
-  sleep(0.05);
-}
-export function injectFault() {}
-export function restoreFault() {}
-"#;
+const PHASED: &str = include_str!("../common/phased_chaos.js");
 
 #[test]
 fn a_chaos_run_on_the_server_reports_its_recovery_time() {

@@ -55,6 +55,17 @@ fn wait_pipeline(addr: &str, token: &str, id: i64) -> Value {
     })
 }
 
+/// `GET /api/v1/pipelines/{id}/{file}`: (status, head, body).
+fn download(addr: &str, token: &str, id: i64, file: &str) -> (u16, String, Vec<u8>) {
+    http_raw(
+        addr,
+        "GET",
+        &format!("/api/v1/pipelines/{id}/{file}"),
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+}
+
 fn stage<'a>(p: &'a Value, name: &str) -> &'a Value {
     p["stages"]
         .as_array()
@@ -241,13 +252,7 @@ fn pipelines_run_gate_stop_and_report_through_the_api() {
     );
 
     // Reports: JUnit XML, JSON and HTML.
-    let (s, head, xml) = http_raw(
-        &addr,
-        "GET",
-        &format!("/api/v1/pipelines/{id}/report.xml"),
-        &[("Authorization", &format!("Bearer {viewer}"))],
-        b"",
-    );
+    let (s, head, xml) = download(&addr, &viewer, id, "report.xml");
     assert_eq!(s, 200);
     assert!(head.contains("attachment"), "{head}");
     let elements = xml_elements(&text(&xml));
@@ -258,23 +263,11 @@ fn pipelines_run_gate_stop_and_report_through_the_api() {
         "{elements:?}"
     );
     assert!(!elements.iter().any(|e| e == "failure"), "{}", text(&xml));
-    let (s, _, json_report) = http_raw(
-        &addr,
-        "GET",
-        &format!("/api/v1/pipelines/{id}/report.json"),
-        &[("Authorization", &format!("Bearer {viewer}"))],
-        b"",
-    );
+    let (s, _, json_report) = download(&addr, &viewer, id, "report.json");
     assert_eq!(s, 200);
     let report: Value = serde_json::from_slice(&json_report).unwrap();
     assert_eq!(report["passed"], true);
-    let (s, _, html) = http_raw(
-        &addr,
-        "GET",
-        &format!("/api/v1/pipelines/{id}/report.html"),
-        &[("Authorization", &format!("Bearer {viewer}"))],
-        b"",
-    );
+    let (s, _, html) = download(&addr, &viewer, id, "report.html");
     assert_eq!(s, 200);
     assert!(text(&html).contains("/api/v1/export/"), "{}", text(&html));
     let (s, _) = call(
@@ -306,13 +299,7 @@ fn pipelines_run_gate_stop_and_report_through_the_api() {
     }
     let decision = p["decisions"][0].as_str().unwrap();
     assert!(decision.starts_with("smoke"), "{decision}");
-    let (_, _, xml) = http_raw(
-        &addr,
-        "GET",
-        &format!("/api/v1/pipelines/{id2}/report.xml"),
-        &[("Authorization", &format!("Bearer {token}"))],
-        b"",
-    );
+    let (_, _, xml) = download(&addr, &token, id2, "report.xml");
     let elements = xml_elements(&text(&xml));
     assert!(elements.iter().any(|e| e == "failure"), "{}", text(&xml));
     assert!(elements.iter().any(|e| e == "skipped"), "{}", text(&xml));

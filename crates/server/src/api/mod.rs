@@ -14,7 +14,7 @@ pub mod limit;
 mod ops;
 mod pipelines;
 mod runs;
-mod scenarios;
+pub(crate) mod scenarios;
 mod schedules;
 mod ui;
 mod users;

@@ -84,7 +84,7 @@ fn check_options(options: &Value) -> Result<(), AppError> {
 
 /// Loads the script with its options (nothing runs but its init code, in a
 /// child process).
-async fn validate(
+pub(crate) async fn validate(
     state: &AppState,
     files: &BTreeMap<String, String>,
     entry: &str,
