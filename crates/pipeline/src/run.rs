@@ -342,7 +342,8 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
     }
 }
 
-fn merged_env(
+/// A stage's variables: the file's, the stage's, then the caller's (last wins).
+pub fn merged_env(
     file: &BTreeMap<String, String>,
     stage: &BTreeMap<String, String>,
     cli: &[(String, String)],
@@ -488,7 +489,7 @@ impl Stage {
 /// proxy upstreams expanded from the stage's variables, and URLs
 /// (`http://127.0.0.1:3000/`) reduced to `host:port`, so a proxy can sit in
 /// front of whatever `BASE_URL` names.
-pub(crate) fn expand_chaos(
+pub fn expand_chaos(
     cfg: &stampede_chaos::ChaosConfig,
     env: &[(String, String)],
 ) -> stampede_chaos::ChaosConfig {

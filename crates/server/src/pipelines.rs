@@ -151,6 +151,19 @@ async fn prepare(
         } else if req.files.contains_key(&st.script) {
             inline.insert(st.script.clone());
         }
+        if let Some(cfg) = &st.chaos {
+            let env: Vec<(String, String)> = req.env.clone().into_iter().collect();
+            let env = stampede_pipeline::run::merged_env(&pipeline.spec.env, &st.env, &env);
+            let expanded = stampede_pipeline::run::expand_chaos(cfg, &env);
+            for (proxy, spec) in &expanded.proxies {
+                if let Err(why) = allowed_upstream(state, &spec.upstream).await {
+                    problems.push(Problem {
+                        line: line_of(text, name, Some("chaos")),
+                        message: format!("stage {name}: proxy {proxy}: {why}"),
+                    });
+                }
+            }
+        }
         if st.chaos.as_ref().is_some_and(|c| !c.processes.is_empty()) {
             problems.push(Problem {
                 line: line_of(text, name, Some("chaos")),
@@ -195,6 +208,27 @@ async fn prepare(
         scripts.insert(script.clone(), id);
     }
     Ok(Prepared { pipeline, scripts })
+}
+
+/// A chaos proxy forwards to its upstream from the server itself: like a
+/// run's load, only to the networks the target allow-list allows.
+async fn allowed_upstream(state: &AppState, upstream: &str) -> Result<(), String> {
+    let allowed = crate::allow::parse(&state.config.allow_targets)?;
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(upstream)
+        .await
+        .map_err(|e| format!("upstream {upstream:?} does not resolve: {e}"))?
+        .collect();
+    match addrs
+        .iter()
+        .find(|a| !allowed.iter().any(|n| n.contains(a.ip())))
+    {
+        Some(a) => Err(format!(
+            "upstream {upstream} ({}) is outside the server's allowed targets (--allow-target)",
+            a.ip()
+        )),
+        None if addrs.is_empty() => Err(format!("upstream {upstream:?} does not resolve")),
+        None => Ok(()),
+    }
 }
 
 /// The scenario holding an inline script: created, or given a new version

@@ -177,6 +177,22 @@ fn pipelines_run_gate_stop_and_report_through_the_api() {
     );
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["error"]["details"][0]["line"], 4, "{v}");
+    // A proxy is load from the server: only to the allowed targets
+    // (loopback by default; 192.0.2.1 is never dialled, only checked).
+    let proxy = "stages:\n  outage:\n    script: smoke.js\n    chaos:\n      proxies:\n        t: { upstream: '${UP}' }\n";
+    let (s, v) = start(
+        &addr,
+        &token,
+        json!({"pipeline": proxy, "files": {"smoke.js": SMOKE}, "env": {"UP": "192.0.2.1:80"}}),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed targets"),
+        "{v}"
+    );
     let (_, list) = call(&addr, "GET", "/api/v1/pipelines", Some(&token), None);
     assert_eq!(list["total"], 0, "{list}");
 
