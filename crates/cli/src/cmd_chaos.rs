@@ -357,7 +357,6 @@ pub(crate) struct DemoAgent {
 impl DemoAgent {
     /// Starts it; the variables the example needs are in [`DemoAgent::env`].
     pub(crate) fn in_front_of(upstream: SocketAddr) -> Result<DemoAgent, String> {
-        let rt = runtime().map_err(|_| "cannot start the chaos agent's runtime".to_string())?;
         let mut cfg = ChaosConfig::default();
         cfg.proxies.insert(
             "target".into(),
@@ -366,8 +365,19 @@ impl DemoAgent {
                 upstream: upstream.to_string(),
             },
         );
-        let running = rt.block_on(RunningAgent::start(&cfg))?;
+        Self::start(&cfg)
+    }
+
+    /// Starts an agent of `cfg` (the demo's own dependencies, ...).
+    pub(crate) fn start(cfg: &ChaosConfig) -> Result<DemoAgent, String> {
+        let rt = runtime().map_err(|_| "cannot start the chaos agent's runtime".to_string())?;
+        let running = rt.block_on(RunningAgent::start(cfg))?;
         Ok(DemoAgent { rt, running })
+    }
+
+    /// The address of its proxy `name`.
+    pub(crate) fn proxy(&self, name: &str) -> Option<SocketAddr> {
+        self.running.proxies.get(name).copied()
     }
 
     /// `CHAOS_AGENT=...` and `CHAOS_TARGET_ADDR=...`.

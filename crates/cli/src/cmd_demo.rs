@@ -1,6 +1,9 @@
 //! `stampede demo`: starts the built-in target on a free loopback port and
 //! runs one of the examples against it (a short flash sale by default),
-//! then checks the target's own account of the sale.
+//! then checks the target's own account of the sale. The chaos example
+//! gets a chaos agent in front of the target, and with `FAULT=database` or
+//! `FAULT=cache` the target's real dependencies too (two `redis-server`s
+//! behind fault proxies, as examples/chaos-deps.yaml declares them).
 
 use stampede_engine::ExitCode;
 use std::path::Path;
@@ -83,24 +86,14 @@ pub fn run(args: DemoArgs) -> i32 {
         );
         return stampede_engine::ExitCode::BadInput.code();
     }
-    // The demo's chaos agent has one proxy, in front of the target: the
-    // faults on the target's own database and cache need them running.
-    if args.example == "chaos" {
-        let deps = args
+    // The faults on the target's own database and cache break real
+    // dependencies: the demo starts them (as examples/chaos-deps.yaml).
+    let deps = args.example == "chaos"
+        && args
             .env
             .iter()
-            .find_map(|e| e.strip_prefix("FAULT="))
-            .filter(|f| matches!(*f, "database" | "cache"));
-        if let Some(fault) = deps {
-            eprintln!(
-                "FAULT={fault} breaks the target's real {fault}, which the demo does not run: \
-                 start them with `stampede chaos serve examples/chaos-deps.yaml` and \
-                 `stampede target --database 127.0.0.1:16379 --cache 127.0.0.1:16380`, \
-                 then `stampede run` examples/chaos.js (see docs/chaos.md)"
-            );
-            return stampede_engine::ExitCode::BadInput.code();
-        }
-    }
+            .filter_map(|e| e.strip_prefix("FAULT="))
+            .any(|f| matches!(f, "database" | "cache"));
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -112,9 +105,25 @@ pub fn run(args: DemoArgs) -> i32 {
         eprintln!("cannot write the examples to {}: {e}", dir.path().display());
         return stampede_engine::ExitCode::SystemError.code();
     }
-    let cfg = DemoConfig {
+    let mut cfg = DemoConfig {
         addr: "127.0.0.1:0".parse().expect("a valid address"),
         ..DemoConfig::default()
+    };
+    let deps_agent = if deps {
+        match start_dependencies() {
+            Ok((agent, target)) => {
+                cfg.addr = target;
+                cfg.database = agent.proxy("db").map(|a| a.to_string());
+                cfg.cache = agent.proxy("cache").map(|a| a.to_string());
+                Some(agent)
+            }
+            Err(e) => {
+                eprintln!("cannot start the target's database and cache: {e}");
+                return stampede_engine::ExitCode::SystemError.code();
+            }
+        }
+    } else {
+        None
     };
     let target = match DemoTarget::start_in_background(cfg) {
         Ok(t) => t,
@@ -133,6 +142,7 @@ pub fn run(args: DemoArgs) -> i32 {
     let mut env = vec![format!("BASE_URL={url}")];
     // The chaos example drives a fault proxy in front of the target.
     let chaos = match args.example.as_str() {
+        "chaos" if deps_agent.is_some() => deps_agent,
         "chaos" => match crate::cmd_chaos::DemoAgent::in_front_of(target.addr()) {
             Ok(a) => Some(a),
             Err(e) => {
@@ -172,6 +182,56 @@ pub fn run(args: DemoArgs) -> i32 {
         }
         (code, _) => code,
     }
+}
+
+/// A free loopback port (for servers that need theirs before they start).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))
+}
+
+/// The chaos agent of examples/chaos-deps.yaml on free loopback ports: the
+/// target's database and cache (two `redis-server`s it starts and, for the
+/// database fault, kills and restarts), the proxies `db` and `cache` the
+/// target reaches them through, and `target` in front of the target; with
+/// the address the target must listen on. Waits until both Redis answer.
+fn start_dependencies() -> Result<(crate::cmd_chaos::DemoAgent, std::net::SocketAddr), String> {
+    use stampede_chaos::{ChaosConfig, ProcessSpec, ProxySpec};
+    let (db, cache, target) = (free_port()?, free_port()?, free_port()?);
+    let local = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let redis = |port: u16| ProcessSpec::Restart {
+        command: format!("redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no"),
+    };
+    let mut cfg = ChaosConfig::default();
+    for (name, upstream) in [("target", target), ("db", db), ("cache", cache)] {
+        cfg.proxies.insert(
+            name.into(),
+            ProxySpec {
+                listen: local(0),
+                upstream: local(upstream).to_string(),
+            },
+        );
+    }
+    cfg.processes.insert("database".into(), redis(db));
+    cfg.processes.insert("cache-server".into(), redis(cache));
+    let agent = crate::cmd_chaos::DemoAgent::start(&cfg).map_err(|e| {
+        format!("{e} (the database and cache are `redis-server`s: is it installed?)")
+    })?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    for port in [db, cache] {
+        while std::net::TcpStream::connect(local(port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                agent.stop();
+                return Err(format!(
+                    "redis-server did not listen on 127.0.0.1:{port} within 15 s"
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    Ok((agent, local(target)))
 }
 
 /// Asks the target about its flash sales and prints the verdict.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
+use stampede_pipeline::process::ProcessExecutor;
 use stampede_pipeline::{report, run, Event, Outcome, Pipeline, RunOptions};
 
 /// Arguments of `stampede pipeline`.
@@ -170,8 +171,16 @@ fn run_pipeline(a: RunArgs) -> i32 {
         run(
             &pipeline,
             RunOptions {
-                exe,
-                out_dir: a.report_dir.clone(),
+                executor: Arc::new(ProcessExecutor {
+                    exe,
+                    // As `Pipeline::load` resolved them.
+                    dir: a
+                        .file
+                        .parent()
+                        .unwrap_or(std::path::Path::new("."))
+                        .to_path_buf(),
+                    out_dir: a.report_dir.clone(),
+                }),
                 env,
                 include: a.include.clone(),
                 on_event,

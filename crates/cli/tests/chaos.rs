@@ -210,21 +210,30 @@ fn the_demo_runs_the_chaos_example_through_its_own_proxy() {
 }
 
 #[test]
-fn the_demo_refuses_faults_on_dependencies_it_does_not_run() {
-    let out = stampede()
-        .args([
-            "demo",
-            "--example",
-            "chaos",
-            "--quiet",
-            "-e",
-            "FAULT=database",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("chaos-deps.yaml"), "{err}");
+fn the_demo_starts_the_database_and_cache_it_breaks() {
+    // Seed 000's database and cache failures on the target's real Redis
+    // servers, which the demo starts, breaks, restores and stops itself.
+    for fault in ["database", "cache"] {
+        let out = stampede()
+            .args(["demo", "--example", "chaos", "--quiet"])
+            .args(["-e", "TIME_SCALE=0.2", "-e", "LATENCY_FACTOR=10"])
+            .args(["-e", &format!("FAULT={fault}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("RESTORE FAILED"), "{fault}: {text}");
+        assert!(text.contains("CHAOS RECOVERY"), "{fault}: {text}");
+        if fault == "database" {
+            assert_eq!(out.status.code(), Some(0), "{fault}: {text}");
+            assert!(text.contains("recovered in"), "{fault}: {text}");
+        } else {
+            // The uncached inventory report over the demo's 1,000 products
+            // can break the baseline's latency threshold in a debug build on
+            // a loaded machine (99); anything else is a failure.
+            assert!(matches!(out.status.code(), Some(0 | 99)), "{fault}: {text}");
+        }
+    }
 }
 
 /// `method path` with a JSON `body` on `addr`; the status and the head
@@ -422,21 +431,7 @@ fn the_demo_target_answers_503_while_its_real_database_is_down_and_recovers() {
 /// A script with `stampede/chaos` phases whose "fault" is the traffic
 /// itself: the inject phase asks for an order that does not exist (404,
 /// a failed request), the others for `/health`.
-const PHASED: &str = r#"import http from 'k6/http';
-import { sleep } from 'k6';
-import exec from 'k6/execution';
-import chaos from 'stampede/chaos';
-export const options = {
-  scenarios: chaos.phases({ baseline: '2s', inject: '2s', recover: '4s', vus: 2, exec: 'traffic', k: 2, slo: { error_rate: 0.01 } }),
-};
-export function traffic() {
-  const path = exec.scenario.name === 'inject' ? '/api/orders/none' : '/health';
-  http.get(`${__ENV.BASE_URL}${path}`);
-  sleep(0.05);
-}
-export function injectFault() {}
-export function restoreFault() {}
-"#;
+const PHASED: &str = include_str!("common/phased_chaos.js");
 
 #[test]
 fn the_run_summary_reports_the_recovery_time_of_chaos_phases() {

@@ -7,7 +7,9 @@
 //! overrides, the live run view draws intervals and fills its tables, the
 //! stop button ends the run, the CSV export downloads; a second run is
 //! compared with the first (charts, table, verdict); the home and workers
-//! pages show the runs and the server; a viewer (after logging out) sees
+//! pages show the runs and the server; a pipeline started from its YAML
+//! shows an invalid file's problems with their lines, then runs its stages
+//! to a verdict with run links, decision and reports; a viewer (after logging out) sees
 //! no edit button and is refused by the API; the pages fit a phone's width;
 //! and the browser logged no error and no CSP violation.
 //!
@@ -54,6 +56,18 @@ export default function () {
   sleep(0.1);
 }
 "#;
+
+/// The pipeline the browser starts: two short stages of the stored scenario.
+const PIPELINE: &str = "name: ui-short
+stages:
+  smoke:
+    script: smoke.js
+    options: { vus: 1, iterations: 2 }
+  load:
+    script: smoke.js
+    needs: [smoke]
+    options: { vus: 2, iterations: 4 }
+";
 
 fn screenshot_dir(tmp: &Path) -> PathBuf {
     match std::env::var("STAMPEDE_SCREENSHOTS").as_deref() {
@@ -347,6 +361,59 @@ async fn the_server_ui_in_chromium() {
     shots(&page, &dir, "scenarios").await;
 
     change_vus(&page, &base, &addr, &admin, &target.url()).await;
+    // Pipelines: an invalid file shows each problem with its line; a valid
+    // one runs its stages (stored scenarios), links each stage's run, and
+    // ends with its verdict, decision and reports.
+    page.goto(&format!("{base}/pipelines")).await;
+    page.wait_for("!document.getElementById('start-panel').hidden", WAIT)
+        .await;
+    set_value(
+        &page,
+        "yaml",
+        "stages:\n  smoke:\n    script: smoke.js\n    needs: [nope]\n",
+    )
+    .await;
+    set_value(&page, "scenarios", &format!("smoke.js={scenario}")).await;
+    page.click("#start-button").await;
+    page.wait_for(
+        "!document.getElementById('problems').hidden \
+         && document.getElementById('problem-list').textContent.includes('line 4')",
+        WAIT,
+    )
+    .await;
+    set_value(&page, "yaml", PIPELINE).await;
+    set_value(&page, "env", &format!("BASE={}", target.url())).await;
+    page.click("#start-button").await;
+    page.wait_for(
+        "location.pathname.match(/^\\/pipelines\\/(\\d+)$/)?.[1]",
+        WAIT,
+    )
+    .await;
+    page.wait_for(
+        "document.querySelector('#status .badge')?.textContent === 'passed' \
+         && document.querySelectorAll('#stages tbody tr[data-state=\"passed\"]').length === 2 \
+         && !document.getElementById('reports').hidden",
+        WAIT,
+    )
+    .await;
+    let link = page
+        .eval("document.querySelector('#stages tr[data-stage=\"load\"] a')?.getAttribute('href')")
+        .await;
+    assert!(link.as_str().unwrap_or("").starts_with("/runs/"), "{link}");
+    let decisions = page
+        .eval("document.getElementById('decisions').textContent")
+        .await;
+    assert!(
+        decisions.as_str().unwrap().contains("Deploy"),
+        "{decisions}"
+    );
+    shots(&page, &dir, "pipeline").await;
+    page.goto(&format!("{base}/pipelines")).await;
+    page.wait_for(
+        "document.querySelectorAll('#list tbody tr').length === 1",
+        WAIT,
+    )
+    .await;
 
     // Phone width: no page scrolls sideways.
     page.viewport(390, 844, true).await;
@@ -357,6 +424,7 @@ async fn the_server_ui_in_chromium() {
         "/admin".to_string(),
         "/alerts".to_string(),
         "/schedules".to_string(),
+        "/pipelines".to_string(),
     ] {
         page.goto(&format!("{base}{p}")).await;
         page.wait_for("document.getElementById('user')", WAIT).await;

@@ -103,6 +103,13 @@ pub struct SummarySettings {
     /// The script exports `handleSummary`.
     #[serde(default)]
     pub handle_summary: bool,
+    /// The script declares `stampede/chaos` phases (its summary gets the
+    /// recovery time; see [`crate::runner::chaos_slo`]).
+    #[serde(default)]
+    pub chaos_phases: bool,
+    /// Their SLO (the `recover` scenario's `STAMPEDE_CHAOS_SLO`), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos_slo: Option<String>,
 }
 
 /// A literal URL of a script and the address it connects to (an IP

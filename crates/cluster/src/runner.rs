@@ -481,7 +481,10 @@ pub fn settings(loaded: &Loaded) -> SummarySettings {
             })
             .collect()
     };
+    let chaos = chaos_slo(plan);
     SummarySettings {
+        chaos_phases: chaos.is_some(),
+        chaos_slo: chaos.flatten(),
         thresholds,
         trend_stats: plan.summary.trend_stats.clone(),
         time_unit: plan.summary.time_unit.map(|u| u.name().to_string()),
@@ -489,6 +492,21 @@ pub fn settings(loaded: &Loaded) -> SummarySettings {
         no_summary: plan.summary.no_summary,
         handle_summary: loaded.exports.iter().any(|e| e == "handleSummary"),
     }
+}
+
+/// `Some` when the plan declares seed 000's chaos phases with
+/// `stampede/chaos` (scenarios `inject` and `recover`, each tagged `phase`
+/// with its name), with the `recover` scenario's `STAMPEDE_CHAOS_SLO` if it
+/// has one: such a run's summary gets its recovery time
+/// (`stampede_pipeline::chaos_summary`, in `stampede run` and the server).
+pub fn chaos_slo(plan: &stampede_config::plan::Plan) -> Option<Option<String>> {
+    let phase = |name: &str| {
+        plan.scenarios
+            .iter()
+            .find(|s| s.name == name && s.tags.get("phase").map(String::as_str) == Some(name))
+    };
+    phase("inject")?;
+    Some(phase("recover")?.env.get("STAMPEDE_CHAOS_SLO").cloned())
 }
 
 /// The `Failed` event for a job line that does not parse.

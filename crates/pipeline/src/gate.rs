@@ -23,6 +23,17 @@ pub struct Check {
     pub detail: String,
 }
 
+impl Check {
+    /// A failed condition `name` (`run`, `timeout`, `chaos`, ...) and why.
+    pub fn failed(name: &str, detail: String) -> Check {
+        Check {
+            name: name.into(),
+            ok: false,
+            detail,
+        }
+    }
+}
+
 /// Where the load broke the SLO.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BreakingPoint {

@@ -6,20 +6,27 @@
 //! - [`Pipeline::load`]: parses and validates, reporting every problem
 //!   with its line before anything runs.
 //! - [`run()`]: runs the stages (independent ones in parallel) and applies
-//!   each stage's on-failure policy; [`gate`] turns a stage's results into
-//!   checks (thresholds, baseline comparison, breaking point, recovery).
+//!   each stage's on-failure policy; an [`Executor`] runs each stage's
+//!   script ([`process::ProcessExecutor`]: a `stampede run` process; the
+//!   server has its own); [`gate`] turns a stage's results into checks
+//!   (thresholds, baseline comparison, breaking point, recovery).
 //! - [`report`]: JSON, JUnit and HTML, and the decision-tree text with the
 //!   seed's recommendations ([`decision`]).
+//! - [`chaos_summary`]: the recovery block of a chaos run's summary, for
+//!   `stampede run` and the server alike.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use stampede_pipeline::{run, Pipeline, RunOptions};
+//! use stampede_pipeline::{process::ProcessExecutor, run, Pipeline, RunOptions};
 //! let pipeline = Pipeline::load("examples/pipeline.yaml".as_ref())?;
 //! let (_stop_tx, stop) = tokio::sync::watch::channel(false);
 //! let report = run(&pipeline, RunOptions {
-//!     exe: "stampede".into(),
-//!     out_dir: "pipeline-report".into(),
+//!     executor: Arc::new(ProcessExecutor {
+//!         exe: "stampede".into(),
+//!         dir: "examples".into(),
+//!         out_dir: "pipeline-report".into(),
+//!     }),
 //!     env: Vec::new(),
 //!     include: Vec::new(),
 //!     on_event: Arc::new(|_| {}),
@@ -30,13 +37,18 @@
 //! # }
 //! ```
 
+pub mod chaos_summary;
 pub mod decision;
 pub mod gate;
 pub mod load;
+pub mod process;
 pub mod report;
 pub mod run;
 pub mod spec;
 
-pub use load::{LoadError, Pipeline, Problem};
-pub use run::{run, Event, Outcome, PipelineReport, RunOptions, StageReport};
+pub use load::{LoadError, Pipeline, Problem, Source};
+pub use run::{
+    run, Event, ExecFuture, Executed, Executor, Outcome, PipelineReport, RunOptions, StageJob,
+    StageReport,
+};
 pub use spec::{Gate, PipelineSpec, StageSpec};

@@ -6,13 +6,19 @@
 //! serde_yaml gives the line of a syntax or type error; for the semantic
 //! checks, which run on the parsed value, [`Lines`] finds the line of a
 //! stage and of a field within it in the source text.
+//!
+//! Scripts and baselines come from a [`Source`]: files relative to the
+//! pipeline file (the CLI), or files and scenario references given with
+//! the request (the server), so both check the same things the same way.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use stampede_config::K6Duration;
+use stampede_output::results::baseline::Baseline;
 
-use crate::spec::{PipelineSpec, StageSpec};
+use crate::spec::PipelineSpec;
 
 /// One problem of a pipeline file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +56,70 @@ fn render(file: &Path, problems: &[Problem]) -> String {
     lines.join("\n")
 }
 
+/// Where a pipeline's scripts and baselines come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Files on disk, relative to this directory (the pipeline file's).
+    Dir(PathBuf),
+    /// Files given with the pipeline by path (inline scripts, their
+    /// modules, baselines), and script names that resolve elsewhere (the
+    /// server's stored scenarios).
+    Files {
+        /// Path → content.
+        files: BTreeMap<String, String>,
+        /// Script names the runner resolves itself.
+        external: BTreeSet<String>,
+    },
+}
+
+impl Source {
+    /// Whether `path` (as the pipeline names it) is a file of this source.
+    pub fn exists(&self, path: &str) -> bool {
+        match self {
+            Source::Dir(d) => d.join(path).is_file(),
+            Source::Files { files, external } => {
+                files.contains_key(path) || external.contains(path)
+            }
+        }
+    }
+
+    /// Where a missing file was looked for, for messages.
+    fn hint(&self) -> &'static str {
+        match self {
+            Source::Dir(_) => "paths are relative to the pipeline file",
+            Source::Files { .. } => "give it in `files` or `scenarios`",
+        }
+    }
+
+    /// The text of `path`.
+    pub fn read(&self, path: &str) -> Result<String, String> {
+        match self {
+            Source::Dir(d) => std::fs::read_to_string(d.join(path))
+                .map_err(|e| format!("cannot read {}: {e}", d.join(path).display())),
+            Source::Files { files, .. } => files
+                .get(path)
+                .cloned()
+                .ok_or_else(|| format!("{path} is not among the pipeline's files")),
+        }
+    }
+
+    /// The baseline `path` names: a YAML baseline or a results file.
+    pub fn baseline(&self, path: &str) -> Result<Baseline, String> {
+        if let Source::Dir(d) = self {
+            return Baseline::load(&d.join(path)).map_err(|e| e.to_string());
+        }
+        let text = self.read(path)?;
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
+            if map.contains_key("schema") {
+                let results = stampede_output::results::parse_results(Path::new(path), &text)
+                    .map_err(|e| e.to_string())?;
+                return Ok(Baseline::from_results(&results));
+            }
+        }
+        Baseline::parse_yaml(path, &text).map_err(|e| e.to_string())
+    }
+}
+
 /// A validated pipeline, ready to run.
 #[derive(Clone, Debug)]
 pub struct Pipeline {
@@ -57,8 +127,8 @@ pub struct Pipeline {
     pub spec: PipelineSpec,
     /// Its name (the file's `name`, else the file stem).
     pub name: String,
-    /// The directory scripts and baselines are relative to.
-    pub dir: PathBuf,
+    /// Where scripts and baselines come from.
+    pub source: Source,
 }
 
 impl Pipeline {
@@ -90,27 +160,34 @@ impl Pipeline {
 
     /// Parses and validates pipeline text whose paths are relative to `dir`.
     pub fn parse(text: &str, dir: &Path) -> Result<Pipeline, Vec<Problem>> {
+        Self::parse_from(text, Source::Dir(dir.to_path_buf()))
+    }
+
+    /// Parses and validates pipeline text whose scripts and baselines come
+    /// from `source`.
+    pub fn parse_from(text: &str, source: Source) -> Result<Pipeline, Vec<Problem>> {
         let spec: PipelineSpec = serde_yaml::from_str(text).map_err(|e| {
             vec![Problem {
                 line: e.location().map(|l| l.line()),
                 message: e.to_string().split(" at line ").next().unwrap_or("").into(),
             }]
         })?;
-        let problems = validate(&spec, text, dir);
+        let problems = validate(&spec, text, &source);
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Pipeline {
             name: spec.name.clone().unwrap_or_default(),
             spec,
-            dir: dir.to_path_buf(),
+            source,
         })
     }
+}
 
-    /// A stage's script path.
-    pub fn script(&self, stage: &StageSpec) -> PathBuf {
-        self.dir.join(&stage.script)
-    }
+/// The line of stage `stage` in pipeline text, or of `field` within it
+/// (for checks a runner adds on top of [`Pipeline::parse_from`]'s).
+pub fn line_of(text: &str, stage: &str, field: Option<&str>) -> Option<usize> {
+    Lines(text).of(stage, field)
 }
 
 /// Parses a k6 duration (`30s`, `1m30s`); negative ones are refused.
@@ -121,7 +198,7 @@ pub fn duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("duration {s:?} is negative"))
 }
 
-fn validate(spec: &PipelineSpec, text: &str, dir: &Path) -> Vec<Problem> {
+fn validate(spec: &PipelineSpec, text: &str, source: &Source) -> Vec<Problem> {
     let lines = Lines(text);
     let mut out = Vec::new();
     let mut add = |stage: &str, field: Option<&str>, message: String| {
@@ -136,13 +213,14 @@ fn validate(spec: &PipelineSpec, text: &str, dir: &Path) -> Vec<Problem> {
     for (name, st) in spec.stages.iter() {
         if st.script.is_empty() {
             add(name, None, format!("stage {name:?} has no script"));
-        } else if !dir.join(&st.script).is_file() {
+        } else if !source.exists(&st.script) {
             add(
                 name,
                 Some("script"),
                 format!(
-                    "stage {name:?}: script {:?} not found (paths are relative to the pipeline file)",
-                    st.script
+                    "stage {name:?}: script {:?} not found ({})",
+                    st.script,
+                    source.hint()
                 ),
             );
         }
@@ -197,11 +275,15 @@ fn validate(spec: &PipelineSpec, text: &str, dir: &Path) -> Vec<Problem> {
             }
         }
         if let Some(c) = &st.gate.compare {
-            if !dir.join(&c.baseline).is_file() {
+            if !source.exists(&c.baseline) {
                 add(
                     name,
                     Some("baseline"),
-                    format!("stage {name:?}: baseline {:?} not found", c.baseline),
+                    format!(
+                        "stage {name:?}: baseline {:?} not found ({})",
+                        c.baseline,
+                        source.hint()
+                    ),
                 );
             }
         }
@@ -342,8 +424,10 @@ impl Lines<'_> {
                     if Some(indent) == stage_indent && key == stage {
                         found_stage = Some(i + 1);
                         if let Some(f) = field {
-                            // Inline maps: `smoke: {script: x.js}`.
-                            if trimmed.contains(&format!("{f}:")) {
+                            // Inline maps: `smoke: {script: x.js}` (after
+                            // the stage's own key, which may be `f` too).
+                            let value = trimmed.split_once(':').map_or("", |(_, v)| v);
+                            if value.contains(&format!("{f}:")) {
                                 return Some(i + 1);
                             }
                         }
@@ -395,6 +479,16 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn a_field_named_like_its_stage_is_found_on_its_own_line() {
+        let text = "stages:\n  chaos:\n    script: a.js\n    chaos:\n      proxies: {}\n  b: {script: b.js, chaos: {}}\n";
+        assert_eq!(line_of(text, "chaos", Some("chaos")), Some(4));
+        assert_eq!(line_of(text, "chaos", None), Some(2));
+        assert_eq!(line_of(text, "b", Some("chaos")), Some(6));
+        // A field the stage does not have: the stage's own line.
+        assert_eq!(line_of(text, "b", Some("needs")), Some(6));
     }
 
     #[test]

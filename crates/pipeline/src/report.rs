@@ -88,7 +88,8 @@ fn pill(o: Outcome) -> &'static str {
 }
 
 /// The HTML page (self-contained but for the stages' own reports, which
-/// sit next to it and are embedded).
+/// sit next to it and are embedded; a stage run by the server links to
+/// its run's page, `/runs/ID`).
 pub fn html(r: &PipelineReport) -> String {
     let mut h = String::with_capacity(16 * 1024);
     let (class, label) = if r.passed {
@@ -223,6 +224,11 @@ pub fn html(r: &PipelineReport) -> String {
                     .map(|l| format!(" · <a href=\"{}\">log</a>", escape(l)))
                     .unwrap_or_default(),
                 escape(&s.name)
+            );
+        } else if let Some(id) = s.run_id {
+            let _ = write!(
+                h,
+                "<p><a href=\"/runs/{id}\">Run {id}</a> · <a href=\"/api/v1/export/{id}?format=html\">run report</a></p>"
             );
         }
         h.push_str("</section>\n");

@@ -1,30 +1,29 @@
 //! Running a pipeline: stages start as soon as everything they need has
 //! passed (so independent stages — load and stress in seed 000 — run in
-//! parallel), each as its own `stampede run` process, and each failed gate
-//! applies its stage's on-failure policy to the rest.
+//! parallel), and each failed gate applies its stage's on-failure policy
+//! to the rest.
 //!
-//! Stages run the binary rather than the engine in-process: a stage is
-//! then exactly what `stampede run` does (same flags, outputs, exit code,
-//! Ctrl-C behaviour), parallel stages share no runtime or VU pool, a stage
-//! that crashes or hangs cannot take the pipeline with it (a timeout kills
-//! it), and its log and results stay on disk for the report.
+//! What runs a stage's script is an [`Executor`]: the CLI's runs each
+//! stage as its own `stampede run` process ([`crate::process`]), the
+//! server's starts a run through its orchestrator. Everything else — the
+//! schedule, the stage's chaos agent, the baseline, the gate, the verdict
+//! and the decision tree — is this one implementation for both.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use stampede_chaos::RunningAgent;
-use stampede_output::results::baseline::Baseline;
-use tokio::process::Command;
+use stampede_output::results::Results;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::decision;
 use crate::gate::{evaluate, Check, Findings};
-use crate::load::{duration, Pipeline};
+use crate::load::{duration, Pipeline, Source};
 use crate::spec::{OnFailure, StageKind, StageSpec};
 
 /// How a stage ended.
@@ -75,6 +74,9 @@ pub struct StageReport {
     /// Its log (the run's stdout and stderr), relative to the report directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// The server's run of the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
     /// What to do about a failure (the seed's decision tree).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recommendation: Option<String>,
@@ -130,12 +132,53 @@ pub enum Event {
 /// How often [`Event::Progress`] comes.
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
+/// One stage's script to run, as the [`Executor`] gets it.
+pub struct StageJob {
+    /// The stage's name.
+    pub name: String,
+    /// The stage.
+    pub spec: StageSpec,
+    /// Its variables: the file's, the stage's, the caller's and its chaos
+    /// agent's, in that order of precedence (last wins).
+    pub env: Vec<(String, String)>,
+    /// Its `timeout`: past it the run is stopped and the stage fails.
+    pub timeout: Option<Duration>,
+    /// Becomes `true` when the pipeline is stopped: stop the run
+    /// gracefully (its results still count).
+    pub stop: watch::Receiver<bool>,
+}
+
+/// What an [`Executor`] made of a stage.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// The run's exit code, when it ran.
+    pub exit_code: Option<i32>,
+    /// Its results, or the check saying why there are none (it could not
+    /// start, ran past its timeout, left no results).
+    pub results: Option<Result<Results, Check>>,
+    /// The results file, relative to the report directory.
+    pub results_file: Option<String>,
+    /// The HTML run report, relative to the report directory.
+    pub html: Option<String>,
+    /// The log, relative to the report directory.
+    pub log: Option<String>,
+    /// The server's run.
+    pub run_id: Option<i64>,
+}
+
+/// A future an [`Executor`] returns.
+pub type ExecFuture = Pin<Box<dyn Future<Output = Executed> + Send>>;
+
+/// Runs stages' scripts (a `stampede run` process, a server run, ...).
+pub trait Executor: Send + Sync + 'static {
+    /// Runs `job` to its end (stopping it at its timeout or when asked).
+    fn execute(&self, job: StageJob) -> ExecFuture;
+}
+
 /// How to run a pipeline.
 pub struct RunOptions {
-    /// The `stampede` binary stages run with.
-    pub exe: PathBuf,
-    /// Where per-stage results, reports and logs go.
-    pub out_dir: PathBuf,
+    /// What runs each stage's script.
+    pub executor: Arc<dyn Executor>,
     /// `-e` variables from the command line (over the file's).
     pub env: Vec<(String, String)>,
     /// Optional stages to run.
@@ -212,14 +255,12 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
                 state[i] = State::Running;
                 started_at[i] = Some(Instant::now());
                 (opts.on_event)(&Event::Started { name: name.clone() });
-                let job = StageJob {
+                let job = Stage {
                     name: name.clone(),
                     spec: st.clone(),
-                    script: pipeline.script(st),
-                    base_dir: pipeline.dir.clone(),
+                    source: pipeline.source.clone(),
                     env: merged_env(&pipeline.spec.env, &st.env, &opts.env),
-                    exe: opts.exe.clone(),
-                    out_dir: opts.out_dir.clone(),
+                    executor: opts.executor.clone(),
                     started_s: t0.elapsed().as_secs_f64(),
                     stop: opts.stop.clone(),
                 };
@@ -301,7 +342,8 @@ pub async fn run(pipeline: &Pipeline, opts: RunOptions) -> PipelineReport {
     }
 }
 
-fn merged_env(
+/// A stage's variables: the file's, the stage's, then the caller's (last wins).
+pub fn merged_env(
     file: &BTreeMap<String, String>,
     stage: &BTreeMap<String, String>,
     cli: &[(String, String)],
@@ -328,55 +370,29 @@ fn skipped(name: &str, st: &StageSpec, why: String) -> StageReport {
         results: None,
         html: None,
         log: None,
+        run_id: None,
         recommendation: None,
     }
 }
 
-/// One stage to run.
-struct StageJob {
+/// One stage to run: the part every executor shares.
+struct Stage {
     name: String,
     spec: StageSpec,
-    script: PathBuf,
-    base_dir: PathBuf,
+    source: Source,
     env: Vec<(String, String)>,
-    exe: PathBuf,
-    out_dir: PathBuf,
+    executor: Arc<dyn Executor>,
     started_s: f64,
     stop: watch::Receiver<bool>,
 }
 
-/// A file-name-safe form of a stage name.
-fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-impl StageJob {
+impl Stage {
     async fn run(self) -> StageReport {
         let t = Instant::now();
-        let stem = file_stem(&self.name);
-        let results_name = format!("{stem}.results.json");
-        let html_name = format!("{stem}.html");
-        let log_name = format!("{stem}.log");
         let mut report = skipped(&self.name, &self.spec, String::new());
         report.skipped_because = None;
         report.started_s = self.started_s;
-        report.log = Some(log_name.clone());
-        let (checks, findings, exit_code) =
-            self.execute(&results_name, &html_name, &log_name).await;
-        if self.out_dir.join(&results_name).is_file() {
-            report.results = Some(results_name);
-        }
-        if self.out_dir.join(&html_name).is_file() {
-            report.html = Some(html_name);
-        }
+        let (checks, findings, ran) = self.execute().await;
         report.outcome = if !checks.is_empty() && checks.iter().all(|c| c.ok) {
             Outcome::Passed
         } else {
@@ -392,33 +408,24 @@ impl StageJob {
         }
         report.checks = checks;
         report.findings = findings;
-        report.exit_code = exit_code;
+        report.exit_code = ran.exit_code;
+        report.results = ran.results_file;
+        report.html = ran.html;
+        report.log = ran.log;
+        report.run_id = ran.run_id;
         report.duration_s = t.elapsed().as_secs_f64();
         report
     }
 
-    fn fail(name: &str, detail: String) -> Check {
-        Check {
-            name: name.into(),
-            ok: false,
-            detail,
-        }
-    }
-
-    async fn execute(
-        &self,
-        results_name: &str,
-        html_name: &str,
-        log_name: &str,
-    ) -> (Vec<Check>, Findings, Option<i32>) {
+    async fn execute(&self) -> (Vec<Check>, Findings, Executed) {
         let baseline = match &self.spec.gate.compare {
-            Some(c) => match Baseline::load(&self.base_dir.join(&c.baseline)) {
+            Some(c) => match self.source.baseline(&c.baseline) {
                 Ok(b) => Some(b),
                 Err(e) => {
                     return (
-                        vec![Self::fail("compare", e.to_string())],
+                        vec![Check::failed("compare", e)],
                         Findings::default(),
-                        None,
+                        Executed::default(),
                     )
                 }
             },
@@ -432,13 +439,24 @@ impl StageJob {
                     env.extend(agent.env());
                     Some(agent)
                 }
-                Err(e) => return (vec![Self::fail("chaos", e)], Findings::default(), None),
+                Err(e) => {
+                    return (
+                        vec![Check::failed("chaos", e)],
+                        Findings::default(),
+                        Executed::default(),
+                    )
+                }
             },
             None => None,
         };
-        let ran = self
-            .spawn_and_wait(&env, results_name, html_name, log_name)
-            .await;
+        let job = StageJob {
+            name: self.name.clone(),
+            spec: self.spec.clone(),
+            env,
+            timeout: self.spec.timeout.as_deref().and_then(|t| duration(t).ok()),
+            stop: self.stop.clone(),
+        };
+        let mut ran = self.executor.execute(job).await;
         let mut restore_failures = Vec::new();
         if let Some(agent) = agent {
             for f in agent.shutdown().await {
@@ -449,105 +467,21 @@ impl StageJob {
                 restore_failures.push(f.to_string());
             }
         }
-        let (mut checks, findings, code) = match ran {
-            Err(check) => (vec![check], Findings::default(), None),
-            Ok(code) => match stampede_output::results::load(&self.out_dir.join(results_name)) {
-                Ok(results) => {
-                    let (c, f) = evaluate(&self.spec.gate, &results, code, baseline.as_ref());
-                    (c, f, Some(code))
-                }
-                Err(e) => (
-                    vec![Self::fail(
-                        "run",
-                        format!("the run exited with code {code} and left no results ({e}); see {log_name}"),
-                    )],
-                    Findings::default(),
-                    Some(code),
-                ),
-            },
+        let (mut checks, findings) = match ran.results.take() {
+            None => (
+                vec![Check::failed("run", "the stage did not run".into())],
+                Findings::default(),
+            ),
+            Some(Err(check)) => (vec![check], Findings::default()),
+            Some(Ok(results)) => {
+                let code = ran.exit_code.unwrap_or(255);
+                evaluate(&self.spec.gate, &results, code, baseline.as_ref())
+            }
         };
         if !restore_failures.is_empty() {
-            checks.push(Self::fail("restore", restore_failures.join("; ")));
+            checks.push(Check::failed("restore", restore_failures.join("; ")));
         }
-        (checks, findings, code)
-    }
-
-    /// Runs the stage's `stampede run`; its exit code, or the failed check.
-    async fn spawn_and_wait(
-        &self,
-        env: &[(String, String)],
-        results_name: &str,
-        html_name: &str,
-        log_name: &str,
-    ) -> Result<i32, Check> {
-        let log = std::fs::File::create(self.out_dir.join(log_name))
-            .map_err(|e| Self::fail("run", format!("cannot create {log_name}: {e}")))?;
-        let log2 = log
-            .try_clone()
-            .map_err(|e| Self::fail("run", format!("cannot create {log_name}: {e}")))?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("run")
-            .arg("--quiet")
-            .arg("--no-color")
-            .args(["--address", ""])
-            .arg("--out")
-            .arg(format!(
-                "results={}",
-                self.out_dir.join(results_name).display()
-            ))
-            .arg("--out")
-            .arg(format!("html={}", self.out_dir.join(html_name).display()));
-        for (k, v) in env {
-            cmd.arg("-e").arg(format!("{k}={v}"));
-        }
-        let o = &self.spec.options;
-        if let Some(v) = o.vus {
-            cmd.arg("--vus").arg(v.to_string());
-        }
-        if let Some(d) = &o.duration {
-            cmd.arg("--duration").arg(d);
-        }
-        if let Some(n) = o.iterations {
-            cmd.arg("--iterations").arg(n.to_string());
-        }
-        cmd.arg(&self.script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log2))
-            .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Self::fail("run", format!("cannot start {}: {e}", self.exe.display())))?;
-        let limit = self
-            .spec
-            .timeout
-            .as_deref()
-            .and_then(|t| duration(t).ok())
-            .unwrap_or(Duration::from_secs(365 * 24 * 3600));
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut stop = self.stop.clone();
-        let mut interrupted = false;
-        loop {
-            tokio::select! {
-                status = child.wait() => {
-                    let status = status.map_err(|e| Self::fail("run", format!("cannot wait for the run: {e}")))?;
-                    return Ok(status.code().unwrap_or(255));
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    let _ = child.kill().await;
-                    return Err(Self::fail("timeout", format!("the stage ran past its timeout of {} and was stopped", self.spec.timeout.as_deref().unwrap_or(""))));
-                }
-                r = stop.changed(), if !interrupted => {
-                    if r.is_ok() && *stop.borrow() {
-                        interrupted = true;
-                        // A graceful stop: the run still writes its results.
-                        if let Some(pid) = child.id() {
-                            let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status().await;
-                        }
-                    }
-                }
-            }
-        }
+        (checks, findings, ran)
     }
 }
 
@@ -555,7 +489,7 @@ impl StageJob {
 /// proxy upstreams expanded from the stage's variables, and URLs
 /// (`http://127.0.0.1:3000/`) reduced to `host:port`, so a proxy can sit in
 /// front of whatever `BASE_URL` names.
-pub(crate) fn expand_chaos(
+pub fn expand_chaos(
     cfg: &stampede_chaos::ChaosConfig,
     env: &[(String, String)],
 ) -> stampede_chaos::ChaosConfig {

@@ -12,11 +12,13 @@ pub mod alerts;
 pub mod allow;
 pub mod api;
 pub mod auth;
+pub mod chaos;
 pub mod error;
 pub mod hub;
 pub mod merge;
 pub mod metrics;
 pub mod orchestrator;
+pub mod pipelines;
 pub mod retention;
 pub mod schedules;
 pub mod state;
@@ -214,6 +216,16 @@ impl Server {
             .map_err(|e| format!("cannot mark interrupted runs: {e}"))?;
         if !interrupted.is_empty() {
             tracing::warn!(runs = ?interrupted, "runs left unfinished by a previous server are marked errored");
+        }
+        let pipelines = store
+            .mark_pipelines_interrupted()
+            .await
+            .map_err(|e| format!("cannot mark interrupted pipelines: {e}"))?;
+        if !pipelines.is_empty() {
+            tracing::warn!(
+                ?pipelines,
+                "pipelines left running by a previous server are marked errored"
+            );
         }
         let generated = bootstrap_admin(&store, config.admin_password.as_deref()).await?;
         let jwt = auth::crypto::JwtKey::from_base64(&jwt_secret(&config)?)?;

@@ -49,6 +49,9 @@ pub struct StartRequest {
     pub workers: Option<u32>,
     /// Any other k6 options (JSON form), below the fields above.
     pub options: Option<Value>,
+    /// What starts the run when not the caller (a pipeline); never from JSON.
+    #[serde(skip)]
+    pub started_by: Option<StartedBy>,
 }
 
 impl StartRequest {
@@ -340,9 +343,10 @@ impl Orchestrator {
         };
         let (max_vus, max_duration_s, settings) = self.validate(&job).await?;
         self.check_quotas(who, max_vus, max_duration_s).await?;
-        let started_by = match who.token_id {
-            Some(t) => StartedBy::Token(t),
-            None => StartedBy::User,
+        let started_by = match (&req.started_by, who.token_id) {
+            (Some(by), _) => by.clone(),
+            (None, Some(t)) => StartedBy::Token(t),
+            (None, None) => StartedBy::User,
         };
         let mut options = overrides;
         if let (Some(env), Value::Object(m)) = (&req.env, &mut options) {
@@ -508,6 +512,7 @@ impl Orchestrator {
                 abort_requested: false,
             },
         );
+        let chaos = settings.clone();
         let sup = Supervision {
             orch: &self,
             run,
@@ -528,6 +533,8 @@ impl Orchestrator {
         } else {
             (status, end)
         };
+        let mut end = end;
+        crate::chaos::annotate(&self.store, &run, &chaos, &mut end).await;
         if matches!(status, RunStatus::Passed | RunStatus::Failed) {
             if run.status == RunStatus::Starting {
                 self.transition(&mut run, RunStatus::Running, &RunEnd::default())

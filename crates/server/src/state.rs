@@ -39,6 +39,8 @@ pub struct AppState {
     pub views: crate::api::view::Views,
     /// Alert evaluation and notifications.
     pub alerting: Arc<crate::alerts::Alerting>,
+    /// Pipelines running in this process (issue 18).
+    pub pipelines: crate::pipelines::Pipelines,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             config,
             metrics,
             views: Default::default(),
+            pipelines: Default::default(),
         })
     }
 }

@@ -87,6 +87,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         include_str!("../migrations/sqlite/0003_scenario_archives.sql"),
     ),
     (
+        4,
+        "pipelines",
+        include_str!("../migrations/sqlite/0004_pipelines.sql"),
+    ),
+    (
         5,
         "baselines",
         include_str!("../migrations/sqlite/0005_baselines.sql"),
@@ -118,6 +123,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         3,
         "scenario_archives",
         include_str!("../migrations/postgres/0003_scenario_archives.sql"),
+    ),
+    (
+        4,
+        "pipelines",
+        include_str!("../migrations/postgres/0004_pipelines.sql"),
     ),
     (
         5,

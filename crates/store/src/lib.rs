@@ -96,6 +96,9 @@ mod retention;
 mod baselines;
 mod schedules;
 
+// Pipelines run by the server (issue 18).
+mod pipelines;
+
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use metrics::{
@@ -114,3 +117,5 @@ pub use pending::PendingDelivery;
 pub use baselines::Baseline;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};
+
+pub use pipelines::{NewPipeline, PipelineStatus, StoredPipeline, PIPELINE_INTERRUPTED};

@@ -10,6 +10,7 @@ import * as theme from './theme.js';
 const LINKS = [
   ['home', '/', 'Home'],
   ['scenarios', '/scenarios', 'Scenarios'],
+  ['pipelines', '/pipelines', 'Pipelines'],
   ['schedules', '/schedules', 'Schedules'],
   ['alerts', '/alerts', 'Alerts'],
   ['workers', '/workers', 'Workers'],

@@ -9,7 +9,9 @@ mod alerts;
 mod archives;
 mod attacks;
 mod declarative;
+mod chaos;
 mod harness;
+mod pipelines;
 mod segments;
 mod ui_api;
 

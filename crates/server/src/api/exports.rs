@@ -26,17 +26,27 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// A stored run's intervals and report record.
-async fn load(state: &AppState, id: i64) -> Result<(Run, Vec<WireSnapshot>, Results), AppError> {
+pub(crate) async fn load(
+    state: &AppState,
+    id: i64,
+) -> Result<(Run, Vec<WireSnapshot>, Results), AppError> {
     let run = state.store.run(RunId(id)).await?;
-    let intervals: Vec<WireSnapshot> = state
-        .store
+    let (intervals, results) = stored_results(&state.store, &run).await?;
+    Ok((run, intervals, results))
+}
+
+/// The intervals of a stored run and its report record.
+pub(crate) async fn stored_results(
+    store: &stampede_store::Store,
+    run: &Run,
+) -> Result<(Vec<WireSnapshot>, Results), AppError> {
+    let intervals: Vec<WireSnapshot> = store
         .intervals(run.id, None, None)
         .await?
         .into_iter()
         .map(|i| i.snapshot)
         .collect();
-    let name = state
-        .store
+    let name = store
         .scenario(run.scenario_id)
         .await
         .map(|s| s.name)
@@ -54,7 +64,14 @@ async fn load(state: &AppState, id: i64) -> Result<(Run, Vec<WireSnapshot>, Resu
     };
     let results = export::results(&stored)
         .map_err(|e| AppError::unprocessable("invalid_metrics", e.to_string()))?;
-    Ok((run, intervals, results))
+    Ok((intervals, results))
+}
+
+/// A chaos run's recovery (`stampede_chaos`), kept in its summary.
+fn chaos_of(run: &Run) -> Option<&serde_json::Value> {
+    run.summary
+        .as_ref()?
+        .get(stampede_pipeline::chaos_summary::KEY)
 }
 
 /// `?format=&table=`.
@@ -95,8 +112,11 @@ pub async fn export(
                 intervals: &intervals,
                 ..StoredRun::default()
             };
-            let doc = export::json::export(&stored, &results)
+            let mut doc = export::json::export(&stored, &results)
                 .map_err(|e| AppError::unprocessable("invalid_metrics", e.to_string()))?;
+            if let (Some(c), Some(m)) = (chaos_of(&run), doc.as_object_mut()) {
+                m.insert(stampede_pipeline::chaos_summary::KEY.into(), c.clone());
+            }
             Ok(Json(doc).into_response())
         }
         "csv" => {
@@ -118,11 +138,17 @@ pub async fn export(
                 text.into_bytes(),
             ))
         }
-        "html" => Ok(attachment(
-            "text/html; charset=utf-8",
-            format!("{base}.html"),
-            stampede_output::html::render(&results).into_bytes(),
-        )),
+        "html" => {
+            let mut html = stampede_output::html::render(&results);
+            if let Some(c) = chaos_of(&run) {
+                html = stampede_pipeline::chaos_summary::patch_html(&html, c).unwrap_or(html);
+            }
+            Ok(attachment(
+                "text/html; charset=utf-8",
+                format!("{base}.html"),
+                html.into_bytes(),
+            ))
+        }
         "pdf" => {
             let html = stampede_output::html::render(&results);
             let pdf = tokio::task::spawn_blocking(move || {

@@ -12,11 +12,12 @@ mod auth;
 mod baseline;
 mod control;
 mod dashboard;
-mod exports;
+pub(crate) mod exports;
 pub mod limit;
 mod ops;
+mod pipelines;
 mod runs;
-mod scenarios;
+pub(crate) mod scenarios;
 mod schedules;
 mod ui;
 mod users;
@@ -138,6 +139,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/workers", get(ops::workers))
         .route("/audit", get(users::audit_log))
         .merge(platform_routes())
+        .merge(pipelines::routes())
         .route("/ws", get(ws::subscribe))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     Router::new()

@@ -136,10 +136,7 @@ impl Content {
     fn implied_kind(&self) -> ScenarioKind {
         match self {
             Content::Files(..) => ScenarioKind::K6,
-            Content::Archive(_) if stampede_scenario::is_scenario_path(self.entry().as_ref()) => {
-                ScenarioKind::Declarative
-            }
-            Content::Archive(_) => ScenarioKind::K6,
+            Content::Archive(_) => kind_of_entry(self.entry()),
         }
     }
 
@@ -285,6 +282,28 @@ async fn validate(
     }
     let job = content.job(options);
     state.orchestrator.validate(&job).await.map(|_| ())
+}
+
+/// [`validate`] for text files by path (a pipeline's inline scripts): the
+/// kind follows the entry's extension.
+pub(crate) async fn validate_files(
+    state: &AppState,
+    files: &BTreeMap<String, String>,
+    entry: &str,
+    options: &Value,
+) -> Result<(), AppError> {
+    let content = Content::Files(files.clone(), entry.to_string());
+    validate(state, &content, options, kind_of_entry(entry)).await
+}
+
+/// The kind an entry's extension names (`.yaml`, `.yml`, `.json`:
+/// declarative), for content whose kind no user gave.
+pub(crate) fn kind_of_entry(entry: &str) -> ScenarioKind {
+    if stampede_scenario::is_scenario_path(std::path::Path::new(entry)) {
+        ScenarioKind::Declarative
+    } else {
+        ScenarioKind::K6
+    }
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {

@@ -36,6 +36,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/alerts", get(|w, u| page("alerts.html", w, u)))
         .route("/schedules", get(|w, u| page("schedules.html", w, u)))
         .route("/admin", get(admin_page))
+        .route("/pipelines", get(|w, u| page("pipelines.html", w, u)))
+        .route("/pipelines/{id}", get(|w, u| page("pipelines.html", w, u)))
         .route(
             "/ui/{*path}",
             get(|Path(p): Path<String>| async move { file(&p) }),

@@ -7,6 +7,7 @@ mod baselines;
 #[path = "../common/mod.rs"]
 mod common;
 mod metrics;
+mod pipelines;
 mod scenarios;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use accounts::*;
 use alerting::*;
 use baselines::*;
 use metrics::*;
+use pipelines::*;
 use scenarios::*;
 
 pub(crate) fn new_user(name: &str, role: Role) -> NewUser {
@@ -123,7 +125,8 @@ macro_rules! all_cases {
             channels_and_deliveries,
             schedules,
             retention,
-            baselines
+            baselines,
+            pipelines
         )
     };
 }
