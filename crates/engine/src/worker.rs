@@ -251,7 +251,7 @@ fn worker_main(
                     reply,
                 } => {
                     let signal = InterruptSignal::new();
-                    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<VuCmd>();
+                    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<Box<VuCmd>>();
                     let cfg = VuConfig {
                         id,
                         id_in_test,

@@ -339,6 +339,8 @@ impl ScenarioVu {
             tokio::time::sleep(delay).await;
         };
         let passed = self.judge(i, r, &ex);
+        // Not kept through the think time: a sleeping VU holds no response.
+        drop((ex, request));
         if let Some(t) = r.think {
             pause(t).await;
         }
