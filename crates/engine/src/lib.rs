@@ -43,7 +43,7 @@ pub use archive::build_archive;
 pub use control::{ControlError, Pauser, StopReason, Stopper};
 pub use error::{EngineError, ExitCode};
 pub use load::{Loaded, RunConfig};
-pub use native::{NativeProgram, NativeVu};
+pub use native::{NativeProgram, NativeVu, VuFuture};
 pub use progress::{ProgressView, ScenarioProgress};
 pub use run::{Monitor, RunControl, RunReport, RunStatus, Running, SummaryDataFn, SummaryParts};
 pub use stampede_js::Archive;

@@ -1,6 +1,8 @@
-//! The body of a VU coroutine: initialize the script, then serve commands
-//! (run a scenario's iterations, setup, teardown, handleSummary) until told
-//! to exit.
+//! The body of a VU: initialize it, then serve commands (run a scenario's
+//! iterations, setup, teardown, handleSummary) until told to exit. A script
+//! VU does it inside its coroutine, waiting with `suspend`; a native VU is
+//! an ordinary task and awaits (see `native.rs`). The bookkeeping of a
+//! VU's turns in a scenario ([`Turns`]) is shared by both.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -107,11 +109,19 @@ pub(crate) enum VuCmd {
     },
 }
 
+/// The sending end of a VU's command channel. Commands are boxed: an
+/// unbounded channel allocates its first block of 32 slots up front, which
+/// at the size of [`VuCmd`] was about 1.5 KB per VU, and a VU gets a
+/// handful of commands in its life.
+pub(crate) type CmdTx = mpsc::UnboundedSender<Box<VuCmd>>;
+/// The receiving end of a VU's command channel.
+pub(crate) type CmdRx = mpsc::UnboundedReceiver<Box<VuCmd>>;
+
 /// The engine's side of a VU.
 #[derive(Clone)]
 pub(crate) struct VuHandle {
     pub id: u64,
-    tx: mpsc::UnboundedSender<VuCmd>,
+    tx: CmdTx,
     pub interrupt: Arc<InterruptSignal>,
     gone: Arc<Gone>,
 }
@@ -136,7 +146,7 @@ impl Drop for GoneOnDrop {
 }
 
 impl VuHandle {
-    pub fn new(id: u64, tx: mpsc::UnboundedSender<VuCmd>, interrupt: Arc<InterruptSignal>) -> Self {
+    pub fn new(id: u64, tx: CmdTx, interrupt: Arc<InterruptSignal>) -> Self {
         Self {
             id,
             tx,
@@ -147,7 +157,7 @@ impl VuHandle {
 
     /// Sends a command; false when the VU is gone.
     pub fn send(&self, cmd: VuCmd) -> bool {
-        !self.is_gone() && self.tx.send(cmd).is_ok()
+        !self.is_gone() && self.tx.send(Box::new(cmd)).is_ok()
     }
 
     /// The guard the VU's task holds (see [`GoneOnDrop`]).
@@ -182,58 +192,23 @@ impl VuHandle {
     }
 }
 
-/// A VU of either kind: a script's or a native program's.
-enum AnyVu {
-    Js(Vu),
-    Native(Box<dyn NativeVu>),
-}
-
-impl AnyVu {
-    fn activate(&mut self, info: Arc<ScenarioInfo>) {
-        match self {
-            AnyVu::Js(vu) => vu.activate(info),
-            AnyVu::Native(vu) => vu.activate(info),
-        }
-    }
-
-    fn run_iteration(
-        &mut self,
-        req: IterationRequest<'_>,
-        setup: Option<&Arc<str>>,
-    ) -> IterationOutcome {
-        match self {
-            AnyVu::Js(vu) => vu.run_iteration(req, setup),
-            AnyVu::Native(vu) => vu.run_iteration(req),
-        }
-    }
-}
-
-/// Runs inside the VU's coroutine.
+/// Runs inside a script VU's coroutine.
 pub(crate) fn vu_main(
     test: Arc<TestEnv>,
-    native: Option<Arc<dyn NativeProgram>>,
     cfg: VuConfig,
-    rx: mpsc::UnboundedReceiver<VuCmd>,
+    rx: CmdRx,
     ready: oneshot::Sender<Result<VuHandle, ScriptError>>,
     handle: VuHandle,
     stats: Arc<RunStats>,
 ) {
-    let made = match &native {
-        Some(p) => p.new_vu(&test, cfg).map(AnyVu::Native),
-        None => Vu::new(test, cfg).map(AnyVu::Js),
-    };
-    let mut vu = match made {
+    let mut vu = match Vu::new(test, cfg) {
         Ok(vu) => vu,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
-    // VU 0 runs setup/teardown/handleSummary and is not one of the test's VUs.
-    if handle.id != 0 {
-        stats.vus_initialized.fetch_add(1, Ordering::Relaxed);
-    }
-    if ready.send(Ok(handle.clone())).is_err() {
+    if !announce(ready, &handle, &stats) {
         return;
     }
     let mut rx = Some(rx);
@@ -246,7 +221,7 @@ pub(crate) fn vu_main(
         let Ok((r, cmd)) = next else { return };
         rx = Some(r);
         let Some(cmd) = cmd else { return };
-        match cmd {
+        match *cmd {
             VuCmd::Run {
                 run,
                 index,
@@ -256,93 +231,198 @@ pub(crate) fn vu_main(
                 run_scenario(&mut vu, &run, index, &release, &stats);
                 let _ = done.send(handle.clone());
             }
-            // A native program exports no teardown or handleSummary, so
-            // only a script VU is ever asked for them.
             VuCmd::Setup { reply } => {
-                let _ = reply.send(match &mut vu {
-                    AnyVu::Js(vu) => vu.call_setup(),
-                    AnyVu::Native(vu) => vu.call_setup().map(|()| None),
-                });
+                let _ = reply.send(vu.call_setup());
             }
             VuCmd::Teardown { data, reply } => {
-                let _ = reply.send(match &mut vu {
-                    AnyVu::Js(vu) => vu.call_teardown(data.as_ref()),
-                    AnyVu::Native(_) => Ok(()),
-                });
+                let _ = reply.send(vu.call_teardown(data.as_ref()));
             }
             VuCmd::HandleSummary { data, reply } => {
-                let _ = reply.send(match &mut vu {
-                    AnyVu::Js(vu) => vu.call_handle_summary(&data),
-                    AnyVu::Native(_) => Ok(None),
-                });
+                let _ = reply.send(vu.call_handle_summary(&data));
             }
         }
     }
 }
 
-fn run_scenario(
-    vu: &mut AnyVu,
-    run: &ScenarioRun,
-    index: u64,
-    release: &AtomicBool,
-    stats: &RunStats,
+/// The body of a native VU's task (no coroutine: see `native.rs`).
+pub(crate) async fn native_vu_main(
+    program: Arc<dyn NativeProgram>,
+    test: Arc<TestEnv>,
+    cfg: VuConfig,
+    mut rx: CmdRx,
+    ready: oneshot::Sender<Result<VuHandle, ScriptError>>,
+    handle: VuHandle,
+    stats: Arc<RunStats>,
 ) {
-    vu.activate(run.info.clone());
-    let exec = run.info.exec.clone();
-    let mut mine: u64 = 0;
-    stats.vus_active.fetch_add(1, Ordering::Relaxed);
-    loop {
-        if run.stopped() || release.load(Ordering::Acquire) {
-            break;
+    let interrupt = cfg.interrupt.clone();
+    let mut vu = match program.new_vu(&test, cfg) {
+        Ok(vu) => vu,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
         }
-        let in_test = match &run.gate {
-            Gate::Loop => run.counter.fetch_add(1, Ordering::Relaxed),
+    };
+    drop((program, test));
+    if !announce(ready, &handle, &stats) {
+        return;
+    }
+    while let Some(cmd) = rx.recv().await {
+        match *cmd {
+            VuCmd::Run {
+                run,
+                index,
+                release,
+                done,
+            } => {
+                run_native_scenario(&mut *vu, &interrupt, &run, index, &release, &stats).await;
+                let _ = done.send(handle.clone());
+            }
+            VuCmd::Setup { reply } => {
+                let setup = tokio::select! {
+                    biased;
+                    _ = interrupt.wait() => Err(ScriptError::Exception("setup was interrupted".into())),
+                    r = vu.call_setup() => r,
+                };
+                let _ = reply.send(setup.map(|()| None));
+            }
+            // A native program exports no teardown or handleSummary.
+            VuCmd::Teardown { reply, .. } => {
+                let _ = reply.send(Ok(()));
+            }
+            VuCmd::HandleSummary { reply, .. } => {
+                let _ = reply.send(Ok(None));
+            }
+        }
+    }
+}
+
+/// Counts a new VU and hands its handle over; false when nobody waits for
+/// it any more.
+fn announce(
+    ready: oneshot::Sender<Result<VuHandle, ScriptError>>,
+    handle: &VuHandle,
+    stats: &RunStats,
+) -> bool {
+    // VU 0 runs setup/teardown/handleSummary and is not one of the test's VUs.
+    if handle.id != 0 {
+        stats.vus_initialized.fetch_add(1, Ordering::Relaxed);
+    }
+    ready.send(Ok(handle.clone())).is_ok()
+}
+
+/// What a VU does next in a scenario.
+enum Next<'a> {
+    /// Runs the iteration with this number in the test.
+    Iteration(u64),
+    /// Waits for the executor to start an iteration (arrival rate).
+    Arrival(&'a async_channel::Receiver<u64>),
+    /// Leaves the scenario.
+    Leave,
+}
+
+/// The bookkeeping around a VU's iterations in a scenario, the same for
+/// both kinds of VU; only how they wait differs.
+struct Turns<'a> {
+    run: &'a ScenarioRun,
+    index: u64,
+    release: &'a AtomicBool,
+    stats: &'a RunStats,
+    /// Iterations this VU ran in the scenario.
+    mine: u64,
+}
+
+impl<'a> Turns<'a> {
+    fn start(
+        run: &'a ScenarioRun,
+        index: u64,
+        release: &'a AtomicBool,
+        stats: &'a RunStats,
+    ) -> Self {
+        stats.vus_active.fetch_add(1, Ordering::Relaxed);
+        Self {
+            run,
+            index,
+            release,
+            stats,
+            mine: 0,
+        }
+    }
+
+    fn next(&self) -> Next<'a> {
+        let run = self.run;
+        if run.stopped() || self.release.load(Ordering::Acquire) {
+            return Next::Leave;
+        }
+        match &run.gate {
+            Gate::Loop => Next::Iteration(run.counter.fetch_add(1, Ordering::Relaxed)),
             Gate::Shared { total } => {
                 let n = run.counter.fetch_add(1, Ordering::Relaxed);
                 if n >= *total {
-                    break;
+                    Next::Leave
+                } else {
+                    Next::Iteration(n)
                 }
-                n
             }
             Gate::PerVu { each } => {
-                if mine >= *each {
-                    break;
-                }
-                index * each + mine
-            }
-            Gate::Arrivals { rx, busy } => {
-                stats.vus_active.fetch_sub(1, Ordering::Relaxed);
-                let rx = rx.clone();
-                let got = suspend(move || async move { rx.recv().await });
-                stats.vus_active.fetch_add(1, Ordering::Relaxed);
-                match got {
-                    Ok(Ok(n)) => {
-                        busy.fetch_add(1, Ordering::AcqRel);
-                        n
-                    }
-                    _ => break,
+                if self.mine >= *each {
+                    Next::Leave
+                } else {
+                    Next::Iteration(self.index * each + self.mine)
                 }
             }
-        };
-        // Read the clock only for a minIterationDuration to honour.
-        let started = (!run.min_duration.is_zero()).then(std::time::Instant::now);
-        let outcome = vu.run_iteration(
-            IterationRequest {
-                exec: &exec,
-                iteration_in_scenario: mine,
-                iteration_in_test: in_test,
-            },
-            run.setup_data.as_ref(),
-        );
-        mine += 1;
-        // minIterationDuration: sleep out the rest of a short iteration.
-        if let Some(rest) = started.and_then(|s| run.min_duration.checked_sub(s.elapsed())) {
-            if outcome == IterationOutcome::Completed
-                || matches!(outcome, IterationOutcome::Failed(_))
-            {
-                let _ = suspend(move || tokio::time::sleep(rest));
+            Gate::Arrivals { rx, .. } => {
+                // A VU waiting for an arrival is not active.
+                self.stats.vus_active.fetch_sub(1, Ordering::Relaxed);
+                Next::Arrival(rx)
             }
         }
+    }
+
+    /// After an arrival wait: the iteration it started, or `None` (leave).
+    fn arrived(&self, got: Option<u64>) -> Option<u64> {
+        self.stats.vus_active.fetch_add(1, Ordering::Relaxed);
+        let Gate::Arrivals { busy, .. } = &self.run.gate else {
+            return got;
+        };
+        if got.is_some() {
+            busy.fetch_add(1, Ordering::AcqRel);
+        }
+        got
+    }
+
+    fn request(&self, in_test: u64) -> IterationRequest<'a> {
+        IterationRequest {
+            exec: &self.run.info.exec,
+            iteration_in_scenario: self.mine,
+            iteration_in_test: in_test,
+        }
+    }
+
+    /// The clock reading to measure `minIterationDuration` from, if any.
+    fn clock(&self) -> Option<std::time::Instant> {
+        (!self.run.min_duration.is_zero()).then(std::time::Instant::now)
+    }
+
+    /// What is left of `minIterationDuration` after an iteration started at
+    /// `started` ended with `outcome`.
+    fn rest(
+        &self,
+        started: Option<std::time::Instant>,
+        outcome: &IterationOutcome,
+    ) -> Option<std::time::Duration> {
+        let ran = matches!(
+            outcome,
+            IterationOutcome::Completed | IterationOutcome::Failed(_)
+        );
+        started
+            .filter(|_| ran)
+            .and_then(|s| self.run.min_duration.checked_sub(s.elapsed()))
+    }
+
+    /// Accounts for an iteration that ended; false when the VU must leave.
+    fn ended(&mut self, outcome: IterationOutcome) -> bool {
+        let (run, stats) = (self.run, self.stats);
+        self.mine += 1;
         if let Gate::Arrivals { busy, .. } = &run.gate {
             busy.fetch_sub(1, Ordering::AcqRel);
         }
@@ -350,25 +430,115 @@ fn run_scenario(
             IterationOutcome::Completed => {
                 run.completed.fetch_add(1, Ordering::Relaxed);
                 stats.iterations_completed.fetch_add(1, Ordering::Relaxed);
+                true
             }
             IterationOutcome::Failed(err) => {
                 run.completed.fetch_add(1, Ordering::Relaxed);
                 stats.iterations_completed.fetch_add(1, Ordering::Relaxed);
                 stats.report_exception(&err, &run.info);
+                true
             }
-            IterationOutcome::Interrupted => {
+            IterationOutcome::Interrupted | IterationOutcome::Aborted(_) => {
                 run.interrupted.fetch_add(1, Ordering::Relaxed);
                 stats.iterations_interrupted.fetch_add(1, Ordering::Relaxed);
-                break;
-            }
-            IterationOutcome::Aborted(_) => {
-                run.interrupted.fetch_add(1, Ordering::Relaxed);
-                stats.iterations_interrupted.fetch_add(1, Ordering::Relaxed);
-                break;
+                false
             }
         }
     }
-    stats.vus_active.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Drop for Turns<'_> {
+    fn drop(&mut self) {
+        self.stats.vus_active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn run_scenario(
+    vu: &mut Vu,
+    run: &ScenarioRun,
+    index: u64,
+    release: &AtomicBool,
+    stats: &RunStats,
+) {
+    vu.activate(run.info.clone());
+    let mut turns = Turns::start(run, index, release, stats);
+    loop {
+        let in_test = match turns.next() {
+            Next::Iteration(n) => n,
+            Next::Arrival(rx) => {
+                let rx = rx.clone();
+                let got = suspend(move || async move { rx.recv().await });
+                match turns.arrived(got.ok().and_then(Result::ok)) {
+                    Some(n) => n,
+                    None => break,
+                }
+            }
+            Next::Leave => break,
+        };
+        let started = turns.clock();
+        let outcome = vu.run_iteration(turns.request(in_test), run.setup_data.as_ref());
+        // minIterationDuration: sleep out the rest of a short iteration.
+        if let Some(rest) = turns.rest(started, &outcome) {
+            let _ = suspend(move || tokio::time::sleep(rest));
+        }
+        if !turns.ended(outcome) {
+            break;
+        }
+    }
+}
+
+/// [`run_scenario`] for a native VU: the same turns, awaited, each wait
+/// abandoned when the VU is interrupted.
+async fn run_native_scenario(
+    vu: &mut dyn NativeVu,
+    interrupt: &InterruptSignal,
+    run: &ScenarioRun,
+    index: u64,
+    release: &AtomicBool,
+    stats: &RunStats,
+) {
+    vu.activate(run.info.clone());
+    let mut turns = Turns::start(run, index, release, stats);
+    loop {
+        let in_test = match turns.next() {
+            Next::Iteration(n) => n,
+            Next::Arrival(rx) => {
+                let got = tokio::select! {
+                    biased;
+                    _ = interrupt.wait() => None,
+                    got = rx.recv() => got.ok(),
+                };
+                match turns.arrived(got) {
+                    Some(n) => n,
+                    None => break,
+                }
+            }
+            Next::Leave => break,
+        };
+        let started = turns.clock();
+        let outcome = {
+            let iteration = vu.run_iteration(turns.request(in_test));
+            tokio::select! {
+                biased;
+                _ = interrupt.wait() => None,
+                outcome = iteration => Some(outcome),
+            }
+        };
+        let outcome = outcome.unwrap_or_else(|| {
+            vu.interrupted();
+            IterationOutcome::Interrupted
+        });
+        if let Some(rest) = turns.rest(started, &outcome) {
+            tokio::select! {
+                biased;
+                _ = interrupt.wait() => {},
+                _ = tokio::time::sleep(rest) => {},
+            }
+        }
+        if !turns.ended(outcome) {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::collector::CollectorMsg;
 use crate::control::{panic_message, StopReason, Stopper};
 use crate::native::NativeProgram;
 use crate::stats::RunStats;
-use crate::vu_task::{vu_main, VuCmd, VuHandle};
+use crate::vu_task::{native_vu_main, vu_main, VuCmd, VuHandle};
 
 /// What the threads send to the collector.
 pub(crate) enum Flushed {
@@ -251,7 +251,7 @@ fn worker_main(
                     reply,
                 } => {
                     let signal = InterruptSignal::new();
-                    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<VuCmd>();
+                    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel::<Box<VuCmd>>();
                     let cfg = VuConfig {
                         id,
                         id_in_test,
@@ -261,10 +261,18 @@ fn worker_main(
                     let handle = VuHandle::new(id, cmd_tx, signal.clone());
                     let gone = handle.gone_guard();
                     let stats = stats.clone();
+                    if let Some(program) = native {
+                        // No coroutine: a native VU is a task (see `native.rs`).
+                        vus.spawn_local(async move {
+                            let _gone = gone;
+                            native_vu_main(program, test, cfg, cmd_rx, reply, handle, stats).await
+                        });
+                        continue;
+                    }
                     match Stack::new(VU_STACK_SIZE) {
                         Ok(stack) => {
                             let co = Coro::on_stack(stack, move || {
-                                vu_main(test, native, cfg, cmd_rx, reply, handle, stats)
+                                vu_main(test, cfg, cmd_rx, reply, handle, stats)
                             });
                             vus.spawn_local(async move {
                                 let _gone = gone;

@@ -146,7 +146,8 @@ impl InterruptSignal {
         self.flag.load(Ordering::Relaxed)
     }
 
-    async fn wait(&self) {
+    /// Returns once the signal is set (at once if it is already).
+    pub async fn wait(&self) {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);

@@ -3,22 +3,25 @@
 //! thresholds, the summary and every output see the same data a script
 //! doing the same requests would produce.
 //!
-//! It runs on the engine's VU coroutine and waits for I/O with
-//! [`suspend`]; an interrupted wait ends the iteration as interrupted. Tag
-//! sets are built once per distinct (request, method, status, protocol,
-//! error) and reused, so a steady load allocates no tags.
+//! It is a task on its scheduler thread, not a coroutine (see the engine's
+//! `native.rs`): it awaits I/O, and the engine drops an iteration's future
+//! when the VU is interrupted. A request's future (several KB) is boxed
+//! only while it is in flight, so that a VU sleeping through its think time
+//! holds a few hundred bytes besides its connection. Tag sets are built
+//! once per distinct (request, method, status, protocol, error) and looked
+//! up by comparing those fields, the URL of a request whose text did not
+//! change is not parsed again, and one clock reading stamps a request's
+//! samples: a steady load allocates no tags and little else.
 
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Map, Value};
-use stampede_engine::{NativeProgram, NativeVu};
+use stampede_engine::{NativeProgram, NativeVu, VuFuture};
 use stampede_http::{Client, CookieJar, Exchange, Hop, Request, Session};
-use stampede_js::coro::suspend;
 use stampede_js::{
     now_ns, Emitter, IterationOutcome, IterationRequest, ScenarioInfo, ScriptError, TestEnv,
     VuConfig,
@@ -82,8 +85,8 @@ impl NativeProgram for Program {
         let client = self.client(test)?;
         Ok(Box::new(ScenarioVu {
             c: self.c.clone(),
-            session: Rc::new(client.session()),
-            jar: self.c.cookies.then(|| Rc::new(CookieJar::new())),
+            session: client.session(),
+            jar: self.c.cookies.then(CookieJar::new),
             emitter: cfg.emitter,
             id_in_test: cfg.id_in_test,
             sys: test.http.system_tags,
@@ -92,8 +95,9 @@ impl NativeProgram for Program {
             base: test.tags.clone(),
             state: State::default(),
             env: self.env.get_or_init(|| Arc::new(test.env.clone())).clone(),
-            tags: HashMap::new(),
-            check_tags: HashMap::new(),
+            tags: Vec::new(),
+            check_tags: Vec::new(),
+            urls: Vec::new(),
             first: true,
             sent: 0,
             received: 0,
@@ -137,19 +141,35 @@ impl Scope for View<'_> {
     }
 }
 
-type TagKey = (
-    usize,
-    http::Method,
-    u16,
-    &'static str,
-    Option<(u32, String)>,
-    &'static str,
-);
+/// What a hop's tag set depends on besides the scenario.
+struct HopKey {
+    request: usize,
+    method: http::Method,
+    status: u16,
+    proto: &'static str,
+    error: Option<(u32, String)>,
+    tls_version: &'static str,
+}
+
+impl HopKey {
+    fn matches(&self, request: usize, hop: &Hop) -> bool {
+        self.request == request
+            && self.status == hop.status
+            && self.method == hop.method
+            && self.proto == hop.proto
+            && self.tls_version == hop.tls_version
+            && match (&self.error, &hop.error) {
+                (None, None) => true,
+                (Some((code, msg)), Some(e)) => *code == e.code && *msg == e.message,
+                _ => false,
+            }
+    }
+}
 
 struct ScenarioVu {
     c: Arc<Compiled>,
-    session: Rc<Session>,
-    jar: Option<Rc<CookieJar>>,
+    session: Session,
+    jar: Option<CookieJar>,
     emitter: Emitter,
     id_in_test: u64,
     sys: SystemTagSet,
@@ -160,8 +180,12 @@ struct ScenarioVu {
     state: State,
     /// `__ENV`.
     env: Arc<std::collections::BTreeMap<String, String>>,
-    tags: HashMap<TagKey, TagSet>,
-    check_tags: HashMap<String, TagSet>,
+    /// Hop tag sets seen (a handful: a linear search beats hashing).
+    tags: Vec<(HopKey, TagSet)>,
+    /// `checks` tag sets by request, then check (extractions after checks).
+    check_tags: Vec<Vec<Option<TagSet>>>,
+    /// By request: the last URL text and its parse.
+    urls: Vec<Option<(String, url::Url)>>,
     first: bool,
     sent: u64,
     received: u64,
@@ -183,58 +207,62 @@ impl NativeVu for ScenarioVu {
         self.check_tags.clear();
     }
 
-    fn run_iteration(&mut self, req: IterationRequest<'_>) -> IterationOutcome {
-        let start = Instant::now();
-        self.state.vu = self.id_in_test;
-        self.state.iteration = req.iteration_in_test;
-        let outcome = self.iteration();
-        let now = now_ns();
-        let tags = self.base.clone();
-        let e = &self.emitter;
-        e.emit(
-            Builtin::DataSent.metric(),
-            &tags,
-            std::mem::take(&mut self.sent) as f64,
-            now,
-        );
-        e.emit(
-            Builtin::DataReceived.metric(),
-            &tags,
-            std::mem::take(&mut self.received) as f64,
-            now,
-        );
-        if outcome != IterationOutcome::Interrupted {
-            e.emit(Builtin::Iterations.metric(), &tags, 1.0, now);
-            e.emit(
-                Builtin::IterationDuration.metric(),
-                &tags,
-                start.elapsed().as_secs_f64() * 1000.0,
-                now,
-            );
-        }
-        outcome
+    fn run_iteration(&mut self, req: IterationRequest<'_>) -> VuFuture<'_, IterationOutcome> {
+        let iteration = req.iteration_in_test;
+        Box::pin(async move {
+            let start = Instant::now();
+            self.state.vu = self.id_in_test;
+            self.state.iteration = iteration;
+            let outcome = self.iteration().await;
+            let now = now_ns();
+            self.emit_data(now);
+            if outcome != IterationOutcome::Interrupted {
+                let (e, tags) = (&self.emitter, &self.base);
+                e.emit(Builtin::Iterations.metric(), tags, 1.0, now);
+                let ms = start.elapsed().as_secs_f64() * 1000.0;
+                e.emit(Builtin::IterationDuration.metric(), tags, ms, now);
+            }
+            outcome
+        })
     }
 
-    fn call_setup(&mut self) -> Result<(), ScriptError> {
-        let c = self.c.clone();
-        for &i in &c.setup {
-            match self.run_request(i) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(ScriptError::Exception(format!(
-                        "setup request {:?} failed a check or an extraction",
-                        c.requests[i].name
-                    )))
+    fn interrupted(&mut self) {
+        self.emit_data(now_ns());
+    }
+
+    fn call_setup(&mut self) -> VuFuture<'_, Result<(), ScriptError>> {
+        Box::pin(async move {
+            let c = self.c.clone();
+            for &i in &c.setup {
+                match self.run_request(&c, i).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(ScriptError::Exception(format!(
+                            "setup request {:?} failed a check or an extraction",
+                            c.requests[i].name
+                        )))
+                    }
+                    Err(_) => return Err(ScriptError::Exception("setup was interrupted".into())),
                 }
-                Err(_) => return Err(ScriptError::Exception("setup was interrupted".into())),
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
 impl ScenarioVu {
-    fn iteration(&mut self) -> IterationOutcome {
+    /// Emits the bytes sent and received since the last time.
+    fn emit_data(&mut self, now: u64) {
+        let (e, tags) = (&self.emitter, &self.base);
+        let sent = std::mem::take(&mut self.sent) as f64;
+        e.emit(Builtin::DataSent.metric(), tags, sent, now);
+        let received = std::mem::take(&mut self.received) as f64;
+        e.emit(Builtin::DataReceived.metric(), tags, received, now);
+    }
+}
+
+impl ScenarioVu {
+    async fn iteration(&mut self) -> IterationOutcome {
         // One row per feeder per iteration.
         self.state.rows.clear();
         for (name, f) in &self.c.feeders {
@@ -252,7 +280,7 @@ impl ScenarioVu {
         let c = self.c.clone();
         if std::mem::take(&mut self.first) {
             for &i in &c.once_order {
-                if let Err(o) = self.run_request(i) {
+                if let Err(o) = self.run_request(&c, i).await {
                     return o;
                 }
             }
@@ -263,14 +291,14 @@ impl ScenarioVu {
                 let pick = rand::rng().random_range(0..total.max(1));
                 let at = cum.partition_point(|w| *w <= pick);
                 if let Some(&i) = c.main.get(at) {
-                    if let Err(o) = self.run_request(i) {
+                    if let Err(o) = self.run_request(&c, i).await {
                         return o;
                     }
                 }
             }
             None => {
                 for &i in &c.main {
-                    if let Err(o) = self.run_request(i) {
+                    if let Err(o) = self.run_request(&c, i).await {
                         return o;
                     }
                 }
@@ -281,17 +309,25 @@ impl ScenarioVu {
 
     /// Runs request `i` with its retries, checks, extraction and think
     /// time; whether every check and extraction passed.
-    fn run_request(&mut self, i: usize) -> Result<bool, IterationOutcome> {
-        let c = self.c.clone();
+    async fn run_request(&mut self, c: &Compiled, i: usize) -> Result<bool, IterationOutcome> {
         let r = &c.requests[i];
-        let request = self.build(r).map_err(IterationOutcome::Failed)?;
+        let mut request = Some(self.build(i, r).map_err(IterationOutcome::Failed)?);
         let mut attempt = 0;
         let ex = loop {
-            let Some(ex) = self.send(request.clone()) else {
-                return Err(IterationOutcome::Interrupted);
+            // Retries send a copy; the last attempt sends the original.
+            let req = match r.retry.as_ref().filter(|p| attempt < p.max) {
+                Some(_) => request.clone(),
+                None => request.take(),
             };
+            let Some(req) = req else {
+                return Err(IterationOutcome::Failed(format!("{}: no request", r.name)));
+            };
+            // Boxed: the request's future is large and lives only while
+            // the request is in flight.
+            let ex = Box::pin(self.session.request(req, self.jar.as_ref())).await;
+            let now = now_ns();
             for hop in &ex.hops {
-                self.record_hop(i, r, hop);
+                self.record_hop(i, r, hop, now);
             }
             let retry = r.retry.as_ref().filter(|p| {
                 attempt < p.max
@@ -304,26 +340,46 @@ impl ScenarioVu {
                 delay = delay.mul_f64(rand::rng().random_range(0.5..=1.0));
             }
             attempt += 1;
-            if suspend(move || tokio::time::sleep(delay)).is_err() {
-                return Err(IterationOutcome::Interrupted);
-            }
+            tokio::time::sleep(delay).await;
         };
-        let passed = self.judge(r, &ex);
+        let passed = self.judge(i, r, &ex);
+        // Not kept through the think time: a sleeping VU holds no response.
+        drop((ex, request));
         if let Some(t) = r.think {
-            pause(t)?;
+            pause(t).await;
         }
         Ok(passed)
     }
 
-    fn build(&self, r: &CRequest) -> Result<Request, String> {
+    /// The URL of request `i`: parsed again only when its text changed.
+    fn url(&mut self, i: usize, r: &CRequest) -> Result<url::Url, String> {
         let view = View {
             c: &self.c,
             s: &self.state,
             env: &self.env,
         };
         let text = r.url.render(&view);
-        let mut url =
+        if self.urls.len() <= i {
+            self.urls.resize_with(i + 1, || None);
+        }
+        if let Some((last, url)) = &self.urls[i] {
+            if *last == text {
+                return Ok(url.clone());
+            }
+        }
+        let url =
             url::Url::parse(&text).map_err(|e| format!("{}: bad URL {text:?}: {e}", r.name))?;
+        self.urls[i] = Some((text, url.clone()));
+        Ok(url)
+    }
+
+    fn build(&mut self, i: usize, r: &CRequest) -> Result<Request, String> {
+        let mut url = self.url(i, r)?;
+        let view = View {
+            c: &self.c,
+            s: &self.state,
+            env: &self.env,
+        };
         if !r.query.is_empty() {
             let mut q = url.query_pairs_mut();
             for (k, v) in &r.query {
@@ -395,36 +451,32 @@ impl ScenarioVu {
         Ok(req)
     }
 
-    /// Sends a request; `None` when the VU was interrupted meanwhile.
-    fn send(&self, req: Request) -> Option<Exchange> {
-        let session = self.session.clone();
-        let jar = self.jar.clone();
-        suspend(move || async move { session.request(req, jar.as_deref()).await }).ok()
-    }
-
     /// Emits one hop's `http_req_*` samples, tagged as k6 tags them.
-    fn record_hop(&mut self, i: usize, r: &CRequest, hop: &Hop) {
+    fn record_hop(&mut self, i: usize, r: &CRequest, hop: &Hop, now: u64) {
         // k6's default expected statuses: 200-399.
         let expected = (200..400).contains(&hop.status);
-        let key: TagKey = (
-            i,
-            hop.method.clone(),
-            hop.status,
-            hop.proto,
-            hop.error.as_ref().map(|e| (e.code, e.message.clone())),
-            hop.tls_version,
-        );
-        let tags = match self.tags.get(&key) {
-            Some(t) => t.clone(),
+        let tags = match self.tags.iter().find(|(k, _)| k.matches(i, hop)) {
+            Some((_, t)) => t.clone(),
             None => {
                 let t = self.hop_tags(r, hop, expected);
-                self.tags.insert(key, t.clone());
+                let key = HopKey {
+                    request: i,
+                    method: hop.method.clone(),
+                    status: hop.status,
+                    proto: hop.proto,
+                    error: hop.error.as_ref().map(|e| (e.code, e.message.clone())),
+                    tls_version: hop.tls_version,
+                };
+                // Bounded: distinct errors could otherwise grow it forever.
+                if self.tags.len() >= MAX_HOP_TAGS {
+                    self.tags.clear();
+                }
+                self.tags.push((key, t.clone()));
                 t
             }
         };
         let t = &hop.timings;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let now = now_ns();
         let samples = [
             (Builtin::HttpReqs, 1.0),
             (Builtin::HttpReqDuration, ms(t.duration())),
@@ -472,7 +524,7 @@ impl ScenarioVu {
 impl ScenarioVu {
     /// Checks and extraction on the final response; each failure is a
     /// failed `checks` sample, never an error of the iteration.
-    fn judge(&mut self, r: &CRequest, ex: &Exchange) -> bool {
+    fn judge(&mut self, i: usize, r: &CRequest, ex: &Exchange) -> bool {
         let mut all = true;
         let res = &ex.response;
         let body_json = (r
@@ -483,7 +535,8 @@ impl ScenarioVu {
         .then(|| serde_json::from_slice::<Value>(&res.body).ok())
         .flatten();
         let duration_ms = res.timings.duration().as_secs_f64() * 1000.0;
-        for c in &r.checks {
+        let now = now_ns();
+        for (k, c) in r.checks.iter().enumerate() {
             let ok = match &c.kind {
                 CheckKind::Status(list) => list.contains(&res.status),
                 CheckKind::Json(path, want) => {
@@ -507,9 +560,9 @@ impl ScenarioVu {
                 }
             };
             all &= ok;
-            self.check(&c.name, ok);
+            self.check(i, k, || c.name.clone(), ok, now);
         }
-        for (var, how) in &r.extract {
+        for (k, (var, how)) in r.extract.iter().enumerate() {
             let got = match how {
                 Extract::Json(path) => body_json
                     .as_ref()
@@ -529,44 +582,51 @@ impl ScenarioVu {
                 self.state.vars.insert(var.clone(), v);
             }
             all &= ok;
-            let name = format!("{}: extract {var}", r.name);
-            self.check(&name, ok);
+            let at = r.checks.len() + k;
+            self.check(i, at, || format!("{}: extract {var}", r.name), ok, now);
         }
         all
     }
 
-    /// Emits one `checks` sample.
-    fn check(&mut self, name: &str, ok: bool) {
-        let tags = match self.check_tags.get(name) {
+    /// Emits one `checks` sample for check `k` of request `i`, named
+    /// `name()` (called the first time only).
+    fn check(&mut self, i: usize, k: usize, name: impl FnOnce() -> String, ok: bool, now: u64) {
+        if self.check_tags.len() <= i {
+            self.check_tags.resize_with(i + 1, Vec::new);
+        }
+        if self.check_tags[i].len() <= k {
+            self.check_tags[i].resize_with(k + 1, || None);
+        }
+        let tags = match &self.check_tags[i][k] {
             Some(t) => t.clone(),
             None => {
+                let name = name();
                 let mut pairs: Vec<(&str, &str)> = self.base.iter().collect();
-                pairs.push(("check", name));
+                pairs.push(("check", &name));
                 let t = self.emitter.intern(TagSet::from_pairs(pairs));
-                self.check_tags.insert(name.to_string(), t.clone());
+                self.check_tags[i][k] = Some(t.clone());
                 t
             }
         };
-        self.emitter.emit(
-            Builtin::Checks.metric(),
-            &tags,
-            if ok { 1.0 } else { 0.0 },
-            now_ns(),
-        );
+        let value = if ok { 1.0 } else { 0.0 };
+        self.emitter
+            .emit(Builtin::Checks.metric(), &tags, value, now);
     }
 }
 
-/// Sleeps a think time; `Err` when interrupted.
-fn pause(t: Think) -> Result<(), IterationOutcome> {
+/// At most this many hop tag sets are kept per VU.
+const MAX_HOP_TAGS: usize = 64;
+
+/// Sleeps a think time.
+async fn pause(t: Think) {
     let d = if t.max > t.min {
         t.min + (t.max - t.min).mul_f64(rand::rng().random_range(0.0..=1.0))
     } else {
         t.min
     };
-    if d.is_zero() {
-        return Ok(());
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
     }
-    suspend(move || tokio::time::sleep(d)).map_err(|_| IterationOutcome::Interrupted)
 }
 
 fn memfind(hay: &[u8], needle: &[u8]) -> bool {
