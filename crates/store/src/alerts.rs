@@ -79,6 +79,7 @@ pub const RULE_OPS: &[&str] = &[">", ">=", "<", "<=", "==", "!="];
 
 /// A rule as created or replaced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAlertRule {
     /// Unique name.
     pub name: String,
@@ -112,6 +113,7 @@ pub struct NewAlertRule {
 
 /// A stored rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRule {
     /// Its id.
     pub id: i64,
@@ -154,6 +156,7 @@ pub struct NewAlert {
 
 /// A stored alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// Its id.
     pub id: i64,
@@ -219,6 +222,7 @@ pub struct NewChannel {
 
 /// A stored channel. Its secret never serializes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Channel {
     /// Its id.
     pub id: i64,
