@@ -8,6 +8,7 @@
 mod alerts;
 mod attacks;
 mod harness;
+mod memory;
 mod segments;
 
 use std::io::{Read, Write};
