@@ -119,10 +119,7 @@ pub fn run(args: ServerArgs) -> i32 {
         } else {
             args.allow_target
         },
-        run_memory_limit: match args.run_memory_limit {
-            Some(l) => l.0,
-            None => stampede_cluster::memory::default_limit(),
-        },
+        run_memory_limit: stampede_cluster::memory::resolve(args.run_memory_limit),
         platform: stampede_server::PlatformConfig {
             secret_key: std::env::var("STAMPEDE_SECRET_KEY").ok(),
             retention: args.retention.policy(),

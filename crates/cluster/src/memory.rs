@@ -103,6 +103,12 @@ pub fn default_limit() -> Option<u64> {
     (pages > 0 && page > 0).then(|| (pages as u64).saturating_mul(page as u64) / 2)
 }
 
+/// The cap a `--run-memory-limit` flag gives: its value, else
+/// [`default_limit`].
+pub fn resolve(flag: Option<MemoryLimit>) -> Option<u64> {
+    flag.map_or_else(default_limit, |l| l.0)
+}
+
 /// What a run that reached `limit` reports.
 pub fn exceeded_message(limit: u64) -> String {
     format!(
@@ -253,6 +259,8 @@ mod tests {
         assert_eq!(vm_data("Name: x\n"), None);
         assert!(data_size().is_some_and(|d| d > 0));
         assert!(default_limit().is_some_and(|l| l > 0));
+        assert_eq!(resolve(Some(MemoryLimit(None))), None);
+        assert_eq!(resolve(None), default_limit());
     }
 
     #[test]
