@@ -81,6 +81,26 @@ def server_rps(base, token, scenario, target, args):
     return run, r["summary"]["metrics"]["http_reqs"]["rate"]
 
 
+ENDED = ("passed", "failed", "aborted", "errored")
+
+
+async def subscriber(base, token, run, delays):
+    """Subscribes to run's WebSocket until it ends; appends to delays each
+    snapshot's delay in seconds: arrival minus the interval's end (snapshot
+    bounds are Unix-epoch nanoseconds, the engine's clock: same machine)."""
+    import websockets
+    url = base.replace("http://", "ws://") + f"/api/v1/ws?run_id={run}"
+    async with websockets.connect(url, additional_headers={"Authorization": "Bearer " + token},
+                                  max_size=None) as ws:
+        async for msg in ws:
+            now = time.time()
+            m = json.loads(msg)
+            if m["type"] == "snapshot":
+                delays.append(now - m["snapshot"]["end_ns"] / 1e9)
+            if m["type"] == "state" and m["status"] in ENDED:
+                return
+
+
 def ws_latency(base, token, scenario, target, args, subscribers=50):
     try:
         import asyncio
@@ -93,29 +113,15 @@ def ws_latency(base, token, scenario, target, args, subscribers=50):
 
     delays = []
 
-    async def subscriber(run):
-        url = base.replace("http://", "ws://") + f"/api/v1/ws?run_id={run}"
-        async with websockets.connect(url, additional_headers={"Authorization": "Bearer " + token},
-                                      max_size=None) as ws:
-            async for msg in ws:
-                now = time.time()
-                m = json.loads(msg)
-                if m["type"] == "snapshot":
-                    delays.append((m["snapshot"]["end_ns"], now))
-                if m["type"] == "state" and m["status"] in ("passed", "failed", "aborted", "errored"):
-                    return
-
     async def main():
         run = api(base, "POST", f"/api/v1/scenarios/{scenario}/start", token,
                   {"vus": args.vus, "duration": args.duration, "env": {"TARGET": target}})["run_id"]
-        tasks = [asyncio.create_task(subscriber(run)) for _ in range(subscribers)]
+        tasks = [asyncio.create_task(subscriber(base, token, run, delays)) for _ in range(subscribers)]
         await asyncio.gather(*tasks)
         return run
 
     run = asyncio.run(main())
-    # Snapshot bounds are Unix-epoch nanoseconds (the engine's clock):
-    # the delay is arrival minus the interval's end, same machine clock.
-    lat = sorted(now - end_ns / 1e9 for end_ns, now in delays)
+    lat = sorted(delays)
     if not lat:
         print("live-path latency: no snapshots received")
         return

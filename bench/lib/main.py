@@ -48,7 +48,8 @@ def parse_args(argv):
     ap.add_argument("--quick", action="store_true",
                     help="short runs, small VU counts: a smoke check of the harness")
     ap.add_argument("--only", default="", metavar="NAME[,NAME]",
-                    help=f"comma-separated goals to run, of: {', '.join(goals.ALL)}")
+                    help=f"comma-separated goals to run, of: {', '.join(goals.ALL)}; "
+                         f"or a group: {', '.join(goals.GROUPS)}")
     ap.add_argument("--stampede", metavar="PATH",
                     help="stampede binary (default: cargo build --release -p stampede)")
     ap.add_argument("--no-stampede", action="store_true",
@@ -58,7 +59,9 @@ def parse_args(argv):
     ap.add_argument("--save", action="store_true",
                     help="in quick mode, also write the report to bench/results/")
     args = ap.parse_args(argv)
-    args.goals = [g.strip() for g in args.only.split(",") if g.strip()] or list(goals.ALL)
+    names = [g.strip() for g in args.only.split(",") if g.strip()]
+    names = [x for g in names for x in goals.GROUPS.get(g, [g])]  # `server`: its goals
+    args.goals = names or list(goals.ALL)
     unknown = [g for g in args.goals if g not in goals.ALL]
     if unknown:
         ap.error(f"unknown goal(s) {', '.join(unknown)}; choose from {', '.join(goals.ALL)}")

@@ -108,6 +108,25 @@ class ParseTest(unittest.TestCase):
         self.assertAlmostEqual(run.figures["p99_ms"], 2.0)
 
 
+class SizeExampleTest(unittest.TestCase):
+    # crates/store/examples/size.rs's report lines.
+    OUT = ("3600 intervals at 1000 requests/s, 131 series/interval, wire JSON 350.2 MB, "
+           "stored blobs 50.1 MB, SQLite files 55.9 MB (3600 rows, 61.2 s to store)\n"
+           "after rollup to 10 s: 360 rows, stored blobs 16.3 MB (3240 merged)\n")
+
+    def test_size_figures(self):
+        import goals_server
+        fig = goals_server._size_figures(self.OUT)
+        self.assertEqual(fig["live"], {"rows": 3600, "blob_mb": 50.1, "disk_mb": 55.9})
+        self.assertEqual(fig["rolled_10s"], {"rows": 360, "blob_mb": 16.3})
+        self.assertAlmostEqual(fig["write_s"], 61.2)
+        self.assertIsNone(goals_server._size_figures("something else"))
+
+    def test_server_group_names_its_goals(self):
+        self.assertEqual(goals.GROUPS["server"],
+                         ["server_throughput", "server_live", "server_storage"])
+
+
 class ArithmeticTest(unittest.TestCase):
     def test_staggered_iterations(self):
         # Starts at 0 and r + 5 (always < 10): two iterations per VU.

@@ -46,6 +46,14 @@ pub fn run() -> i32 {
             return 255;
         }
     };
+    // Under the server's --run-memory-limit: report the cap, then end.
+    stampede_cluster::memory::watch_limit(|message| {
+        emit(&SegmentEvent::Failed {
+            exit_code: 255,
+            message,
+        });
+        std::process::exit(255);
+    });
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {

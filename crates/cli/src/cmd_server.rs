@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// (redis://host:port) instead of child processes.
     #[arg(long, env = "STAMPEDE_REDIS_URL", hide_env_values = true)]
     pub redis: Option<String>,
+    /// Memory cap of each run's process (e.g. 2GiB, 512MiB, none); a
+    /// script that exceeds it ends its run errored. Default: half the RAM.
+    #[arg(long, value_name = "SIZE", value_parser = stampede_cluster::memory::parse_limit)]
+    pub run_memory_limit: Option<stampede_cluster::memory::MemoryLimit>,
     /// Retention of stored data.
     #[command(flatten)]
     pub retention: RetentionArgs,
@@ -115,6 +119,7 @@ pub fn run(args: ServerArgs) -> i32 {
         } else {
             args.allow_target
         },
+        run_memory_limit: stampede_cluster::memory::resolve(args.run_memory_limit),
         platform: stampede_server::PlatformConfig {
             secret_key: std::env::var("STAMPEDE_SECRET_KEY").ok(),
             retention: args.retention.policy(),

@@ -33,6 +33,10 @@ pub struct WorkerArgs {
     /// leases are handed back to other workers.
     #[arg(long, default_value_t = 60)]
     pub drain_timeout: u64,
+    /// Memory cap of each segment's process (e.g. 2GiB, 512MiB, none); a
+    /// script that exceeds it ends its segment errored. Default: half the RAM.
+    #[arg(long, value_name = "SIZE", value_parser = stampede_cluster::memory::parse_limit)]
+    pub run_memory_limit: Option<stampede_cluster::memory::MemoryLimit>,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -100,8 +104,9 @@ pub fn run(args: WorkerArgs) -> i32 {
         }
     };
     rt.block_on(async {
+        let limit = stampede_cluster::memory::resolve(args.run_memory_limit);
         let runner = match LocalTransport::current_exe() {
-            Ok(t) => Arc::new(t),
+            Ok(t) => Arc::new(t.with_memory_limit(limit)),
             Err(e) => {
                 eprintln!("stampede worker: {e}");
                 return 1;

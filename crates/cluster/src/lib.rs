@@ -9,6 +9,7 @@
 //! issue 15's Redis Streams transport slots in without changing it. This
 //! crate knows nothing of HTTP or storage.
 
+pub mod memory;
 pub mod protocol;
 pub mod redis;
 pub mod runner;

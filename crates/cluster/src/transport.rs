@@ -65,6 +65,8 @@ pub trait Transport: Send + Sync {
 pub struct LocalTransport {
     program: Arc<PathBuf>,
     args: Arc<Vec<String>>,
+    /// The data size cap of each child (`--run-memory-limit`).
+    memory_limit: Option<u64>,
 }
 
 /// The hidden subcommand the child runs.
@@ -80,7 +82,15 @@ impl LocalTransport {
         Self {
             program: Arc::new(program),
             args: Arc::new(args),
+            memory_limit: None,
         }
+    }
+
+    /// Caps each child's data size at `bytes` (`None`: no cap); see
+    /// [`crate::memory`].
+    pub fn with_memory_limit(mut self, bytes: Option<u64>) -> Self {
+        self.memory_limit = bytes;
+        self
     }
 
     /// Children run this very executable's `__segment` subcommand.
@@ -100,6 +110,9 @@ impl LocalTransport {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }
+        }
+        if let Some(limit) = self.memory_limit {
+            crate::memory::limit_child(&mut cmd, limit);
         }
         cmd.args(&*self.args)
             .stdin(Stdio::piped())
@@ -125,6 +138,7 @@ impl Transport for LocalTransport {
         let stderr = child.stderr.take().expect("piped stderr");
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_BUFFER);
         let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel::<Control>();
+        let memory_limit = self.memory_limit;
         let job_line = serde_json::to_string(&job)
             .map_err(|e| TransportError(format!("cannot encode the job: {e}")))?;
         // Control: the job, then `stop` lines; dropping stdin aborts.
@@ -194,7 +208,12 @@ impl Transport for LocalTransport {
                     Ok(s) => describe_exit(s),
                     Err(e) => format!("could not be waited for: {e}"),
                 };
-                let mut message = format!("the segment process {how}");
+                let mut message = match memory_limit {
+                    Some(l) if crate::memory::looks_out_of_memory(&tail) => {
+                        crate::memory::exceeded_message(l)
+                    }
+                    _ => format!("the segment process {how}"),
+                };
                 if !tail.is_empty() {
                     message.push_str(": ");
                     message.push_str(&tail.join("\n"));

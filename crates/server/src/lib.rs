@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub redis: Option<String>,
     /// Alerts, schedules and retention.
     pub platform: PlatformConfig,
+    /// The data size cap of each run's segment process
+    /// (`--run-memory-limit`; default half of the RAM; `None`: no cap).
+    pub run_memory_limit: Option<u64>,
 }
 
 /// Settings of alerts, schedules and retention (issue 17).
@@ -95,6 +98,7 @@ impl Default for ServerConfig {
             tls: None,
             redis: None,
             platform: PlatformConfig::default(),
+            run_memory_limit: stampede_cluster::memory::default_limit(),
         }
     }
 }
@@ -232,7 +236,9 @@ impl Server {
         let transport = match transport {
             Some(t) => t,
             None => {
-                let local = LocalTransport::current_exe().map_err(|e| e.to_string())?;
+                let local = LocalTransport::current_exe()
+                    .map_err(|e| e.to_string())?
+                    .with_memory_limit(config.run_memory_limit);
                 let transport: Arc<dyn Transport> = match &config.redis {
                     Some(url) => Arc::new(
                         RedisTransport::connect(url, local, RedisTransportConfig::default())

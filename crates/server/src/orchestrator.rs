@@ -34,7 +34,7 @@ use crate::supervise::{segment_jobs, Supervision, MAX_WORKERS};
 
 /// Options of `POST /api/v1/scenarios/{id}/start` (k6's precedence: these
 /// override the scenario's stored options).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// VUs (`--vus`).

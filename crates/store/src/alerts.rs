@@ -79,6 +79,7 @@ pub const RULE_OPS: &[&str] = &[">", ">=", "<", "<=", "==", "!="];
 
 /// A rule as created or replaced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAlertRule {
     /// Unique name.
     pub name: String,
@@ -123,6 +124,7 @@ fn default_min_interval_ms() -> i64 {
 
 /// A stored rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertRule {
     /// Its id.
     pub id: i64,
@@ -165,6 +167,7 @@ pub struct NewAlert {
 
 /// A stored alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// Its id.
     pub id: i64,
@@ -230,6 +233,7 @@ pub struct NewChannel {
 
 /// A stored channel. Its secret never serializes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Channel {
     /// Its id.
     pub id: i64,

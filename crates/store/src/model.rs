@@ -18,6 +18,7 @@ macro_rules! id_type {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
         #[$doc]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -54,6 +55,7 @@ macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),* }
 
@@ -175,6 +177,7 @@ impl RunStatus {
 
 /// Per-user limits; `None` means unlimited.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quotas {
     /// Most VUs one run may use.
     pub max_vus: Option<i64>,
@@ -186,6 +189,7 @@ pub struct Quotas {
 
 /// A user account.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Its id.
     pub id: UserId,
@@ -234,6 +238,7 @@ pub struct UserPatch {
 
 /// An API token (the secret itself is never stored; only its hash).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// Its id.
     pub id: TokenId,
@@ -284,6 +289,7 @@ pub struct NewToken {
 
 /// A scenario (a stored test) with its current version's content.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scenario {
     /// Its id.
     pub id: ScenarioId,
@@ -309,6 +315,7 @@ pub struct Scenario {
 
 /// A scenario without its archive, for lists.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioSummary {
     /// Its id.
     pub id: ScenarioId,
@@ -332,6 +339,7 @@ pub struct ScenarioSummary {
 
 /// What a version of a scenario holds: what a run executes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioContent {
     /// The script archive (the entry file and the files it imports/opens),
     /// as the server packs it. Not serialized: fetch it explicitly.
@@ -353,6 +361,7 @@ pub struct ScenarioContent {
 
 /// One kept version of a scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioVersion {
     /// The scenario.
     pub scenario_id: ScenarioId,
@@ -421,6 +430,7 @@ pub struct ScenarioFilter {
 
 /// Who or what started a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "ref", rename_all = "lowercase")]
 pub enum StartedBy {
     /// A user, through the UI or the API with a session/JWT.
@@ -435,6 +445,7 @@ pub enum StartedBy {
 
 /// A run of a scenario version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Run {
     /// Its id.
     pub id: RunId,
@@ -508,6 +519,7 @@ pub struct RunFilter {
 
 /// An audit log entry: who did what to what, when, from where.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Its id.
     pub id: AuditId,
@@ -592,6 +604,7 @@ impl Default for Page {
 
 /// One page of a list, with the total count of the filtered list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Paged<T> {
     /// The items.
     pub items: Vec<T>,

@@ -42,6 +42,7 @@ text_enum!(
 
 /// A schedule as created or replaced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSchedule {
     /// Unique name.
     pub name: String,
@@ -70,6 +71,7 @@ pub struct NewSchedule {
 
 /// A stored schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Schedule {
     /// Its id.
     pub id: i64,

@@ -12,6 +12,7 @@ mod declarative;
 mod chaos;
 mod harness;
 mod pipelines;
+mod memory;
 mod segments;
 mod ui_api;
 

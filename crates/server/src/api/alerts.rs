@@ -43,7 +43,8 @@ pub fn window_ms(field: &str, text: &str) -> Result<i64, AppError> {
 }
 
 /// `?state=&severity=&rule_id=&run_id=&acknowledged=&limit=&offset=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
     state: Option<String>,
@@ -56,6 +57,16 @@ pub struct AlertQuery {
 }
 
 /// Alerts, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/alerts",
+    tag = "alerts",
+    description = "Role: viewer.",
+    params(AlertQuery),
+    responses(
+        (status = 200, description = "Alerts, newest first.", body = stampede_store::Paged<stampede_store::Alert>),
+        (status = 422, description = "An unknown state or severity.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -88,6 +99,16 @@ pub async fn list(
 }
 
 /// One alert with its delivery log.
+#[utoipa::path(
+    get, path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The alert's id.")),
+    responses(
+        (status = 200, description = "The alert with its `deliveries`.", body = stampede_store::Alert),
+        (status = 404, description = "No such alert.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -101,6 +122,17 @@ pub async fn get(
 }
 
 /// Acknowledges an alert (who and when are recorded; the first one stays).
+#[utoipa::path(
+    post, path = "/api/v1/alerts/{id}/ack",
+    tag = "alerts",
+    description = "Role: editor.",
+    params(("id" = i64, Path, description = "The alert's id.")),
+    responses(
+        (status = 200, description = "Acknowledged.", body = stampede_store::Alert),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such alert.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn ack(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -120,7 +152,7 @@ pub async fn ack(
 }
 
 /// `POST /alert-rules` and `PUT /alert-rules/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
     name: String,
@@ -194,6 +226,14 @@ impl RuleBody {
 }
 
 /// Every rule.
+#[utoipa::path(
+    get, path = "/api/v1/alert-rules",
+    tag = "alerts",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "The rules.", body = super::openapi::Items<stampede_store::AlertRule>),
+    )
+)]
 pub async fn list_rules(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -202,6 +242,16 @@ pub async fn list_rules(
 }
 
 /// One rule.
+#[utoipa::path(
+    get, path = "/api/v1/alert-rules/{id}",
+    tag = "alerts",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The rule's id.")),
+    responses(
+        (status = 200, description = "The rule.", body = stampede_store::AlertRule),
+        (status = 404, description = "No such rule.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get_rule(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -211,6 +261,17 @@ pub async fn get_rule(
 }
 
 /// Creates a rule.
+#[utoipa::path(
+    post, path = "/api/v1/alert-rules",
+    tag = "alerts",
+    description = "Role: editor.",
+    request_body = RuleBody,
+    responses(
+        (status = 201, description = "Created.", body = stampede_store::AlertRule),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid field (named in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create_rule(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -231,6 +292,19 @@ pub async fn create_rule(
 }
 
 /// Replaces a rule.
+#[utoipa::path(
+    put, path = "/api/v1/alert-rules/{id}",
+    tag = "alerts",
+    description = "Role: editor.",
+    params(("id" = i64, Path, description = "The rule's id.")),
+    request_body = RuleBody,
+    responses(
+        (status = 200, description = "Saved.", body = stampede_store::AlertRule),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such rule.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid field (named in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn update_rule(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -252,6 +326,18 @@ pub async fn update_rule(
 }
 
 /// Deletes a rule (its alerts stay).
+#[utoipa::path(
+    delete, path = "/api/v1/alert-rules/{id}",
+    tag = "alerts",
+    description = "Role: editor.",
+    params(("id" = i64, Path, description = "The rule's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such rule.", body = super::openapi::ErrorBody),
+        (status = 409, description = "A built-in rule.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn delete_rule(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -271,7 +357,7 @@ pub async fn delete_rule(
 }
 
 /// `POST /alert-channels` and `PUT /alert-channels/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBody {
     name: String,
@@ -337,6 +423,15 @@ fn check_url(url: Option<&str>) -> Result<(), String> {
 }
 
 /// Every channel (secrets never included).
+#[utoipa::path(
+    get, path = "/api/v1/alert-channels",
+    tag = "alerts",
+    description = "Role: admin.",
+    responses(
+        (status = 200, description = "The channels (secrets never shown).", body = super::openapi::Items<stampede_store::Channel>),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn list_channels(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -346,6 +441,17 @@ pub async fn list_channels(
 }
 
 /// Creates a channel.
+#[utoipa::path(
+    post, path = "/api/v1/alert-channels",
+    tag = "alerts",
+    description = "Role: admin.",
+    request_body = ChannelBody,
+    responses(
+        (status = 201, description = "Created.", body = stampede_store::Channel),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid field (named in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create_channel(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -366,6 +472,19 @@ pub async fn create_channel(
 }
 
 /// Replaces a channel (without `secret`, the stored one is kept).
+#[utoipa::path(
+    put, path = "/api/v1/alert-channels/{id}",
+    tag = "alerts",
+    description = "Role: admin.",
+    params(("id" = i64, Path, description = "The channel's id.")),
+    request_body = ChannelBody,
+    responses(
+        (status = 200, description = "Saved.", body = stampede_store::Channel),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such channel.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid field (named in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn update_channel(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -387,6 +506,17 @@ pub async fn update_channel(
 }
 
 /// Deletes a channel.
+#[utoipa::path(
+    delete, path = "/api/v1/alert-channels/{id}",
+    tag = "alerts",
+    description = "Role: admin.",
+    params(("id" = i64, Path, description = "The channel's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such channel.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn delete_channel(
     State(state): State<Arc<AppState>>,
     who: Principal,

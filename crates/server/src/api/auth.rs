@@ -22,7 +22,7 @@ use crate::state::AppState;
 const TOKEN_LIFETIME_S: i64 = 24 * 3600;
 
 /// The login body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
@@ -39,6 +39,18 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
 
 /// Checks the password (throttled per user and per address) and answers a
 /// 24 h JWT, also set as the HttpOnly session cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login",
+    tag = "auth",
+    description = "Role: none (public; throttled per user name and per address).",
+    request_body = Login,
+    security(()),
+    responses(
+        (status = 200, description = "Signed in: the JWT (also set as the HttpOnly session cookie `stampede_session`).", body = super::openapi::LoginAnswer),
+        (status = 401, description = "Wrong user name or password, or a disabled user.", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many failed logins; see `Retry-After`.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -121,6 +133,14 @@ pub async fn login(
 }
 
 /// Clears the session cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout",
+    tag = "auth",
+    description = "Role: any signed-in user.",
+    responses(
+        (status = 204, description = "The session cookie is cleared."),
+    )
+)]
 pub async fn logout(State(state): State<Arc<AppState>>, who: Principal) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -139,6 +159,14 @@ pub async fn logout(State(state): State<Arc<AppState>>, who: Principal) -> Respo
 }
 
 /// The caller.
+#[utoipa::path(
+    get, path = "/api/v1/auth/me",
+    tag = "auth",
+    description = "Role: any signed-in user.",
+    responses(
+        (status = 200, description = "The caller.", body = stampede_store::User),
+    )
+)]
 pub async fn me(who: Principal) -> Json<stampede_store::User> {
     Json(who.user)
 }

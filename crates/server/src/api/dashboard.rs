@@ -68,6 +68,14 @@ async fn runs(
 }
 
 /// The home page's data.
+#[utoipa::path(
+    get, path = "/api/v1/dashboard",
+    tag = "runs",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "The home page's summary: live runs with their recent points and totals, recent runs, workers, counts.", body = Object),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -124,6 +132,16 @@ pub async fn get(
 }
 
 /// A scenario's versions, newest first (without their files).
+#[utoipa::path(
+    get, path = "/api/v1/scenarios/{id}/versions",
+    tag = "scenarios",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    responses(
+        (status = 200, description = "`{\"scenario_id\", \"items\"}`: the scenario's versions, newest first.", body = Object),
+        (status = 404, description = "No such scenario.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn versions(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -147,6 +165,16 @@ pub async fn versions(
 }
 
 /// One saved version with its files and options.
+#[utoipa::path(
+    get, path = "/api/v1/scenarios/{id}/versions/{v}",
+    tag = "scenarios",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The scenario's id."), ("v" = i64, Path, description = "The version.")),
+    responses(
+        (status = 200, description = "`{\"scenario_id\", \"version\", \"entry\", \"options\", \"files\"}`.", body = Object),
+        (status = 404, description = "No such scenario version.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn version(
     State(state): State<Arc<AppState>>,
     _who: Principal,

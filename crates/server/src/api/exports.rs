@@ -75,7 +75,8 @@ fn chaos_of(run: &Run) -> Option<&serde_json::Value> {
 }
 
 /// `?format=&table=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     format: Option<String>,
@@ -98,6 +99,21 @@ fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Respon
 }
 
 /// One run's report in the asked format.
+#[utoipa::path(
+    get, path = "/api/v1/export/{id}",
+    tag = "runs",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The run's id."), ExportQuery),
+    responses(
+        (status = 200, description = "The report as an attachment: JSON (summary-export shape plus per-interval series), CSV, self-contained HTML or PDF.", content_type = "application/json", body = Object),
+        (status = 200, description = "CSV.", content_type = "text/csv"),
+        (status = 200, description = "HTML.", content_type = "text/html"),
+        (status = 200, description = "PDF.", content_type = "application/pdf"),
+        (status = 400, description = "An unknown format or CSV table.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+        (status = 503, description = "PDF rendering is unavailable on this server (`pdf_unavailable`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn export(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -173,7 +189,8 @@ pub async fn export(
 }
 
 /// `stampede compare`'s strictness flags (fractions and milliseconds).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     max_regression: Option<f64>,
@@ -183,6 +200,16 @@ pub struct CompareQuery {
 }
 
 /// Run `b` compared with run `a` (the baseline), endpoint by endpoint.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{a}/compare/{b}",
+    tag = "runs",
+    description = "Role: viewer.",
+    params(("a" = i64, Path, description = "The baseline run."), ("b" = i64, Path, description = "The run compared with it."), CompareQuery),
+    responses(
+        (status = 200, description = "Run `b` against baseline `a`: p50/p95/p99/error rate per endpoint and the verdict of `stampede compare`.", body = Object),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn compare(
     State(state): State<Arc<AppState>>,
     _who: Principal,

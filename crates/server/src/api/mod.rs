@@ -14,6 +14,7 @@ mod control;
 mod dashboard;
 pub(crate) mod exports;
 pub mod limit;
+pub mod openapi;
 mod ops;
 mod pipelines;
 mod runs;
@@ -57,7 +58,8 @@ pub struct ApiPath<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 /// `?limit=&offset=` of list endpoints.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Items per page (1 to 500, default 50).
@@ -141,6 +143,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(platform_routes())
         .merge(pipelines::routes())
         .route("/ws", get(ws::subscribe))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async { AppError::not_found("no such API endpoint") });
     Router::new()
         .nest("/api/v1", api)
@@ -242,7 +245,14 @@ async fn around(State(state): State<Arc<AppState>>, req: Request, next: Next) ->
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    // Only answers that declare themselves public may be cached (the
+    // OpenAPI document).
+    let public = h
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes().starts_with(b"public"));
+    if !public {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let secs = started.elapsed().as_secs_f64();
     state
         .metrics

@@ -16,6 +16,15 @@ use crate::metrics::Gauges;
 use crate::state::AppState;
 
 /// Liveness.
+#[utoipa::path(
+    get, path = "/healthz",
+    tag = "ops",
+    description = "Role: none (public).",
+    security(()),
+    responses(
+        (status = 200, description = "Alive.", body = super::openapi::Health),
+    )
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -27,6 +36,16 @@ fn not_ready(message: String) -> AppError {
 }
 
 /// Readiness: the store answers (and Redis, with the Redis transport).
+#[utoipa::path(
+    get, path = "/readyz",
+    tag = "ops",
+    description = "Role: none (public).",
+    security(()),
+    responses(
+        (status = 200, description = "Ready: the store (and Redis, with workers) answer.", body = super::openapi::Health),
+        (status = 503, description = "Not ready.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, AppError> {
     state
         .store
@@ -43,6 +62,15 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
 }
 
 /// Prometheus exposition.
+#[utoipa::path(
+    get, path = "/metrics",
+    tag = "ops",
+    description = "Role: none (public).",
+    security(()),
+    responses(
+        (status = 200, description = "Prometheus text: `loadtest_*` and the server's own metrics.", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
     let mut runs_by_state = Vec::new();
     let mut queue_depth = 0;
@@ -81,6 +109,15 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
 
 /// The workers: the live Redis workers (state, capacity, load, heartbeat
 /// age), or for the in-process transport this server itself.
+#[utoipa::path(
+    get, path = "/api/v1/workers",
+    tag = "ops",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "The workers.", body = super::openapi::Workers),
+        (status = 503, description = "Redis does not answer.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn workers(
     State(state): State<Arc<AppState>>,
     _who: Principal,

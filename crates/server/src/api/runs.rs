@@ -17,7 +17,8 @@ use crate::orchestrator::split_summary;
 use crate::state::AppState;
 
 /// `?scenario_id=&status=&limit=&offset=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     scenario_id: Option<i64>,
@@ -40,6 +41,16 @@ fn run_json(state: &AppState, run: Run) -> Value {
 }
 
 /// Runs, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/runs",
+    tag = "runs",
+    description = "Role: viewer.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of runs, newest first.", body = super::openapi::RunPage),
+        (status = 400, description = "An unknown status.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -77,6 +88,16 @@ pub async fn list(
 }
 
 /// One run.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{id}",
+    tag = "runs",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The run.", body = super::openapi::RunDetail),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -103,6 +124,18 @@ async fn controllable(state: &AppState, who: &Principal, id: i64) -> Result<Run,
 }
 
 /// Stops a run gracefully (as k6's stop: teardown and summary still run).
+#[utoipa::path(
+    post, path = "/api/v1/runs/{id}/stop",
+    tag = "runs",
+    description = "Role: editor who started the run, or admin.",
+    params(("id" = i64, Path, description = "The run's id.")),
+    responses(
+        (status = 202, description = "Stopping gracefully (k6's stop: exit code 103)."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The run has ended or is not running on this server.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn stop(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -117,6 +150,18 @@ pub async fn stop(
 }
 
 /// Ends a run at once; it is marked `aborted`.
+#[utoipa::path(
+    post, path = "/api/v1/runs/{id}/abort",
+    tag = "runs",
+    description = "Role: editor who started the run, or admin.",
+    params(("id" = i64, Path, description = "The run's id.")),
+    responses(
+        (status = 202, description = "Aborting at once."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The run has ended or is not running on this server.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn abort(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -132,7 +177,8 @@ pub async fn abort(
 
 /// `?metric=&tags=&from=&to=&step=`: offsets and step in seconds from the
 /// run's first interval; `tags` as `name:value,name:value`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsQuery {
     metric: Option<String>,
@@ -154,6 +200,17 @@ fn seconds(name: &str, v: Option<f64>) -> Result<Option<std::time::Duration>, Ap
 /// With `metric`: that metric's chart series (exact re-bucketing of the
 /// stored intervals); without: the stored intervals (merged wire
 /// snapshots, bounds in Unix-epoch ns) in `[from, to)`.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{id}/metrics",
+    tag = "runs",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The run's id."), MetricsQuery),
+    responses(
+        (status = 200, description = "The stored intervals, or with `metric` a chart series.", body = super::openapi::RunMetrics),
+        (status = 400, description = "A bad tag, time or step.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run or metric.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn metrics(
     State(state): State<Arc<AppState>>,
     _who: Principal,

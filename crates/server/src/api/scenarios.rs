@@ -44,7 +44,7 @@ use crate::upload::Upload;
 use crate::{encode_files, scenario_files};
 
 /// `POST /scenarios` and `PUT /scenarios/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioBody {
     name: Option<String>,
@@ -317,6 +317,17 @@ fn check_name(name: &str) -> Result<(), AppError> {
 }
 
 /// Creates a scenario (editors).
+#[utoipa::path(
+    post, path = "/api/v1/scenarios",
+    tag = "scenarios",
+    description = "Role: editor.",
+    request_body = ScenarioBody,
+    responses(
+        (status = 201, description = "Stored (version 1).", body = stampede_store::Scenario),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A missing name or script, a script that does not compile (`script_error`, with file:line:col) or options that do not resolve (`invalid_options`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -366,7 +377,8 @@ pub async fn create(
 }
 
 /// `?name=&tag=&limit=&offset=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     name: Option<String>,
@@ -376,6 +388,15 @@ pub struct ListQuery {
 }
 
 /// Lists scenarios.
+#[utoipa::path(
+    get, path = "/api/v1/scenarios",
+    tag = "scenarios",
+    description = "Role: viewer.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of scenarios.", body = stampede_store::Paged<stampede_store::ScenarioSummary>),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -395,6 +416,16 @@ pub async fn list(
 }
 
 /// One scenario, with its files.
+#[utoipa::path(
+    get, path = "/api/v1/scenarios/{id}",
+    tag = "scenarios",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    responses(
+        (status = 200, description = "The scenario with its files.", body = super::openapi::ScenarioDetail),
+        (status = 404, description = "No such scenario.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -413,6 +444,19 @@ pub async fn get(
 }
 
 /// Saves a new version (the owner or an admin).
+#[utoipa::path(
+    put, path = "/api/v1/scenarios/{id}",
+    tag = "scenarios",
+    description = "Role: editor who owns the scenario, or admin.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    request_body = ScenarioBody,
+    responses(
+        (status = 200, description = "Saved as a new version.", body = stampede_store::Scenario),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such scenario.", body = super::openapi::ErrorBody),
+        (status = 422, description = "As for creation.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -487,6 +531,17 @@ pub async fn update(
 }
 
 /// Deletes a scenario (the owner or an admin).
+#[utoipa::path(
+    delete, path = "/api/v1/scenarios/{id}",
+    tag = "scenarios",
+    description = "Role: editor who owns the scenario, or admin.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such scenario.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -508,6 +563,19 @@ pub async fn delete(
 }
 
 /// Starts a run (editors; scenarios are shared within the server).
+#[utoipa::path(
+    post, path = "/api/v1/scenarios/{id}/start",
+    tag = "runs",
+    description = "Role: editor (within its quotas).",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    request_body = crate::orchestrator::StartRequest,
+    responses(
+        (status = 202, description = "Queued.", body = super::openapi::RunStarted),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such scenario.", body = super::openapi::ErrorBody),
+        (status = 422, description = "Options that do not resolve, a quota exceeded or a target outside the allow-list.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn start(
     State(state): State<Arc<AppState>>,
     who: Principal,

@@ -26,7 +26,7 @@ use crate::state::AppState;
 const PREVIEW: usize = 5;
 
 /// `POST /schedules` and `PUT /schedules/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     name: String,
@@ -113,6 +113,14 @@ fn answer(s: &Schedule, next: &[OffsetDateTime]) -> Value {
 }
 
 /// Every schedule, with its next fire times.
+#[utoipa::path(
+    get, path = "/api/v1/schedules",
+    tag = "schedules",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "Every schedule with its next fire times.", body = super::openapi::Items<super::openapi::ScheduleView>),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -133,6 +141,16 @@ pub async fn list(
 }
 
 /// One schedule.
+#[utoipa::path(
+    get, path = "/api/v1/schedules/{id}",
+    tag = "schedules",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The schedule's id.")),
+    responses(
+        (status = 200, description = "The schedule.", body = super::openapi::ScheduleView),
+        (status = 404, description = "No such schedule.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -144,7 +162,7 @@ pub async fn get(
 }
 
 /// `{"cron", "timezone"?}` → the next fire times (nothing stored).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewBody {
     cron: String,
@@ -153,6 +171,16 @@ pub struct PreviewBody {
 }
 
 /// Previews fire times.
+#[utoipa::path(
+    post, path = "/api/v1/schedules/preview",
+    tag = "schedules",
+    description = "Role: viewer (nothing is stored).",
+    request_body = PreviewBody,
+    responses(
+        (status = 200, description = "The next fire times.", body = super::openapi::Preview),
+        (status = 422, description = "An invalid cron expression or time zone.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn preview(
     _who: Principal,
     ApiJson(b): ApiJson<PreviewBody>,
@@ -166,6 +194,18 @@ pub async fn preview(
 }
 
 /// Creates a schedule owned by the caller.
+#[utoipa::path(
+    post, path = "/api/v1/schedules",
+    tag = "schedules",
+    description = "Role: editor (the schedule is owned by the caller).",
+    request_body = ScheduleBody,
+    responses(
+        (status = 201, description = "Created.", body = super::openapi::ScheduleView),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such scenario.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid cron expression, time zone or option (named in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -186,6 +226,19 @@ pub async fn create(
 }
 
 /// Replaces a schedule (its owner or an admin).
+#[utoipa::path(
+    put, path = "/api/v1/schedules/{id}",
+    tag = "schedules",
+    description = "Role: editor who owns the schedule, or admin.",
+    params(("id" = i64, Path, description = "The schedule's id.")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, description = "Saved.", body = super::openapi::ScheduleView),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such schedule.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid field (named in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -209,6 +262,17 @@ pub async fn update(
 }
 
 /// Deletes a schedule (its runs stay).
+#[utoipa::path(
+    delete, path = "/api/v1/schedules/{id}",
+    tag = "schedules",
+    description = "Role: editor who owns the schedule, or admin.",
+    params(("id" = i64, Path, description = "The schedule's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such schedule.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     who: Principal,

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// `POST /users`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     username: String,
@@ -29,7 +29,7 @@ pub struct CreateUser {
 }
 
 /// `PATCH /users/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     password: Option<String>,
@@ -69,6 +69,18 @@ async fn hash(password: String) -> Result<String, AppError> {
 }
 
 /// Creates a user.
+#[utoipa::path(
+    post, path = "/api/v1/users",
+    tag = "users",
+    description = "Role: admin.",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created.", body = super::openapi::UserBrief),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The user name is taken.", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid user name or a password under 12 characters.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -101,6 +113,16 @@ pub async fn create(
 }
 
 /// Lists users.
+#[utoipa::path(
+    get, path = "/api/v1/users",
+    tag = "users",
+    description = "Role: admin.",
+    params(super::PageQuery),
+    responses(
+        (status = 200, description = "A page of users.", body = stampede_store::Paged<stampede_store::User>),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -111,6 +133,17 @@ pub async fn list(
 }
 
 /// One user (admins, or the user itself).
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}",
+    tag = "users",
+    description = "Role: admin, or the user itself.",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user.", body = stampede_store::User),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such user.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -123,6 +156,20 @@ pub async fn get(
 }
 
 /// Changes a user's password, role, quotas or disabled flag.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}",
+    tag = "users",
+    description = "Role: admin.",
+    params(("id" = i64, Path, description = "The user's id.")),
+    request_body = PatchUser,
+    responses(
+        (status = 200, description = "The changed user.", body = stampede_store::User),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such user.", body = super::openapi::ErrorBody),
+        (status = 409, description = "An admin cannot demote or disable itself.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A weak password.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -168,6 +215,18 @@ pub async fn update(
 }
 
 /// Deletes a user.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{id}",
+    tag = "users",
+    description = "Role: admin.",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such user.", body = super::openapi::ErrorBody),
+        (status = 409, description = "An admin cannot delete itself.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -183,7 +242,7 @@ pub async fn delete(
 }
 
 /// `POST /tokens`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     name: String,
@@ -194,6 +253,16 @@ pub struct CreateToken {
 }
 
 /// Creates an API token for the caller; the secret is in this answer only.
+#[utoipa::path(
+    post, path = "/api/v1/tokens",
+    tag = "users",
+    description = "Role: any signed-in user (the token acts as its user).",
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "The token: its secret is in this answer only.", body = super::openapi::TokenCreated),
+        (status = 422, description = "A name of 1 to 100 characters is needed.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -231,6 +300,14 @@ pub async fn create_token(
 }
 
 /// The caller's tokens (never their secrets).
+#[utoipa::path(
+    get, path = "/api/v1/tokens",
+    tag = "users",
+    description = "Role: any signed-in user (its own tokens, never their secrets).",
+    responses(
+        (status = 200, description = "The caller's tokens.", body = Vec<stampede_store::ApiToken>),
+    )
+)]
 pub async fn list_tokens(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -239,6 +316,16 @@ pub async fn list_tokens(
 }
 
 /// Revokes one of the caller's tokens (admins: anyone's).
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}",
+    tag = "users",
+    description = "Role: the token's user, or admin.",
+    params(("id" = i64, Path, description = "The token's id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No such token.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -262,7 +349,8 @@ pub async fn revoke_token(
 }
 
 /// `?action=&user_id=&limit=&offset=` of the audit log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Actions starting with this (e.g. `run.`).
@@ -273,6 +361,16 @@ pub struct AuditQuery {
 }
 
 /// The audit log, newest first (admin).
+#[utoipa::path(
+    get, path = "/api/v1/audit",
+    tag = "users",
+    description = "Role: admin.",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The audit log, newest first.", body = stampede_store::Paged<stampede_store::AuditEntry>),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn audit_log(
     State(state): State<Arc<AppState>>,
     who: Principal,

@@ -211,6 +211,16 @@ fn web_status(run: &Run) -> stampede_web::RunStatus {
 }
 
 /// `GET /api/v1/runs/{id}/live`: the run view's `RunState`.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{id}/live",
+    tag = "live",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The run view's state (`stampede_web::RunState`).", body = Object),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn run_state(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -220,7 +230,8 @@ pub async fn run_state(
 }
 
 /// `?after=SEQ`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AfterQuery {
     after: Option<u64>,
@@ -228,6 +239,16 @@ pub struct AfterQuery {
 
 /// `GET /api/v1/runs/{id}/live/metrics?after=SEQ`: the points after `SEQ`,
 /// all without it.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{id}/live/metrics",
+    tag = "live",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The run's id."), AfterQuery),
+    responses(
+        (status = 200, description = "The run view's points after `after` (`stampede_web::MetricsPage`).", body = Object),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn metrics(
     State(state): State<Arc<AppState>>,
     _who: Principal,

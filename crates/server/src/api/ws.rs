@@ -27,7 +27,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// `?run_id=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WsQuery {
     run_id: Option<i64>,
@@ -48,6 +49,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Upgrades to a WebSocket streaming the hub.
+#[utoipa::path(
+    get, path = "/api/v1/ws",
+    tag = "live",
+    description = "Role: viewer.",
+    params(WsQuery),
+    responses(
+        (status = 101, description = "WebSocket: JSON text messages `state`, `progress`, `snapshot` (and with `run`, the run view's messages). A subscriber 1024 messages behind is closed with 1008."),
+        (status = 403, description = "A cross-origin handshake.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn subscribe(
     State(state): State<Arc<AppState>>,
     _who: Principal,
