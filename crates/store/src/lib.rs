@@ -77,6 +77,7 @@
 mod audit;
 mod db;
 mod error;
+mod fence;
 mod metrics;
 #[macro_use]
 mod model;
@@ -92,6 +93,7 @@ mod schedules;
 
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
+pub use fence::Fence;
 pub use metrics::{
     decode_snapshot, encode_snapshot, merge_snapshots, RollupPolicy, RollupStats, StoredInterval,
     MAX_SNAPSHOT_BYTES,

@@ -1,0 +1,180 @@
+//! Fencing of the leader's exclusive writes (issue 15, several servers).
+//!
+//! Several `stampede server` replicas share one database; one of them, the
+//! leader, holds a lease (in Redis) that comes with a fencing token, a
+//! number that grows with every new leader. A leader announces its token
+//! here ([`Store::advance_fence`]) before it writes anything, and does its
+//! exclusive writes (run state changes, merged intervals, schedule fires)
+//! through a [`Store::fenced`] handle: each such write checks, in its own
+//! transaction and after its change, that the stored token is still its
+//! own, and rolls back otherwise. The check locks the fence row for share
+//! (PostgreSQL), so it serializes with a newer leader's announcement: once
+//! that announcement has committed, no write of the stale leader can
+//! commit any more — whatever its clock or its pauses. On SQLite the write
+//! already holds the database's only write lock when it checks.
+//!
+//! The check lives in the store, not in Redis, because the store is where
+//! the writes land: a check in Redis followed by a write elsewhere leaves a
+//! window in which a paused leader writes after it lost its lease.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use sqlx::Any;
+
+use crate::db::Backend;
+use crate::error::{Result, StoreError};
+use crate::Store;
+
+/// A leader's fencing token, shared with the lease that renews it.
+pub type Fence = Arc<AtomicI64>;
+
+impl Store {
+    /// A handle whose exclusive writes are fenced by `token` (0: not the
+    /// leader yet — every fenced write fails).
+    pub fn fenced(&self, token: Fence) -> Store {
+        let mut s = self.clone();
+        s.fence = Some(token);
+        s
+    }
+
+    /// Announces a new leader's `token`: `true` if it is the highest seen
+    /// (stale leaders' fenced writes fail from now on), `false` if a newer
+    /// leader already announced a higher one.
+    pub async fn advance_fence(&self, token: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE leader_fence SET token = $1 WHERE id = 1 AND token <= $1")
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The highest token announced.
+    pub async fn fence_token(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT token FROM leader_fence WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// In a fenced handle's transaction, after its change: fails (the
+    /// caller rolls back) unless the stored token is still this handle's.
+    /// Unfenced handles pass.
+    pub(crate) async fn check_fence(&self, tx: &mut sqlx::Transaction<'_, Any>) -> Result<()> {
+        let Some(fence) = &self.fence else {
+            return Ok(());
+        };
+        let mine = fence.load(Ordering::SeqCst);
+        let sql = match self.backend() {
+            Backend::Postgres => "SELECT token FROM leader_fence WHERE id = 1 FOR SHARE",
+            Backend::Sqlite => "SELECT token FROM leader_fence WHERE id = 1",
+        };
+        let stored: i64 = sqlx::query_scalar(sql).fetch_one(&mut **tx).await?;
+        if mine <= 0 || stored != mine {
+            return Err(StoreError::Conflict(format!(
+                "fenced: this server's leader token {mine} is not the current one ({stored}); \
+                 another server leads"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether this handle carries a fence.
+    pub fn is_fenced(&self) -> bool {
+        self.fence.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_stale_leader_cannot_write_after_a_newer_one_announced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        let u = store
+            .create_user(&NewUser {
+                username: "u".into(),
+                password_hash: "x".into(),
+                role: Role::Editor,
+                quotas: Quotas::default(),
+            })
+            .await
+            .unwrap();
+        let sc = store
+            .create_scenario(&NewScenario {
+                owner_id: u.id,
+                name: "s".into(),
+                description: String::new(),
+                tags: vec![],
+                content: ScenarioContent {
+                    archive: b"{}".to_vec(),
+                    entry: "s.js".into(),
+                    options: json!({}),
+                },
+            })
+            .await
+            .unwrap();
+        let run = store
+            .create_run(&NewRun {
+                scenario_id: sc.id,
+                scenario_version: None,
+                user_id: Some(u.id),
+                started_by: StartedBy::User,
+                options: json!({}),
+            })
+            .await
+            .unwrap();
+        let old_token: Fence = Arc::new(AtomicI64::new(1));
+        let old = store.fenced(old_token.clone());
+        // Not announced yet: the stored token is 0, not 1.
+        assert!(old
+            .transition_run(run.id, RunStatus::Starting, &RunEnd::default())
+            .await
+            .is_err());
+        assert!(store.advance_fence(1).await.unwrap());
+        old.transition_run(run.id, RunStatus::Starting, &RunEnd::default())
+            .await
+            .unwrap();
+        let snap = stampede_metrics::WireSnapshot {
+            start_ns: 0,
+            end_ns: 1_000_000_000,
+            metrics: vec![],
+            entries: vec![],
+        };
+        old.put_interval(run.id, std::time::Duration::from_secs(1), &snap)
+            .await
+            .unwrap();
+        // A newer leader announces token 2: the old one is fenced off.
+        assert!(store.advance_fence(2).await.unwrap());
+        assert!(!store.advance_fence(1).await.unwrap(), "tokens never go back");
+        let e = old
+            .transition_run(run.id, RunStatus::Running, &RunEnd::default())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("fenced"), "{e}");
+        assert_eq!(store.run(run.id).await.unwrap().status, RunStatus::Starting);
+        let later = stampede_metrics::WireSnapshot {
+            start_ns: 1_000_000_000,
+            end_ns: 2_000_000_000,
+            ..snap
+        };
+        assert!(old
+            .put_interval(run.id, std::time::Duration::from_secs(1), &later)
+            .await
+            .is_err());
+        assert_eq!(store.intervals(run.id, None, None).await.unwrap().len(), 1);
+        let due = time::OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        assert!(old.claim_fire(1, due, None, due).await.is_err());
+        // The new leader writes.
+        let new = store.fenced(Arc::new(AtomicI64::new(2)));
+        new.transition_run(run.id, RunStatus::Running, &RunEnd::default())
+            .await
+            .unwrap();
+        assert_eq!(store.fence_token().await.unwrap(), 2);
+    }
+}
