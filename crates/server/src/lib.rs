@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod hub;
+pub mod leader;
 pub mod merge;
 pub mod metrics;
 pub mod orchestrator;
@@ -207,13 +208,22 @@ impl Server {
         transport: Option<Arc<dyn Transport>>,
     ) -> Result<(Server, Option<String>), String> {
         let store = open_store(&config).await?;
-        let interrupted = store
-            .mark_interrupted()
-            .await
-            .map_err(|e| format!("cannot mark interrupted runs: {e}"))?;
-        if !interrupted.is_empty() {
-            tracing::warn!(runs = ?interrupted, "runs left unfinished by a previous server are marked errored");
-        }
+        // Several servers (`--redis`): the leader's exclusive writes are
+        // fenced, and the leader takes over unfinished runs (`leader.rs`).
+        let fence = leader::no_fence();
+        let store = match &config.redis {
+            Some(_) => store.fenced(fence.clone()),
+            None => {
+                let interrupted = store
+                    .mark_interrupted()
+                    .await
+                    .map_err(|e| format!("cannot mark interrupted runs: {e}"))?;
+                if !interrupted.is_empty() {
+                    tracing::warn!(runs = ?interrupted, "runs left unfinished by a previous server are marked errored");
+                }
+                store
+            }
+        };
         let generated = bootstrap_admin(&store, config.admin_password.as_deref()).await?;
         let jwt = auth::crypto::JwtKey::from_base64(&jwt_secret(&config)?)?;
         let transport = match transport {
@@ -245,14 +255,38 @@ impl Server {
             &config.data_dir,
         )?;
         let state = AppState::new(store, jwt, transport, config, blocked, secrets);
+        let leadership: Arc<dyn schedules::Leadership> = match &state.config.redis {
+            Some(url) => {
+                let replica = leader::Replica::connect(
+                    url,
+                    state.store.clone(),
+                    fence,
+                    state.orchestrator.clone(),
+                    state.hub.clone(),
+                )
+                .await?;
+                replica.spawn();
+                state
+                    .alerting
+                    .set_probe(leader::FleetProbe::spawn(state.orchestrator.transport().clone()));
+                replica.leadership.clone()
+            }
+            None => Arc::new(schedules::SingleServer),
+        };
+        state.alerting.set_leadership(leadership.clone());
         state.alerting.spawn(state.orchestrator.clone());
-        schedules::Scheduler::new(
+        let scheduler = schedules::Scheduler::new(
             state.store.clone(),
             state.orchestrator.clone(),
             state.alerting.clone(),
-        )
-        .spawn();
-        retention::spawn(state.store.clone(), state.config.platform.retention.clone());
+        );
+        scheduler.set_leadership(leadership.clone());
+        scheduler.spawn();
+        retention::spawn_led(
+            state.store.clone(),
+            state.config.platform.retention.clone(),
+            leadership,
+        );
         Ok((
             Server {
                 addr,

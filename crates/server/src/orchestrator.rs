@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use stampede_cluster::protocol::SummarySettings;
+use stampede_cluster::redis::ha::{QueuedRun, RunBoard};
 use stampede_cluster::{Control, Progress, SegmentEvent, SegmentJob, Transport};
 use stampede_store::{NewAudit, NewRun, Run, RunEnd, RunId, RunStatus, Scenario, StartedBy, Store};
 use tokio::sync::mpsc;
@@ -94,6 +95,9 @@ pub struct Orchestrator {
     pub(crate) load: Arc<LoadMetrics>,
     /// `blacklistIPs` entries outside the target allow-list.
     blocked_targets: Vec<String>,
+    /// With several servers: the board runs are queued on for the leader
+    /// (`leader.rs`).
+    board: std::sync::OnceLock<RunBoard>,
 }
 
 /// The final state for k6's exit code.
@@ -125,7 +129,63 @@ impl Orchestrator {
             validate_timeout: Duration::from_secs(60),
             load,
             blocked_targets,
+            board: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Several servers: runs go through `board` to the leader.
+    pub fn set_board(&self, board: RunBoard) {
+        let _ = self.board.set(board);
+    }
+
+    /// Whether this process supervises run `id` now.
+    pub fn is_live(&self, id: RunId) -> bool {
+        self.lock().contains_key(&id)
+    }
+
+    /// The leader takes over a run from the board: supervises it from
+    /// where it is (`start_ms`: the common start, if it was started; the
+    /// transport follows the segments a previous leader queued).
+    pub fn adopt(self: &Arc<Self>, run: Run, queued: QueuedRun, start_ms: Option<u64>) {
+        let me = self.clone();
+        let mut job = queued.job;
+        job.run_id = run.id.to_string();
+        self.lock().insert(
+            run.id,
+            Live {
+                controls: Vec::new(),
+                progress: Progress::default(),
+                abort_requested: false,
+            },
+        );
+        tokio::spawn(async move {
+            me.supervise(run, job, queued.workers, queued.settings, start_ms)
+                .await
+        });
+    }
+
+    /// Records a run's common start on the board before it is sent, so a
+    /// leader taking over keeps it.
+    pub(crate) async fn record_start(&self, id: RunId, at_ms: u64) {
+        if let Some(b) = self.board.get() {
+            if let Err(e) = b.set_start(&id.to_string(), at_ms).await {
+                tracing::warn!(run = %id, error = %e, "cannot record the run's start on the board");
+            }
+        }
+    }
+
+    /// Passes a stop or abort to the leader (the run is not supervised
+    /// here): `false` without a board.
+    fn forward(&self, id: RunId, c: Control) -> bool {
+        let Some(b) = self.board.get().cloned() else {
+            return false;
+        };
+        tokio::spawn(async move {
+            if let Err(e) = b.send_control(&id.to_string(), c).await {
+                tracing::warn!(run = %id, error = %e, "cannot pass the control to the leader");
+            }
+        });
+        true
     }
 
     /// The transport's name (`local`, ...).
@@ -306,8 +366,29 @@ impl Orchestrator {
         self.publish_state(&run);
         job.run_id = run.id.to_string();
         let id = run.id;
+        if let Some(board) = self.board.get() {
+            let queued = QueuedRun {
+                job,
+                workers: workers as usize,
+                settings,
+            };
+            if let Err(e) = board.enqueue(&id.to_string(), &queued).await {
+                let end = RunEnd {
+                    exit_code: Some(255),
+                    error: Some(format!("the run could not be queued for the leader: {e}")),
+                    summary: None,
+                };
+                let mut run = run;
+                self.transition(&mut run, RunStatus::Errored, &end).await;
+                return Err(AppError::internal(e.to_string()));
+            }
+            return Ok(id);
+        }
         let me = self.clone();
-        tokio::spawn(async move { me.supervise(run, job, workers as usize, settings).await });
+        tokio::spawn(async move {
+            me.supervise(run, job, workers as usize, settings, None)
+                .await
+        });
         Ok(id)
     }
 
@@ -328,13 +409,14 @@ impl Orchestrator {
 
     /// Asks a run in flight to stop gracefully (teardown and summary run).
     pub fn stop(&self, id: RunId) -> bool {
-        self.lock().get(&id).is_some_and(|l| {
+        let here = self.lock().get(&id).map(|l| {
             l.controls
                 .iter()
                 .filter(|c| c.send(Control::Stop).is_ok())
                 .count()
                 > 0
-        })
+        });
+        here.unwrap_or_else(|| self.forward(id, Control::Stop))
     }
 
     /// Ends a run in flight at once; it is marked `aborted`.
@@ -349,7 +431,10 @@ impl Orchestrator {
                     .count()
                     > 0
             }
-            None => false,
+            None => {
+                drop(live);
+                self.forward(id, Control::Abort)
+            }
         }
     }
 
@@ -389,10 +474,13 @@ impl Orchestrator {
         job: SegmentJob,
         workers: usize,
         settings: SummarySettings,
+        start_at_ms: Option<u64>,
     ) {
         let id = run.id;
-        self.transition(&mut run, RunStatus::Starting, &RunEnd::default())
-            .await;
+        if run.status == RunStatus::Queued {
+            self.transition(&mut run, RunStatus::Starting, &RunEnd::default())
+                .await;
+        }
         let (tx, rx) = mpsc::channel(256);
         let mut controls = Vec::new();
         for (i, job) in segment_jobs(&job, workers, settings.handle_summary)
@@ -422,24 +510,28 @@ impl Orchestrator {
                         summary: None,
                     };
                     self.transition(&mut run, RunStatus::Errored, &end).await;
+                    self.lock().remove(&id);
+                    self.off_board(id).await;
                     return;
                 }
             }
         }
         drop(tx);
-        self.lock().insert(
-            id,
-            Live {
-                controls: controls.clone(),
+        {
+            let mut live = self.lock();
+            let l = live.entry(id).or_insert(Live {
+                controls: Vec::new(),
                 progress: Progress::default(),
                 abort_requested: false,
-            },
-        );
+            });
+            l.controls = controls.clone();
+        }
         let sup = Supervision {
             orch: &self,
             run,
             controls,
             settings,
+            start_at_ms,
         };
         let (mut run, status, end) = sup.drive(rx).await;
         let aborted = self.lock().remove(&id).is_some_and(|l| l.abort_requested);
@@ -464,6 +556,16 @@ impl Orchestrator {
                 .await;
         }
         self.transition(&mut run, status, &end).await;
+        self.off_board(id).await;
+    }
+
+    /// Takes an ended run off the board (several servers).
+    async fn off_board(&self, id: RunId) {
+        if let Some(b) = self.board.get() {
+            if let Err(e) = b.finish(&id.to_string()).await {
+                tracing::warn!(run = %id, error = %e, "cannot take the run off the board");
+            }
+        }
     }
 }
 

@@ -123,6 +123,8 @@ pub(crate) struct Supervision<'a> {
     pub run: Run,
     pub controls: Vec<mpsc::UnboundedSender<Control>>,
     pub settings: SummarySettings,
+    /// The common start of a run taken over from a previous leader.
+    pub start_at_ms: Option<u64>,
 }
 
 impl Supervision<'_> {
@@ -153,6 +155,13 @@ impl Supervision<'_> {
         let mut segs: Vec<Seg> = (0..n).map(|_| Seg::default()).collect();
         let mut merger: Option<IntervalMerger> = None;
         let mut started_at: Option<Instant> = None;
+        if let Some(at) = self.start_at_ms {
+            // Taken over: the segments run; their replayed events rebuild
+            // the merge (each (segment, interval) once).
+            let ago = Duration::from_millis(now_unix_ms().saturating_sub(at));
+            started_at = Some(Instant::now().checked_sub(ago).unwrap_or_else(Instant::now));
+            merger = Some(IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT));
+        }
         let mut failure: Option<(i32, String)> = None;
         let mut give_up_at: Option<Instant> = None;
         let mut final_result: Option<(
@@ -193,6 +202,7 @@ impl Supervision<'_> {
                             segs[i].ready = true;
                             if started_at.is_none() && failure.is_none() && segs.iter().all(|s| s.ready) {
                                 let at = now_unix_ms() + START_MARGIN.as_millis() as u64;
+                                self.orch.record_start(id, at).await;
                                 self.send_all(&Control::Start { at_unix_ms: at });
                                 started_at = Some(Instant::now() + START_MARGIN);
                                 merger = Some(IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT));

@@ -20,6 +20,7 @@
 //!   `stampede:workers`: the live fleet.
 //! - `stampede:control`, pub/sub: stop and abort, pushed at once.
 
+pub mod ha;
 mod sys;
 mod transport;
 mod worker;
@@ -98,6 +99,9 @@ pub struct Heartbeat {
     pub cpu_percent: f64,
     /// Host memory in use, in bytes.
     pub memory_bytes: u64,
+    /// Host memory in all, in bytes (0: not reported by an older worker).
+    #[serde(default)]
+    pub memory_total_bytes: u64,
     /// The leases it runs.
     pub leases: Vec<String>,
     /// When it was written (Unix milliseconds).

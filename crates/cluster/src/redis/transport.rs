@@ -23,6 +23,7 @@ use redis::AsyncCommands;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::ha::run_leases_key;
 use super::{
     connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key,
     ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
@@ -107,6 +108,7 @@ impl RedisTransport {
                     "load": b.load,
                     "cpu_percent": b.cpu_percent,
                     "memory_bytes": b.memory_bytes,
+                    "memory_total_bytes": b.memory_total_bytes,
                     "leases": b.leases,
                     "heartbeat_age_ms": now.saturating_sub(b.at_ms),
                 })),
@@ -215,14 +217,38 @@ impl RedisTransport {
         }
     }
 
-    /// Queues the lease and relays its events until the segment ends.
-    /// `Err` is the failure to report.
+    /// Queues the lease — or, when a previous leader already queued this
+    /// segment of the run, follows that lease (`ha.rs`) — and relays its
+    /// events until the segment ends. `Err` is the failure to report.
     async fn supervise(
         &self,
         job: SegmentJob,
         events: &mpsc::Sender<SegmentEvent>,
-        mut controls: mpsc::UnboundedReceiver<Control>,
+        controls: mpsc::UnboundedReceiver<Control>,
     ) -> Result<(), String> {
+        let segment = job.segment.clone().unwrap_or_else(|| "0:1".into());
+        let mut conn = self.conn.clone();
+        let known: Option<String> = conn
+            .hget(run_leases_key(&job.run_id), &segment)
+            .await
+            .map_err(|e| format!("cannot read the run's leases in Redis: {e}"))?;
+        let (lease, entry) = match known {
+            Some(lease) => {
+                tracing::info!(%lease, "following a segment a previous leader queued");
+                (lease, None)
+            }
+            None => {
+                let (lease, entry) = self.queue(job, &segment).await?;
+                (lease, Some(entry))
+            }
+        };
+        self.follow(&lease, entry, events, controls).await
+    }
+
+    /// Sizes and queues the segment's lease, recorded under the run in the
+    /// same transaction (a leader taking over follows it instead of
+    /// queueing it again): its id and stream entry.
+    async fn queue(&self, job: SegmentJob, segment: &str) -> Result<(String, String), String> {
         let (vus, max_duration_s) = self.size(&job).await?;
         let lease = Lease {
             id: format!(
@@ -238,18 +264,39 @@ impl RedisTransport {
         let mut conn = self.conn.clone();
         let body = serde_json::to_string(&lease).map_err(|e| e.to_string())?;
         let lkey = lease_key(&lease.id);
-        let ekey = events_key(&lease.id);
         let _: () = redis::pipe()
             .hset(&lkey, "queued_ms", now_ms())
             .expire(&lkey, LEASE_KEY_TTL.as_secs() as i64)
             .query_async(&mut conn)
             .await
             .map_err(|e| format!("cannot queue the segment in Redis: {e}"))?;
-        let entry: String = conn
+        let runs_key = run_leases_key(&lease.job.run_id);
+        let (entry,): (String,) = redis::pipe()
+            .atomic()
             .xadd(LEASES, "*", &[("lease", body.as_str())])
+            .hset(&runs_key, segment, &lease.id)
+            .ignore()
+            .expire(&runs_key, LEASE_KEY_TTL.as_secs() as i64)
+            .ignore()
+            .query_async(&mut conn)
             .await
             .map_err(|e| format!("cannot queue the segment in Redis: {e}"))?;
         tracing::info!(lease = %lease.id, vus, "segment queued for the workers");
+        Ok((lease.id, entry))
+    }
+
+    /// Relays lease `lease`'s events from its first one (its stream is
+    /// kept whole while it runs, so a leader taking over replays it all;
+    /// the merge drops what it already has) until the segment ends.
+    async fn follow(
+        &self,
+        lease: &str,
+        entry: Option<String>,
+        events: &mpsc::Sender<SegmentEvent>,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+    ) -> Result<(), String> {
+        let mut conn = self.conn.clone();
+        let ekey = events_key(lease);
         let queued = Instant::now();
         let mut last_id = "0-0".to_string();
         let mut seen = BTreeSet::new();
@@ -262,13 +309,13 @@ impl RedisTransport {
                 c = controls.recv() => {
                     let c = c.unwrap_or(Control::Abort);
                     let abort = c == Control::Abort;
-                    self.send_control(&lease.id, c).await;
+                    self.send_control(lease, c).await;
                     if abort {
                         break Ok(());
                     }
                 }
                 _ = check.tick() => {
-                    if let Some(end) = self.check_owner(&lease.id, queued, &mut watch).await {
+                    if let Some(end) = self.check_owner(lease, queued, &mut watch).await {
                         break Err(end);
                     }
                 }
@@ -284,7 +331,7 @@ impl RedisTransport {
                             let Some(text) = entry.get::<String>("ev") else { continue };
                             let ev = match SegmentEvent::from_line(&text) {
                                 Ok(ev) => ev,
-                                Err(e) => { tracing::warn!(lease = %lease.id, "{e}"); continue }
+                                Err(e) => { tracing::warn!(lease = %lease, "{e}"); continue }
                             };
                             let ev = match ev {
                                 SegmentEvent::Loaded { .. } if std::mem::replace(&mut loaded, true) => continue,
@@ -307,7 +354,6 @@ impl RedisTransport {
                             }
                         }
                     }
-                    let _: redis::RedisResult<()> = redis::cmd("XTRIM").arg(&ekey).arg("MINID").arg(&last_id).query_async(&mut conn).await;
                     if let Some(ev) = end {
                         let _ = events.send(ev).await;
                         break Ok(());
@@ -315,7 +361,7 @@ impl RedisTransport {
                 }
             }
         };
-        self.retire(&lease.id, &entry).await;
+        self.retire(lease, entry.as_deref()).await;
         result
     }
 
@@ -417,16 +463,17 @@ impl RedisTransport {
     }
 
     /// Takes the lease out of the queue and lets its keys expire.
-    async fn retire(&self, lease: &str, entry: &str) {
+    async fn retire(&self, lease: &str, entry: Option<&str>) {
         let mut conn = self.conn.clone();
-        let r: redis::RedisResult<()> = redis::pipe()
-            .hset(lease_key(lease), "done", 1)
+        let mut pipe = redis::pipe();
+        pipe.hset(lease_key(lease), "done", 1)
             .expire(lease_key(lease), 3600)
-            .expire(events_key(lease), 60)
-            .xack(LEASES, GROUP, &[entry])
-            .xdel(LEASES, &[entry])
-            .query_async(&mut conn)
-            .await;
+            .expire(events_key(lease), 60);
+        // A followed lease's entry is unknown here: its worker acks it.
+        if let Some(entry) = entry {
+            pipe.xack(LEASES, GROUP, &[entry]).xdel(LEASES, &[entry]);
+        }
+        let r: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
         if let Err(e) = r {
             tracing::warn!(lease, error = %e, "cannot retire the lease");
         }

@@ -196,6 +196,7 @@ impl Worker {
             load,
             cpu_percent: self.cpu.sample(),
             memory_bytes: memory_used(),
+            memory_total_bytes: super::sys::memory_total(),
             leases: self.running.keys().cloned().collect(),
             at_ms: now_ms(),
         };
