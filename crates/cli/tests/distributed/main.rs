@@ -11,6 +11,7 @@
 mod harness;
 
 mod cluster;
+mod ha;
 
 use std::collections::BTreeSet;
 
