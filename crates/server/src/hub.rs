@@ -107,7 +107,10 @@ mod tests {
         hub.publish(Some(RunId(3)), serde_json::json!({"a": 1}));
         hub.deliver(Some(RunId(4)), "{\"b\":2}".into());
         assert_eq!(out.recv().await.unwrap().text, "{\"a\":1}");
-        assert!(out.try_recv().is_err(), "a delivered message is not relayed");
+        assert!(
+            out.try_recv().is_err(),
+            "a delivered message is not relayed"
+        );
         assert_eq!(sub.recv().await.unwrap().run_id, Some(RunId(3)));
         assert_eq!(sub.recv().await.unwrap().run_id, Some(RunId(4)));
     }

@@ -266,9 +266,9 @@ impl Server {
                 )
                 .await?;
                 replica.spawn();
-                state
-                    .alerting
-                    .set_probe(leader::FleetProbe::spawn(state.orchestrator.transport().clone()));
+                state.alerting.set_probe(leader::FleetProbe::spawn(
+                    state.orchestrator.transport().clone(),
+                ));
                 replica.leadership.clone()
             }
             None => Arc::new(schedules::SingleServer),

@@ -94,7 +94,11 @@ pub async fn run_pass(
 /// Runs a pass now and then every `policy.every`, for as long as the
 /// server lives.
 pub fn spawn(store: Store, policy: RetentionPolicy) {
-    spawn_led(store, policy, std::sync::Arc::new(crate::schedules::SingleServer));
+    spawn_led(
+        store,
+        policy,
+        std::sync::Arc::new(crate::schedules::SingleServer),
+    );
 }
 
 /// [`spawn`], passing while this server is not the leader (several

@@ -151,7 +151,10 @@ mod tests {
             .unwrap();
         // A newer leader announces token 2: the old one is fenced off.
         assert!(store.advance_fence(2).await.unwrap());
-        assert!(!store.advance_fence(1).await.unwrap(), "tokens never go back");
+        assert!(
+            !store.advance_fence(1).await.unwrap(),
+            "tokens never go back"
+        );
         let e = old
             .transition_run(run.id, RunStatus::Running, &RunEnd::default())
             .await

@@ -272,11 +272,8 @@ impl RunBoard {
     pub async fn listen(&self, channel: &str, mut deliver: impl FnMut(String) -> bool) {
         use futures_util::StreamExt;
         loop {
-            let ps = tokio::time::timeout(
-                Duration::from_secs(2),
-                self.client.get_async_pubsub(),
-            )
-            .await;
+            let ps =
+                tokio::time::timeout(Duration::from_secs(2), self.client.get_async_pubsub()).await;
             if let Ok(Ok(mut ps)) = ps {
                 if ps.subscribe(channel).await.is_ok() {
                     let mut stream = ps.on_message();
