@@ -58,6 +58,8 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 const MARGIN: Duration = Duration::from_secs(1);
 /// How often the leader looks at the board.
 const BOARD_POLL: Duration = Duration::from_millis(500);
+/// How often (in board polls: 30 s) the leader ends runs nobody carries.
+const SWEEP_EVERY: u32 = 60;
 /// A run not on the board is interrupted only when older than this (a
 /// replica may be between creating it and queueing it).
 const UNQUEUED_GRACE: Duration = Duration::from_secs(60);
@@ -256,10 +258,15 @@ impl Replica {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(BOARD_POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut polls = 0u32;
             loop {
                 tick.tick().await;
                 if me.leadership.is_leader() {
                     me.take_board().await;
+                    polls += 1;
+                    if polls.is_multiple_of(SWEEP_EVERY) {
+                        me.sweep().await;
+                    }
                 }
             }
         });
@@ -357,10 +364,11 @@ impl Replica {
         }
     }
 
-    /// On becoming leader: runs left unfinished that no replica queued
-    /// (a server of an older version, or a queueing that failed) end
+    /// On becoming leader, and every 30 s while leading: runs left
+    /// unfinished that no replica queued (a replica that died between
+    /// creating and queueing one, a server of an older version) end
     /// `errored`, as a single server does at start-up; runs on the board
-    /// are taken over instead.
+    /// or supervised here are left alone.
     async fn sweep(&self) {
         let Ok(board) = self.board.runs().await else {
             return;
@@ -383,7 +391,10 @@ impl Replica {
         };
         let cutoff = time::OffsetDateTime::now_utc() - UNQUEUED_GRACE;
         for run in page.items {
-            if board.contains(&run.id.to_string()) || run.created_at > cutoff {
+            if board.contains(&run.id.to_string())
+                || self.orchestrator.is_live(run.id)
+                || run.created_at > cutoff
+            {
                 continue;
             }
             let end = RunEnd {

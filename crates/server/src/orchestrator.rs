@@ -378,8 +378,20 @@ impl Orchestrator {
                     error: Some(format!("the run could not be queued for the leader: {e}")),
                     summary: None,
                 };
-                let mut run = run;
-                self.transition(&mut run, RunStatus::Errored, &end).await;
+                // No leader knows the run: this replica ends it itself
+                // (unfenced: a follower's store handle fences every run
+                // transition).
+                match self
+                    .store
+                    .unfenced()
+                    .transition_run(id, RunStatus::Errored, &end)
+                    .await
+                {
+                    Ok(run) => self.publish_state(&run),
+                    Err(e) => {
+                        tracing::error!(run = %id, error = %e, "cannot record the run's state")
+                    }
+                }
                 return Err(AppError::internal(e.to_string()));
             }
             return Ok(id);

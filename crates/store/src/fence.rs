@@ -38,6 +38,14 @@ impl Store {
         s
     }
 
+    /// This handle without a fence, for the few writes a follower owns: a
+    /// run it created but could not queue for the leader ends there.
+    pub fn unfenced(&self) -> Store {
+        let mut s = self.clone();
+        s.fence = None;
+        s
+    }
+
     /// Announces a new leader's `token`: `true` if it is the highest seen
     /// (stale leaders' fenced writes fail from now on), `false` if a newer
     /// leader already announced a higher one.
