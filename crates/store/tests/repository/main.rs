@@ -5,6 +5,7 @@ mod accounts;
 mod alerting;
 #[path = "../common/mod.rs"]
 mod common;
+mod fence;
 mod metrics;
 mod scenarios;
 
@@ -15,6 +16,7 @@ use stampede_store::*;
 
 use accounts::*;
 use alerting::*;
+use fence::*;
 use metrics::*;
 use scenarios::*;
 
@@ -116,7 +118,8 @@ macro_rules! all_cases {
             alerts_fire_once_and_resolve,
             channels_and_deliveries,
             schedules,
-            retention
+            retention,
+            leader_fence
         )
     };
 }
