@@ -5,7 +5,8 @@
 //! takes the lease, rebuilds the run from the recorded start and the
 //! segments' event streams, and the run ends `passed` with the script's
 //! exact count. The leader alone fires schedules and evaluates the
-//! platform rules fed by the workers' heartbeats.
+//! platform rules fed by the workers' heartbeats. A leader paused past its
+//! lease steps down when it wakes up.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -140,34 +141,121 @@ fn watch(addr: &str, token: &str, run: i64) -> tungstenite::WebSocket<TcpStream>
         .0
 }
 
+/// PostgreSQL, Redis, the target, replica `a` (the leader) and `b`, two
+/// workers, an admin token. Fields drop in order: processes first.
+struct Ha {
+    a: Replica,
+    b: Replica,
+    _workers: [WorkerProc; 2],
+    token: String,
+    db: String,
+    redis: RedisProc,
+    target: stampede_demo::TestServer,
+    // One data directory: the replicas share the JWT and sealing secrets.
+    data: tempfile::TempDir,
+    _pg: pg::Postgres,
+}
+
+impl Ha {
+    /// `None` without PostgreSQL binaries.
+    fn start() -> Option<Ha> {
+        let pg = pg::Postgres::start(&pg::postgres_bin_dir()?);
+        let db = pg.url("postgres");
+        let target = stampede_demo::TestServer::start_in_background();
+        let redis = RedisProc::start();
+        let data = tempfile::tempdir().unwrap();
+        let a = Replica::start("a", data.path(), &db, &redis.url());
+        let b = Replica::start("b", data.path(), &db, &redis.url());
+        poll(20, "replica a to lead", || {
+            (leader_pid(&redis) == Some(a.pid())).then_some(())
+        });
+        let workers = [
+            WorkerProc::start(&redis.url(), "w1", 50, &[]),
+            WorkerProc::start(&redis.url(), "w2", 50, &[]),
+        ];
+        let token = login(&b.addr, "admin", ADMIN_PASSWORD);
+        poll(60, "the workers to register", || {
+            let (_, v) = call(&b.addr, "GET", "/api/v1/workers", Some(&token), None);
+            (v["items"].as_array().map_or(0, Vec::len) == 2).then_some(())
+        });
+        Some(Ha {
+            a,
+            b,
+            _workers: workers,
+            token,
+            db,
+            redis,
+            target,
+            data,
+            _pg: pg,
+        })
+    }
+
+    /// The arrival run on both workers, started through the follower `b`.
+    fn start_arrival_run(&self) -> i64 {
+        let scenario = create_scenario(&self.b.addr, &self.token, "steady", ARRIVAL_SCRIPT);
+        start_run(
+            &self.b.addr,
+            &self.token,
+            scenario,
+            json!({"workers": 2, "env": {"BASE": self.target.url()}}),
+        )
+    }
+
+    /// The arrival run ended `passed` with the script's exact count, each
+    /// request made once and each interval stored once.
+    fn assert_exact(&self, run: i64) {
+        let (addr, token) = (&self.b.addr, &self.token);
+        let r = wait_final(addr, token, run);
+        assert_eq!(r["status"], "passed", "{r}");
+        for metric in ["iterations", "http_reqs"] {
+            assert_eq!(
+                r["summary"]["metrics"][metric]["count"].as_f64(),
+                Some(ITERATIONS),
+                "{metric}: {r}"
+            );
+        }
+        assert_eq!(
+            self.target.requests_served(),
+            ITERATIONS as u64,
+            "no segment ran twice"
+        );
+        let q = format!("/api/v1/runs/{run}/metrics");
+        let (s, m) = call(addr, "GET", &q, Some(token), None);
+        assert_eq!(s, 200, "{m}");
+        let intervals = m["intervals"].as_array().unwrap();
+        let stored: f64 = intervals.iter().map(|i| http_reqs_in(&i["snapshot"])).sum();
+        assert_eq!(stored, ITERATIONS, "no interval lost or counted twice");
+        let mut starts: Vec<i64> = intervals
+            .iter()
+            .map(|i| i["start_ms"].as_i64().unwrap())
+            .collect();
+        starts.sort();
+        starts.dedup();
+        assert_eq!(starts.len(), intervals.len(), "one interval per second");
+    }
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{signal} {pid}");
+}
+
 #[test]
 fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
-    let Some(bin) = pg::postgres_bin_dir() else {
+    let Some(mut ha) = Ha::start() else {
         return;
     };
-    let pg = pg::Postgres::start(&bin);
-    let db = pg.url("postgres");
-    let target = stampede_demo::TestServer::start_in_background();
-    let redis = RedisProc::start();
-    // One data directory: the replicas share the JWT and sealing secrets.
-    let data = tempfile::tempdir().unwrap();
-    let mut a = Replica::start("a", data.path(), &db, &redis.url());
-    let b = Replica::start("b", data.path(), &db, &redis.url());
-    poll(20, "replica a to lead", || {
-        (leader_pid(&redis) == Some(a.pid())).then_some(())
-    });
-    let _w1 = WorkerProc::start(&redis.url(), "w1", 50, &[]);
-    let _w2 = WorkerProc::start(&redis.url(), "w2", 50, &[]);
-    let token = login(&b.addr, "admin", ADMIN_PASSWORD);
-    poll(60, "the workers to register", || {
-        let (_, v) = call(&b.addr, "GET", "/api/v1/workers", Some(&token), None);
-        (v["items"].as_array().map_or(0, Vec::len) == 2).then_some(())
-    });
+    let token = ha.token.clone();
 
     // A platform rule the busy workers' heartbeats cross (a low CPU
     // threshold, created through the API): only the leader evaluates it.
     let (s, rule) = call(
-        &b.addr,
+        &ha.b.addr,
         "POST",
         "/api/v1/alert-rules",
         Some(&token),
@@ -179,14 +267,8 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
     let rule_id = rule["id"].as_i64().unwrap();
 
     // The run, started and watched through the follower.
-    let scenario = create_scenario(&b.addr, &token, "steady", ARRIVAL_SCRIPT);
-    let run = start_run(
-        &b.addr,
-        &token,
-        scenario,
-        json!({"workers": 2, "env": {"BASE": target.url()}}),
-    );
-    let mut ws = watch(&b.addr, &token, run);
+    let run = ha.start_arrival_run();
+    let mut ws = watch(&ha.b.addr, &token, run);
     let (mut before, mut after, mut states) = (0, 0, Vec::new());
     let mut killed = false;
     loop {
@@ -200,7 +282,7 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
                 before += 1;
                 if before == 4 {
                     // Mid-run: the leader dies without a word.
-                    a.kill9();
+                    ha.a.kill9();
                     killed = true;
                 }
             }
@@ -224,44 +306,10 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
         after > 0,
         "the follower's WebSocket went on after the takeover"
     );
-    assert_eq!(leader_pid(&redis), Some(b.pid()), "b leads now");
+    let b = &ha.b;
+    assert_eq!(leader_pid(&ha.redis), Some(b.pid()), "b leads now");
     assert!(b.log().contains("this server leads"), "{}", b.log());
-
-    let r = wait_final(&b.addr, &token, run);
-    assert_eq!(r["status"], "passed", "{r}");
-    assert_eq!(
-        r["summary"]["metrics"]["iterations"]["count"].as_f64(),
-        Some(ITERATIONS),
-        "{r}"
-    );
-    assert_eq!(
-        r["summary"]["metrics"]["http_reqs"]["count"].as_f64(),
-        Some(ITERATIONS),
-        "{r}"
-    );
-    assert_eq!(
-        target.requests_served(),
-        ITERATIONS as u64,
-        "no segment ran twice"
-    );
-    let (s, m) = call(
-        &b.addr,
-        "GET",
-        &format!("/api/v1/runs/{run}/metrics"),
-        Some(&token),
-        None,
-    );
-    assert_eq!(s, 200, "{m}");
-    let intervals = m["intervals"].as_array().unwrap();
-    let stored: f64 = intervals.iter().map(|i| http_reqs_in(&i["snapshot"])).sum();
-    assert_eq!(stored, ITERATIONS, "no interval lost or counted twice");
-    let mut starts: Vec<i64> = intervals
-        .iter()
-        .map(|i| i["start_ms"].as_i64().unwrap())
-        .collect();
-    starts.sort();
-    starts.dedup();
-    assert_eq!(starts.len(), intervals.len(), "one interval per second");
+    ha.assert_exact(run);
 
     // The platform rule fired for a worker, from the leader's probe.
     let q = format!("/api/v1/alerts?rule_id={rule_id}");
@@ -276,8 +324,8 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
 
     // Schedules: a second replica joins as a follower; a schedule firing
     // every second starts runs, every one of them by the leader.
-    let c = Replica::start("c", data.path(), &db, &redis.url());
-    assert_eq!(leader_pid(&redis), Some(b.pid()), "b still leads");
+    let c = Replica::start("c", ha.data.path(), &ha.db, &ha.redis.url());
+    assert_eq!(leader_pid(&ha.redis), Some(b.pid()), "b still leads");
     let quick = create_scenario(&b.addr, &token, "quick", ONE_REQUEST);
     let (s, sched) = call(
         &c.addr,
@@ -287,7 +335,7 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
         Some(
             json!({"name": "every second", "scenario_id": quick, "cron": "* * * * * *",
                     "overlap": "alongside",
-                    "options": {"iterations": 1, "vus": 1, "env": {"BASE": target.url()}}}),
+                    "options": {"iterations": 1, "vus": 1, "env": {"BASE": ha.target.url()}}}),
         ),
     );
     assert_eq!(s, 201, "{sched}");
@@ -322,4 +370,41 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
         "a follower fired: {}",
         c.log()
     );
+}
+
+/// A leader that stops answering (SIGSTOP: a long GC pause, a frozen VM)
+/// loses its lease to `b`, which takes the run over; when it wakes up it
+/// sees the lease taken while it still supervises the run and exits (code
+/// 3), and the run ends exact. (Any write it made in between would be
+/// refused by the store's fence: `stampede-store`'s `leader_fence` case.)
+#[test]
+fn a_paused_leader_is_fenced_off_and_steps_down() {
+    let Some(mut ha) = Ha::start() else {
+        return;
+    };
+    let run = ha.start_arrival_run();
+    let q = format!("/api/v1/runs/{run}/metrics");
+    poll(60, "three stored intervals", || {
+        let (_, m) = call(&ha.b.addr, "GET", &q, Some(&ha.token), None);
+        (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
+    });
+    signal(ha.a.pid(), "STOP");
+    poll(30, "b to take the lease", || {
+        (leader_pid(&ha.redis) == Some(ha.b.pid())).then_some(())
+    });
+    poll(30, "b to take the run", || {
+        ha.b.log()
+            .contains("the leader takes the run")
+            .then_some(())
+    });
+    signal(ha.a.pid(), "CONT");
+    let status = poll(30, "a to step down", || ha.a.child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(3), "{}", ha.a.log());
+    assert!(
+        ha.a.log().contains("another server took the leader lease"),
+        "{}",
+        ha.a.log()
+    );
+    ha.assert_exact(run);
+    assert_eq!(leader_pid(&ha.redis), Some(ha.b.pid()), "b still leads");
 }
