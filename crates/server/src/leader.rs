@@ -40,7 +40,7 @@ use serde_json::{json, Value};
 use stampede_cluster::redis::ha::{
     LeaderLease, RunBoard, RunControl, HUB_CHANNEL, RUN_CONTROL_CHANNEL,
 };
-use stampede_cluster::{Control, Transport};
+use stampede_cluster::{Control, Progress, Transport};
 use stampede_store::{Fence, Page, RunEnd, RunFilter, RunId, RunStatus, Store, INTERRUPTED};
 
 use crate::alerts::eval::WorkerSample;
@@ -308,9 +308,13 @@ impl Replica {
             tokio::spawn(async move {
                 let mine = me.leadership.replica().to_string();
                 let hub = me.hub.clone();
+                let orch = me.orchestrator.clone();
                 me.board
                     .listen(HUB_CHANNEL, |text| {
                         if let Some((run, text)) = relayed(&text, &mine) {
+                            if let Some((id, p)) = run.and_then(|id| live_progress(id, &text)) {
+                                orch.note_relayed(id, p);
+                            }
                             hub.deliver(run, text);
                         }
                         true
@@ -424,6 +428,23 @@ fn relayed(envelope: &str, mine: &str) -> Option<(Option<RunId>, String)> {
     Some((run, v["text"].as_str()?.to_string()))
 }
 
+/// What a relayed message says of run `id`'s live progress: `Some(p)`
+/// for a progress message, `None` for its end (a final state).
+fn live_progress(id: RunId, text: &str) -> Option<(RunId, Option<Progress>)> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    match v["type"].as_str()? {
+        "progress" => Some((
+            id,
+            Some(serde_json::from_value(v["progress"].clone()).ok()?),
+        )),
+        "state" => {
+            let status: RunStatus = serde_json::from_value(v["status"].clone()).ok()?;
+            status.is_terminal().then_some((id, None))
+        }
+        _ => None,
+    }
+}
+
 /// The platform as the workers' heartbeats show it, for the alerts'
 /// platform rules (worker CPU, memory, none available). Sampled every
 /// second in the background (the probe is read synchronously).
@@ -493,6 +514,24 @@ mod tests {
         assert_eq!(relayed(&env, "a"), None);
         assert_eq!(relayed(&env, "b"), Some((Some(RunId(4)), "{}".into())));
         assert_eq!(relayed("nope", "b"), None);
+    }
+
+    #[test]
+    fn relayed_progress_and_final_states_are_noted() {
+        let p = json!({"type": "progress", "run_id": 2,
+                       "progress": {"elapsed_s": 1.5, "active_vus": 3, "max_vus": 4,
+                                    "completed": 9, "interrupted": 0}});
+        let (id, got) = live_progress(RunId(2), &p.to_string()).unwrap();
+        assert_eq!(id, RunId(2));
+        assert_eq!(got.unwrap().completed, 9);
+        let end = json!({"type": "state", "run_id": 2, "status": "passed"});
+        assert_eq!(
+            live_progress(RunId(2), &end.to_string()),
+            Some((RunId(2), None))
+        );
+        let running = json!({"type": "state", "run_id": 2, "status": "running"});
+        assert_eq!(live_progress(RunId(2), &running.to_string()), None);
+        assert_eq!(live_progress(RunId(2), r#"{"type":"snapshot"}"#), None);
     }
 
     #[test]

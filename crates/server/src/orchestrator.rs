@@ -98,7 +98,13 @@ pub struct Orchestrator {
     /// With several servers: the board runs are queued on for the leader
     /// (`leader.rs`).
     board: std::sync::OnceLock<RunBoard>,
+    /// With several servers: the progress of runs another replica
+    /// supervises, as relayed to this one (and when).
+    relayed: Mutex<HashMap<RunId, (std::time::Instant, Progress)>>,
 }
+
+/// A relayed progress older than this is not live any more.
+const RELAYED_FOR: Duration = Duration::from_secs(10);
 
 /// The final state for k6's exit code.
 pub fn status_for_exit(code: i32) -> RunStatus {
@@ -130,6 +136,7 @@ impl Orchestrator {
             load,
             blocked_targets,
             board: std::sync::OnceLock::new(),
+            relayed: Mutex::default(),
         }
     }
 
@@ -207,9 +214,28 @@ impl Orchestrator {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The live progress of a run in flight.
+    /// The live progress of a run in flight (here, or relayed from the
+    /// replica that supervises it).
     pub fn progress(&self, id: RunId) -> Option<Progress> {
-        self.lock().get(&id).map(|l| l.progress.clone())
+        if let Some(p) = self.lock().get(&id).map(|l| l.progress.clone()) {
+            return Some(p);
+        }
+        let relayed = self.relayed.lock().unwrap_or_else(|p| p.into_inner());
+        relayed
+            .get(&id)
+            .filter(|(at, _)| at.elapsed() < RELAYED_FOR)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// Notes the progress of a run another replica supervises (`None`: it
+    /// ended); stale entries are dropped.
+    pub fn note_relayed(&self, id: RunId, progress: Option<Progress>) {
+        let mut relayed = self.relayed.lock().unwrap_or_else(|p| p.into_inner());
+        relayed.retain(|_, (at, _)| at.elapsed() < RELAYED_FOR);
+        match progress {
+            Some(p) => relayed.insert(id, (std::time::Instant::now(), p)),
+            None => relayed.remove(&id),
+        };
     }
 
     /// Records the live progress of a run in flight.

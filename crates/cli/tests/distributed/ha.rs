@@ -280,6 +280,12 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
         match m["type"].as_str() {
             Some("snapshot") if !killed => {
                 before += 1;
+                if before == 2 {
+                    // The follower shows the leader's live progress too.
+                    let q = format!("/api/v1/runs/{run}");
+                    let (_, r) = call(&ha.b.addr, "GET", &q, Some(&token), None);
+                    assert!(r["progress"]["max_vus"].as_u64() > Some(0), "{r}");
+                }
                 if before == 4 {
                     // Mid-run: the leader dies without a word.
                     ha.a.kill9();
