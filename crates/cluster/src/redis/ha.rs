@@ -269,26 +269,8 @@ impl RunBoard {
 
     /// Delivers every message of `channel` to `deliver` until it returns
     /// `false`, reconnecting while Redis is away.
-    pub async fn listen(&self, channel: &str, mut deliver: impl FnMut(String) -> bool) {
-        use futures_util::StreamExt;
-        loop {
-            let ps =
-                tokio::time::timeout(Duration::from_secs(2), self.client.get_async_pubsub()).await;
-            if let Ok(Ok(mut ps)) = ps {
-                if ps.subscribe(channel).await.is_ok() {
-                    let mut stream = ps.on_message();
-                    while let Some(msg) = stream.next().await {
-                        let Ok(text) = msg.get_payload::<String>() else {
-                            continue;
-                        };
-                        if !deliver(text) {
-                            return;
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+    pub async fn listen(&self, channel: &str, deliver: impl FnMut(String) -> bool) {
+        super::listen(&self.client, channel, deliver).await
     }
 }
 

@@ -165,6 +165,34 @@ pub async fn connect(client: &redis::Client) -> Result<ConnectionManager, Transp
         .map_err(|e| TransportError(format!("cannot reach Redis: {e}")))
 }
 
+/// Delivers every message of pub/sub `channel` to `deliver` until it
+/// returns `false`, reconnecting while Redis is away (what is published
+/// meanwhile is missed: callers have another way to learn it).
+pub async fn listen(
+    client: &redis::Client,
+    channel: &str,
+    mut deliver: impl FnMut(String) -> bool,
+) {
+    use futures_util::StreamExt;
+    loop {
+        let ps = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await;
+        if let Ok(Ok(mut ps)) = ps {
+            if ps.subscribe(channel).await.is_ok() {
+                let mut stream = ps.on_message();
+                while let Some(msg) = stream.next().await {
+                    let Ok(text) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    if !deliver(text) {
+                        return;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Creates the lease stream and its group if missing.
 pub async fn ensure_group(conn: &mut ConnectionManager) -> redis::RedisResult<()> {
     let r: redis::RedisResult<()> = redis::cmd("XGROUP")

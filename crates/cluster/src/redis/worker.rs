@@ -21,7 +21,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use tokio::sync::mpsc;
@@ -636,25 +635,15 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
 /// Listens to the control channel, reconnecting while Redis is away (the
 /// lease hashes, read at every heartbeat, cover what is missed meanwhile).
 async fn subscribe(client: redis::Client, tx: mpsc::UnboundedSender<ControlMessage>) {
-    loop {
-        let ps = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await;
-        if let Ok(Ok(mut ps)) = ps {
-            if ps.subscribe(CONTROL_CHANNEL).await.is_ok() {
-                let mut stream = ps.on_message();
-                while let Some(msg) = stream.next().await {
-                    let Ok(text) = msg.get_payload::<String>() else {
-                        continue;
-                    };
-                    if let Ok(m) = serde_json::from_str::<ControlMessage>(&text) {
-                        if tx.send(m).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    super::listen(
+        &client,
+        CONTROL_CHANNEL,
+        |text| match serde_json::from_str::<ControlMessage>(&text) {
+            Ok(m) => tx.send(m).is_ok(),
+            Err(_) => true,
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
