@@ -32,7 +32,7 @@
 //! - **Platform probe.** The leader's alerts read the workers' heartbeats
 //!   (CPU, memory, count) through [`FleetProbe`].
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,6 +83,8 @@ pub struct RedisLeadership {
     lease: LeaderLease,
     token: Fence,
     valid_until: Mutex<Option<Instant>>,
+    /// Shutting down: never leads again.
+    retired: AtomicBool,
 }
 
 impl Leadership for RedisLeadership {
@@ -111,7 +113,28 @@ impl RedisLeadership {
             lease,
             token,
             valid_until: Mutex::new(None),
+            retired: AtomicBool::new(false),
         })
+    }
+
+    /// At shutdown: stops leading and gives the lease up (if held), so
+    /// another replica takes it at its next round instead of after the
+    /// TTL. What this process still writes is fenced off once the next
+    /// leader announces itself.
+    pub async fn step_down(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        let held = self
+            .valid_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .is_some();
+        if held {
+            match self.lease.release(self.token()).await {
+                Ok(()) => tracing::info!("this server stops: it gave the leader lease up"),
+                Err(e) => tracing::warn!(error = %e, "cannot give the leader lease up"),
+            }
+        }
     }
 
     /// This replica's id.
@@ -130,6 +153,9 @@ impl RedisLeadership {
 
     /// Renews the lease, or tries to take it.
     async fn round(&self, store: &Store) -> Round {
+        if self.retired.load(Ordering::SeqCst) {
+            return Round::Follower;
+        }
         let sent = Instant::now();
         let token = self.token();
         let held = self

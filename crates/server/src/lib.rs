@@ -197,6 +197,8 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Several servers: the lease, given up at shutdown.
+    replica: Option<Arc<leader::Replica>>,
 }
 
 impl Server {
@@ -255,6 +257,7 @@ impl Server {
             &config.data_dir,
         )?;
         let state = AppState::new(store, jwt, transport, config, blocked, secrets);
+        let mut this_replica = None;
         let leadership: Arc<dyn schedules::Leadership> = match &state.config.redis {
             Some(url) => {
                 let replica = leader::Replica::connect(
@@ -269,6 +272,7 @@ impl Server {
                 state.alerting.set_probe(leader::FleetProbe::spawn(
                     state.orchestrator.transport().clone(),
                 ));
+                this_replica = Some(replica.clone());
                 replica.leadership.clone()
             }
             None => Arc::new(schedules::SingleServer),
@@ -293,6 +297,7 @@ impl Server {
                 listener,
                 state,
                 tls,
+                replica: this_replica,
             },
             generated,
         ))
@@ -309,6 +314,15 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
         let app = api::router(self.state.clone());
+        // A leader asked to stop gives its lease up at once, so another
+        // replica takes over without waiting for it to expire.
+        let replica = self.replica.clone();
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(r) = replica {
+                r.leadership.step_down().await;
+            }
+        };
         if let Some(acceptor) = self.tls {
             tls::serve(self.listener, acceptor, app, shutdown).await;
             return Ok(());

@@ -597,9 +597,13 @@ impl Orchestrator {
         self.off_board(id).await;
     }
 
-    /// Takes an ended run off the board (several servers).
+    /// Takes an ended run off the board (several servers) — unless a newer
+    /// leader fenced this one off: the run is that leader's now.
     async fn off_board(&self, id: RunId) {
         if let Some(b) = self.board.get() {
+            if !self.store.holds_fence().await.unwrap_or(true) {
+                return;
+            }
             if let Err(e) = b.finish(&id.to_string()).await {
                 tracing::warn!(run = %id, error = %e, "cannot take the run off the board");
             }

@@ -89,6 +89,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this handle's fenced writes would commit now (an unfenced
+    /// handle's always do).
+    pub async fn holds_fence(&self) -> Result<bool> {
+        match &self.fence {
+            None => Ok(true),
+            Some(f) => Ok(self.fence_token().await? == f.load(Ordering::SeqCst)),
+        }
+    }
+
     /// Whether this handle carries a fence.
     pub fn is_fenced(&self) -> bool {
         self.fence.is_some()

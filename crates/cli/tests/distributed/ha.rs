@@ -236,7 +236,7 @@ impl Ha {
     }
 }
 
-/// Sends `signal` (`STOP`, `CONT`) to process `pid`.
+/// Sends `signal` (`STOP`, `CONT`, `TERM`) to process `pid`.
 fn signal(pid: u32, signal: &str) {
     let ok = Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
@@ -383,8 +383,9 @@ fn the_leader_killed_mid_run_is_taken_over_and_only_the_leader_schedules() {
 /// sees the lease taken while it still supervises the run and exits (code
 /// 3), and the run ends exact. (Any write it made in between would be
 /// refused by the store's fence: `stampede-store`'s `leader_fence` case.)
+/// The new leader, stopped with SIGTERM, gives the lease up to a third.
 #[test]
-fn a_paused_leader_is_fenced_off_and_steps_down() {
+fn a_paused_leader_steps_down_and_a_stopped_one_gives_the_lease_up() {
     let Some(mut ha) = Ha::start() else {
         return;
     };
@@ -413,4 +414,19 @@ fn a_paused_leader_is_fenced_off_and_steps_down() {
     );
     ha.assert_exact(run);
     assert_eq!(leader_pid(&ha.redis), Some(ha.b.pid()), "b still leads");
+
+    // A leader asked to stop (SIGTERM) gives the lease up on its way out;
+    // a new replica takes it.
+    let c = Replica::start("c", ha.data.path(), &ha.db, &ha.redis.url());
+    signal(ha.b.pid(), "TERM");
+    let status = poll(30, "b to stop", || ha.b.child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(0), "{}", ha.b.log());
+    assert!(
+        ha.b.log().contains("it gave the leader lease up"),
+        "{}",
+        ha.b.log()
+    );
+    poll(30, "c to lead", || {
+        (leader_pid(&ha.redis) == Some(c.pid())).then_some(())
+    });
 }

@@ -39,6 +39,8 @@ pub(crate) async fn leader_fence(store: &Store) {
         "tokens never go back"
     );
     assert_eq!(store.fence_token().await.unwrap(), 2);
+    assert!(!old.holds_fence().await.unwrap());
+    assert!(store.holds_fence().await.unwrap(), "unfenced");
     let e = old
         .transition_run(run.id, RunStatus::Running, &RunEnd::default())
         .await
@@ -55,6 +57,7 @@ pub(crate) async fn leader_fence(store: &Store) {
     // The new leader writes; an unfenced handle (a follower ending a run
     // it could not queue) too.
     let new = store.fenced(Arc::new(AtomicI64::new(2)));
+    assert!(new.holds_fence().await.unwrap());
     new.transition_run(run.id, RunStatus::Running, &RunEnd::default())
         .await
         .unwrap();
