@@ -32,13 +32,14 @@
 //! - **Platform probe.** The leader's alerts read the workers' heartbeats
 //!   (CPU, memory, count) through [`FleetProbe`].
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use stampede_cluster::redis::ha::{
-    LeaderLease, RunBoard, RunControl, HUB_CHANNEL, RUN_CONTROL_CHANNEL,
+    LeaderLease, QueuedRun, RunBoard, RunControl, HUB_CHANNEL, RUN_CONTROL_CHANNEL,
 };
 use stampede_cluster::{Control, Progress, Transport};
 use stampede_store::{Fence, Page, RunEnd, RunFilter, RunId, RunStatus, Store, INTERRUPTED};
@@ -228,6 +229,9 @@ pub struct Replica {
     store: Store,
     orchestrator: Arc<Orchestrator>,
     hub: Hub,
+    /// What the board says of the runs supervised here (job, start), to
+    /// put them back on it after Redis restarted empty.
+    carried: Mutex<HashMap<RunId, (QueuedRun, Option<u64>)>>,
 }
 
 impl Replica {
@@ -251,6 +255,7 @@ impl Replica {
             store,
             orchestrator,
             hub,
+            carried: Mutex::default(),
         });
         if me.leadership.round(&me.store).await == Round::Became {
             me.sweep().await;
@@ -359,6 +364,7 @@ impl Replica {
                 return;
             }
         };
+        self.keep_on_board(&runs).await;
         for key in runs {
             let Ok(id) = key.parse::<i64>().map(RunId) else {
                 continue;
@@ -392,6 +398,48 @@ impl Replica {
                 Err(e) => tracing::warn!(run = %id, error = %e, "cannot read a run of the board"),
             }
         }
+    }
+
+    /// Notes what the board says of the runs supervised here, and puts
+    /// back those it lost (a Redis restarted empty), so that a replica
+    /// taking over later still finds them. `on_board`: its run ids now.
+    async fn keep_on_board(&self, on_board: &[String]) {
+        let live = self.orchestrator.live_ids();
+        let mut back = Vec::new();
+        for id in &live {
+            let key = id.to_string();
+            if on_board.contains(&key) {
+                // The job once, the start once known (the job can be large).
+                let known = self.carried().get(id).is_some_and(|(_, s)| s.is_some());
+                if known {
+                    continue;
+                }
+                if let Ok(Some(entry)) = self.board.run(&key).await {
+                    self.carried().insert(*id, entry);
+                }
+            } else if let Some(entry) = self.carried().get(id).cloned() {
+                back.push((key, entry));
+            }
+        }
+        self.carried().retain(|id, _| live.contains(id));
+        for (key, (queued, start)) in back {
+            let mut r = self.board.enqueue(&key, &queued).await;
+            if let (Ok(()), Some(at)) = (&r, start) {
+                r = self.board.set_start(&key, at).await;
+            }
+            match r {
+                Ok(()) => {
+                    tracing::warn!(run = %key, "the run was missing from the board (Redis restarted?): put back")
+                }
+                Err(e) => {
+                    tracing::warn!(run = %key, error = %e, "cannot put the run back on the board")
+                }
+            }
+        }
+    }
+
+    fn carried(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, (QueuedRun, Option<u64>)>> {
+        self.carried.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// On becoming leader, and every 30 s while leading: runs left

@@ -145,6 +145,11 @@ impl Orchestrator {
         let _ = self.board.set(board);
     }
 
+    /// The runs this process supervises now.
+    pub fn live_ids(&self) -> Vec<RunId> {
+        self.lock().keys().copied().collect()
+    }
+
     /// Whether this process supervises run `id` now.
     pub fn is_live(&self, id: RunId) -> bool {
         self.lock().contains_key(&id)

@@ -160,7 +160,9 @@ impl Supervision<'_> {
             // the merge (each (segment, interval) once).
             let ago = Duration::from_millis(now_unix_ms().saturating_sub(at));
             started_at = Some(Instant::now().checked_sub(ago).unwrap_or_else(Instant::now));
-            merger = Some(IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT));
+            let mut m = IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT);
+            self.seed(&mut m, &mut judge, at).await;
+            merger = Some(m);
         }
         let mut failure: Option<(i32, String)> = None;
         let mut give_up_at: Option<Instant> = None;
@@ -358,6 +360,31 @@ impl Supervision<'_> {
     }
 
     /// Stores and publishes the merged intervals that are ready.
+    /// A run taken over: the intervals a previous leader stored seed the
+    /// merge (its segments' streams may have lost their older events to a
+    /// Redis restart); replayed parts of them are then ignored.
+    async fn seed(&self, m: &mut IntervalMerger, judge: &mut Judge, at_ms: u64) {
+        let id = self.run.id;
+        let stored = match self.orch.store.intervals(id, None, None).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(run = %id, error = %e, "cannot read the run's stored intervals");
+                return;
+            }
+        };
+        let now = Instant::now();
+        for i in stored {
+            let offset = i.start_ms - at_ms as i64;
+            if i.len_ms != INTERVAL.as_millis() as i64 || offset < 0 {
+                continue;
+            }
+            match m.seed(offset as u64 / 1000, i.snapshot, now) {
+                Ok(snap) => judge.apply(&snap),
+                Err(e) => tracing::warn!(run = %id, error = %e, "a stored interval is unreadable"),
+            }
+        }
+    }
+
     async fn flush(&self, m: &mut IntervalMerger, judge: &mut Judge, now: Instant) {
         let id = self.run.id;
         for r in m.ready(now) {

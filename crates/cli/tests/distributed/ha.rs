@@ -430,3 +430,43 @@ fn a_paused_leader_steps_down_and_a_stopped_one_gives_the_lease_up() {
         (leader_pid(&ha.redis) == Some(c.pid())).then_some(())
     });
 }
+
+/// Redis restarted empty mid-run loses the run board, the run's lease
+/// records and the older events of its segments' streams; the leader puts
+/// the board and the records back, so the follower still takes the run
+/// over when the leader goes (killed, or stepping down because the
+/// follower took the emptied lease first) and, seeding the merge with the
+/// stored intervals, the run ends exact.
+#[test]
+fn the_board_outlives_a_redis_restart_for_a_later_takeover() {
+    let Some(mut ha) = Ha::start() else {
+        return;
+    };
+    let run = ha.start_arrival_run();
+    let q = format!("/api/v1/runs/{run}/metrics");
+    poll(60, "three stored intervals", || {
+        let (_, m) = call(&ha.b.addr, "GET", &q, Some(&ha.token), None);
+        (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
+    });
+    ha.redis.restart();
+    let leases = format!("stampede:run:{run}:leases");
+    poll(30, "the run back on the board with its leases", || {
+        let on_board = ha
+            .redis
+            .cli(&["SISMEMBER", "stampede:runs", &run.to_string()]);
+        let n = ha.redis.cli(&["HLEN", &leases]);
+        (on_board.trim() == "1" && n.trim() == "2").then_some(())
+    });
+    // The emptied lease went to whichever replica asked first: `b` (then
+    // `a` stepped down, code 3) or `a` again (then it is killed now).
+    let leader = poll(30, "a leader", || leader_pid(&ha.redis));
+    if leader == ha.a.pid() {
+        ha.a.kill9();
+    }
+    poll(30, "b to take the run", || {
+        ha.b.log()
+            .contains("the leader takes the run")
+            .then_some(())
+    });
+    ha.assert_exact(run);
+}

@@ -227,9 +227,10 @@ impl RedisTransport {
         controls: mpsc::UnboundedReceiver<Control>,
     ) -> Result<(), String> {
         let segment = job.segment.clone().unwrap_or_else(|| "0:1".into());
+        let leases_key = run_leases_key(&job.run_id);
         let mut conn = self.conn.clone();
         let known: Option<String> = conn
-            .hget(run_leases_key(&job.run_id), &segment)
+            .hget(&leases_key, &segment)
             .await
             .map_err(|e| format!("cannot read the run's leases in Redis: {e}"))?;
         let (lease, entry) = match known {
@@ -242,7 +243,8 @@ impl RedisTransport {
                 (lease, Some(entry))
             }
         };
-        self.follow(&lease, entry, events, controls).await
+        self.follow(&lease, entry, &(leases_key, segment), events, controls)
+            .await
     }
 
     /// Sizes and queues the segment's lease, recorded under the run in the
@@ -287,11 +289,15 @@ impl RedisTransport {
 
     /// Relays lease `lease`'s events from its first one (its stream is
     /// kept whole while it runs, so a leader taking over replays it all;
-    /// the merge drops what it already has) until the segment ends.
+    /// the merge drops what it already has) until the segment ends. Every
+    /// second it records the lease under its run again (`record`: the
+    /// run's leases key and the segment), so a Redis restarted empty still
+    /// tells a leader taking over which lease to follow.
     async fn follow(
         &self,
         lease: &str,
         entry: Option<String>,
+        record: &(String, String),
         events: &mpsc::Sender<SegmentEvent>,
         mut controls: mpsc::UnboundedReceiver<Control>,
     ) -> Result<(), String> {
@@ -315,6 +321,11 @@ impl RedisTransport {
                     }
                 }
                 _ = check.tick() => {
+                    let _: redis::RedisResult<()> = redis::pipe()
+                        .hset(&record.0, &record.1, lease)
+                        .expire(&record.0, LEASE_KEY_TTL.as_secs() as i64)
+                        .query_async(&mut conn)
+                        .await;
                     if let Some(end) = self.check_owner(lease, queued, &mut watch).await {
                         break Err(end);
                     }
