@@ -15,10 +15,11 @@
 //!   that takes over finds runs a previous leader was supervising: it
 //!   adopts them from the common start recorded on the board, and the
 //!   Redis transport follows the segment leases recorded for the run,
-//!   replaying their event streams from the first event, so the merge is
-//!   rebuilt exactly (each (segment, interval) once) while the workers
-//!   keep running. Stop and abort asked through a follower go to the
-//!   leader over pub/sub.
+//!   replaying their event streams from the first event onto a merge
+//!   seeded with the intervals already stored, so it is rebuilt exactly
+//!   (each (segment, interval) once) while the workers keep running. The
+//!   leader puts its runs back on the board if a Redis restart emptied it.
+//!   Stop and abort asked through a follower go to the leader over pub/sub.
 //! - **Stepping down.** A leader whose lease another replica now holds
 //!   exits (code 3) when it still supervises runs: its runs continue on
 //!   the new leader, and exiting is the one way to drop them without
@@ -26,7 +27,7 @@
 //!   that restarts it; it comes back as a follower. A leader that merely
 //!   cannot reach Redis keeps supervising (its writes stay valid until
 //!   another leader announces a newer token) and takes the lease again
-//!   when Redis returns.
+//!   when Redis returns. Stopped (SIGTERM), it gives the lease up at once.
 //! - **Live data.** Every message of a replica's hub is relayed on
 //!   `stampede:hub` and delivered by the others to their subscribers.
 //! - **Platform probe.** The leader's alerts read the workers' heartbeats

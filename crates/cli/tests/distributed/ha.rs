@@ -202,6 +202,27 @@ impl Ha {
         )
     }
 
+    /// The arrival run, once the leader stored three of its intervals.
+    fn arrival_run_under_way(&self) -> i64 {
+        let run = self.start_arrival_run();
+        let q = format!("/api/v1/runs/{run}/metrics");
+        poll(60, "three stored intervals", || {
+            let (_, m) = call(&self.b.addr, "GET", &q, Some(&self.token), None);
+            (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
+        });
+        run
+    }
+
+    /// Waits for `b` to take a run over.
+    fn b_takes_the_run(&self) {
+        poll(30, "b to take the run", || {
+            self.b
+                .log()
+                .contains("the leader takes the run")
+                .then_some(())
+        });
+    }
+
     /// The arrival run ended `passed` with the script's exact count, each
     /// request made once and each interval stored once.
     fn assert_exact(&self, run: i64) {
@@ -389,21 +410,12 @@ fn a_paused_leader_steps_down_and_a_stopped_one_gives_the_lease_up() {
     let Some(mut ha) = Ha::start() else {
         return;
     };
-    let run = ha.start_arrival_run();
-    let q = format!("/api/v1/runs/{run}/metrics");
-    poll(60, "three stored intervals", || {
-        let (_, m) = call(&ha.b.addr, "GET", &q, Some(&ha.token), None);
-        (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
-    });
+    let run = ha.arrival_run_under_way();
     signal(ha.a.pid(), "STOP");
     poll(30, "b to take the lease", || {
         (leader_pid(&ha.redis) == Some(ha.b.pid())).then_some(())
     });
-    poll(30, "b to take the run", || {
-        ha.b.log()
-            .contains("the leader takes the run")
-            .then_some(())
-    });
+    ha.b_takes_the_run();
     signal(ha.a.pid(), "CONT");
     let status = poll(30, "a to step down", || ha.a.child.try_wait().unwrap());
     assert_eq!(status.code(), Some(3), "{}", ha.a.log());
@@ -442,12 +454,7 @@ fn the_board_outlives_a_redis_restart_for_a_later_takeover() {
     let Some(mut ha) = Ha::start() else {
         return;
     };
-    let run = ha.start_arrival_run();
-    let q = format!("/api/v1/runs/{run}/metrics");
-    poll(60, "three stored intervals", || {
-        let (_, m) = call(&ha.b.addr, "GET", &q, Some(&ha.token), None);
-        (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
-    });
+    let run = ha.arrival_run_under_way();
     ha.redis.restart();
     let leases = format!("stampede:run:{run}:leases");
     poll(30, "the run back on the board with its leases", || {
@@ -463,10 +470,6 @@ fn the_board_outlives_a_redis_restart_for_a_later_takeover() {
     if leader == ha.a.pid() {
         ha.a.kill9();
     }
-    poll(30, "b to take the run", || {
-        ha.b.log()
-            .contains("the leader takes the run")
-            .then_some(())
-    });
+    ha.b_takes_the_run();
     ha.assert_exact(run);
 }
