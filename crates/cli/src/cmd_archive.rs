@@ -1,13 +1,16 @@
 //! `stampede archive`: bundle a test into a k6 archive (tar) that
 //! `stampede run archive.tar` (or `k6 run`) runs without the original files.
 //! It loads the script as `run` does (same flags, same errors and exit
-//! codes), then writes what the init code loaded.
+//! codes), then writes what the init code loaded; a declarative scenario
+//! (YAML/JSON) is packed with the files it names, and runs natively again
+//! from the archive.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
+use stampede_engine::{ExitCode, Loaded};
 use stampede_js::log::{Level, Logger};
 use stampede_js::Archive;
 
@@ -33,7 +36,13 @@ pub fn run(args: ArchiveArgs) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let bytes = loaded.archive().to_tar();
+    let bytes = match archive_of(&loaded, &args.script) {
+        Ok(a) => a.to_tar(),
+        Err(e) => {
+            logger.log(Level::Error, &e, &[]);
+            return ExitCode::InvalidConfig.code();
+        }
+    };
     if let Err(e) = std::fs::write(&args.archive_out, bytes) {
         logger.log(
             Level::Error,
@@ -43,6 +52,22 @@ pub fn run(args: ArchiveArgs) -> i32 {
         return 255;
     }
     0
+}
+
+/// The archive of a loaded test: what its init code loaded, or for a
+/// declarative scenario (YAML/JSON, which has no init code) the scenario
+/// file and the feeder and upload files it names.
+pub fn archive_of(loaded: &Loaded, script: &Path) -> Result<Archive, String> {
+    let archive = loaded.archive();
+    if !stampede_scenario::is_scenario_path(script) {
+        return Ok(archive);
+    }
+    let scenario = stampede_scenario::Scenario::load(script).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        lines.join("\n")
+    })?;
+    let meta = archive.metadata;
+    Ok(scenario.to_archive(meta.options, meta.env))
 }
 
 /// The archive at `path` when the file is a tar archive (by its `ustar`

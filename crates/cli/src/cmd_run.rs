@@ -103,17 +103,22 @@ pub fn load(
     cfg.threads = threads;
     cfg.text_summary = Some(crate::summary::text_summary_fn());
     // A declarative scenario (YAML/JSON) runs natively: no script, no
-    // JavaScript runtime; its errors name file:line:col.
-    let loaded = if stampede_scenario::is_scenario_path(script) && cfg.archive.is_none() {
-        match stampede_scenario::Scenario::load(script) {
-            Ok(s) => Loaded::load_native(cfg, s.program()),
-            Err(errors) => {
-                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                return Err(fail(&logger, &lines, ExitCode::InvalidConfig.code()));
-            }
+    // JavaScript runtime; its errors name file:line:col. So does an
+    // archive of one (`stampede archive x.yaml`), from its own files.
+    let scenario = match &cfg.archive {
+        Some(a) => stampede_scenario::Scenario::from_archive(a),
+        None if stampede_scenario::is_scenario_path(script) => {
+            Some(stampede_scenario::Scenario::load(script))
         }
-    } else {
-        Loaded::load(cfg)
+        None => None,
+    };
+    let loaded = match scenario {
+        Some(Ok(s)) => Loaded::load_native(cfg, s.program()),
+        Some(Err(errors)) => {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            return Err(fail(&logger, &lines, ExitCode::InvalidConfig.code()));
+        }
+        None => Loaded::load(cfg),
     };
     loaded.map_err(|e| {
         let code = e.exit_code().code();

@@ -1,6 +1,10 @@
 //! `stampede submit script.js`: runs a script on a Stampede server instead
-//! of locally. It uploads the script as a scenario (a new version when one
-//! of that name exists), starts a run with the given options, follows it
+//! of locally. It packs the script into a k6 archive exactly as `stampede
+//! archive` does (its init code runs once, locally: the entry script, local
+//! and remote modules, `open()`ed files, binary ones included), uploads the
+//! archive as a scenario (a new version when one of that name exists;
+//! `submit archive.tar` uploads an existing archive as it is), starts a run
+//! with the given options, follows it
 //! with the same progress line and end-of-test summary as `stampede run`,
 //! and exits with k6's exit code — so a CI job switches from local to the
 //! platform by changing one word. Ctrl-C stops the run gracefully; a
@@ -9,13 +13,21 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use clap::Args;
 use http::Method;
 use serde_json::{json, Value};
+use stampede_engine::ExitCode;
+use stampede_js::log::{Level, Logger};
 
-use crate::client::{load, runtime, Api};
+use crate::client::{load as credentials, runtime, Api};
+use crate::cmd_archive::{archive_of, read_if_archive};
+use crate::cmd_run::load;
+use crate::flags::OptionFlags;
 use crate::progress::{running_line, Totals};
 
 /// Arguments of `stampede submit`.
@@ -46,13 +58,17 @@ pub struct SubmitArgs {
     /// No progress updates.
     #[arg(short, long)]
     pub quiet: bool,
-    /// The script to run.
+    /// The script to run, or a k6 archive (`stampede archive`, `k6 archive`).
     pub script: PathBuf,
 }
 
 /// Runs the command; returns the exit code.
 pub fn run(args: SubmitArgs) -> i32 {
-    match runtime().and_then(|rt| rt.block_on(submit(&args))) {
+    let archive = match pack(&args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match runtime().and_then(|rt| rt.block_on(submit(&args, &archive))) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("submit failed: {e}");
@@ -60,6 +76,35 @@ pub fn run(args: SubmitArgs) -> i32 {
             255
         }
     }
+}
+
+/// The k6 archive to upload: the file itself when it is one, else the
+/// script packed as `stampede archive` packs it. A script that does not
+/// load fails here, with `stampede run`'s message and exit code.
+fn pack(args: &SubmitArgs) -> Result<Vec<u8>, i32> {
+    let logger = Arc::new(Logger::stderr());
+    let failed = |message: String| {
+        logger.log(Level::Error, &message, &[]);
+        ExitCode::ScriptException.code()
+    };
+    match read_if_archive(&args.script) {
+        Ok(Some(_)) => {
+            return std::fs::read(&args.script)
+                .map_err(|e| failed(format!("cannot read {}: {e}", args.script.display())))
+        }
+        Ok(None) => {}
+        Err(e) => return Err(failed(e)),
+    }
+    // The init code sees the run's `-e` pairs (it may open files they
+    // name); their values travel with the start request, not the archive.
+    let flags = OptionFlags {
+        env: args.env.clone(),
+        ..OptionFlags::default()
+    };
+    let loaded = load(&flags, &args.script, logger.clone(), None)?;
+    let mut archive = archive_of(&loaded, &args.script).map_err(failed)?;
+    archive.metadata.env.clear();
+    Ok(archive.to_tar())
 }
 
 fn start_body(args: &SubmitArgs) -> Result<Value, String> {
@@ -91,7 +136,7 @@ fn start_body(args: &SubmitArgs) -> Result<Value, String> {
 
 /// Creates the scenario or saves a new version of the one with this name;
 /// returns its id.
-async fn upload(api: &Api, name: &str, entry: &str, script: &str) -> Result<i64, String> {
+async fn upload(api: &Api, name: &str, archive: &[u8]) -> Result<i64, String> {
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("name", name)
         .finish();
@@ -106,7 +151,7 @@ async fn upload(api: &Api, name: &str, entry: &str, script: &str) -> Result<i64,
         .as_array()
         .and_then(|items| items.iter().find(|s| s["name"] == name))
         .and_then(|s| s["id"].as_i64());
-    let body = json!({"name": name, "script": script, "entry": entry});
+    let body = json!({"name": name, "archive": B64.encode(archive)});
     let saved = match existing {
         Some(id) => {
             api.call(Method::PUT, &format!("/api/v1/scenarios/{id}"), Some(&body))
@@ -122,18 +167,16 @@ async fn upload(api: &Api, name: &str, entry: &str, script: &str) -> Result<i64,
         .ok_or_else(|| "the server sent no scenario id".into())
 }
 
-async fn submit(args: &SubmitArgs) -> Result<i32, String> {
-    let creds = load(args.server.as_deref())?;
+async fn submit(args: &SubmitArgs, archive: &[u8]) -> Result<i32, String> {
+    let creds = credentials(args.server.as_deref())?;
     let api = Api::new(&creds.url, Some(creds.token))?;
-    let script = std::fs::read_to_string(&args.script)
-        .map_err(|e| format!("cannot read {}: {e}", args.script.display()))?;
-    let entry = args
+    let file_name = args
         .script
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "script.js".into());
-    let name = args.name.clone().unwrap_or_else(|| entry.clone());
-    let scenario = upload(&api, &name, &entry, &script).await?;
+    let name = args.name.clone().unwrap_or(file_name);
+    let scenario = upload(&api, &name, archive).await?;
     let started = api
         .call(
             Method::POST,

@@ -234,3 +234,51 @@ fn bad_scenarios_fail_before_any_load_with_their_place() {
     );
     assert!(out.stdout.is_empty(), "nothing is written");
 }
+
+#[test]
+fn an_archived_scenario_runs_without_its_files() {
+    let target = target();
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let yaml = write_scenario(&project);
+    let base = format!("BASE_URL={}", target.url());
+    let tar = dir.path().join("s.tar");
+    let out = stampede(
+        &[
+            "archive",
+            "-O",
+            tar.to_str().unwrap(),
+            yaml.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The scenario and its feeder file are in the archive, not only here.
+    std::fs::remove_dir_all(&project).unwrap();
+    let summary = dir.path().join("from-tar.json");
+    let out = stampede(
+        &[
+            "run",
+            "--quiet",
+            "-e",
+            &base,
+            "--summary-export",
+            summary.to_str().unwrap(),
+            tar.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let native = export(&summary);
+    assert_eq!(native["metrics"]["http_reqs"]["count"], 22, "{native}");
+    assert_eq!(native["metrics"]["iterations"]["count"], 10);
+    assert_eq!(check(&native, "login: status is 200"), (2, 0), "{stderr}");
+    assert_eq!(check(&native, "products_list: json.items exists"), (10, 0));
+}

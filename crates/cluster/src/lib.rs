@@ -12,10 +12,11 @@
 pub mod protocol;
 pub mod redis;
 pub mod runner;
+pub mod targets;
 pub mod transport;
 
 pub use self::redis::{RedisTransport, RedisTransportConfig, Worker, WorkerConfig, WorkerExit};
-pub use protocol::{Control, Progress, SegmentEvent, SegmentJob};
+pub use protocol::{Control, Progress, SegmentEvent, SegmentJob, StaticTarget};
 pub use runner::{run_segment, RunnerHooks, Summarizer};
 pub use transport::{
     Fleet, FleetFuture, LocalTransport, SegmentHandle, Transport, TransportError,

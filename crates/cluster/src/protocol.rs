@@ -22,6 +22,15 @@ pub struct SegmentJob {
     pub entry: String,
     /// The script and the files it imports or opens, by relative path.
     pub files: BTreeMap<String, String>,
+    /// A k6 archive (the tar `stampede archive` writes) to run instead of
+    /// `files`: its modules and files, binary ones included, are read from
+    /// it only. Base64 in JSON.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "base64_bytes"
+    )]
+    pub archive: Option<Vec<u8>>,
     /// Stored default options (k6 JSON options): the lower layer, like a
     /// `--config` file.
     #[serde(default)]
@@ -96,6 +105,39 @@ pub struct SummarySettings {
     pub handle_summary: bool,
 }
 
+/// A literal URL of a script and the address it connects to (an IP
+/// literal, or a name the `hosts` option maps): known before any request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticTarget {
+    /// The URL as written (up to its host and port).
+    pub url: String,
+    /// The file that names it.
+    pub file: String,
+    /// The IP address it connects to.
+    pub ip: std::net::IpAddr,
+}
+
+/// Serde for optional bytes as a base64 string.
+mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_str(&B64.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| B64.decode(t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 /// Live totals of a segment, sent about once per second.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
@@ -127,6 +169,10 @@ pub enum SegmentEvent {
         /// How the controller judges and summarizes the run.
         #[serde(default)]
         settings: SummarySettings,
+        /// Where the script's literal URLs lead, as far as that is known
+        /// without DNS, for the controller's allow-list.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        targets: Vec<StaticTarget>,
     },
     /// The VUs are initialized; the segment waits for [`Control::Start`]
     /// (only with [`SegmentJob::start_gate`]).
@@ -233,6 +279,10 @@ impl SegmentEvent {
 mod tests {
     use super::*;
 
+    fn job_line(job: &SegmentJob) -> String {
+        serde_json::to_string(job).unwrap()
+    }
+
     #[test]
     fn events_round_trip_as_lines() {
         let events = vec![
@@ -280,6 +330,15 @@ mod tests {
         let ok = r#"{"run_id":"r","entry":"s.js","files":{"s.js":"x"}}"#;
         let job: SegmentJob = serde_json::from_str(ok).unwrap();
         assert!(!job.validate_only);
+        assert!(job.archive.is_none());
+        assert!(!job_line(&job).contains("archive"), "absent, not null");
+        let with = SegmentJob {
+            archive: Some(vec![0, 159, 255, b'\n']),
+            ..job
+        };
+        let back: SegmentJob = serde_json::from_str(&job_line(&with)).unwrap();
+        assert_eq!(back.archive, with.archive, "binary bytes survive");
+        assert!(job_line(&with).contains(r#""archive":"AJ//Cg==""#));
         let bad = r#"{"run_id":"r","entry":"s.js","files":{},"oops":1}"#;
         assert!(serde_json::from_str::<SegmentJob>(bad).is_err());
     }

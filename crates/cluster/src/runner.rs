@@ -1,5 +1,6 @@
 //! The segment runner: the worker side of the protocol. It unpacks a
-//! [`SegmentJob`]'s files into a private directory, loads the script with
+//! [`SegmentJob`]'s files into a private directory (or reads its k6
+//! archive from memory), loads the script with
 //! the job's options through the engine's own resolver, runs it, and
 //! reports [`SegmentEvent`]s: one wire snapshot per closed interval, live
 //! totals every second, and the final exit code and summary.
@@ -20,11 +21,14 @@ use stampede_config::segment::{ExecutionSegment, ExecutionSegmentSequence};
 use stampede_config::{render_errors, Options};
 use stampede_engine::{Loaded, RunConfig, RunReport, StopReason, SummaryDataFn};
 use stampede_js::log::Logger;
+use stampede_js::Archive;
+use stampede_scenario::Scenario;
 use tokio::sync::mpsc;
 
 use crate::protocol::{
     Control, Progress, SegmentEvent, SegmentJob, SummarySettings, ThresholdWire,
 };
+use crate::targets::static_targets;
 
 /// Renders the end of a run as `stampede run` would.
 pub trait Summarizer: Send {
@@ -116,7 +120,16 @@ fn load(
     snapshots: Option<mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
 ) -> Result<Loaded, (i32, String)> {
     let failed = |exit_code: i32, message: String| (exit_code, message);
-    let script = unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?;
+    let mut cfg = match &job.archive {
+        // An archive runs from memory: nothing is written to the disk.
+        Some(bytes) => {
+            let archive = Archive::from_tar(bytes).map_err(|e| failed(107, e.to_string()))?;
+            RunConfig::for_archive(Arc::new(archive))
+        }
+        None => {
+            RunConfig::for_script(unpack(dir, &job.entry, &job.files).map_err(|m| failed(107, m))?)
+        }
+    };
     let (defaults, mut top) = option_layers(job).map_err(|m| failed(104, m))?;
     if job.start_gate && !job.validate_only {
         // Initialize the VUs, then wait for the common start; the
@@ -124,7 +137,6 @@ fn load(
         top.paused = Some(true);
         top.no_thresholds = Some(true);
     }
-    let mut cfg = RunConfig::for_script(script);
     cfg.config_file = defaults;
     cfg.cli_options = top;
     // The host's environment is not the script's business.
@@ -132,7 +144,18 @@ fn load(
     cfg.logger = hooks.logger.clone();
     cfg.text_summary = hooks.text_summary.clone();
     cfg.snapshots = snapshots;
-    Loaded::load(cfg).map_err(|e| failed(e.exit_code().code(), e.to_string()))
+    // An archive of a declarative scenario (`stampede archive x.yaml`)
+    // runs natively, its feeder files read from the archive.
+    let scenario = cfg.archive.as_deref().and_then(Scenario::from_archive);
+    match scenario {
+        Some(Ok(s)) => Loaded::load_native(cfg, s.program()),
+        Some(Err(errors)) => {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return Err(failed(107, lines.join("\n")));
+        }
+        None => Loaded::load(cfg),
+    }
+    .map_err(|e| failed(e.exit_code().code(), e.to_string()))
 }
 
 /// Runs `job` to its end, reporting through `emit`; `controls` stop or
@@ -175,6 +198,7 @@ pub async fn run_segment(
         max_vus: loaded.plan.max_vus(),
         header: loaded.plan.scenarios_header(),
         settings: settings(&loaded),
+        targets: static_targets(&loaded.archive(), &loaded.plan.http.hosts),
     });
     if job.validate_only {
         return 0;
@@ -410,6 +434,7 @@ mod tests {
             run_id: "r".into(),
             entry: "s.js".into(),
             files: BTreeMap::new(),
+            archive: None,
             defaults: json!({"vus": 2, "duration": "10s"}),
             overrides: json!({"vus": 5}),
             env: BTreeMap::from([("A".to_string(), "1".to_string())]),

@@ -158,18 +158,34 @@ impl Archive {
                 .map_err(|e| bad(format!("bad entry name: {e}")))?
                 .to_string_lossy()
                 .into_owned();
+            check_entry_name(&path).map_err(bad)?;
             let kind = entry.header().entry_type();
             if kind.is_dir() {
                 continue;
             }
-            if kind.is_hard_link() || kind.is_symlink() {
+            if kind.is_symlink() {
+                return Err(bad(format!(
+                    "{path} is a symbolic link: archives may not contain links"
+                )));
+            }
+            if kind.is_hard_link() {
                 let target = entry
                     .link_name()
                     .map_err(|e| bad(format!("bad link in {path}: {e}")))?
                     .map(|t| t.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                // k6 links the entry script's `file/…` entry to `data`;
+                // any other link could point outside the archive.
+                if target.trim_start_matches("./") != "data" {
+                    return Err(bad(format!(
+                        "{path} links to {target:?}: archives may only link the entry script to `data`"
+                    )));
+                }
                 links.push((path, target));
                 continue;
+            }
+            if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+                return Err(bad(format!("{path} is a device or pipe, not a file")));
             }
             if !kind.is_file() {
                 continue;
@@ -253,6 +269,13 @@ impl Archive {
         self.main_source.clone()
     }
 
+    /// The archive with its entry script's source replaced (an edit of the
+    /// script that keeps its modules and files).
+    pub fn with_main_source(mut self, source: Arc<str>) -> Self {
+        self.main_source = source;
+        self
+    }
+
     /// A file or module by module name (absolute path or URL).
     pub fn file(&self, name: &str) -> Option<FileData> {
         self.files.get(name).cloned()
@@ -325,6 +348,21 @@ fn module_name(path: &str) -> Option<String> {
         return safe_path(&format!("/{rest}")).map(|p| format!("https:/{p}"));
     }
     None
+}
+
+/// Refuses a tar entry name that is absolute or climbs out with `..` (a
+/// path an unpacking tool would write outside its directory).
+fn check_entry_name(path: &str) -> Result<(), String> {
+    if path.starts_with('/') || path.starts_with('\\') {
+        return Err(format!("{path:?} is an absolute path"));
+    }
+    if path.split(['/', '\\']).any(|s| s == "..") {
+        return Err(format!("{path:?} climbs out of the archive with `..`"));
+    }
+    if path.contains('\0') {
+        return Err(format!("{path:?} contains a NUL byte"));
+    }
+    Ok(())
 }
 
 /// `path` if it is absolute and has no `.` or `..` components.
@@ -409,6 +447,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("metadata.json is not valid"), "{e}");
+    }
+
+    /// A tar entry written by hand, as a hostile client could (the tar
+    /// crate's builder refuses such names).
+    fn raw(out: &mut Vec<u8>, name: &str, kind: tar::EntryType, link: &str, data: &[u8]) {
+        let mut h = tar::Header::new_ustar();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+
+    fn hostile(name: &str, kind: tar::EntryType, link: &str) -> String {
+        let good = sample().to_tar();
+        // The sample without its two zero end blocks, then the bad entry.
+        let mut bytes = good[..good.len() - 1024].to_vec();
+        raw(&mut bytes, name, kind, link, b"x");
+        bytes.extend_from_slice(&[0; 1024]);
+        Archive::from_tar(&bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn refuses_escaping_names_links_and_devices() {
+        use tar::EntryType as T;
+        let e = hostile("/etc/cron.d/x", T::Regular, "");
+        assert!(e.contains("absolute path"), "{e}");
+        let e = hostile("file/../../x.js", T::Regular, "");
+        assert!(e.contains("climbs out"), "{e}");
+        let e = hostile("file/t/evil.js", T::Symlink, "/etc/passwd");
+        assert!(e.contains("symbolic link"), "{e}");
+        let e = hostile("file/t/evil.js", T::Link, "/etc/passwd");
+        assert!(e.contains("may only link the entry script"), "{e}");
+        let e = hostile("file/t/dev", T::Char, "");
+        assert!(e.contains("device"), "{e}");
+        // k6's own layout (a hard link to `data`) is fine.
+        let mut ok = sample().to_tar();
+        ok.truncate(ok.len() - 1024);
+        raw(&mut ok, "file/t/copy.js", T::Link, "data", b"");
+        ok.extend_from_slice(&[0; 1024]);
+        let a = Archive::from_tar(&ok).unwrap();
+        assert_eq!(&*a.file("/t/copy.js").unwrap(), a.main_source().as_bytes());
     }
 
     #[test]

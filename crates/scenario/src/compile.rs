@@ -140,8 +140,18 @@ impl Problems<'_> {
     }
 }
 
-/// Compiles a parsed file; `src` is its text (for positions).
-pub fn compile(file: ScenarioFile, src: &str, path: &Path) -> Result<Compiled, Vec<Diagnostic>> {
+/// Reads a file the scenario names (a feeder, an upload) by its full path:
+/// the disk, or a k6 archive's files.
+pub type ReadFile<'a> = &'a dyn Fn(&Path) -> std::io::Result<Vec<u8>>;
+
+/// Compiles a parsed file; `src` is its text (for positions), `read` reads
+/// the files it names.
+pub fn compile(
+    file: ScenarioFile,
+    src: &str,
+    path: &Path,
+    read: ReadFile<'_>,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let loc = Locator::new(src, &path.display().to_string());
     let mut p = Problems {
         loc: &loc,
@@ -166,7 +176,10 @@ pub fn compile(file: ScenarioFile, src: &str, path: &Path) -> Result<Compiled, V
             }
         };
         let full = dir.join(rel);
-        let text = match std::fs::read_to_string(&full) {
+        let text = match read(&full).and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        }) {
             Ok(t) => t,
             Err(e) => {
                 p.add(
@@ -248,6 +261,7 @@ pub fn compile(file: ScenarioFile, src: &str, path: &Path) -> Result<Compiled, V
             extracted: &extracted,
             feeders: &feeders,
             dir: &dir,
+            read,
         };
         let req = request(
             spec,
@@ -447,6 +461,7 @@ struct ReqCtx<'a, 'b> {
     extracted: &'a HashMap<&'a str, Vec<usize>>,
     feeders: &'a BTreeMap<String, Arc<FeederData>>,
     dir: &'a Path,
+    read: ReadFile<'a>,
 }
 
 impl ReqCtx<'_, '_> {
@@ -607,7 +622,7 @@ fn request(
                     filename,
                 } => {
                     let full = c.dir.join(f);
-                    let data = match std::fs::read(&full) {
+                    let data = match (c.read)(&full) {
                         Ok(d) => bytes::Bytes::from(d),
                         Err(e) => {
                             c.p.add(

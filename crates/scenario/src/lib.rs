@@ -39,15 +39,25 @@ mod template;
 mod types;
 mod vu;
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use compile::{Compiled, Diagnostic};
+use stampede_js::{Archive, FileData};
+
+pub use compile::{Compiled, Diagnostic, ReadFile};
 pub use format::{schema, ScenarioFile};
 
 /// A loaded, validated scenario.
 pub struct Scenario {
     compiled: Arc<Compiled>,
+    /// Its text.
+    source: Arc<str>,
+    /// Where it was read from (its files are relative to it).
+    path: PathBuf,
+    /// The files it named (feeders, uploads), by full path, as read.
+    files: BTreeMap<PathBuf, Vec<u8>>,
 }
 
 /// Whether `path` names a scenario file rather than a script
@@ -79,6 +89,18 @@ impl Scenario {
     /// Validates a scenario's text; `path` places its errors and its
     /// relative files. JSON when the path ends in `.json`, else YAML.
     pub fn parse(src: &str, path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        Self::parse_with(src, path, &|p| std::fs::read(p))
+    }
+
+    /// [`Scenario::parse`], reading the files the scenario names with
+    /// `read` (e.g. from an archive) instead of the disk.
+    pub fn parse_with(src: &str, path: &Path, read: ReadFile<'_>) -> Result<Self, Vec<Diagnostic>> {
+        let files = RefCell::new(BTreeMap::new());
+        let recording = |p: &Path| {
+            let data = read(p)?;
+            files.borrow_mut().insert(p.to_path_buf(), data.clone());
+            Ok(data)
+        };
         let file_name = path.display().to_string();
         let is_json = path
             .extension()
@@ -102,10 +124,46 @@ impl Scenario {
                 message,
             }]
         })?;
-        let compiled = compile::compile(file, src, path)?;
+        let compiled = compile::compile(file, src, path, &recording)?;
         Ok(Self {
             compiled: Arc::new(compiled),
+            source: src.into(),
+            path: path.to_path_buf(),
+            files: files.into_inner(),
         })
+    }
+
+    /// The scenario of a k6 archive whose entry is a scenario file (by its
+    /// extension, as [`is_scenario_path`]), its files read from the archive
+    /// only; `None` for a script archive.
+    pub fn from_archive(archive: &Archive) -> Option<Result<Self, Vec<Diagnostic>>> {
+        let main = Path::new(archive.main());
+        if !is_scenario_path(main) {
+            return None;
+        }
+        let read = |p: &Path| {
+            lexical_absolute(p)
+                .to_str()
+                .and_then(|name| archive.file(name))
+                .map(|d| d.to_vec())
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "not in the archive")
+                })
+        };
+        Some(Self::parse_with(&archive.main_source(), main, &read))
+    }
+
+    /// A k6 archive of the scenario: its text as the entry and every file
+    /// it named, so that it runs without the originals ([`Self::from_archive`]).
+    /// `options` and `env` go to `metadata.json`.
+    pub fn to_archive(&self, options: serde_json::Value, env: BTreeMap<String, String>) -> Archive {
+        let abs = |p: &Path| lexical_absolute(p).to_string_lossy().into_owned();
+        let files = self
+            .files
+            .iter()
+            .map(|(p, d)| (abs(p), FileData::from(&d[..])))
+            .collect();
+        Archive::from_files(&abs(&self.path), self.source.clone(), files, options, env)
     }
 
     /// The native program the engine runs.
@@ -129,6 +187,24 @@ impl Scenario {
     pub fn compiled(&self) -> &Compiled {
         &self.compiled
     }
+}
+
+/// `p` made absolute (against the current directory) with its `.` and `..`
+/// components resolved by name, as archive file names are written.
+fn lexical_absolute(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Drops the parsers' own " at line L column C" (the diagnostic says it).

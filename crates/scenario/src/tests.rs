@@ -263,3 +263,50 @@ fn examples_are_valid() {
         }
     }
 }
+
+#[test]
+fn an_archive_holds_the_scenario_and_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let yaml = dir.path().join("plan/s.yaml");
+    std::fs::create_dir_all(yaml.parent().unwrap()).unwrap();
+    let src = "\
+base_url: http://127.0.0.1:1
+load: { executor: shared-iterations, vus: 1, iterations: 1 }
+feeders:
+  users: { csv: ../data/users.csv }
+requests:
+  - name: a
+    GET: /u/{{users.email}}
+";
+    std::fs::write(&yaml, src).unwrap();
+    std::fs::write(dir.path().join("data/users.csv"), "email\na@b\n").unwrap();
+    let s = Scenario::load(&yaml).unwrap();
+    let tar = s
+        .to_archive(serde_json::json!({}), Default::default())
+        .to_tar();
+    // The originals are gone: the archive alone is enough.
+    drop(dir);
+    let archive = Archive::from_tar(&tar).unwrap();
+    assert!(
+        archive.main().ends_with("/plan/s.yaml"),
+        "{}",
+        archive.main()
+    );
+    assert!(
+        archive.file_names().any(|n| n.ends_with("/data/users.csv")),
+        "{:?}",
+        archive.file_names().collect::<Vec<_>>()
+    );
+    let back = Scenario::from_archive(&archive).unwrap().unwrap();
+    assert_eq!(back.compiled().feeders["users"].rows.len(), 1);
+    // A script archive is not a scenario.
+    let js = Archive::from_files(
+        "/p/s.js",
+        "export default function () {}".into(),
+        Default::default(),
+        serde_json::json!({}),
+        Default::default(),
+    );
+    assert!(Scenario::from_archive(&js).is_none());
+}

@@ -8,10 +8,21 @@
 //! top options layer of every run, above anything the script or request
 //! sets, so a script cannot lift it. A blocked request fails with k6's
 //! "IP (…) is in a blacklisted range (…)" error and never leaves the host.
+//!
+//! Before that, a run whose targets are known up front is refused whole
+//! ([`check_targets`], a 403 before the run is created): the segment that
+//! validates the script reports the literal URLs of its script files whose
+//! address is known without DNS (IP literals, names the `hosts` option
+//! maps; see `stampede_cluster::targets`). URLs built at run time and names
+//! only DNS resolves are left to the connection-time check above.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use serde_json::json;
+use stampede_cluster::StaticTarget;
 use stampede_config::options::IpNet;
+
+use crate::error::AppError;
 
 /// The default: IPv4 and IPv6 loopback.
 pub const DEFAULT_ALLOWED: [&str; 2] = ["127.0.0.0/8", "::1/128"];
@@ -94,6 +105,35 @@ pub fn blocked_ranges(allowed: &[IpNet]) -> Vec<String> {
     out
 }
 
+/// Refuses `targets` that lead into `blocked` (the ranges of
+/// [`blocked_ranges`]): 403 `target_not_allowed`, naming each URL, its file
+/// and address.
+pub fn check_targets(blocked: &[String], targets: &[StaticTarget]) -> Result<(), AppError> {
+    let nets: Vec<IpNet> = blocked.iter().filter_map(|b| b.parse().ok()).collect();
+    let refused: Vec<&StaticTarget> = targets
+        .iter()
+        .filter(|t| nets.iter().any(|n| n.contains(t.ip)))
+        .collect();
+    let Some(first) = refused.first() else {
+        return Ok(());
+    };
+    let more = match refused.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Err(AppError::forbidden(format!(
+        "the script targets {} ({}, in {}), outside this server's allowed targets (--allow-target){more}",
+        first.url, first.ip, first.file
+    ))
+    .with_code("target_not_allowed")
+    .with_details(
+        refused
+            .iter()
+            .map(|t| json!({"url": t.url, "ip": t.ip.to_string(), "file": t.file}))
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +173,38 @@ mod tests {
             assert!(is_blocked(&list, bad), "{bad}");
         }
         assert!(list.len() <= 32 + 128, "{}", list.len());
+    }
+
+    #[test]
+    fn known_targets_outside_the_list_are_refused() {
+        let allowed: Vec<String> = DEFAULT_ALLOWED.map(String::from).to_vec();
+        let blocked = blocked_ranges(&parse(&allowed).unwrap());
+        let t = |url: &str, ip: &str| StaticTarget {
+            url: url.into(),
+            file: "/p/s.js".into(),
+            ip: ip.parse().unwrap(),
+        };
+        assert!(check_targets(&blocked, &[t("http://127.0.0.1:8080", "127.0.0.1")]).is_ok());
+        let e = check_targets(
+            &blocked,
+            &[
+                t("http://127.0.0.1", "127.0.0.1"),
+                t("http://api.internal", "10.0.0.5"),
+                t("https://[2001:db8::1]", "2001:db8::1"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::FORBIDDEN);
+        assert_eq!(e.code, "target_not_allowed");
+        assert!(
+            e.message
+                .contains("http://api.internal (10.0.0.5, in /p/s.js)")
+                && e.message.contains("and 1 more"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.details.len(), 2);
+        assert!(check_targets(&[], &[t("http://10.0.0.5", "10.0.0.5")]).is_ok());
     }
 
     #[test]

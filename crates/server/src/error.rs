@@ -87,6 +87,12 @@ impl AppError {
         )
     }
 
+    /// Replaces the machine-readable code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     /// Adds detail items.
     pub fn with_details(mut self, details: Vec<Value>) -> Self {
         self.details = details;

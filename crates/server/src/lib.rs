@@ -23,6 +23,7 @@ pub mod schedules;
 pub mod state;
 pub mod supervise;
 pub mod tls;
+pub mod upload;
 pub mod verdict;
 
 use std::collections::BTreeMap;

@@ -278,8 +278,12 @@ impl Orchestrator {
                 max_vus,
                 max_duration_s,
                 settings,
+                targets,
                 ..
-            })) => Ok((max_vus, max_duration_s, settings)),
+            })) => {
+                crate::allow::check_targets(&self.blocked_targets, &targets)?;
+                Ok((max_vus, max_duration_s, settings))
+            }
             Ok(Some(SegmentEvent::Failed { exit_code, message })) => Err(match exit_code {
                 104 => AppError::unprocessable("invalid_options", message),
                 107 => AppError::unprocessable("script_error", message),
@@ -347,12 +351,18 @@ impl Orchestrator {
         }
         let mut overrides = req.overrides()?;
         self.enforce_allow_list(&mut overrides);
-        let files = scenario_files(&scenario.content.archive)
-            .map_err(|e| AppError::unprocessable("invalid_archive", e))?;
+        // A k6 archive runs as it is; otherwise the stored text files.
+        let archive = scenario.content.k6_archive.clone();
+        let files = match archive {
+            Some(_) => BTreeMap::new(),
+            None => scenario_files(&scenario.content.archive)
+                .map_err(|e| AppError::unprocessable("invalid_archive", e))?,
+        };
         let mut job = SegmentJob {
             run_id: String::new(),
             entry: scenario.content.entry.clone(),
             files,
+            archive,
             defaults: scenario.content.options.clone(),
             overrides: overrides.clone(),
             env: req.env.clone().unwrap_or_default(),

@@ -154,6 +154,7 @@ mod tests {
                     archive: b"{}".to_vec(),
                     entry: "script.js".into(),
                     options: json!({}),
+                    k6_archive: None,
                 },
             })
             .await

@@ -167,6 +167,7 @@ async fn main() -> Result<(), StoreError> {
                 archive: b"export default function () {}".to_vec(),
                 entry: "script.js".into(),
                 options: json!({}),
+                k6_archive: None,
             },
         })
         .await?;

@@ -85,6 +85,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         include_str!("../migrations/sqlite/0002_alerts_schedules.sql"),
     ),
     (
+        3,
+        "scenario_archives",
+        include_str!("../migrations/sqlite/0003_scenario_archives.sql"),
+    ),
+    (
         8,
         "leader_fence",
         include_str!("../migrations/sqlite/0008_leader_fence.sql"),
@@ -101,6 +106,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         2,
         "alerts_schedules",
         include_str!("../migrations/postgres/0002_alerts_schedules.sql"),
+    ),
+    (
+        3,
+        "scenario_archives",
+        include_str!("../migrations/postgres/0003_scenario_archives.sql"),
     ),
     (
         8,

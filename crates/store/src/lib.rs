@@ -37,6 +37,7 @@
 //!             archive: b"export default function () {}".to_vec(),
 //!             entry: "script.js".into(),
 //!             options: json!({"vus": 5}),
+//!             k6_archive: None,
 //!         },
 //!     })
 //!     .await?;

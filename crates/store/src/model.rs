@@ -325,6 +325,11 @@ pub struct ScenarioContent {
     pub archive: Vec<u8>,
     /// The entry file's name inside the archive.
     pub entry: String,
+    /// A k6 archive (tar) that runs of this version execute instead of
+    /// `archive`'s files, which then hold the entry script for the editor.
+    /// Not serialized: fetch it explicitly.
+    #[serde(skip)]
+    pub k6_archive: Option<Vec<u8>>,
     /// Default options (k6 options JSON), overridden by a start request.
     pub options: Value,
 }
@@ -377,6 +382,9 @@ pub struct ScenarioUpdate {
     pub archive: Option<Vec<u8>>,
     /// New entry name.
     pub entry: Option<String>,
+    /// New k6 archive: `Some(None)` removes it (the files are the script
+    /// again), `None` keeps it.
+    pub k6_archive: Option<Option<Vec<u8>>>,
     /// New default options.
     pub options: Option<Value>,
 }

@@ -43,6 +43,7 @@ fn content_from_row(row: &AnyRow) -> Result<ScenarioContent> {
         archive: col(row, "archive")?,
         entry: col(row, "entry")?,
         options: json_col(row, "options")?,
+        k6_archive: col(row, "k6_archive")?,
     })
 }
 
@@ -65,8 +66,9 @@ fn check_content(
     archive: Option<&[u8]>,
     entry: Option<&str>,
     options: Option<&serde_json::Value>,
+    k6_archive: Option<&[u8]>,
 ) -> Result<()> {
-    if let Some(a) = archive {
+    for a in archive.into_iter().chain(k6_archive) {
         if a.is_empty() || a.len() > MAX_ARCHIVE_BYTES {
             return Err(StoreError::Invalid(format!(
                 "the script archive must have 1 byte to {} MiB",
@@ -122,7 +124,12 @@ impl Store {
         }
         let tags = clean_tags(&new.tags)?;
         let c = &new.content;
-        check_content(Some(&c.archive), Some(&c.entry), Some(&c.options))?;
+        check_content(
+            Some(&c.archive),
+            Some(&c.entry),
+            Some(&c.options),
+            c.k6_archive.as_deref(),
+        )?;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
@@ -142,8 +149,8 @@ impl Store {
         })?;
         let id = ScenarioId(id);
         sqlx::query(
-            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at) \
-             VALUES ($1, 1, $2, $3, $4, $5, $6)",
+            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, k6_archive) \
+             VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.0)
         .bind(&c.archive)
@@ -151,6 +158,7 @@ impl Store {
         .bind(to_json(&c.options))
         .bind(new.owner_id.0)
         .bind(now)
+        .bind(c.k6_archive.as_deref())
         .execute(&mut *tx)
         .await?;
         write_tags(&mut tx, id, &tags).await?;
@@ -161,7 +169,7 @@ impl Store {
     /// The scenario `id` with its current content (`NotFound` once deleted).
     pub async fn scenario(&self, id: ScenarioId) -> Result<Scenario> {
         let row = sqlx::query(&format!(
-            "SELECT {SUMMARY_COLUMNS}, v.archive, v.entry, v.options FROM scenarios s \
+            "SELECT {SUMMARY_COLUMNS}, v.archive, v.entry, v.options, v.k6_archive FROM scenarios s \
              JOIN scenario_versions v ON v.scenario_id = s.id AND v.version = s.version \
              WHERE s.id = $1 AND s.deleted_at IS NULL"
         ))
@@ -218,6 +226,7 @@ impl Store {
             update.archive.as_deref(),
             update.entry.as_deref(),
             update.options.as_ref(),
+            update.k6_archive.as_ref().and_then(|a| a.as_deref()),
         )?;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -240,8 +249,8 @@ impl Store {
         // The new version starts as a copy of the previous one, then takes
         // the replaced parts.
         sqlx::query(
-            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at) \
-             SELECT scenario_id, $2, archive, entry, options, $3, $4 FROM scenario_versions \
+            "INSERT INTO scenario_versions (scenario_id, version, archive, entry, options, created_by, created_at, k6_archive) \
+             SELECT scenario_id, $2, archive, entry, options, $3, $4, k6_archive FROM scenario_versions \
              WHERE scenario_id = $1 AND version = $2 - 1",
         )
         .bind(id.0)
@@ -264,6 +273,16 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(k6_archive) = &update.k6_archive {
+            sqlx::query(
+                "UPDATE scenario_versions SET k6_archive = $3 WHERE scenario_id = $1 AND version = $2",
+            )
+            .bind(id.0)
+            .bind(version)
+            .bind(k6_archive.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(tags) = &tags {
             write_tags(&mut tx, id, tags).await?;
         }
@@ -275,7 +294,7 @@ impl Store {
     /// runs still refer to it).
     pub async fn scenario_version(&self, id: ScenarioId, version: i64) -> Result<ScenarioVersion> {
         let row = sqlx::query(
-            "SELECT scenario_id, version, archive, entry, options, created_by, created_at \
+            "SELECT scenario_id, version, archive, entry, options, created_by, created_at, k6_archive \
              FROM scenario_versions WHERE scenario_id = $1 AND version = $2",
         )
         .bind(id.0)
@@ -307,6 +326,7 @@ impl Store {
                         archive: Vec::new(),
                         entry: col(row, "entry")?,
                         options: json_col(row, "options")?,
+                        k6_archive: None,
                     },
                     created_by: col::<Option<i64>>(row, "created_by")?.map(UserId),
                     created_at: from_ms(col(row, "created_at")?)?,

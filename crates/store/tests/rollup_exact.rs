@@ -38,6 +38,7 @@ async fn rolled_up(
                 archive: b"x".to_vec(),
                 entry: "x.js".into(),
                 options: json!({}),
+                k6_archive: None,
             },
         })
         .await

@@ -343,3 +343,65 @@ fn a_worker_without_redis_stops_and_exits_non_zero() {
     assert_eq!(status.code(), Some(1), "{}", w.log());
     assert!(w.log().contains("Redis unreachable"), "{}", w.log());
 }
+
+#[test]
+fn an_archive_with_a_binary_file_runs_on_redis_workers() {
+    let c = Cluster::start();
+    let _w1 = c.worker("w1", 2);
+    let _w2 = c.worker("w2", 2);
+    c.wait_workers(2);
+    // Packed by the binary, then the sources are deleted: the workers can
+    // only read what the archive holds.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blob.bin"), [0u8, 200, 255, 1]).unwrap();
+    let script = dir.path().join("bin.js");
+    std::fs::write(
+        &script,
+        "import http from 'k6/http';\n\
+         import { check } from 'k6';\n\
+         const b = new Uint8Array(open('./blob.bin', 'b'));\n\
+         export default function () {\n\
+           http.get(`${__ENV.BASE}/get`);\n\
+           check(b, { 'binary intact': (x) => x.length === 4 && x[1] === 200 && x[2] === 255 });\n\
+         }\n",
+    )
+    .unwrap();
+    let tar = dir.path().join("bin.tar");
+    let out = stampede(
+        &[
+            "archive",
+            "-O",
+            tar.to_str().unwrap(),
+            script.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::remove_file(dir.path().join("blob.bin")).unwrap();
+    std::fs::remove_file(&script).unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&tar).unwrap());
+    let (s, v) = c.call(
+        "POST",
+        "/api/v1/scenarios",
+        Some(json!({"name": "archived", "archive": b64})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c.call(
+        "POST",
+        &format!("/api/v1/scenarios/{}/start", v["id"]),
+        Some(json!({"vus": 2, "iterations": 12, "workers": 2, "env": {"BASE": c.target.url()}})),
+    );
+    assert_eq!(s, 202, "{v}");
+    let r = c.wait_final(v["run_id"].as_i64().unwrap());
+    assert_eq!(r["status"], "passed", "{r}");
+    assert_eq!(http_reqs(&r), 12.0, "{r}");
+    let checks = &r["summary"]["metrics"]["checks"];
+    assert_eq!(
+        (&checks["passes"], &checks["fails"]),
+        (&json!(12), &json!(0)),
+        "{r}"
+    );
+    assert_eq!(c.target.requests_served(), 12);
+}

@@ -6,6 +6,7 @@
 //! `kill -9` of the server mid-run followed by a restart.
 
 mod alerts;
+mod archives;
 mod attacks;
 mod harness;
 mod segments;

@@ -1,9 +1,12 @@
 //! Scenarios: CRUD (every save keeps a version) and `start`.
 //!
-//! A scenario is a script (one file, or several by relative path) plus
-//! default options. Creating or changing one loads it with the engine in a
-//! validate-only segment, so a script that does not compile is a 422 with
-//! file:line:col and nothing is stored.
+//! A scenario is a script (one file, several by relative path, or a k6
+//! archive with binary files and remote modules, as `stampede submit`
+//! uploads it) plus default options. Creating or changing one loads it with
+//! the engine in a validate-only segment, so a script that does not compile
+//! is a 422 with file:line:col and nothing is stored. An archive is kept
+//! whole per version; its entry script is also kept as text for the
+//! editor, and a `script` edit replaces it inside the archive.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::orchestrator::StartRequest;
 use crate::state::AppState;
+use crate::upload::Upload;
 use crate::{encode_files, scenario_files};
 
 /// `POST /scenarios` and `PUT /scenarios/{id}`.
@@ -38,23 +42,50 @@ pub struct ScenarioBody {
     /// Several files by relative path, with `entry` naming the script.
     files: Option<BTreeMap<String, String>>,
     entry: Option<String>,
+    /// A k6 archive (tar, base64), as `stampede archive` writes it.
+    archive: Option<String>,
     /// Default options (k6 JSON options).
     options: Option<Value>,
 }
 
-/// A script's files by path, and the entry script's path.
-type Content = (BTreeMap<String, String>, String);
+/// What a body gives a run to execute.
+enum Content {
+    /// Text files by path, and the entry script's path.
+    Files(BTreeMap<String, String>, String),
+    /// A k6 archive (boxed: it is much larger than a file map).
+    Archive(Box<Upload>),
+}
 
-/// The files and entry of a body, if it carries a script.
+/// The content of a body, if it carries a script (exactly one of
+/// `script`, `files` and `archive`).
 fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
-    match (&body.script, &body.files) {
-        (Some(_), Some(_)) => Err(AppError::unprocessable(
+    let given = [
+        body.script.is_some(),
+        body.files.is_some(),
+        body.archive.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(AppError::unprocessable(
             "invalid_body",
-            "give either `script` or `files`, not both",
-        )),
-        (Some(s), None) => {
+            "give one of `script`, `files` and `archive`, not several",
+        ));
+    }
+    if let Some(a) = &body.archive {
+        if body.entry.is_some() {
+            return Err(AppError::unprocessable(
+                "invalid_body",
+                "`entry` does not go with `archive`: the archive names its entry script",
+            ));
+        }
+        return Ok(Some(Content::Archive(Box::new(Upload::decode(a)?))));
+    }
+    match (&body.script, &body.files) {
+        (Some(s), _) => {
             let entry = body.entry.clone().unwrap_or_else(|| "script.js".into());
-            Ok(Some((BTreeMap::from([(entry.clone(), s.clone())]), entry)))
+            Ok(Some(Content::Files(
+                BTreeMap::from([(entry.clone(), s.clone())]),
+                entry,
+            )))
         }
         (None, Some(f)) => {
             let entry = body.entry.clone().ok_or_else(|| {
@@ -66,9 +97,62 @@ fn content_of(body: &ScenarioBody) -> Result<Option<Content>, AppError> {
                     format!("`entry` {entry:?} is not among `files`"),
                 ));
             }
-            Ok(Some((f.clone(), entry)))
+            Ok(Some(Content::Files(f.clone(), entry)))
         }
         (None, None) => Ok(None),
+    }
+}
+
+impl Content {
+    /// The stored form: editor files, entry name, k6 archive.
+    fn stored(&self) -> (Vec<u8>, String, Option<Vec<u8>>) {
+        match self {
+            Content::Files(files, entry) => (encode_files(files), entry.clone(), None),
+            Content::Archive(u) => (
+                encode_files(&u.editor_files()),
+                u.entry_name(),
+                Some(u.bytes.clone()),
+            ),
+        }
+    }
+
+    /// A segment job that runs this content (`validate_only`).
+    fn job(&self, options: &Value) -> SegmentJob {
+        let (entry, files, archive) = match self {
+            Content::Files(files, entry) => (entry.clone(), files.clone(), None),
+            Content::Archive(u) => (
+                u.archive.main().to_string(),
+                BTreeMap::new(),
+                Some(u.bytes.clone()),
+            ),
+        };
+        SegmentJob {
+            run_id: "validate".into(),
+            entry,
+            files,
+            archive,
+            defaults: options.clone(),
+            overrides: Value::Null,
+            env: BTreeMap::new(),
+            segment: None,
+            sequence: None,
+            validate_only: true,
+            start_gate: false,
+            summary_gate: false,
+        }
+    }
+}
+
+/// The stored content of a scenario, as a [`Content`].
+fn current_content(c: &ScenarioContent) -> Result<Content, AppError> {
+    match &c.k6_archive {
+        Some(bytes) => Ok(Content::Archive(Box::new(
+            Upload::check(bytes.clone()).map_err(|e| AppError::internal(e.message))?,
+        ))),
+        None => Ok(Content::Files(
+            scenario_files(&c.archive).map_err(AppError::internal)?,
+            c.entry.clone(),
+        )),
     }
 }
 
@@ -84,26 +168,9 @@ fn check_options(options: &Value) -> Result<(), AppError> {
 
 /// Loads the script with its options (nothing runs but its init code, in a
 /// child process).
-async fn validate(
-    state: &AppState,
-    files: &BTreeMap<String, String>,
-    entry: &str,
-    options: &Value,
-) -> Result<(), AppError> {
+async fn validate(state: &AppState, content: &Content, options: &Value) -> Result<(), AppError> {
     check_options(options)?;
-    let job = SegmentJob {
-        run_id: "validate".into(),
-        entry: entry.to_string(),
-        files: files.clone(),
-        defaults: options.clone(),
-        overrides: Value::Null,
-        env: BTreeMap::new(),
-        segment: None,
-        sequence: None,
-        validate_only: true,
-        start_gate: false,
-        summary_gate: false,
-    };
+    let job = content.job(options);
     state.orchestrator.validate(&job).await.map(|_| ())
 }
 
@@ -129,11 +196,15 @@ pub async fn create(
         .clone()
         .ok_or_else(|| AppError::unprocessable("invalid_body", "missing field `name`"))?;
     check_name(&name)?;
-    let (files, entry) = content_of(&body)?.ok_or_else(|| {
-        AppError::unprocessable("invalid_body", "a scenario needs `script` or `files`")
+    let content = content_of(&body)?.ok_or_else(|| {
+        AppError::unprocessable(
+            "invalid_body",
+            "a scenario needs `script`, `files` or `archive`",
+        )
     })?;
     let options = body.options.clone().unwrap_or(json!({}));
-    validate(&state, &files, &entry, &options).await?;
+    validate(&state, &content, &options).await?;
+    let (archive, entry, k6_archive) = content.stored();
     let scenario = state
         .store
         .create_scenario(&NewScenario {
@@ -142,9 +213,10 @@ pub async fn create(
             description: body.description.unwrap_or_default(),
             tags: body.tags.unwrap_or_default(),
             content: ScenarioContent {
-                archive: encode_files(&files),
+                archive,
                 entry,
                 options,
+                k6_archive,
             },
         })
         .await?;
@@ -198,6 +270,11 @@ pub async fn get(
     let files = scenario_files(&s.content.archive).unwrap_or_default();
     let mut v = serde_json::to_value(&s).map_err(AppError::internal)?;
     v["files"] = json!(files);
+    if let Some(bytes) = &s.content.k6_archive {
+        v["archive"] = Upload::check(bytes.clone())
+            .map(|u| u.describe())
+            .map_err(|e| AppError::internal(e.message))?;
+    }
     Ok(Json(v))
 }
 
@@ -214,19 +291,24 @@ pub async fn update(
     if let Some(n) = &body.name {
         check_name(n)?;
     }
-    let content = content_of(&body)?;
-    let (files, entry) = match &content {
-        Some((f, e)) => (f.clone(), e.clone()),
-        None => (
-            scenario_files(&current.content.archive).map_err(AppError::internal)?,
-            current.content.entry.clone(),
-        ),
-    };
+    let mut content = content_of(&body)?;
+    if let (Some(script), Some(_)) = (&body.script, &current.content.k6_archive) {
+        // A script edit of an archived scenario (the editor shows its entry
+        // script) keeps the archive's modules and files.
+        if let Content::Archive(archived) = current_content(&current.content)? {
+            let archive = archived.archive.with_main_source(script.as_str().into());
+            content = Some(Content::Archive(Box::new(Upload::check(archive.to_tar())?)));
+        }
+    }
     let options = body
         .options
         .clone()
         .unwrap_or_else(|| current.content.options.clone());
-    validate(&state, &files, &entry, &options).await?;
+    match &content {
+        Some(c) => validate(&state, c, &options).await?,
+        None => validate(&state, &current_content(&current.content)?, &options).await?,
+    }
+    let stored = content.as_ref().map(Content::stored);
     let scenario = state
         .store
         .update_scenario(
@@ -236,9 +318,10 @@ pub async fn update(
                 name: body.name,
                 description: body.description,
                 tags: body.tags,
-                archive: content.as_ref().map(|(f, _)| encode_files(f)),
-                entry: content.map(|(_, e)| e),
+                archive: stored.as_ref().map(|(a, _, _)| a.clone()),
+                entry: stored.as_ref().map(|(_, e, _)| e.clone()),
                 options: body.options,
+                k6_archive: stored.map(|(_, _, k)| k),
             },
         )
         .await?;

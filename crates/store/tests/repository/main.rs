@@ -34,6 +34,7 @@ pub(crate) fn content(script: &str) -> ScenarioContent {
         archive: script.as_bytes().to_vec(),
         entry: "script.js".into(),
         options: json!({"vus": 1}),
+        k6_archive: None,
     }
 }
 
@@ -108,6 +109,7 @@ macro_rules! all_cases {
             users,
             tokens,
             scenarios,
+            scenario_archives,
             runs,
             interrupted,
             intervals,

@@ -6,6 +6,53 @@ use crate::*;
 use serde_json::json;
 use stampede_store::*;
 
+/// A k6 archive (binary bytes) is kept per version next to the editor's
+/// text, carried over by saves that do not replace it, and dropped by one
+/// that says so.
+pub(crate) async fn scenario_archives(store: &Store) {
+    let u = store
+        .create_user(&new_user("archiver", Role::Editor))
+        .await
+        .unwrap();
+    let tar: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let mut new = new_scenario(u.id, "archived", &[]);
+    new.content.k6_archive = Some(tar.clone());
+    let s = store.create_scenario(&new).await.unwrap();
+    assert_eq!(s.content.k6_archive.as_deref(), Some(&tar[..]));
+    assert_eq!(s.content.archive, b"// archived", "the editor's text");
+    let v2 = store
+        .update_scenario(
+            s.id,
+            &ScenarioUpdate {
+                options: Some(json!({"vus": 2})),
+                ..ScenarioUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.content.k6_archive.as_deref(), Some(&tar[..]), "kept");
+    let v3 = store
+        .update_scenario(
+            s.id,
+            &ScenarioUpdate {
+                archive: Some(b"// plain".to_vec()),
+                k6_archive: Some(None),
+                ..ScenarioUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(v3.content.k6_archive, None, "dropped");
+    let v1 = store.scenario_version(s.id, 1).await.unwrap();
+    assert_eq!(v1.content.k6_archive.as_deref(), Some(&tar[..]));
+    let mut empty = new_scenario(u.id, "empty archive", &[]);
+    empty.content.k6_archive = Some(Vec::new());
+    assert!(matches!(
+        store.create_scenario(&empty).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
 pub(crate) async fn scenarios(store: &Store) {
     let u = store
         .create_user(&new_user("writer", Role::Editor))
