@@ -115,7 +115,9 @@ pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
     // data is known before any part starts.
     let mut setup_json: Option<Arc<str>> = None;
     let mut setup_data = None;
-    let shared_setup = match shared_setup {
+    // Where setup()'s data comes from after the pause: `None` when it is
+    // already known (it ran here, before the pause).
+    let setup_after_pause = match shared_setup {
         Some(SharedSetup::Run(report)) => {
             if wants_setup {
                 match run_setup(plan, l.stats, &vu0).await {
@@ -126,7 +128,8 @@ pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
             report(setup_data.clone());
             None
         }
-        other => other,
+        Some(SharedSetup::Receive(rx)) => Some(Some(rx)),
+        None => Some(None),
     };
 
     // A test started paused waits here, VUs initialized, until resumed.
@@ -143,9 +146,9 @@ pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
         }
     }
 
-    match shared_setup {
+    match setup_after_pause {
         // Another part ran setup(): its data arrives with the start.
-        Some(SharedSetup::Receive(rx)) => {
+        Some(Some(rx)) => {
             let data = tokio::select! {
                 d = rx => d.ok().flatten(),
                 _ = l.stopper.stopped() => None,
@@ -153,8 +156,10 @@ pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
             setup_data = data.as_deref().and_then(|j| serde_json::from_str(j).ok());
             setup_json = data.map(Arc::from);
         }
-        Some(SharedSetup::Run(_)) => {}
-        None => {
+        // It ran here already.
+        None => {}
+        // A whole test: setup() runs after the pause, as in `k6 run`.
+        Some(None) => {
             if wants_setup {
                 match run_setup(plan, l.stats, &vu0).await {
                     Ok((json, data)) => (setup_json, setup_data) = (json, data),

@@ -77,9 +77,12 @@ fn the_part_that_runs_setup_hands_its_data_out() {
     let seen = Arc::new(Mutex::new(None));
     let seen_w = seen.clone();
     let r = run(
+        // A second setup() call in VU 0 would return `calls: 2`.
         "export const options = { iterations: 2 };\n\
-         export function setup() { return { token: 'abc' }; }\n\
-         export default function (d) { if (d.token !== 'abc') throw new Error('no data'); }\n",
+         let calls = 0;\n\
+         export function setup() { calls++; return { token: 'abc', calls }; }\n\
+         export default function (d) { if (d.token !== 'abc' || d.calls !== 1) throw new Error('bad data'); }\n\
+         export function teardown(d) { if (d.calls !== 1) throw new Error('setup ran twice'); }\n",
         Part {
             setup: SharedSetup::Run(Box::new(move |d| *seen_w.lock().unwrap() = Some(d))),
             teardown: true,
@@ -88,9 +91,10 @@ fn the_part_that_runs_setup_hands_its_data_out() {
         },
     );
     assert_eq!(r.exit_code, ExitCode::Ok, "{:?}", r.error);
+    assert_eq!(count(&r, "iterations"), 2);
     assert_eq!(
         seen.lock().unwrap().clone(),
-        Some(Some(serde_json::json!({"token": "abc"})))
+        Some(Some(serde_json::json!({"token": "abc", "calls": 1})))
     );
 }
 
