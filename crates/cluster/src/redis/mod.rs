@@ -184,7 +184,10 @@ mod tests {
     #[test]
     fn every_control_kind_has_its_own_field() {
         let all = [
-            Control::Start { at_unix_ms: 1 },
+            Control::Start {
+                at_unix_ms: 1,
+                setup_data: None,
+            },
             Control::Summary {
                 data: serde_json::json!({"metrics": {}}),
             },

@@ -103,6 +103,8 @@ async fn validate(
         validate_only: true,
         start_gate: false,
         summary_gate: false,
+        share: None,
+        resume: None,
     };
     state.orchestrator.validate(&job).await.map(|_| ())
 }
