@@ -156,17 +156,13 @@ pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
             setup_data = data.as_deref().and_then(|j| serde_json::from_str(j).ok());
             setup_json = data.map(Arc::from);
         }
-        // It ran here already.
-        None => {}
         // A whole test: setup() runs after the pause, as in `k6 run`.
-        Some(None) => {
-            if wants_setup {
-                match run_setup(plan, l.stats, &vu0).await {
-                    Ok((json, data)) => (setup_json, setup_data) = (json, data),
-                    Err((code, msg)) => return LifecycleOutcome::failed(code, msg, Some(vu0)),
-                }
-            }
-        }
+        Some(None) if wants_setup => match run_setup(plan, l.stats, &vu0).await {
+            Ok((json, data)) => (setup_json, setup_data) = (json, data),
+            Err((code, msg)) => return LifecycleOutcome::failed(code, msg, Some(vu0)),
+        },
+        // No setup(), or it ran here already (before the pause).
+        Some(None) | None => {}
     }
 
     // The scenarios, each from its start time; a resumed part from where

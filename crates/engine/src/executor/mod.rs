@@ -9,7 +9,7 @@ mod iterations;
 mod ramping_vus;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -158,7 +158,6 @@ pub(crate) struct Crew {
     active: Vec<(VuHandle, Arc<AtomicBool>)>,
     /// VUs released (ramp-down) but not yet returned: id -> release time.
     releasing: HashMap<u64, Instant>,
-    next_index: AtomicU64,
     progress: Arc<ScenarioProgress>,
 }
 
@@ -174,6 +173,10 @@ impl Crew {
             gate,
             ctx.setup_data.clone(),
             ctx.min_iteration_duration,
+            crate::vu_task::IterationNumbers::new(
+                plan.executor.iteration_tuple(&ctx.tuple).as_ref(),
+                plan.resume.done,
+            ),
         );
         progress.attach(run.clone());
         let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -184,7 +187,6 @@ impl Crew {
             done_rx,
             active: Vec::new(),
             releasing: HashMap::new(),
-            next_index: AtomicU64::new(0),
             progress: progress.clone(),
         }
     }
@@ -198,10 +200,8 @@ impl Crew {
     pub fn activate(&mut self, vu: VuHandle) {
         vu.interrupt.reset();
         let release = Arc::new(AtomicBool::new(false));
-        let index = self.next_index.fetch_add(1, Ordering::Relaxed);
         let sent = vu.send(VuCmd::Run {
             run: self.run.clone(),
-            index,
             release: release.clone(),
             done: self.done_tx.clone(),
         });
