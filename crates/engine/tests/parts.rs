@@ -157,3 +157,24 @@ fn a_resumed_iterations_part_runs_what_is_left() {
         assert_eq!(count(&r, "iterations"), planned - 3, "{executor}");
     }
 }
+
+#[test]
+fn a_part_resumed_after_the_arrival_rate_scenario_s_end_issues_nothing() {
+    let r = run(
+        "export const options = { scenarios: { car: { executor: 'constant-arrival-rate', \
+         rate: 10, timeUnit: '1s', duration: '2s', preAllocatedVUs: 5 } } };\n\
+         export default function () {}\n",
+        Part {
+            setup: received(None),
+            teardown: true,
+            handle_summary: true,
+            resume: Some(ResumeAt {
+                test_start: SystemTime::now() - Duration::from_secs(5),
+                done_iterations: BTreeMap::from([("car".to_string(), 4)]),
+            }),
+        },
+    );
+    assert_eq!(r.exit_code, ExitCode::Ok, "{:?}", r.error);
+    assert_eq!(count(&r, "iterations"), 0);
+    assert_eq!(count(&r, "dropped_iterations"), 0);
+}

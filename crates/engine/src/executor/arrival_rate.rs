@@ -44,7 +44,10 @@ pub(super) async fn run(
         .unwrap_or_else(Instant::now);
     let mut initializing = tokio::task::JoinSet::new();
     let mut warned = false;
-    'schedule: for (number, offset) in (0_u64..).zip(schedule) {
+    // A part resumed after the scenario's end issues nothing: no burst of
+    // everything left once the run is over.
+    let over = !plan.resume.offset.is_zero() && plan.resume.offset > s.duration;
+    'schedule: for (number, offset) in (0_u64..).zip(schedule.take_while(|_| !over)) {
         if number < plan.resume.done {
             continue;
         }
