@@ -404,7 +404,7 @@ fn a_resumed_arrival_rate_segment_keeps_the_plan_s_count_and_ends_on_time() {
     let c = Cluster::start();
     let scenario = c.scenario("arrival", ARRIVAL_SCRIPT);
     // Each worker holds one segment (30 VUs): none is free for another.
-    let mut workers = vec![c.worker("ca", 30), c.worker("cb", 30)];
+    let mut workers = [c.worker("ca", 30), c.worker("cb", 30)];
     c.wait_workers(2);
     let run = c.start_on(scenario, json!({"workers": 2}));
     c.wait_running(run);
@@ -467,7 +467,7 @@ fn without_a_spare_worker_the_run_ends_degraded_with_the_gap() {
     let script = long_arrival_script();
     assert_ne!(script, ARRIVAL_SCRIPT);
     let scenario = c.scenario("arrival", &script);
-    let mut workers = vec![c.worker("da", 30), c.worker("db", 30)];
+    let mut workers = [c.worker("da", 30), c.worker("db", 30)];
     c.wait_workers(2);
     let run = c.start_on(scenario, json!({"workers": 2}));
     c.wait_running(run);
