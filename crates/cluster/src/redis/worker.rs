@@ -8,7 +8,11 @@
 //! takes down that child only and a killed worker's children end with it).
 //! Events go to the lease's stream, buffered and retried while Redis is
 //! away; interval indices count from the run's common start so a resumed
-//! segment continues the count and the server drops any repeat.
+//! segment continues the count and the server drops any repeat. Each
+//! interval is written together with what a resumer needs (the next
+//! interval, the iterations done per scenario, in the lease hash), and a
+//! worker taking a started lease over resumes the segment where the run
+//! is ([`crate::protocol::Resume`]).
 //!
 //! A lease already owned by a live worker (a redelivered entry) is given
 //! back or dropped, never run twice. SIGTERM drains: no new leases, running
