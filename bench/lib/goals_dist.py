@@ -13,8 +13,10 @@ urllib; the run's figures are the server's merged summary.
   the time until another worker holds the lease (seen in
   `GET /api/v1/workers`), over several trials: every one <= 10 s.
 
-The controller-CPU goal (100 simulated workers x 500 series) is not here
-yet: see bench/README.md.
+- dist_controller: `crates/server/examples/controller_load.rs` (release
+  build) replays 100 simulated workers x 500 series per second through the
+  server's merge, verdict and store path and reports its CPU time per
+  simulated second: <= 25% of one core.
 """
 
 import json
@@ -34,10 +36,12 @@ PARAMS = {
     "full": {
         "dist_worker": {"vus": 50, "duration": 10, "min_ratio": 0.95},
         "dist_recovery": {"trials": 5, "max_s": 10.0, "run_s": 40},
+        "dist_controller": {"workers": 100, "series": 500, "seconds": 30, "max_share": 0.25},
     },
     "quick": {
         "dist_worker": {"vus": 20, "duration": 3, "min_ratio": 0.95},
         "dist_recovery": {"trials": 1, "max_s": 10.0, "run_s": 25},
+        "dist_controller": {"workers": 100, "series": 500, "seconds": 5, "max_share": 0.25},
     },
 }
 
@@ -260,7 +264,52 @@ def dist_recovery(ctx, p):
     return goal
 
 
-GOALS = {"dist_worker": dist_worker, "dist_recovery": dist_recovery}
+def _controller_load(ctx):
+    """The release build of the controller_load example (built if missing)."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(repo, "target", "release", "examples", "controller_load")
+    log = os.path.join(ctx.workdir, "cargo-build-controller-load.log")
+    with open(log, "w") as f:
+        code = subprocess.run(["cargo", "build", "--release", "-p", "stampede-server",
+                               "--example", "controller_load"], cwd=repo, stdout=f,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=3600).returncode
+    if code != 0 or not os.access(path, os.X_OK):
+        raise RuntimeError(f"cannot build the controller_load example (exit {code}), see {log}")
+    return path
+
+
+def dist_controller(ctx, p):
+    w, n, secs, limit = p["workers"], p["series"], p["seconds"], p["max_share"]
+    goal = Goal("dist_controller", "D2. Controller load",
+                f"merge + thresholds + store of {w} workers x {n} series per second: "
+                f"<= {limit:.0%} of one core",
+                [("cpu_s", "CPU s", "{:.2f}"), ("wall_s", "wall s", "{:.2f}"),
+                 ("core_share", "core share", "{:.1%}")])
+    try:
+        path = _controller_load(ctx)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        goal.verdict, goal.measured = "ERROR", str(e)
+        return goal
+    res = tools.measure(ctx, [path, str(w), str(n), str(secs)], name="controller-load",
+                        timeout=600)
+    run = tools.Run(tool="stampede-server", proc=res)
+    try:
+        with open(res.stdout) as f:
+            run.figures = json.loads(f.read().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError) as e:
+        run.problem = f"no figures ({e.__class__.__name__}); exit {res.exit_code}"
+    goal.rows.append((f"controller_load {w} {n} {secs}", run))
+    if _problems(goal):
+        return goal
+    share = run.figures["core_share"]
+    goal.measured = f"{share:.1%} of one core"
+    goal.verdict = "PASS" if share <= limit else "FAIL"
+    return goal
+
+
+GOALS = {"dist_worker": dist_worker, "dist_controller": dist_controller,
+         "dist_recovery": dist_recovery}
 
 
 def register():
