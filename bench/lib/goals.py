@@ -344,3 +344,8 @@ ALL = {
 import goals_native  # noqa: E402  (needs the definitions above)
 
 goals_native.register()
+
+# Issue 15's goals for distributed runs (goals_dist.py).
+import goals_dist  # noqa: E402  (needs the definitions above)
+
+goals_dist.register()

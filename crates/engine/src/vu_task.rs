@@ -33,7 +33,7 @@ pub(crate) enum Gate {
     },
     /// Wait for iteration starts sent by the executor (arrival rate).
     Arrivals {
-        /// Starts, carrying the iteration's number in the test.
+        /// Starts, carrying the iteration's number in the schedule.
         rx: async_channel::Receiver<u64>,
         /// VUs running an iteration right now (the executor counts the
         /// others as available).
@@ -47,8 +47,13 @@ pub(crate) struct ScenarioRun {
     pub gate: Gate,
     /// Set when no new iteration may start.
     pub stop: AtomicBool,
-    /// Numbers iterations across the scenario's VUs.
+    /// Takes iterations from the scenario's share (shared-iterations) and
+    /// counts them for the constant-VU executors.
     pub counter: AtomicU64,
+    /// Numbers the iterations this instance starts, in the instance and in
+    /// the whole test (`exec.scenario.iterationInInstance` /
+    /// `iterationInTest`).
+    pub numbers: IterationNumbers,
     /// Iterations completed in this scenario (progress display).
     pub completed: AtomicU64,
     /// Iterations interrupted in this scenario.
@@ -65,12 +70,14 @@ impl ScenarioRun {
         gate: Gate,
         setup_data: Option<Arc<str>>,
         min_duration: std::time::Duration,
+        numbers: IterationNumbers,
     ) -> Arc<Self> {
         Arc::new(Self {
             info,
             gate,
             stop: AtomicBool::new(false),
             counter: AtomicU64::new(0),
+            numbers,
             completed: AtomicU64::new(0),
             interrupted: AtomicU64::new(0),
             setup_data,
@@ -83,14 +90,63 @@ impl ScenarioRun {
     }
 }
 
+/// k6's iteration numbers of one scenario on one instance: the instance's
+/// iterations are numbered 0, 1, 2, ... as they start, and each also has
+/// its place in the whole test, the segment's striping of the global
+/// sequence (k6's `SegmentedIndex`: with `0,1/2,1`, segment `0:1/2` gets
+/// 0, 2, 4, ... and `1/2:1` gets 1, 3, 5, ...).
+pub(crate) struct IterationNumbers {
+    next: AtomicU64,
+    /// The segment's first global number.
+    start: u64,
+    /// Gaps between its consecutive global numbers, repeating.
+    gaps: Vec<u64>,
+    /// The sum of `gaps`: one cycle of the striping.
+    cycle: u64,
+}
+
+impl IterationNumbers {
+    /// Numbers on `tuple`'s striping (`None`: the whole test), the first
+    /// local number being `first` (a resumed part continues the count of
+    /// the iterations reported before it).
+    pub fn new(tuple: Option<&stampede_config::segment::ExecutionTuple>, first: u64) -> Self {
+        let (start, gaps) = match tuple {
+            Some(t) => {
+                let (start, gaps, _) = t.striped_offsets();
+                let gaps: Vec<u64> = gaps.iter().map(|g| (*g).max(1) as u64).collect();
+                (start.max(0) as u64, gaps)
+            }
+            None => (0, Vec::new()),
+        };
+        let gaps = if gaps.is_empty() { vec![1] } else { gaps };
+        Self {
+            next: AtomicU64::new(first),
+            start,
+            cycle: gaps.iter().sum(),
+            gaps,
+        }
+    }
+
+    /// The next iteration's `(number in the instance, number in the test)`.
+    pub fn take(&self) -> (u64, u64) {
+        let local = self.next.fetch_add(1, Ordering::Relaxed);
+        (local, self.global(local))
+    }
+
+    /// The global number of the instance's `local`-th iteration.
+    fn global(&self, local: u64) -> u64 {
+        let n = self.gaps.len() as u64;
+        let within: u64 = self.gaps[..(local % n) as usize].iter().sum();
+        self.start + (local / n) * self.cycle + within
+    }
+}
+
 /// Commands a VU serves.
 pub(crate) enum VuCmd {
     /// Run iterations of a scenario until its gate closes, the scenario
     /// stops or `release` is set; then send the VU's handle on `done`.
     Run {
         run: Arc<ScenarioRun>,
-        /// This VU's index among the scenario's VUs (per-vu-iterations).
-        index: u64,
         release: Arc<AtomicBool>,
         done: mpsc::UnboundedSender<VuHandle>,
     },
@@ -247,13 +303,8 @@ pub(crate) fn vu_main(
         rx = Some(r);
         let Some(cmd) = cmd else { return };
         match cmd {
-            VuCmd::Run {
-                run,
-                index,
-                release,
-                done,
-            } => {
-                run_scenario(&mut vu, &run, index, &release, &stats);
+            VuCmd::Run { run, release, done } => {
+                run_scenario(&mut vu, &run, &release, &stats);
                 let _ = done.send(handle.clone());
             }
             // A native program exports no teardown or handleSummary, so
@@ -280,13 +331,7 @@ pub(crate) fn vu_main(
     }
 }
 
-fn run_scenario(
-    vu: &mut AnyVu,
-    run: &ScenarioRun,
-    index: u64,
-    release: &AtomicBool,
-    stats: &RunStats,
-) {
+fn run_scenario(vu: &mut AnyVu, run: &ScenarioRun, release: &AtomicBool, stats: &RunStats) {
     vu.activate(run.info.clone());
     let exec = run.info.exec.clone();
     let mut mine: u64 = 0;
@@ -295,20 +340,19 @@ fn run_scenario(
         if run.stopped() || release.load(Ordering::Acquire) {
             break;
         }
-        let in_test = match &run.gate {
-            Gate::Loop => run.counter.fetch_add(1, Ordering::Relaxed),
+        match &run.gate {
+            Gate::Loop => {
+                run.counter.fetch_add(1, Ordering::Relaxed);
+            }
             Gate::Shared { total } => {
-                let n = run.counter.fetch_add(1, Ordering::Relaxed);
-                if n >= *total {
+                if run.counter.fetch_add(1, Ordering::Relaxed) >= *total {
                     break;
                 }
-                n
             }
             Gate::PerVu { each } => {
                 if mine >= *each {
                     break;
                 }
-                index * each + mine
             }
             Gate::Arrivals { rx, busy } => {
                 stats.vus_active.fetch_sub(1, Ordering::Relaxed);
@@ -316,20 +360,23 @@ fn run_scenario(
                 let got = suspend(move || async move { rx.recv().await });
                 stats.vus_active.fetch_add(1, Ordering::Relaxed);
                 match got {
-                    Ok(Ok(n)) => {
+                    Ok(Ok(_)) => {
                         busy.fetch_add(1, Ordering::AcqRel);
-                        n
                     }
                     _ => break,
                 }
             }
-        };
+        }
+        // As in k6, iterations are numbered as they start, whatever the
+        // executor (a dropped arrival takes no number).
+        let (in_instance, in_test) = run.numbers.take();
         // Read the clock only for a minIterationDuration to honour.
         let started = (!run.min_duration.is_zero()).then(std::time::Instant::now);
         let outcome = vu.run_iteration(
             IterationRequest {
                 exec: &exec,
                 iteration_in_scenario: mine,
+                iteration_in_instance: in_instance,
                 iteration_in_test: in_test,
             },
             run.setup_data.as_ref(),

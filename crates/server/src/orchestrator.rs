@@ -371,6 +371,8 @@ impl Orchestrator {
             validate_only: false,
             start_gate: false,
             summary_gate: false,
+            share: None,
+            resume: None,
         };
         let (max_vus, max_duration_s, settings) = self.validate(&job).await?;
         self.check_quotas(who, max_vus, max_duration_s).await?;

@@ -11,8 +11,9 @@
 //!   while it runs it (`XCLAIM … JUSTID` every heartbeat), so `XAUTOCLAIM`
 //!   by another worker takes over exactly the leases of a lost worker.
 //! - `stampede:lease:{id}`, a hash: the owner, the common start instant,
-//!   and the control word (`stop`/`abort`) a worker that missed the pub/sub
-//!   message sees at its next heartbeat.
+//!   the control word (`stop`/`abort`) a worker that missed the pub/sub
+//!   message sees at its next heartbeat, and where a resumer takes over
+//!   (`next_interval`, `iterations:{scenario}`).
 //! - `stampede:lease:{id}:events`, a stream of [`SegmentEvent`]s. Interval
 //!   indices count seconds from the common start, so the server drops a
 //!   repeated `(segment, index)` and a resumed segment continues the count.
@@ -216,7 +217,10 @@ mod tests {
     #[test]
     fn every_control_kind_has_its_own_field() {
         let all = [
-            Control::Start { at_unix_ms: 1 },
+            Control::Start {
+                at_unix_ms: 1,
+                setup_data: None,
+            },
             Control::Summary {
                 data: serde_json::json!({"metrics": {}}),
             },

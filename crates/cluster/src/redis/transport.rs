@@ -28,7 +28,7 @@ use super::{
     connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key,
     ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
 };
-use crate::protocol::{Control, SegmentEvent, SegmentJob};
+use crate::protocol::{Control, Gap, SegmentEvent, SegmentJob};
 use crate::transport::{
     Fleet, FleetFuture, LocalTransport, SegmentHandle, Transport, TransportError,
 };
@@ -175,24 +175,44 @@ impl Transport for RedisTransport {
 /// What the supervisor knows of the worker running a segment.
 #[derive(Default)]
 struct Watch {
+    segment: Option<String>,
     owner: Option<String>,
     lost: Option<Instant>,
-    notes: Vec<String>,
+    /// Every loss, the last one possibly still open.
+    gaps: Vec<Gap>,
     last_index: Option<u64>,
     redis_down_since: Option<Instant>,
 }
 
 impl Watch {
-    /// Records that `who` stopped running the segment at `t` seconds.
-    fn note_lost(&mut self, who: &str, t: f64) {
-        let after = self
-            .last_index
-            .map_or("before its first interval".to_string(), |i| {
-                format!("after interval {i}")
-            });
-        self.notes
-            .push(format!("worker {who} was lost at {t:.1}s, {after}"));
+    /// Records that `who` stopped running the segment.
+    fn note_lost(&mut self, who: &str) {
+        self.gaps.push(Gap {
+            segment: self.segment.clone(),
+            worker: who.to_string(),
+            from_s: self.last_index.map_or(0, |i| i + 1),
+            to_s: None,
+            resumed_by: None,
+        });
         self.lost = Some(Instant::now());
+    }
+
+    /// Records that `who` resumed the segment.
+    fn note_resumed(&mut self, who: &str) {
+        if let Some(g) = self.gaps.last_mut() {
+            g.resumed_by = Some(who.to_string());
+        }
+        self.lost = None;
+    }
+
+    /// Records a new interval: the first after a resume closes the gap.
+    fn interval(&mut self, index: u64) {
+        self.last_index = self.last_index.max(Some(index));
+        if let Some(g) = self.gaps.last_mut() {
+            if g.resumed_by.is_some() && g.to_s.is_none() && index >= g.from_s {
+                g.to_s = Some(index);
+            }
+        }
     }
 }
 
@@ -226,7 +246,8 @@ impl RedisTransport {
         events: &mpsc::Sender<SegmentEvent>,
         controls: mpsc::UnboundedReceiver<Control>,
     ) -> Result<(), String> {
-        let segment = job.segment.clone().unwrap_or_else(|| "0:1".into());
+        let named = job.segment.clone();
+        let segment = named.clone().unwrap_or_else(|| "0:1".into());
         let leases_key = run_leases_key(&job.run_id);
         let mut conn = self.conn.clone();
         let known: Option<String> = conn
@@ -243,8 +264,19 @@ impl RedisTransport {
                 (lease, Some(entry))
             }
         };
-        self.follow(&lease, entry, &(leases_key, segment), events, controls)
-            .await
+        let watch = Watch {
+            segment: named,
+            ..Watch::default()
+        };
+        self.follow(
+            &lease,
+            entry,
+            &(leases_key, segment),
+            watch,
+            events,
+            controls,
+        )
+        .await
     }
 
     /// Sizes and queues the segment's lease, recorded under the run in the
@@ -292,12 +324,14 @@ impl RedisTransport {
     /// the merge drops what it already has) until the segment ends. Every
     /// second it records the lease under its run again (`record`: the
     /// run's leases key and the segment), so a Redis restarted empty still
-    /// tells a leader taking over which lease to follow.
+    /// tells a leader taking over which lease to follow. `watch` starts
+    /// with the segment's name, for the gaps it records.
     async fn follow(
         &self,
         lease: &str,
         entry: Option<String>,
         record: &(String, String),
+        mut watch: Watch,
         events: &mpsc::Sender<SegmentEvent>,
         mut controls: mpsc::UnboundedReceiver<Control>,
     ) -> Result<(), String> {
@@ -307,7 +341,6 @@ impl RedisTransport {
         let mut last_id = "0-0".to_string();
         let mut seen = BTreeSet::new();
         let (mut loaded, mut started) = (false, false);
-        let mut watch = Watch::default();
         let mut poll = tokio::time::interval(self.config.poll);
         let mut check = tokio::time::interval(Duration::from_secs(1));
         let result = loop {
@@ -326,8 +359,24 @@ impl RedisTransport {
                         .expire(&record.0, LEASE_KEY_TTL.as_secs() as i64)
                         .query_async(&mut conn)
                         .await;
-                    if let Some(end) = self.check_owner(lease, queued, &mut watch).await {
-                        break Err(end);
+                    match self.check_owner(lease, queued, &mut watch).await {
+                        Some(Ended::Failed(why)) => break Err(why),
+                        Some(Ended::Degraded) => {
+                            // The run goes on without this segment: it
+                            // ends here, with the gap on record.
+                            let _ = events.send(SegmentEvent::Finished {
+                                exit_code: 0,
+                                error: None,
+                                summary_text: String::new(),
+                                summary: serde_json::Value::Null,
+                                handle_summary: false,
+                                setup_data: None,
+                                duration_s: 0.0,
+                                faults: std::mem::take(&mut watch.gaps),
+                            }).await;
+                            break Ok(());
+                        }
+                        None => {}
                     }
                 }
                 _ = poll.tick() => {
@@ -349,12 +398,12 @@ impl RedisTransport {
                                 SegmentEvent::Started if std::mem::replace(&mut started, true) => continue,
                                 SegmentEvent::Interval { index, .. } => {
                                     if !seen.insert(index) { continue }
-                                    watch.last_index = watch.last_index.max(Some(index));
+                                    watch.interval(index);
                                     ev
                                 }
-                                SegmentEvent::Finished { mut error, exit_code, summary_text, summary, handle_summary, setup_data, duration_s } => {
-                                    error = annotate(error, &watch.notes, &seen);
-                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary, handle_summary, setup_data, duration_s });
+                                SegmentEvent::Finished { error, exit_code, summary_text, summary, handle_summary, setup_data, duration_s, mut faults } => {
+                                    faults.append(&mut watch.gaps);
+                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary, handle_summary, setup_data, duration_s, faults });
                                     break;
                                 }
                                 SegmentEvent::Failed { .. } => { end = Some(ev); break }
@@ -399,7 +448,7 @@ impl RedisTransport {
     }
 
     /// Checks the lease's owner; `Some` is why the segment must end now.
-    async fn check_owner(&self, lease: &str, queued: Instant, w: &mut Watch) -> Option<String> {
+    async fn check_owner(&self, lease: &str, queued: Instant, w: &mut Watch) -> Option<Ended> {
         let mut conn = self.conn.clone();
         let owner: redis::RedisResult<Option<String>> = conn.hget(lease_key(lease), "owner").await;
         let owner = match owner {
@@ -411,15 +460,14 @@ impl RedisTransport {
                 let since = *w.redis_down_since.get_or_insert_with(Instant::now);
                 tracing::warn!(lease, error = %e, "Redis is unreachable");
                 if since.elapsed() > self.config.redis_timeout {
-                    return Some(format!(
+                    return Some(Ended::Failed(format!(
                         "Redis was unreachable for {}s: the segment's results are lost",
                         self.config.redis_timeout.as_secs()
-                    ));
+                    )));
                 }
                 return None;
             }
         };
-        let t = queued.elapsed().as_secs_f64();
         let alive = match &owner {
             Some(o) => conn.exists(worker_key(o)).await.unwrap_or(true),
             None => false,
@@ -428,24 +476,23 @@ impl RedisTransport {
             // Never taken yet.
             (None, None) => {
                 return (queued.elapsed() > self.config.claim_timeout).then(|| {
-                    format!(
+                    Ended::Failed(format!(
                         "no worker with enough capacity took the segment within {}s",
                         self.config.claim_timeout.as_secs()
-                    )
+                    ))
                 })
             }
             (Some(owner), prev) if alive => {
                 if prev.as_deref() == Some(owner.as_str()) && w.lost.is_some() {
                     // Back after a blip (a Redis restart emptied the hash).
-                    w.notes.pop();
+                    w.gaps.pop();
                 }
                 if let Some(prev) = prev.filter(|p| *p != owner) {
                     // Taken over, maybe before its loss was seen here.
                     if w.lost.is_none() {
-                        w.note_lost(&prev, t);
+                        w.note_lost(&prev);
                     }
-                    w.notes
-                        .push(format!("worker {owner} resumed the segment at {t:.1}s"));
+                    w.note_resumed(&owner);
                     tracing::warn!(lease, %owner, "the segment was resumed");
                 }
                 w.lost = None;
@@ -457,18 +504,19 @@ impl RedisTransport {
                 if w.lost.is_none() {
                     let who = owner.or(prev).unwrap_or_default();
                     tracing::warn!(lease, owner = %who, "a worker was lost");
-                    w.note_lost(&who, t);
+                    w.note_lost(&who);
                     w.owner = Some(who);
                 }
             }
         }
         match &w.lost {
-            Some(since) if since.elapsed() > self.config.lost_grace => Some(format!(
-                "degraded: {}; no worker with free capacity resumed it within {}s (intervals after {} are missing)",
-                w.notes.join("; "),
-                self.config.lost_grace.as_secs(),
-                w.last_index.map_or("the start".to_string(), |i| i.to_string())
-            )),
+            Some(since) if since.elapsed() > self.config.lost_grace => {
+                tracing::warn!(
+                    lease,
+                    "no worker resumed the segment: the run goes on without it"
+                );
+                Some(Ended::Degraded)
+            }
             _ => None,
         }
     }
@@ -491,25 +539,13 @@ impl RedisTransport {
     }
 }
 
-/// The result's error with what happened to the workers, and the missing
-/// intervals (a gap in the indices seen).
-fn annotate(error: Option<String>, notes: &[String], seen: &BTreeSet<u64>) -> Option<String> {
-    if notes.is_empty() {
-        return error;
-    }
-    let max = seen.last().copied().unwrap_or(0);
-    let missing: Vec<String> = (0..=max)
-        .filter(|i| !seen.contains(i))
-        .map(|i| i.to_string())
-        .collect();
-    let mut text = format!("degraded: {}", notes.join("; "));
-    if !missing.is_empty() {
-        text.push_str(&format!("; intervals missing: {}", missing.join(",")));
-    }
-    Some(match error {
-        Some(e) => format!("{e}; {text}"),
-        None => text,
-    })
+/// Why the supervisor ends a segment on its own.
+enum Ended {
+    /// The segment's results are lost: the run fails.
+    Failed(String),
+    /// Its worker is gone and no other resumed it: the run goes on
+    /// without it.
+    Degraded,
 }
 
 #[cfg(test)]
@@ -517,15 +553,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn losses_and_gaps_are_recorded() {
-        let seen: BTreeSet<u64> = [0, 1, 2, 5, 6].into_iter().collect();
-        assert_eq!(annotate(None, &[], &seen), None);
-        assert_eq!(annotate(Some("x".into()), &[], &seen).as_deref(), Some("x"));
-        let notes = vec!["worker a was lost at 3.0s".to_string()];
-        let text = annotate(None, &notes, &seen).unwrap();
+    fn losses_resumes_and_gaps_are_recorded() {
+        let mut w = Watch {
+            segment: Some("1/2:1".into()),
+            ..Watch::default()
+        };
+        for i in 0..=4 {
+            w.interval(i);
+        }
+        w.note_lost("wa");
+        w.note_resumed("wb");
+        w.interval(9);
+        w.interval(10);
         assert_eq!(
-            text,
-            "degraded: worker a was lost at 3.0s; intervals missing: 3,4"
+            w.gaps,
+            vec![Gap {
+                segment: Some("1/2:1".into()),
+                worker: "wa".into(),
+                from_s: 5,
+                to_s: Some(9),
+                resumed_by: Some("wb".into()),
+            }]
         );
+        assert!(!w.gaps[0].degrades());
+        let text = w.gaps[0].describe();
+        assert!(
+            text.contains("worker wa was lost after 5s") && text.contains("worker wb resumed"),
+            "{text}"
+        );
+        w.note_lost("wb");
+        assert!(w.gaps[1].degrades() && w.gaps[1].from_s == 11);
+        assert!(w.gaps[1].describe().starts_with("degraded: segment 1/2:1"));
     }
 }
