@@ -352,3 +352,8 @@ GROUPS = {}
 import goals_server  # noqa: E402
 
 goals_server.register()
+
+# Issue 15's goals for distributed runs (goals_dist.py).
+import goals_dist  # noqa: E402  (needs the definitions above)
+
+goals_dist.register()

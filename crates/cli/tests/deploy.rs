@@ -51,6 +51,7 @@ fn render() -> String {
     }
     for (file, value) in [
         ("jwt-secret", "test-jwt-key"),
+        ("secret-key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
         ("admin-password", "test-admin"),
         ("postgres-password", "test-pg"),
         (
@@ -224,6 +225,8 @@ fn the_base_renders_and_every_object_validates_offline() {
         "STAMPEDE_JWT_SECRET",
         "STAMPEDE_ADMIN_PASSWORD",
         "STAMPEDE_DATABASE_URL",
+        // Shared by the server replicas (docs/distributed.md).
+        "STAMPEDE_SECRET_KEY",
     ] {
         assert!(secret["data"][key].is_string(), "{key} missing");
     }

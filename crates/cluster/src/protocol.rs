@@ -64,6 +64,45 @@ pub struct SegmentJob {
     /// segment's own; announced by [`SegmentEvent::SummaryWanted`].
     #[serde(default)]
     pub summary_gate: bool,
+    /// This segment's share of a run split over several (k6's distributed
+    /// semantics: `setup()`, `teardown()` and `handleSummary()` once);
+    /// none: it runs them all, as `k6 run` does.
+    #[serde(default)]
+    pub share: Option<Share>,
+    /// Resume a lost worker's segment mid-run (set by the worker that
+    /// takes it over).
+    #[serde(default)]
+    pub resume: Option<Resume>,
+}
+
+/// A segment's share of a split run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Share {
+    /// The lead segment runs `setup()` before it is ready and reports its
+    /// data ([`SegmentEvent::Setup`]), which the others get in
+    /// [`Control::Start`]; it also runs `teardown()` and `handleSummary()`.
+    /// The others run none of the three.
+    pub lead: bool,
+}
+
+/// Where a resumed segment takes over.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resume {
+    /// The run's common start instant (Unix milliseconds).
+    pub start_unix_ms: u64,
+    /// The first interval (second of the run) the lost worker did not
+    /// report.
+    pub next_interval: u64,
+    /// Iterations the lost worker reported, by scenario: completed and
+    /// dropped ones (an arrival-rate scenario skips that many of its
+    /// scheduled iterations; an iteration-based one runs the rest).
+    #[serde(default)]
+    pub done_iterations: BTreeMap<String, u64>,
+    /// What `setup()` returned (it does not run again).
+    #[serde(default)]
+    pub setup_data: Option<Value>,
 }
 
 /// One threshold of the plan, as the controller re-evaluates it.
@@ -209,6 +248,12 @@ pub enum SegmentEvent {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         targets: Vec<StaticTarget>,
     },
+    /// The lead segment ran `setup()`; this is its data, for the others
+    /// (before [`SegmentEvent::Ready`]).
+    Setup {
+        /// What `setup()` returned (none: `undefined` or no `setup()`).
+        data: Option<Value>,
+    },
     /// The VUs are initialized; the segment waits for [`Control::Start`]
     /// (only with [`SegmentJob::start_gate`]).
     Ready,
@@ -243,6 +288,9 @@ pub enum SegmentEvent {
         /// From the start of the scenarios to the end, in seconds.
         #[serde(default)]
         duration_s: f64,
+        /// Workers lost while running the segment, and what was missed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        faults: Vec<Gap>,
     },
     /// Every interval of the segment has been reported; it waits for
     /// [`Control::Summary`] (only with [`SegmentJob::summary_gate`]).
@@ -262,6 +310,51 @@ pub enum SegmentEvent {
     },
 }
 
+/// A stretch of a run one segment has no intervals for: its worker was
+/// lost, and another resumed it (`to_s`) or none did (the run is
+/// degraded).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// The segment (`1/2:1`; none: the whole test).
+    pub segment: Option<String>,
+    /// The worker that was lost.
+    pub worker: String,
+    /// The first second of the run (interval index) the lost worker did
+    /// not report.
+    pub from_s: u64,
+    /// The first interval the resuming worker reported; none: the segment
+    /// was not run again.
+    pub to_s: Option<u64>,
+    /// The worker that resumed the segment.
+    pub resumed_by: Option<String>,
+}
+
+impl Gap {
+    /// No worker took the segment over: the run is degraded.
+    pub fn degrades(&self) -> bool {
+        self.resumed_by.is_none()
+    }
+
+    /// One line for the run's result.
+    pub fn describe(&self) -> String {
+        let seg = self.segment.as_deref().unwrap_or("0:1");
+        match (&self.resumed_by, self.to_s) {
+            (Some(by), Some(to)) => format!(
+                "segment {seg}: worker {} was lost after {}s of the run; worker {by} resumed the segment at {to}s (no intervals {}..{to})",
+                self.worker, self.from_s, self.from_s
+            ),
+            (Some(by), None) => format!(
+                "segment {seg}: worker {} was lost after {}s of the run; worker {by} resumed the segment",
+                self.worker, self.from_s
+            ),
+            (None, _) => format!(
+                "degraded: segment {seg} ran on no worker from {}s of the run to its end (worker {} was lost and no worker with free capacity resumed it)",
+                self.from_s, self.worker
+            ),
+        }
+    }
+}
+
 /// What a controller tells a runner.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -275,6 +368,10 @@ pub enum Control {
     Start {
         /// The common start instant.
         at_unix_ms: u64,
+        /// The lead segment's `setup()` data, for a segment that does not
+        /// run `setup()` itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        setup_data: Option<Value>,
     },
     /// `handleSummary`'s data argument, built from the merged run.
     Summary {
@@ -359,7 +456,14 @@ mod tests {
         for c in [
             Control::Stop,
             Control::Abort,
-            Control::Start { at_unix_ms: 17 },
+            Control::Start {
+                at_unix_ms: 17,
+                setup_data: None,
+            },
+            Control::Start {
+                at_unix_ms: 17,
+                setup_data: Some(serde_json::json!({"token": "t"})),
+            },
             Control::Scale { vus: 3 },
             Control::Summary {
                 data: serde_json::json!({"metrics": {"a\nb": 1}}),

@@ -19,11 +19,13 @@ use std::time::Duration;
 use serde_json::Value;
 use stampede_config::segment::{ExecutionSegment, ExecutionSegmentSequence};
 use stampede_config::{render_errors, Options};
-use stampede_engine::{Loaded, RunConfig, RunReport, StopReason, SummaryDataFn};
+use stampede_engine::{
+    Loaded, Part, ResumeAt, RunConfig, RunReport, SharedSetup, StopReason, SummaryDataFn,
+};
 use stampede_js::log::Logger;
 use stampede_js::Archive;
 use stampede_scenario::Scenario;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::protocol::{
     Control, Progress, ScenarioProgress, SegmentEvent, SegmentJob, SummarySettings, ThresholdWire,
@@ -118,6 +120,7 @@ fn load(
     dir: &Path,
     hooks: &RunnerHooks,
     snapshots: Option<mpsc::UnboundedSender<stampede_metrics::Snapshot>>,
+    part: Option<Part>,
 ) -> Result<Loaded, (i32, String)> {
     let failed = |exit_code: i32, message: String| (exit_code, message);
     let mut script = None;
@@ -134,7 +137,10 @@ fn load(
         }
     };
     let (defaults, mut top) = option_layers(job).map_err(|m| failed(104, m))?;
-    if job.start_gate && !job.validate_only {
+    if job.resume.is_some() && !job.validate_only {
+        // A resumed segment starts at once, where the run is now.
+        top.no_thresholds = Some(true);
+    } else if job.start_gate && !job.validate_only {
         // Initialize the VUs, then wait for the common start; the
         // controller judges the thresholds on the merged data.
         top.paused = Some(true);
@@ -147,6 +153,7 @@ fn load(
     cfg.logger = hooks.logger.clone();
     cfg.text_summary = hooks.text_summary.clone();
     cfg.snapshots = snapshots;
+    cfg.part = part;
     let loaded = match (cfg.archive.as_deref().and_then(Scenario::from_archive), script) {
         // An archive of a declarative scenario (`stampede archive x.yaml`)
         // runs natively, its feeder files read from the archive.
@@ -252,7 +259,12 @@ pub async fn run_segment(
     // this runner's working directory.
     let dir_prefix = format!("{}/", dir.path().display());
     let scrub = |message: String| message.replace(&dir_prefix, "");
-    let loaded = match load(&job, dir.path(), &hooks, sender) {
+    let (setup_tx, mut setup_rx) = mpsc::unbounded_channel::<Option<Value>>();
+    let (part, mut start_setup) = match job.validate_only {
+        true => (None, None),
+        false => part_of(&job, setup_tx),
+    };
+    let loaded = match load(&job, dir.path(), &hooks, sender, part) {
         Ok(l) => l,
         Err((exit_code, message)) => {
             let message = scrub(message);
@@ -309,7 +321,7 @@ pub async fn run_segment(
         next_index = index + 1;
         index
     };
-    let mut gate = job.start_gate.then_some(Gate::Loading);
+    let mut gate = (job.start_gate && job.resume.is_none()).then_some(Gate::Loading);
     let mut poll = tokio::time::interval(Duration::from_millis(20));
     let report = loop {
         tokio::select! {
@@ -329,8 +341,13 @@ pub async fn run_segment(
                     setup_data,
                 });
             }
+            Some(data) = setup_rx.recv() => emit(&SegmentEvent::Setup { data }),
             _ = poll.tick(), if gate == Some(Gate::Loading) => {
-                if monitor.stats().status() >= stampede_engine::stats::status::PAUSED_BEFORE_RUN {
+                if monitor.stats().status() == stampede_engine::stats::status::PAUSED_BEFORE_RUN {
+                    // The lead's setup() data goes first.
+                    while let Ok(data) = setup_rx.try_recv() {
+                        emit(&SegmentEvent::Setup { data });
+                    }
                     gate = Some(Gate::Ready);
                     emit(&SegmentEvent::Ready);
                 }
@@ -338,8 +355,11 @@ pub async fn run_segment(
             c = controls.recv() => match c {
                 // A paused (gated) run ends cleanly on a stop too.
                 Some(Control::Stop) => stopper.stop(StopReason::Api),
-                Some(Control::Start { at_unix_ms }) => {
+                Some(Control::Start { at_unix_ms, setup_data }) => {
                     if gate.take().is_some() {
+                        if let Some(tx) = start_setup.take() {
+                            let _ = tx.send(setup_data.map(|d| d.to_string()));
+                        }
                         tokio::time::sleep(until_unix_ms(at_unix_ms)).await;
                         resume.resume();
                         emit(&SegmentEvent::Started);
@@ -398,8 +418,57 @@ pub async fn run_segment(
         handle_summary: report.handle_summary.is_some(),
         setup_data: report.setup_data.clone(),
         duration_s: report.duration.as_secs_f64(),
+        faults: Vec::new(),
     });
     exit_code
+}
+
+/// The engine's [`Part`] for a segment of a split or resumed run, and the
+/// sender of the `setup()` data the segment waits for at its start (the
+/// lead's, sent with [`Control::Start`]). `None`: the segment is the whole
+/// test, as `k6 run`.
+fn part_of(
+    job: &SegmentJob,
+    setup_report: mpsc::UnboundedSender<Option<Value>>,
+) -> (Option<Part>, Option<oneshot::Sender<Option<String>>>) {
+    let lead = job.share.as_ref().is_none_or(|s| s.lead);
+    if let Some(r) = &job.resume {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(r.setup_data.as_ref().map(Value::to_string));
+        let part = Part {
+            setup: SharedSetup::Receive(rx),
+            teardown: lead,
+            handle_summary: lead,
+            resume: Some(ResumeAt {
+                test_start: std::time::UNIX_EPOCH + Duration::from_millis(r.start_unix_ms),
+                done_iterations: r.done_iterations.clone(),
+            }),
+        };
+        return (Some(part), None);
+    }
+    if job.share.is_none() {
+        return (None, None);
+    }
+    if lead {
+        let report = Box::new(move |data| {
+            let _ = setup_report.send(data);
+        });
+        let part = Part {
+            setup: SharedSetup::Run(report),
+            teardown: true,
+            handle_summary: true,
+            resume: None,
+        };
+        return (Some(part), None);
+    }
+    let (tx, rx) = oneshot::channel();
+    let part = Part {
+        setup: SharedSetup::Receive(rx),
+        teardown: false,
+        handle_summary: false,
+        resume: None,
+    };
+    (Some(part), Some(tx))
 }
 
 /// Where a gated segment is before its start.
@@ -599,6 +668,8 @@ mod tests {
             validate_only: false,
             start_gate: false,
             summary_gate: false,
+            share: None,
+            resume: None,
         };
         let (low, top) = option_layers(&job).unwrap();
         let merged = low.merge(top);

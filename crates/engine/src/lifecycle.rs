@@ -4,6 +4,7 @@
 //! summary, the final exit code) is `run.rs`'s and `exit_policy.rs`'s.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use stampede_js::log::Level;
 use stampede_js::{ScriptError, TestControl, TestEnv};
@@ -12,6 +13,7 @@ use crate::control::{Pauser, StopReason, Stopper};
 use crate::error::ExitCode;
 use crate::executor::ExecCtx;
 use crate::main_sink::MainSink;
+use crate::part::{Part, SharedSetup};
 use crate::pool::Pool;
 use crate::progress::ScenarioProgress;
 use crate::stats::{status, RunStats};
@@ -33,6 +35,8 @@ pub(crate) struct Lifecycle<'a> {
     pub progress_list: &'a Arc<Mutex<Vec<Arc<ScenarioProgress>>>>,
     pub pauser: &'a Arc<Pauser>,
     pub scale: &'a tokio::sync::watch::Sender<(u64, u64)>,
+    /// This run's role in a distributed test.
+    pub part: Option<Part>,
 }
 
 pub(crate) struct LifecycleOutcome {
@@ -64,7 +68,7 @@ fn lifecycle_error(phase: &str, e: &ScriptError) -> (ExitCode, String) {
     }
 }
 
-pub(crate) async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
+pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
     let plan = l.plan;
     // Watch for exec.test.abort() anywhere in the script.
     let abort_watch = {
@@ -101,6 +105,33 @@ pub(crate) async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
 
     l.stats.set_status(status::INIT_DONE);
 
+    let (shared_setup, teardown_here, resume) = match l.part.take() {
+        Some(p) => (Some(p.setup), p.teardown, p.resume),
+        None => (None, true, None),
+    };
+    let wants_setup = !plan.run.no_setup && l.exports.iter().any(|e| e == "setup");
+
+    // One part of a distributed test runs setup() before the pause, so its
+    // data is known before any part starts.
+    let mut setup_json: Option<Arc<str>> = None;
+    let mut setup_data = None;
+    // Where setup()'s data comes from after the pause: `None` when it is
+    // already known (it ran here, before the pause).
+    let setup_after_pause = match shared_setup {
+        Some(SharedSetup::Run(report)) => {
+            if wants_setup {
+                match run_setup(plan, l.stats, &vu0).await {
+                    Ok((json, data)) => (setup_json, setup_data) = (json, data),
+                    Err((code, msg)) => return LifecycleOutcome::failed(code, msg, Some(vu0)),
+                }
+            }
+            report(setup_data.clone());
+            None
+        }
+        Some(SharedSetup::Receive(rx)) => Some(Some(rx)),
+        None => Some(None),
+    };
+
     // A test started paused waits here, VUs initialized, until resumed.
     if l.pauser.is_paused() {
         l.stats.set_status(status::PAUSED_BEFORE_RUN);
@@ -115,45 +146,38 @@ pub(crate) async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         }
     }
 
-    // setup()
-    let mut setup_json: Option<Arc<str>> = None;
-    let mut setup_data = None;
-    if !plan.run.no_setup && l.exports.iter().any(|e| e == "setup") {
-        l.stats.set_status(status::SETUP);
-        let (reply, rx) = oneshot::channel();
-        vu0.send(VuCmd::Setup { reply });
-        match tokio::time::timeout(plan.run.setup_timeout, vu0.answer(rx)).await {
-            Ok(Some(Ok(json))) => {
-                setup_data = json.as_deref().and_then(|j| serde_json::from_str(j).ok());
-                setup_json = json.map(Arc::from);
-            }
-            Ok(Some(Err(e))) => {
-                let (code, msg) = lifecycle_error("setup", &e);
-                return LifecycleOutcome::failed(code, msg, Some(vu0));
-            }
-            Ok(None) => {
-                return LifecycleOutcome::failed(
-                    ExitCode::ScriptException,
-                    "setup: the VU stopped".into(),
-                    Some(vu0),
-                )
-            }
-            Err(_) => {
-                vu0.interrupt.interrupt();
-                return LifecycleOutcome::failed(
-                    ExitCode::SetupTimeout,
-                    format!(
-                        "setup() execution timed out after {} seconds",
-                        plan.run.setup_timeout.as_secs()
-                    ),
-                    Some(vu0),
-                );
-            }
+    match setup_after_pause {
+        // Another part ran setup(): its data arrives with the start.
+        Some(Some(rx)) => {
+            let data = tokio::select! {
+                d = rx => d.ok().flatten(),
+                _ = l.stopper.stopped() => None,
+            };
+            setup_data = data.as_deref().and_then(|j| serde_json::from_str(j).ok());
+            setup_json = data.map(Arc::from);
         }
+        // A whole test: setup() runs after the pause, as in `k6 run`.
+        Some(None) if wants_setup => match run_setup(plan, l.stats, &vu0).await {
+            Ok((json, data)) => (setup_json, setup_data) = (json, data),
+            Err((code, msg)) => return LifecycleOutcome::failed(code, msg, Some(vu0)),
+        },
+        // No setup(), or it ran here already (before the pause).
+        Some(None) | None => {}
     }
 
-    // The scenarios, each from its start time.
-    l.stats.mark_started();
+    // The scenarios, each from its start time; a resumed part from where
+    // the test is now.
+    let offset = match &resume {
+        Some(r) => {
+            let offset = r.offset(SystemTime::now());
+            let at = r.test_start + offset;
+            let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+            crate::executor::sleep_until(l.stopper, Instant::now() + wait).await;
+            offset
+        }
+        None => Duration::ZERO,
+    };
+    l.stats.mark_started_at(offset);
     let ctx = Arc::new(ExecCtx {
         pool: l.pool.clone(),
         stopper: l.stopper.clone(),
@@ -165,12 +189,13 @@ pub(crate) async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         sink: l.own_sink.clone(),
         logger: l.test.logger.clone(),
     });
-    crate::scenarios::run_all(plan, ctx, l.progress_list, l.stats).await;
+    let resume = resume.map(|r| (r, offset));
+    crate::scenarios::run_all(plan, ctx, l.progress_list, l.stats, resume.as_ref()).await;
 
     // teardown()
     let mut exit_code = ExitCode::Ok;
     let mut error = None;
-    if !plan.run.no_teardown && l.exports.iter().any(|e| e == "teardown") {
+    if teardown_here && !plan.run.no_teardown && l.exports.iter().any(|e| e == "teardown") {
         l.stats.set_status(status::TEARDOWN);
         let (reply, rx) = oneshot::channel();
         vu0.interrupt.reset();
@@ -201,5 +226,35 @@ pub(crate) async fn lifecycle(l: Lifecycle<'_>) -> LifecycleOutcome {
         error,
         setup_data,
         vu0: Some(vu0),
+    }
+}
+
+/// Runs `setup()` in VU 0: its data as JSON text and as a value, or k6's
+/// exit code and message.
+async fn run_setup(
+    plan: &stampede_config::plan::Plan,
+    stats: &RunStats,
+    vu0: &VuHandle,
+) -> Result<(Option<Arc<str>>, Option<serde_json::Value>), (ExitCode, String)> {
+    stats.set_status(status::SETUP);
+    let (reply, rx) = oneshot::channel();
+    vu0.send(VuCmd::Setup { reply });
+    match tokio::time::timeout(plan.run.setup_timeout, vu0.answer(rx)).await {
+        Ok(Some(Ok(json))) => {
+            let data = json.as_deref().and_then(|j| serde_json::from_str(j).ok());
+            Ok((json.map(Arc::from), data))
+        }
+        Ok(Some(Err(e))) => Err(lifecycle_error("setup", &e)),
+        Ok(None) => Err((ExitCode::ScriptException, "setup: the VU stopped".into())),
+        Err(_) => {
+            vu0.interrupt.interrupt();
+            Err((
+                ExitCode::SetupTimeout,
+                format!(
+                    "setup() execution timed out after {} seconds",
+                    plan.run.setup_timeout.as_secs()
+                ),
+            ))
+        }
     }
 }

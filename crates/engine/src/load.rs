@@ -44,6 +44,10 @@ pub struct RunConfig {
     /// The archive to run instead of `script` on disk: its modules and
     /// files, options (the script's layer) and environment.
     pub archive: Option<Arc<Archive>>,
+    /// This run is one part of a distributed test: how it shares
+    /// `setup()`, `teardown()` and `handleSummary()`, and where it resumes
+    /// (`None`: the whole test runs here).
+    pub part: Option<crate::part::Part>,
 }
 
 impl RunConfig {
@@ -62,6 +66,7 @@ impl RunConfig {
             text_summary: None,
             snapshots: None,
             archive: None,
+            part: None,
         }
     }
 

@@ -343,12 +343,14 @@ async fn run_test(
         program,
         registry,
         env,
-        config,
+        mut config,
         native,
         ..
     } = loaded;
     let logger = config.logger.clone();
     let control = TestControl::new();
+    let part = config.part.take();
+    let handle_summary_here = part.as_ref().is_none_or(|p| p.handle_summary);
 
     let http = match crate::http_client::http_settings(
         &plan.http,
@@ -468,6 +470,7 @@ async fn run_test(
         progress_list: &progress_list,
         pauser: &pauser,
         scale: &scale,
+        part,
     })
     .await;
     stats.set_status(status::ENDED);
@@ -490,7 +493,9 @@ async fn run_test(
     };
     let evaluation = (!thresholds.is_empty()).then(|| thresholds.evaluate(&store, duration));
 
-    // handleSummary runs in the setup VU.
+    // handleSummary runs in the setup VU (of one part of a distributed
+    // test only).
+    let exports: &[String] = if handle_summary_here { &exports } else { &[] };
     let parts = SummaryParts {
         store: &store,
         registry: &registry,
@@ -499,7 +504,7 @@ async fn run_test(
         setup_data: outcome.setup_data.as_ref(),
     };
     let (handle_summary, summary_error) =
-        crate::handle_summary::call(outcome.vu0.as_ref(), &exports, summary_data, &parts).await;
+        crate::handle_summary::call(outcome.vu0.as_ref(), exports, summary_data, &parts).await;
     for o in outputs.iter_mut() {
         if let Err(e) = o.stop() {
             logger.log(

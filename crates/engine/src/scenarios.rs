@@ -2,13 +2,14 @@
 //! progress bar, and its executor from its `startTime` on.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use stampede_config::plan::Plan;
 use stampede_js::ScenarioInfo;
 use stampede_metrics::TagSet;
 
 use crate::executor::{self, ExecCtx, ScenarioPlan};
+use crate::part::{ResumeAt, ScenarioResume};
 use crate::progress::ScenarioProgress;
 use crate::stats::RunStats;
 
@@ -19,8 +20,13 @@ pub(crate) async fn run_all(
     ctx: Arc<ExecCtx>,
     progress_list: &Mutex<Vec<Arc<ScenarioProgress>>>,
     stats: &RunStats,
+    resume: Option<&(ResumeAt, Duration)>,
 ) {
-    let start = Instant::now();
+    // A resumed part's scenarios are where the test is now.
+    let now = Instant::now();
+    let start = resume
+        .and_then(|(_, offset)| now.checked_sub(*offset))
+        .unwrap_or(now);
     let mut tasks = Vec::new();
     for sc in &plan.scenarios {
         if !sc.has_work(&plan.tuple) {
@@ -61,6 +67,9 @@ pub(crate) async fn run_all(
             executor: sc.executor.clone(),
             start_time: sc.start_time,
             graceful_stop: sc.graceful_stop,
+            resume: resume.map_or_else(ScenarioResume::default, |(r, offset)| {
+                ScenarioResume::for_scenario(r, *offset, sc.start_time, &sc.name)
+            }),
         });
         let ctx = ctx.clone();
         tasks.push(tokio::spawn(async move {
@@ -71,7 +80,10 @@ pub(crate) async fn run_all(
                 return;
             }
             let mut info = (*plan_sc.info).clone();
+            // When the scenario started (for a resumed part, on the test's clock).
             info.start_time_ms = std::time::SystemTime::now()
+                .checked_sub(plan_sc.resume.offset)
+                .unwrap_or_else(std::time::SystemTime::now)
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs_f64() * 1000.0)
                 .unwrap_or(0.0)
@@ -81,6 +93,7 @@ pub(crate) async fn run_all(
                 executor: plan_sc.executor.clone(),
                 start_time: plan_sc.start_time,
                 graceful_stop: plan_sc.graceful_stop,
+                resume: plan_sc.resume,
             });
             executor::run(ctx, plan_sc, progress).await;
         }));

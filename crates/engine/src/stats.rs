@@ -43,9 +43,12 @@ impl RunStats {
         })
     }
 
-    /// Marks the start of the test proper (after setup).
-    pub(crate) fn mark_started(&self) {
-        let _ = self.started.set(Instant::now());
+    /// Marks the start of the test proper (after setup), `offset` into the
+    /// test (non-zero for a resumed part of a distributed test):
+    /// [`RunStats::elapsed`] counts on the test's clock.
+    pub(crate) fn mark_started_at(&self, offset: std::time::Duration) {
+        let now = Instant::now();
+        let _ = self.started.set(now.checked_sub(offset).unwrap_or(now));
         self.set_status(status::RUNNING);
     }
 

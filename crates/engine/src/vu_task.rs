@@ -35,7 +35,7 @@ pub(crate) enum Gate {
     },
     /// Wait for iteration starts sent by the executor (arrival rate).
     Arrivals {
-        /// Starts, carrying the iteration's number in the test.
+        /// Starts, carrying the iteration's number in the schedule.
         rx: async_channel::Receiver<u64>,
         /// VUs running an iteration right now (the executor counts the
         /// others as available).
@@ -49,8 +49,13 @@ pub(crate) struct ScenarioRun {
     pub gate: Gate,
     /// Set when no new iteration may start.
     pub stop: AtomicBool,
-    /// Numbers iterations across the scenario's VUs.
+    /// Takes iterations from the scenario's share (shared-iterations) and
+    /// counts them for the constant-VU executors.
     pub counter: AtomicU64,
+    /// Numbers the iterations this instance starts, in the instance and in
+    /// the whole test (`exec.scenario.iterationInInstance` /
+    /// `iterationInTest`).
+    pub numbers: IterationNumbers,
     /// Iterations completed in this scenario (progress display).
     pub completed: AtomicU64,
     /// Iterations interrupted in this scenario.
@@ -67,12 +72,14 @@ impl ScenarioRun {
         gate: Gate,
         setup_data: Option<Arc<str>>,
         min_duration: std::time::Duration,
+        numbers: IterationNumbers,
     ) -> Arc<Self> {
         Arc::new(Self {
             info,
             gate,
             stop: AtomicBool::new(false),
             counter: AtomicU64::new(0),
+            numbers,
             completed: AtomicU64::new(0),
             interrupted: AtomicU64::new(0),
             setup_data,
@@ -85,14 +92,63 @@ impl ScenarioRun {
     }
 }
 
+/// k6's iteration numbers of one scenario on one instance: the instance's
+/// iterations are numbered 0, 1, 2, ... as they start, and each also has
+/// its place in the whole test, the segment's striping of the global
+/// sequence (k6's `SegmentedIndex`: with `0,1/2,1`, segment `0:1/2` gets
+/// 0, 2, 4, ... and `1/2:1` gets 1, 3, 5, ...).
+pub(crate) struct IterationNumbers {
+    next: AtomicU64,
+    /// The segment's first global number.
+    start: u64,
+    /// Gaps between its consecutive global numbers, repeating.
+    gaps: Vec<u64>,
+    /// The sum of `gaps`: one cycle of the striping.
+    cycle: u64,
+}
+
+impl IterationNumbers {
+    /// Numbers on `tuple`'s striping (`None`: the whole test), the first
+    /// local number being `first` (a resumed part continues the count of
+    /// the iterations reported before it).
+    pub fn new(tuple: Option<&stampede_config::segment::ExecutionTuple>, first: u64) -> Self {
+        let (start, gaps) = match tuple {
+            Some(t) => {
+                let (start, gaps, _) = t.striped_offsets();
+                let gaps: Vec<u64> = gaps.iter().map(|g| (*g).max(1) as u64).collect();
+                (start.max(0) as u64, gaps)
+            }
+            None => (0, Vec::new()),
+        };
+        let gaps = if gaps.is_empty() { vec![1] } else { gaps };
+        Self {
+            next: AtomicU64::new(first),
+            start,
+            cycle: gaps.iter().sum(),
+            gaps,
+        }
+    }
+
+    /// The next iteration's `(number in the instance, number in the test)`.
+    pub fn take(&self) -> (u64, u64) {
+        let local = self.next.fetch_add(1, Ordering::Relaxed);
+        (local, self.global(local))
+    }
+
+    /// The global number of the instance's `local`-th iteration.
+    fn global(&self, local: u64) -> u64 {
+        let n = self.gaps.len() as u64;
+        let within: u64 = self.gaps[..(local % n) as usize].iter().sum();
+        self.start + (local / n) * self.cycle + within
+    }
+}
+
 /// Commands a VU serves.
 pub(crate) enum VuCmd {
     /// Run iterations of a scenario until its gate closes, the scenario
     /// stops or `release` is set; then send the VU's handle on `done`.
     Run {
         run: Arc<ScenarioRun>,
-        /// This VU's index among the scenario's VUs (per-vu-iterations).
-        index: u64,
         release: Arc<AtomicBool>,
         done: mpsc::UnboundedSender<VuHandle>,
     },
@@ -222,13 +278,8 @@ pub(crate) fn vu_main(
         rx = Some(r);
         let Some(cmd) = cmd else { return };
         match *cmd {
-            VuCmd::Run {
-                run,
-                index,
-                release,
-                done,
-            } => {
-                run_scenario(&mut vu, &run, index, &release, &stats);
+            VuCmd::Run { run, release, done } => {
+                run_scenario(&mut vu, &run, &release, &stats);
                 let _ = done.send(handle.clone());
             }
             VuCmd::Setup { reply } => {
@@ -268,13 +319,8 @@ pub(crate) async fn native_vu_main(
     }
     while let Some(cmd) = rx.recv().await {
         match *cmd {
-            VuCmd::Run {
-                run,
-                index,
-                release,
-                done,
-            } => {
-                run_native_scenario(&mut *vu, &interrupt, &run, index, &release, &stats).await;
+            VuCmd::Run { run, release, done } => {
+                run_native_scenario(&mut *vu, &interrupt, &run, &release, &stats).await;
                 let _ = done.send(handle.clone());
             }
             VuCmd::Setup { reply } => {
@@ -312,8 +358,8 @@ fn announce(
 
 /// What a VU does next in a scenario.
 enum Next<'a> {
-    /// Runs the iteration with this number in the test.
-    Iteration(u64),
+    /// Runs an iteration.
+    Iteration,
     /// Waits for the executor to start an iteration (arrival rate).
     Arrival(&'a async_channel::Receiver<u64>),
     /// Leaves the scenario.
@@ -324,7 +370,6 @@ enum Next<'a> {
 /// both kinds of VU; only how they wait differs.
 struct Turns<'a> {
     run: &'a ScenarioRun,
-    index: u64,
     release: &'a AtomicBool,
     stats: &'a RunStats,
     /// Iterations this VU ran in the scenario.
@@ -332,16 +377,10 @@ struct Turns<'a> {
 }
 
 impl<'a> Turns<'a> {
-    fn start(
-        run: &'a ScenarioRun,
-        index: u64,
-        release: &'a AtomicBool,
-        stats: &'a RunStats,
-    ) -> Self {
+    fn start(run: &'a ScenarioRun, release: &'a AtomicBool, stats: &'a RunStats) -> Self {
         stats.vus_active.fetch_add(1, Ordering::Relaxed);
         Self {
             run,
-            index,
             release,
             stats,
             mine: 0,
@@ -354,20 +393,22 @@ impl<'a> Turns<'a> {
             return Next::Leave;
         }
         match &run.gate {
-            Gate::Loop => Next::Iteration(run.counter.fetch_add(1, Ordering::Relaxed)),
+            Gate::Loop => {
+                run.counter.fetch_add(1, Ordering::Relaxed);
+                Next::Iteration
+            }
             Gate::Shared { total } => {
-                let n = run.counter.fetch_add(1, Ordering::Relaxed);
-                if n >= *total {
+                if run.counter.fetch_add(1, Ordering::Relaxed) >= *total {
                     Next::Leave
                 } else {
-                    Next::Iteration(n)
+                    Next::Iteration
                 }
             }
             Gate::PerVu { each } => {
                 if self.mine >= *each {
                     Next::Leave
                 } else {
-                    Next::Iteration(self.index * each + self.mine)
+                    Next::Iteration
                 }
             }
             Gate::Arrivals { rx, .. } => {
@@ -378,22 +419,24 @@ impl<'a> Turns<'a> {
         }
     }
 
-    /// After an arrival wait: the iteration it started, or `None` (leave).
-    fn arrived(&self, got: Option<u64>) -> Option<u64> {
+    /// After an arrival wait: whether an iteration started (else leave).
+    fn arrived(&self, got: bool) -> bool {
         self.stats.vus_active.fetch_add(1, Ordering::Relaxed);
-        let Gate::Arrivals { busy, .. } = &self.run.gate else {
-            return got;
-        };
-        if got.is_some() {
+        if let (true, Gate::Arrivals { busy, .. }) = (got, &self.run.gate) {
             busy.fetch_add(1, Ordering::AcqRel);
         }
         got
     }
 
-    fn request(&self, in_test: u64) -> IterationRequest<'a> {
+    /// The next iteration's request. As in k6, iterations are numbered as
+    /// they start, whatever the executor (a dropped arrival takes no
+    /// number).
+    fn request(&self) -> IterationRequest<'a> {
+        let (in_instance, in_test) = self.run.numbers.take();
         IterationRequest {
             exec: &self.run.info.exec,
             iteration_in_scenario: self.mine,
+            iteration_in_instance: in_instance,
             iteration_in_test: in_test,
         }
     }
@@ -453,30 +496,23 @@ impl Drop for Turns<'_> {
     }
 }
 
-fn run_scenario(
-    vu: &mut Vu,
-    run: &ScenarioRun,
-    index: u64,
-    release: &AtomicBool,
-    stats: &RunStats,
-) {
+fn run_scenario(vu: &mut Vu, run: &ScenarioRun, release: &AtomicBool, stats: &RunStats) {
     vu.activate(run.info.clone());
-    let mut turns = Turns::start(run, index, release, stats);
+    let mut turns = Turns::start(run, release, stats);
     loop {
-        let in_test = match turns.next() {
-            Next::Iteration(n) => n,
+        match turns.next() {
+            Next::Iteration => {}
             Next::Arrival(rx) => {
                 let rx = rx.clone();
                 let got = suspend(move || async move { rx.recv().await });
-                match turns.arrived(got.ok().and_then(Result::ok)) {
-                    Some(n) => n,
-                    None => break,
+                if !turns.arrived(matches!(got, Ok(Ok(_)))) {
+                    break;
                 }
             }
             Next::Leave => break,
-        };
+        }
         let started = turns.clock();
-        let outcome = vu.run_iteration(turns.request(in_test), run.setup_data.as_ref());
+        let outcome = vu.run_iteration(turns.request(), run.setup_data.as_ref());
         // minIterationDuration: sleep out the rest of a short iteration.
         if let Some(rest) = turns.rest(started, &outcome) {
             let _ = suspend(move || tokio::time::sleep(rest));
@@ -493,31 +529,29 @@ async fn run_native_scenario(
     vu: &mut dyn NativeVu,
     interrupt: &InterruptSignal,
     run: &ScenarioRun,
-    index: u64,
     release: &AtomicBool,
     stats: &RunStats,
 ) {
     vu.activate(run.info.clone());
-    let mut turns = Turns::start(run, index, release, stats);
+    let mut turns = Turns::start(run, release, stats);
     loop {
-        let in_test = match turns.next() {
-            Next::Iteration(n) => n,
+        match turns.next() {
+            Next::Iteration => {}
             Next::Arrival(rx) => {
                 let got = tokio::select! {
                     biased;
-                    _ = interrupt.wait() => None,
-                    got = rx.recv() => got.ok(),
+                    _ = interrupt.wait() => false,
+                    got = rx.recv() => got.is_ok(),
                 };
-                match turns.arrived(got) {
-                    Some(n) => n,
-                    None => break,
+                if !turns.arrived(got) {
+                    break;
                 }
             }
             Next::Leave => break,
-        };
+        }
         let started = turns.clock();
         let outcome = {
-            let iteration = vu.run_iteration(turns.request(in_test));
+            let iteration = vu.run_iteration(turns.request());
             tokio::select! {
                 biased;
                 _ = interrupt.wait() => None,

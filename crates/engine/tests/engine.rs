@@ -314,6 +314,64 @@ fn execution_segments_split_a_plan_exactly() {
     assert_eq!(rate, 31);
 }
 
+/// `exec.scenario.iterationInInstance` / `iterationInTest` under execution
+/// segments, as k6 v1.1.0 prints them for this script with
+/// `--execution-segment 0:1/2` and `1/2:1` of `0,1/2,1`: each instance
+/// counts from 0, and the test-wide numbers are the segment's stripe.
+#[test]
+fn iteration_numbers_under_execution_segments_match_k6() {
+    let script = "import exec from 'k6/execution';\n\
+         export const options = { scenarios: {\n\
+           shared: { executor: 'shared-iterations', vus: 2, iterations: 8, maxDuration: '10s' },\n\
+           pervu: { executor: 'per-vu-iterations', vus: 2, iterations: 2, maxDuration: '10s' },\n\
+           arrival: { executor: 'constant-arrival-rate', rate: 10, timeUnit: '1s', duration: '1s',\n\
+                      preAllocatedVUs: 2 },\n\
+         } };\n\
+         export default function () {\n\
+           const s = exec.scenario;\n\
+           console.log(`${s.name} test=${s.iterationInTest} inst=${s.iterationInInstance}`);\n\
+         }\n";
+    let k6 = [
+        (
+            "0:1/2",
+            "arrival test=0 inst=0;arrival test=2 inst=1;arrival test=4 inst=2;arrival test=6 inst=3;\
+             arrival test=8 inst=4;arrival test=10 inst=5;pervu test=0 inst=0;pervu test=2 inst=1;\
+             shared test=0 inst=0;shared test=2 inst=1;shared test=4 inst=2;shared test=6 inst=3",
+        ),
+        (
+            "1/2:1",
+            "arrival test=1 inst=0;arrival test=3 inst=1;arrival test=5 inst=2;arrival test=7 inst=3;\
+             arrival test=9 inst=4;pervu test=1 inst=0;pervu test=3 inst=1;\
+             shared test=1 inst=0;shared test=3 inst=1;shared test=5 inst=2;shared test=7 inst=3",
+        ),
+    ];
+    for (segment, want) in k6 {
+        let run = run_script_with(script, "http://127.0.0.1:1", |cfg| {
+            cfg.cli_options.execution_segment = Some(segment.parse().unwrap());
+            cfg.cli_options.execution_segment_sequence = Some("0,1/2,1".parse().unwrap());
+        })
+        .unwrap();
+        assert_eq!(run.report.exit_code, ExitCode::Ok, "{segment}");
+        let mut got: Vec<String> = run
+            .logs
+            .iter()
+            .filter_map(|l| {
+                let at = ["arrival ", "pervu ", "shared "]
+                    .iter()
+                    .find_map(|p| l.find(p))?;
+                l[at..].split('"').next().map(str::to_string)
+            })
+            .collect();
+        got.sort_by_key(|l| {
+            let (name, rest) = l.split_once(" test=").unwrap();
+            let n: u64 = rest.split_once(' ').unwrap().0.parse().unwrap();
+            (name.to_string(), n)
+        });
+        let want: Vec<&str> = want.split(';').map(str::trim).collect();
+        assert_eq!(got, want, "{segment}: {:?}", run.logs);
+    }
+}
+
 #[test]
 fn async_requests_run_concurrently_and_keep_the_iteration_alive() {
     let server = TestServer::start_in_background();

@@ -43,6 +43,8 @@ pub(crate) struct VuState {
     /// `__ITER`: iterations this VU started, across scenarios.
     pub iteration: Cell<u64>,
     pub iteration_in_scenario: Cell<u64>,
+    /// `exec.scenario.iterationInInstance`.
+    pub iteration_in_instance: Cell<u64>,
     pub iteration_in_test: Cell<u64>,
     pub scenario: RefCell<Option<Arc<ScenarioInfo>>>,
     /// Tags set by the script through `exec.vu.tags`.
@@ -88,6 +90,7 @@ impl VuState {
             phase: Cell::new(Phase::Init),
             iteration: Cell::new(0),
             iteration_in_scenario: Cell::new(0),
+            iteration_in_instance: Cell::new(0),
             iteration_in_test: Cell::new(0),
             scenario: RefCell::new(None),
             custom_tags: RefCell::new(Vec::new()),

@@ -75,8 +75,12 @@ pub enum IterationOutcome {
 pub struct IterationRequest<'a> {
     /// The exported function to call (`default` unless the scenario's `exec`).
     pub exec: &'a str,
-    /// Iteration number within the scenario on this instance.
+    /// This VU's iteration number within the scenario
+    /// (`exec.vu.iterationInScenario`).
     pub iteration_in_scenario: u64,
+    /// Iteration number within the scenario on this instance
+    /// (`exec.scenario.iterationInInstance`).
+    pub iteration_in_instance: u64,
     /// Iteration number within the scenario across all instances.
     pub iteration_in_test: u64,
 }
@@ -214,6 +218,7 @@ impl Vu {
         let st = self.state.clone();
         st.phase.set(Phase::Iteration);
         st.iteration_in_scenario.set(req.iteration_in_scenario);
+        st.iteration_in_instance.set(req.iteration_in_instance);
         st.iteration_in_test.set(req.iteration_in_test);
         st.http.start_iteration(&st.test);
         self.ensure_setup_data(setup_json);

@@ -137,6 +137,7 @@ fn env_vu_and_iter_globals() {
                         stampede_js::IterationRequest {
                             exec: "default",
                             iteration_in_scenario: i,
+                            iteration_in_instance: i,
                             iteration_in_test: i,
                         },
                         None,
@@ -362,6 +363,7 @@ fn setup_teardown_and_handle_summary() {
                 stampede_js::IterationRequest {
                     exec: "default",
                     iteration_in_scenario: 0,
+                    iteration_in_instance: 0,
                     iteration_in_test: 0,
                 },
                 Some(&data),
@@ -519,6 +521,7 @@ fn iterate_together(s: &Script, n: u64) -> Vec<IterationOutcome> {
                     stampede_js::IterationRequest {
                         exec: "default",
                         iteration_in_scenario: 0,
+                        iteration_in_instance: 0,
                         iteration_in_test: id,
                     },
                     None,

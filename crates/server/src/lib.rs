@@ -15,6 +15,7 @@ pub mod auth;
 pub mod chaos;
 pub mod error;
 pub mod hub;
+pub mod leader;
 pub mod merge;
 pub mod metrics;
 pub mod orchestrator;
@@ -203,6 +204,8 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Several servers: the lease, given up at shutdown.
+    replica: Option<Arc<leader::Replica>>,
 }
 
 impl Server {
@@ -214,23 +217,34 @@ impl Server {
         transport: Option<Arc<dyn Transport>>,
     ) -> Result<(Server, Option<String>), String> {
         let store = open_store(&config).await?;
-        let interrupted = store
-            .mark_interrupted()
-            .await
-            .map_err(|e| format!("cannot mark interrupted runs: {e}"))?;
-        if !interrupted.is_empty() {
-            tracing::warn!(runs = ?interrupted, "runs left unfinished by a previous server are marked errored");
-        }
-        let pipelines = store
-            .mark_pipelines_interrupted()
-            .await
-            .map_err(|e| format!("cannot mark interrupted pipelines: {e}"))?;
-        if !pipelines.is_empty() {
-            tracing::warn!(
-                ?pipelines,
-                "pipelines left running by a previous server are marked errored"
-            );
-        }
+        // Several servers (`--redis`): the leader's exclusive writes are
+        // fenced, and the leader takes over unfinished runs (`leader.rs`).
+        let fence = leader::no_fence();
+        let store = match &config.redis {
+            Some(_) => store.fenced(fence.clone()),
+            None => {
+                let interrupted = store
+                    .mark_interrupted()
+                    .await
+                    .map_err(|e| format!("cannot mark interrupted runs: {e}"))?;
+                if !interrupted.is_empty() {
+                    tracing::warn!(runs = ?interrupted, "runs left unfinished by a previous server are marked errored");
+                }
+                // A pipeline is driven by the server that started it; with
+                // several servers another may still drive it.
+                let pipelines = store
+                    .mark_pipelines_interrupted()
+                    .await
+                    .map_err(|e| format!("cannot mark interrupted pipelines: {e}"))?;
+                if !pipelines.is_empty() {
+                    tracing::warn!(
+                        ?pipelines,
+                        "pipelines left running by a previous server are marked errored"
+                    );
+                }
+                store
+            }
+        };
         let generated = bootstrap_admin(&store, config.admin_password.as_deref()).await?;
         let jwt = auth::crypto::JwtKey::from_base64(&jwt_secret(&config)?)?;
         let transport = match transport {
@@ -264,20 +278,47 @@ impl Server {
             &config.data_dir,
         )?;
         let state = AppState::new(store, jwt, transport, config, blocked, secrets);
+        let mut this_replica = None;
+        let leadership: Arc<dyn schedules::Leadership> = match &state.config.redis {
+            Some(url) => {
+                let replica = leader::Replica::connect(
+                    url,
+                    state.store.clone(),
+                    fence,
+                    state.orchestrator.clone(),
+                    state.hub.clone(),
+                )
+                .await?;
+                replica.spawn();
+                state.alerting.set_probe(leader::FleetProbe::spawn(
+                    state.orchestrator.transport().clone(),
+                ));
+                this_replica = Some(replica.clone());
+                replica.leadership.clone()
+            }
+            None => Arc::new(schedules::SingleServer),
+        };
+        state.alerting.set_leadership(leadership.clone());
         state.alerting.spawn(state.orchestrator.clone());
-        schedules::Scheduler::new(
+        let scheduler = schedules::Scheduler::new(
             state.store.clone(),
             state.orchestrator.clone(),
             state.alerting.clone(),
-        )
-        .spawn();
-        retention::spawn(state.store.clone(), state.config.platform.retention.clone());
+        );
+        scheduler.set_leadership(leadership.clone());
+        scheduler.spawn();
+        retention::spawn_led(
+            state.store.clone(),
+            state.config.platform.retention.clone(),
+            leadership,
+        );
         Ok((
             Server {
                 addr,
                 listener,
                 state,
                 tls,
+                replica: this_replica,
             },
             generated,
         ))
@@ -294,6 +335,15 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
         let app = api::router(self.state.clone());
+        // A leader asked to stop gives its lease up at once, so another
+        // replica takes over without waiting for it to expire.
+        let replica = self.replica.clone();
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(r) = replica {
+                r.leadership.step_down().await;
+            }
+        };
         if let Some(acceptor) = self.tls {
             tls::serve(self.listener, acceptor, app, shutdown).await;
             return Ok(());

@@ -110,6 +110,8 @@ struct Slot {
     released: bool,
     /// Has parts the last release did not include.
     dirty: bool,
+    /// Seeded from its stored merge: every part is in it already.
+    seeded: bool,
 }
 
 /// Collects every segment's intervals and releases them merged.
@@ -163,8 +165,9 @@ impl IntervalMerger {
             first_seen: now,
             released: false,
             dirty: false,
+            seeded: false,
         });
-        if slot.parts.contains_key(&segment) {
+        if slot.seeded || slot.parts.contains_key(&segment) {
             return Ok(Added::Duplicate);
         }
         let added = if slot.released {
@@ -176,6 +179,27 @@ impl IntervalMerger {
         slot.dirty = true;
         self.next[segment] = self.next[segment].max(index + 1);
         Ok(added)
+    }
+
+    /// Seeds interval `index` with its stored merge (a leader taking a run
+    /// over): released and complete, so its parts, replayed from the
+    /// segments' event streams, are duplicates. Returns the snapshot.
+    pub fn seed(
+        &mut self,
+        index: u64,
+        snapshot: WireSnapshot,
+        now: Instant,
+    ) -> Result<Snapshot, MetricError> {
+        let snap = snapshot.into_snapshot(&self.registry)?;
+        let slot = Slot {
+            parts: BTreeMap::from([(0, snap.clone())]),
+            first_seen: now,
+            released: true,
+            dirty: false,
+            seeded: true,
+        };
+        self.slots.insert(index, slot);
+        Ok(snap)
     }
 
     /// Segment `segment` reports no more intervals (it finished or failed).
@@ -320,6 +344,26 @@ mod tests {
                 (x, y) => assert_eq!(x, y),
             }
         }
+    }
+
+    #[test]
+    fn a_seeded_interval_ignores_its_replayed_parts() {
+        let reg = Registry::new();
+        let reqs = Builtin::HttpReqs.metric();
+        let t0 = Instant::now();
+        let mut m = IntervalMerger::new(2, 0, Duration::from_secs(3));
+        // Interval 0 as a previous leader stored it (both segments merged).
+        m.seed(0, snap(&reg, &[(reqs, 1.0), (reqs, 1.0)], 1), t0)
+            .unwrap();
+        for seg in 0..2 {
+            let part = snap(&reg, &[(reqs, 1.0)], 1);
+            assert_eq!(m.add(seg, 0, part, t0).unwrap(), Added::Duplicate);
+            let next = snap(&reg, &[(reqs, 1.0)], 2);
+            assert_eq!(m.add(seg, 1, next, t0).unwrap(), Added::New);
+        }
+        let released: Vec<u64> = m.ready(t0).iter().map(|r| r.index).collect();
+        assert_eq!(released, [1], "the seeded interval is stored already");
+        assert_eq!(m.all().count(), 2, "the summary covers both");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use stampede_cluster::protocol::SummarySettings;
+use stampede_cluster::redis::ha::{QueuedRun, RunBoard};
 use stampede_cluster::{Control, Progress, SegmentEvent, SegmentJob, Transport};
 use stampede_store::{NewAudit, NewRun, Run, RunEnd, RunId, RunStatus, Scenario, StartedBy, Store};
 use tokio::sync::mpsc;
@@ -97,6 +98,12 @@ pub struct Orchestrator {
     pub(crate) load: Arc<LoadMetrics>,
     /// `blacklistIPs` entries outside the target allow-list.
     blocked_targets: Vec<String>,
+    /// With several servers: the board runs are queued on for the leader
+    /// (`leader.rs`).
+    board: std::sync::OnceLock<RunBoard>,
+    /// With several servers: the progress of runs another replica
+    /// supervises, as relayed to this one (and when).
+    relayed: Mutex<HashMap<RunId, (std::time::Instant, Progress)>>,
 }
 
 /// Thresholds in k6's options JSON form (`{"selector": [{"threshold": …}]}`).
@@ -120,6 +127,9 @@ fn thresholds_json(list: &[stampede_cluster::protocol::ThresholdWire]) -> Value 
     }
     Value::Object(map)
 }
+
+/// A relayed progress older than this is not live any more.
+const RELAYED_FOR: Duration = Duration::from_secs(10);
 
 /// The final state for k6's exit code.
 pub fn status_for_exit(code: i32) -> RunStatus {
@@ -150,7 +160,69 @@ impl Orchestrator {
             validate_timeout: Duration::from_secs(60),
             load,
             blocked_targets,
+            board: std::sync::OnceLock::new(),
+            relayed: Mutex::default(),
         }
+    }
+
+    /// Several servers: runs go through `board` to the leader.
+    pub fn set_board(&self, board: RunBoard) {
+        let _ = self.board.set(board);
+    }
+
+    /// The runs this process supervises now.
+    pub fn live_ids(&self) -> Vec<RunId> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// Whether this process supervises run `id` now.
+    pub fn is_live(&self, id: RunId) -> bool {
+        self.lock().contains_key(&id)
+    }
+
+    /// The leader takes over a run from the board: supervises it from
+    /// where it is (`start_ms`: the common start, if it was started; the
+    /// transport follows the segments a previous leader queued).
+    pub fn adopt(self: &Arc<Self>, run: Run, queued: QueuedRun, start_ms: Option<u64>) {
+        let me = self.clone();
+        let mut job = queued.job;
+        job.run_id = run.id.to_string();
+        self.lock().insert(
+            run.id,
+            Live {
+                controls: Vec::new(),
+                progress: Progress::default(),
+                abort_requested: false,
+            },
+        );
+        tokio::spawn(async move {
+            me.supervise(run, job, queued.workers, queued.settings, start_ms)
+                .await
+        });
+    }
+
+    /// Records a run's common start on the board before it is sent, so a
+    /// leader taking over keeps it.
+    pub(crate) async fn record_start(&self, id: RunId, at_ms: u64) {
+        if let Some(b) = self.board.get() {
+            if let Err(e) = b.set_start(&id.to_string(), at_ms).await {
+                tracing::warn!(run = %id, error = %e, "cannot record the run's start on the board");
+            }
+        }
+    }
+
+    /// Passes a stop or abort to the leader (the run is not supervised
+    /// here): `false` without a board.
+    fn forward(&self, id: RunId, c: Control) -> bool {
+        let Some(b) = self.board.get().cloned() else {
+            return false;
+        };
+        tokio::spawn(async move {
+            if let Err(e) = b.send_control(&id.to_string(), c).await {
+                tracing::warn!(run = %id, error = %e, "cannot pass the control to the leader");
+            }
+        });
+        true
     }
 
     /// The transport's name (`local`, ...).
@@ -172,9 +244,28 @@ impl Orchestrator {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The live progress of a run in flight.
+    /// The live progress of a run in flight (here, or relayed from the
+    /// replica that supervises it).
     pub fn progress(&self, id: RunId) -> Option<Progress> {
-        self.lock().get(&id).map(|l| l.progress.clone())
+        if let Some(p) = self.lock().get(&id).map(|l| l.progress.clone()) {
+            return Some(p);
+        }
+        let relayed = self.relayed.lock().unwrap_or_else(|p| p.into_inner());
+        relayed
+            .get(&id)
+            .filter(|(at, _)| at.elapsed() < RELAYED_FOR)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// Notes the progress of a run another replica supervises (`None`: it
+    /// ended); stale entries are dropped.
+    pub fn note_relayed(&self, id: RunId, progress: Option<Progress>) {
+        let mut relayed = self.relayed.lock().unwrap_or_else(|p| p.into_inner());
+        relayed.retain(|_, (at, _)| at.elapsed() < RELAYED_FOR);
+        match progress {
+            Some(p) => relayed.insert(id, (std::time::Instant::now(), p)),
+            None => relayed.remove(&id),
+        };
     }
 
     /// Sets the VUs of a running run's externally-controlled scenario
@@ -340,6 +431,8 @@ impl Orchestrator {
             validate_only: false,
             start_gate: false,
             summary_gate: false,
+            share: None,
+            resume: None,
         };
         let (max_vus, max_duration_s, settings) = self.validate(&job).await?;
         self.check_quotas(who, max_vus, max_duration_s).await?;
@@ -383,8 +476,41 @@ impl Orchestrator {
         self.publish_state(&run);
         job.run_id = run.id.to_string();
         let id = run.id;
+        if let Some(board) = self.board.get() {
+            let queued = QueuedRun {
+                job,
+                workers: workers as usize,
+                settings,
+            };
+            if let Err(e) = board.enqueue(&id.to_string(), &queued).await {
+                let end = RunEnd {
+                    exit_code: Some(255),
+                    error: Some(format!("the run could not be queued for the leader: {e}")),
+                    summary: None,
+                };
+                // No leader knows the run: this replica ends it itself
+                // (unfenced: a follower's store handle fences every run
+                // transition).
+                match self
+                    .store
+                    .unfenced()
+                    .transition_run(id, RunStatus::Errored, &end)
+                    .await
+                {
+                    Ok(run) => self.publish_state(&run),
+                    Err(e) => {
+                        tracing::error!(run = %id, error = %e, "cannot record the run's state")
+                    }
+                }
+                return Err(AppError::internal(e.to_string()));
+            }
+            return Ok(id);
+        }
         let me = self.clone();
-        tokio::spawn(async move { me.supervise(run, job, workers as usize, settings).await });
+        tokio::spawn(async move {
+            me.supervise(run, job, workers as usize, settings, None)
+                .await
+        });
         Ok(id)
     }
 
@@ -405,13 +531,14 @@ impl Orchestrator {
 
     /// Asks a run in flight to stop gracefully (teardown and summary run).
     pub fn stop(&self, id: RunId) -> bool {
-        self.lock().get(&id).is_some_and(|l| {
+        let here = self.lock().get(&id).map(|l| {
             l.controls
                 .iter()
                 .filter(|c| c.send(Control::Stop).is_ok())
                 .count()
                 > 0
-        })
+        });
+        here.unwrap_or_else(|| self.forward(id, Control::Stop))
     }
 
     /// Ends a run in flight at once; it is marked `aborted`.
@@ -426,7 +553,10 @@ impl Orchestrator {
                     .count()
                     > 0
             }
-            None => false,
+            None => {
+                drop(live);
+                self.forward(id, Control::Abort)
+            }
         }
     }
 
@@ -466,10 +596,13 @@ impl Orchestrator {
         job: SegmentJob,
         workers: usize,
         settings: SummarySettings,
+        start_at_ms: Option<u64>,
     ) {
         let id = run.id;
-        self.transition(&mut run, RunStatus::Starting, &RunEnd::default())
-            .await;
+        if run.status == RunStatus::Queued {
+            self.transition(&mut run, RunStatus::Starting, &RunEnd::default())
+                .await;
+        }
         let (tx, rx) = mpsc::channel(256);
         let mut controls = Vec::new();
         for (i, job) in segment_jobs(&job, workers, settings.handle_summary)
@@ -499,25 +632,29 @@ impl Orchestrator {
                         summary: None,
                     };
                     self.transition(&mut run, RunStatus::Errored, &end).await;
+                    self.lock().remove(&id);
+                    self.off_board(id).await;
                     return;
                 }
             }
         }
         drop(tx);
-        self.lock().insert(
-            id,
-            Live {
-                controls: controls.clone(),
+        {
+            let mut live = self.lock();
+            let l = live.entry(id).or_insert(Live {
+                controls: Vec::new(),
                 progress: Progress::default(),
                 abort_requested: false,
-            },
-        );
+            });
+            l.controls = controls.clone();
+        }
         let chaos = settings.clone();
         let sup = Supervision {
             orch: &self,
             run,
             controls,
             settings,
+            start_at_ms,
         };
         let (mut run, status, end) = sup.drive(rx).await;
         let aborted = self.lock().remove(&id).is_some_and(|l| l.abort_requested);
@@ -544,6 +681,20 @@ impl Orchestrator {
                 .await;
         }
         self.transition(&mut run, status, &end).await;
+        self.off_board(id).await;
+    }
+
+    /// Takes an ended run off the board (several servers) — unless a newer
+    /// leader fenced this one off: the run is that leader's now.
+    async fn off_board(&self, id: RunId) {
+        if let Some(b) = self.board.get() {
+            if !self.store.holds_fence().await.unwrap_or(true) {
+                return;
+            }
+            if let Err(e) = b.finish(&id.to_string()).await {
+                tracing::warn!(run = %id, error = %e, "cannot take the run off the board");
+            }
+        }
     }
 }
 

@@ -94,11 +94,28 @@ pub async fn run_pass(
 /// Runs a pass now and then every `policy.every`, for as long as the
 /// server lives.
 pub fn spawn(store: Store, policy: RetentionPolicy) {
+    spawn_led(
+        store,
+        policy,
+        std::sync::Arc::new(crate::schedules::SingleServer),
+    );
+}
+
+/// [`spawn`], passing while this server is not the leader (several
+/// servers: one enforces retention).
+pub fn spawn_led(
+    store: Store,
+    policy: RetentionPolicy,
+    leader: std::sync::Arc<dyn crate::schedules::Leadership>,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(policy.every.max(Duration::from_secs(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if !leader.is_leader() {
+                continue;
+            }
             match run_pass(&store, &policy, OffsetDateTime::now_utc()).await {
                 Ok(s) if s != PassStats::default() => tracing::info!(?s, "retention pass"),
                 Ok(_) => {}

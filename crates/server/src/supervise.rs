@@ -14,8 +14,14 @@
 //! run. `handleSummary` needs the script's JS runtime: segment 0 runs it,
 //! on the merged data the controller sends it.
 //!
-//! Each segment runs `setup()` itself, as `k6 run --execution-segment` does
-//! on each instance.
+//! `setup()` runs once, as in k6's cloud: the lead segment (0) runs it
+//! before it reports `Ready`, and its data goes to every segment with the
+//! common start; `teardown()` and `handleSummary()` run in the lead only.
+//!
+//! A segment whose worker was lost is resumed by another worker, or the
+//! run goes on without it and ends *degraded*: the gaps (segment, worker,
+//! from/to second of the run) are kept in the summary document
+//! (`faults`, `degraded`), the result's error and its summary text.
 //!
 //! A segment that fails or vanishes aborts the others and ends the run
 //! `errored` with its message; a transport that never closes a stream after
@@ -24,7 +30,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use stampede_cluster::protocol::SummarySettings;
+use stampede_cluster::protocol::{Gap, Share, SummarySettings};
 use stampede_cluster::{Control, Progress, SegmentEvent, SegmentJob};
 use stampede_metrics::Store;
 use stampede_store::{Run, RunEnd, RunStatus};
@@ -70,6 +76,7 @@ pub fn segment_jobs(job: &SegmentJob, n: usize, handle_summary: bool) -> Vec<Seg
             j.sequence = sequence.clone();
             j.start_gate = true;
             j.summary_gate = i == 0 && handle_summary;
+            j.share = Some(Share { lead: i == 0 });
             j.validate_only = false;
             j
         })
@@ -139,6 +146,8 @@ pub(crate) struct Supervision<'a> {
     pub run: Run,
     pub controls: Vec<mpsc::UnboundedSender<Control>>,
     pub settings: SummarySettings,
+    /// The common start of a run taken over from a previous leader.
+    pub start_at_ms: Option<u64>,
 }
 
 impl Supervision<'_> {
@@ -169,6 +178,15 @@ impl Supervision<'_> {
         let mut segs: Vec<Seg> = (0..n).map(|_| Seg::default()).collect();
         let mut merger: Option<IntervalMerger> = None;
         let mut started_at: Option<Instant> = None;
+        if let Some(at) = self.start_at_ms {
+            // Taken over: the segments run; their replayed events rebuild
+            // the merge (each (segment, interval) once).
+            let ago = Duration::from_millis(now_unix_ms().saturating_sub(at));
+            started_at = Some(Instant::now().checked_sub(ago).unwrap_or_else(Instant::now));
+            let mut m = IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT);
+            self.seed(&mut m, &mut judge, at).await;
+            merger = Some(m);
+        }
         let mut failure: Option<(i32, String)> = None;
         let mut give_up_at: Option<Instant> = None;
         let mut final_result: Option<(
@@ -177,6 +195,7 @@ impl Supervision<'_> {
         )> = None;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         let mut last_eval = Instant::now();
+        let mut faults: Vec<Gap> = Vec::new();
         loop {
             tokio::select! {
                 msg = events.recv() => {
@@ -205,11 +224,15 @@ impl Supervision<'_> {
                                     .await;
                             }
                         }
+                        SegmentEvent::Setup { data } => segs[i].setup_data = data,
                         SegmentEvent::Ready => {
                             segs[i].ready = true;
                             if started_at.is_none() && failure.is_none() && segs.iter().all(|s| s.ready) {
                                 let at = now_unix_ms() + START_MARGIN.as_millis() as u64;
-                                self.send_all(&Control::Start { at_unix_ms: at });
+                                self.orch.record_start(id, at).await;
+                                // The lead's setup() data goes to every segment.
+                                let setup_data = segs[0].setup_data.clone();
+                                self.send_all(&Control::Start { at_unix_ms: at, setup_data });
                                 started_at = Some(Instant::now() + START_MARGIN);
                                 merger = Some(IntervalMerger::new(n, at * 1_000_000, MERGE_TIMEOUT));
                             }
@@ -242,7 +265,8 @@ impl Supervision<'_> {
                                 m.segment_done(i);
                             }
                         }
-                        SegmentEvent::Finished { exit_code, error, summary_text, handle_summary, setup_data, duration_s, .. } => {
+                        SegmentEvent::Finished { exit_code, error, summary_text, handle_summary, setup_data, duration_s, faults: lost, .. } => {
+                            faults.extend(lost);
                             let seg = &mut segs[i];
                             seg.data_done = true;
                             seg.duration_s = seg.duration_s.max(duration_s);
@@ -347,12 +371,20 @@ impl Supervision<'_> {
             })
             .collect();
         let (code, error) = exit_code(&codes, judge.aborted.as_ref(), eval.as_ref());
-        let text = match segs[0].ended.as_ref() {
+        let mut text = match segs[0].ended.as_ref() {
             Some(e) if e.handle_summary => e.summary_text.clone(),
             _ => judge.text(&report),
         };
+        let error = with_faults(error, &faults);
         let mut summary = report.summary_export();
         if let Value::Object(m) = &mut summary {
+            if !faults.is_empty() {
+                for g in &faults {
+                    text.push_str(&format!("\n     {}\n", g.describe()));
+                }
+                m.insert("degraded".into(), faults.iter().any(Gap::degrades).into());
+                m.insert("faults".into(), json!(faults));
+            }
             m.insert(SUMMARY_TEXT_KEY.into(), text.into());
         }
         let end = RunEnd {
@@ -364,6 +396,31 @@ impl Supervision<'_> {
     }
 
     /// Stores and publishes the merged intervals that are ready.
+    /// A run taken over: the intervals a previous leader stored seed the
+    /// merge (its segments' streams may have lost their older events to a
+    /// Redis restart); replayed parts of them are then ignored.
+    async fn seed(&self, m: &mut IntervalMerger, judge: &mut Judge, at_ms: u64) {
+        let id = self.run.id;
+        let stored = match self.orch.store.intervals(id, None, None).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(run = %id, error = %e, "cannot read the run's stored intervals");
+                return;
+            }
+        };
+        let now = Instant::now();
+        for i in stored {
+            let offset = i.start_ms - at_ms as i64;
+            if i.len_ms != INTERVAL.as_millis() as i64 || offset < 0 {
+                continue;
+            }
+            match m.seed(offset as u64 / 1000, i.snapshot, now) {
+                Ok(snap) => judge.apply(&snap),
+                Err(e) => tracing::warn!(run = %id, error = %e, "a stored interval is unreadable"),
+            }
+        }
+    }
+
     async fn flush(&self, m: &mut IntervalMerger, judge: &mut Judge, now: Instant) {
         let id = self.run.id;
         for r in m.ready(now) {
@@ -379,6 +436,16 @@ impl Supervision<'_> {
                 json!({"type": "snapshot", "run_id": id, "index": r.index, "snapshot": wire}),
             );
         }
+    }
+}
+
+/// The run's error with what happened to its workers.
+fn with_faults(error: Option<String>, faults: &[Gap]) -> Option<String> {
+    let notes: Vec<String> = faults.iter().map(Gap::describe).collect();
+    match (error, notes.is_empty()) {
+        (e, true) => e,
+        (None, false) => Some(notes.join("; ")),
+        (Some(e), false) => Some(format!("{e}; {}", notes.join("; "))),
     }
 }
 
@@ -421,6 +488,15 @@ mod tests {
         assert_eq!(segs, ["0:1/4", "1/4:2/4", "2/4:3/4", "3/4:1"]);
         assert_eq!(four[3].sequence.as_deref(), Some("0,1/4,2/4,3/4,1"));
         assert!(four.iter().all(|j| !j.summary_gate && j.start_gate));
+        let leads: Vec<bool> = four
+            .iter()
+            .map(|j| j.share.as_ref().unwrap().lead)
+            .collect();
+        assert_eq!(
+            leads,
+            [true, false, false, false],
+            "setup() runs once, in the lead"
+        );
         assert_eq!(four[0].overrides["vus"], 4);
         for s in &segs {
             stampede_config::segment::ExecutionSegment::parse(s).unwrap();

@@ -46,6 +46,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = O
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// The leader's fencing token, on the handle of a leader's exclusive
+    /// writes (`fence.rs`); `None` everywhere else.
+    pub(crate) fence: Option<crate::fence::Fence>,
 }
 
 /// Pool settings.
@@ -106,6 +109,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         "alerts_durable",
         include_str!("../migrations/sqlite/0007_alerts_durable.sql"),
     ),
+    (
+        8,
+        "leader_fence",
+        include_str!("../migrations/sqlite/0008_leader_fence.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: Embedded = &[
@@ -143,6 +151,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         7,
         "alerts_durable",
         include_str!("../migrations/postgres/0007_alerts_durable.sql"),
+    ),
+    (
+        8,
+        "leader_fence",
+        include_str!("../migrations/postgres/0008_leader_fence.sql"),
     ),
 ];
 
@@ -276,7 +289,11 @@ impl Store {
             .await?
             .run(&pool)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            fence: None,
+        })
     }
 
     /// The backend in use.

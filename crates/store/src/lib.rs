@@ -79,6 +79,7 @@
 mod audit;
 mod db;
 mod error;
+mod fence;
 mod metrics;
 #[macro_use]
 mod model;
@@ -101,6 +102,7 @@ mod pipelines;
 
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
+pub use fence::Fence;
 pub use metrics::{
     decode_snapshot, encode_snapshot, merge_snapshots, RollupPolicy, RollupStats, StoredInterval,
     MAX_SNAPSHOT_BYTES,

@@ -231,6 +231,8 @@ impl Store {
                  (already rolled up)"
             )));
         }
+        // A stale leader's interval rolls back (`fence.rs`).
+        self.check_fence(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

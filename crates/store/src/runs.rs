@@ -174,6 +174,7 @@ impl Store {
             });
         }
         let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE runs SET status = $2, \
                exit_code = COALESCE($3, exit_code), error = COALESCE($4, error), \
@@ -190,8 +191,11 @@ impl Store {
         .bind(end.summary.as_ref().map(to_json))
         .bind(now)
         .bind(i64::from(to.is_terminal()))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        // A stale leader's change rolls back (`fence.rs`).
+        self.check_fence(&mut tx).await?;
+        tx.commit().await?;
         match row {
             Some(row) => run_from_row(&row),
             None => {

@@ -251,6 +251,7 @@ impl Store {
         next: Option<OffsetDateTime>,
         fired_at: OffsetDateTime,
     ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE schedules SET next_fire_at = $3, last_fire_at = $4 \
              WHERE id = $1 AND next_fire_at = $2",
@@ -259,8 +260,11 @@ impl Store {
         .bind(to_ms(due))
         .bind(next.map(to_ms))
         .bind(to_ms(fired_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // Only the current leader fires (`fence.rs`).
+        self.check_fence(&mut tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

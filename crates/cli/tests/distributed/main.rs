@@ -3,14 +3,17 @@
 //! worker` processes of the built binary, runs against the built-in test
 //! target on loopback. Covers exact counts with one and two workers and
 //! several runs at once, `kill -9` of a worker mid-run (its lease resumed
-//! by the other, nothing counted twice), Redis restarted mid-run, stop and
-//! abort reaching the workers, a redelivered lease, the worker's exit when
-//! Redis is gone, and the fleet endpoints.
+//! by a spare where the run is, the plan's count kept, nothing counted
+//! twice; without a spare the run ends degraded with the gap recorded),
+//! `setup()` and `teardown()` once for a split run, Redis restarted
+//! mid-run, stop and abort reaching the workers, a redelivered lease, the
+//! worker's exit when Redis is gone, and the fleet endpoints.
 
 #[path = "../server/harness.rs"]
 mod harness;
 
 mod cluster;
+mod ha;
 
 use std::collections::BTreeSet;
 
@@ -63,11 +66,21 @@ impl Cluster {
     }
 
     fn start_run(&self, opts: Value) -> i64 {
+        self.start_on(self.scenario, opts)
+    }
+
+    /// Creates another scenario.
+    fn scenario(&self, name: &str, script: &str) -> i64 {
+        create_scenario(&self.server.addr, &self.token, name, script)
+    }
+
+    /// Starts `scenario` with `opts` and `BASE` pointing at the target.
+    fn start_on(&self, scenario: i64, opts: Value) -> i64 {
         let mut body = opts;
         body["env"] = json!({"BASE": self.target.url()});
         let (s, v) = self.call(
             "POST",
-            &format!("/api/v1/scenarios/{}/start", self.scenario),
+            &format!("/api/v1/scenarios/{scenario}/start"),
             Some(body),
         );
         assert_eq!(s, 202, "{v}");
@@ -93,14 +106,22 @@ impl Cluster {
 
     /// The worker whose heartbeat lists a lease of `run`.
     fn holder(&self, run: i64) -> Option<String> {
+        self.holders(run).into_iter().next()
+    }
+
+    /// Every worker whose heartbeat lists a lease of `run`.
+    fn holders(&self, run: i64) -> BTreeSet<String> {
         let prefix = format!("{run}.");
-        self.workers().into_iter().find_map(|w| {
-            let leases = w["leases"].as_array()?;
-            leases
-                .iter()
-                .any(|l| l.as_str().is_some_and(|l| l.starts_with(&prefix)))
-                .then(|| w["id"].as_str().unwrap().to_string())
-        })
+        self.workers()
+            .into_iter()
+            .filter_map(|w| {
+                let leases = w["leases"].as_array()?;
+                leases
+                    .iter()
+                    .any(|l| l.as_str().is_some_and(|l| l.starts_with(&prefix)))
+                    .then(|| w["id"].as_str().unwrap().to_string())
+            })
+            .collect()
     }
 
     fn wait_running(&self, run: i64) {
@@ -138,9 +159,37 @@ fn http_reqs_in(snapshot: &Value) -> f64 {
 }
 
 fn http_reqs(run: &Value) -> f64 {
-    run["summary"]["metrics"]["http_reqs"]["count"]
+    count(run, "http_reqs")
+}
+
+/// A counter's count in the run's summary export (-1 when absent).
+fn count(run: &Value, metric: &str) -> f64 {
+    run["summary"]["metrics"][metric]["count"]
         .as_f64()
         .unwrap_or(-1.0)
+}
+
+/// 5 iterations/s for 12 s, one request each: 61 planned (k6 also starts
+/// the iteration due at exactly 12 s), split over two
+/// segments of 2.5/s (a resumer catches up what its lost worker had not
+/// reported, so each segment has VUs to spare).
+const ARRIVAL_SCRIPT: &str = r#"import http from 'k6/http';
+export const options = {
+  scenarios: {
+    car: { executor: 'constant-arrival-rate', rate: 5, timeUnit: '1s', duration: '12s',
+           preAllocatedVUs: 60 },
+  },
+};
+export default function () { http.get(`${__ENV.BASE}/get`); }
+"#;
+
+/// The planned iterations of [`ARRIVAL_SCRIPT`].
+const ARRIVAL_PLANNED: f64 = 61.0;
+
+/// The stored intervals' indices: seconds of the run from its first.
+fn interval_seconds(starts: &[i64]) -> Vec<i64> {
+    let first = starts.iter().copied().min().unwrap_or(0);
+    starts.iter().map(|s| (s - first) / 1000).collect()
 }
 
 #[test]
@@ -403,4 +452,156 @@ fn an_archive_with_a_binary_file_runs_on_redis_workers() {
         "{r}"
     );
     assert_eq!(c.target.requests_served(), 12);
+}
+
+/// The exact rule of a resume: the lost worker's reported intervals carry
+/// its iteration count (written with each interval, atomically); the
+/// resumer skips that many of the segment's scheduled iterations and
+/// issues the rest — those already due at once — from where the run is,
+/// and stops when the plan ends. So the merged count is the plan's; the
+/// iterations the lost worker ran after its last reported interval (at
+/// most about one interval's) reached the target but are counted once,
+/// the resumer's.
+#[test]
+fn a_resumed_arrival_rate_segment_keeps_the_plan_s_count_and_ends_on_time() {
+    let c = Cluster::start();
+    let scenario = c.scenario("arrival", ARRIVAL_SCRIPT);
+    // Each worker holds one segment (30 VUs): none is free for another.
+    let mut workers = [c.worker("ca", 30), c.worker("cb", 30)];
+    c.wait_workers(2);
+    let run = c.start_on(scenario, json!({"workers": 2}));
+    c.wait_running(run);
+    poll(30, "both segments to be held", || {
+        (c.holders(run).len() == 2).then_some(())
+    });
+    poll(30, "intervals to be stored", || {
+        (c.intervals(run).1.len() >= 3).then_some(())
+    });
+    let spare = c.worker("cc", 30);
+    c.wait_workers(3);
+    workers[0].kill9();
+    poll(60, "the spare to resume the segment", || {
+        c.holders(run).contains("cc").then_some(())
+    });
+    let r = c.wait_final(run);
+    assert_eq!(r["status"], "passed", "{r}");
+    assert_eq!(count(&r, "iterations"), ARRIVAL_PLANNED, "{r}");
+    assert_eq!(http_reqs(&r), ARRIVAL_PLANNED, "{r}");
+    let faults = r["summary"]["faults"]
+        .as_array()
+        .expect("the loss is recorded");
+    assert_eq!(faults.len(), 1, "{r}");
+    assert_eq!(faults[0]["worker"], "ca", "{r}");
+    assert_eq!(faults[0]["resumed_by"], "cc", "{r}");
+    assert_eq!(r["summary"]["degraded"], false, "{r}");
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("worker ca was lost") && error.contains("worker cc resumed"),
+        "{r}"
+    );
+    let (stored, starts) = c.intervals(run);
+    assert_eq!(
+        stored, ARRIVAL_PLANNED,
+        "the stored intervals count each request once"
+    );
+    let unique: BTreeSet<i64> = starts.iter().copied().collect();
+    assert_eq!(unique.len(), starts.len(), "no interval stored twice");
+    // The resumer ends with the plan (12 s), not 12 s after its own start.
+    let last = interval_seconds(&starts).into_iter().max().unwrap();
+    assert!(last <= 13, "intervals up to second {last}: {starts:?}");
+    let served = c.target.requests_served() as f64;
+    assert!(
+        served >= ARRIVAL_PLANNED && served - ARRIVAL_PLANNED <= 10.0,
+        "{served} served for {ARRIVAL_PLANNED} counted"
+    );
+    assert!(spare.log().contains("resuming a lost worker's segment"));
+}
+
+/// [`ARRIVAL_SCRIPT`] for 25 s: the surviving worker is still busy with its
+/// own segment when the server gives up on the lost one (its loss is seen
+/// within about 4 s, then 10 s of grace), so it cannot take it over.
+fn long_arrival_script() -> String {
+    ARRIVAL_SCRIPT.replace("duration: '12s'", "duration: '25s'")
+}
+
+#[test]
+fn without_a_spare_worker_the_run_ends_degraded_with_the_gap() {
+    let c = Cluster::start();
+    let script = long_arrival_script();
+    assert_ne!(script, ARRIVAL_SCRIPT);
+    let scenario = c.scenario("arrival", &script);
+    let mut workers = [c.worker("da", 30), c.worker("db", 30)];
+    c.wait_workers(2);
+    let run = c.start_on(scenario, json!({"workers": 2}));
+    c.wait_running(run);
+    poll(30, "both segments to be held", || {
+        (c.holders(run).len() == 2).then_some(())
+    });
+    poll(30, "intervals to be stored", || {
+        (c.intervals(run).1.len() >= 2).then_some(())
+    });
+    workers[1].kill9();
+    let r = c.wait_final(run);
+    assert_eq!(r["status"], "passed", "the rest of the run completes: {r}");
+    assert_eq!(r["summary"]["degraded"], true, "{r}");
+    let faults = r["summary"]["faults"]
+        .as_array()
+        .expect("the gap is recorded");
+    assert_eq!(faults.len(), 1, "{r}");
+    let gap = &faults[0];
+    assert_eq!(gap["worker"], "db", "{r}");
+    assert!(gap["resumed_by"].is_null() && gap["to_s"].is_null(), "{r}");
+    assert!(
+        gap["segment"].as_str().is_some_and(|s| s.contains(':')),
+        "{r}"
+    );
+    assert!(gap["from_s"].as_u64().is_some_and(|s| s >= 1), "{r}");
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("degraded: segment"), "{r}");
+    let text = r["summary_text"].as_str().unwrap_or_default();
+    assert!(text.contains("degraded: segment"), "{text}");
+    let counted = http_reqs(&r);
+    // 5/s for 25 s: 126 planned.
+    assert!(
+        counted > 0.0 && counted < 126.0,
+        "the lost segment's rest was not run: {counted}"
+    );
+}
+
+/// setup() and teardown() each request the target once: a split run
+/// calls each exactly once, and every segment gets setup()'s data.
+#[test]
+fn setup_and_teardown_run_once_and_every_segment_gets_the_data() {
+    let c = Cluster::start();
+    let scenario = c.scenario(
+        "setup-once",
+        r#"import http from 'k6/http';
+import { check } from 'k6';
+export const options = { vus: 2, iterations: 20, thresholds: { checks: ['rate==1'] } };
+export function setup() {
+  http.get(`${__ENV.BASE}/anything/setup`);
+  return { token: 'from-setup' };
+}
+export default function (data) {
+  check(data, { 'setup data': (d) => d && d.token === 'from-setup' });
+  http.get(`${__ENV.BASE}/get`);
+}
+export function teardown(data) {
+  if (data.token !== 'from-setup') throw new Error('teardown without the data');
+  http.get(`${__ENV.BASE}/anything/teardown`);
+}
+"#,
+    );
+    let _a = c.worker("sa", 4);
+    let _b = c.worker("sb", 4);
+    c.wait_workers(2);
+    let run = c.start_on(scenario, json!({"workers": 2}));
+    let r = c.wait_final(run);
+    assert_eq!(r["status"], "passed", "every segment got the data: {r}");
+    assert_eq!(count(&r, "iterations"), 20.0, "{r}");
+    assert_eq!(
+        c.target.requests_served(),
+        20 + 1 + 1,
+        "setup() and teardown() ran once each"
+    );
 }

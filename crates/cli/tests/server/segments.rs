@@ -8,11 +8,14 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-/// Every iteration requests the demo target once and adds known values to
-/// a trend: the multiset of values is the same however the run is split,
-/// so the merged histogram must be bit-identical to the one `stampede run`
-/// builds.
+/// Every iteration requests the demo target once and adds values to a
+/// trend that depend on its `exec.scenario.iterationInTest`: split runs
+/// number their iterations by the segments' stripes of the test-wide
+/// sequence, as k6 does, so the multiset of values is the same however the
+/// run is split, and the merged histogram must be bit-identical to the one
+/// `stampede run` builds.
 const COUNTED: &str = r#"import http from 'k6/http';
+import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
 const known = new Trend('known_values');
 export const options = {
@@ -26,12 +29,11 @@ export const options = {
 function one(offset) {
   const res = http.get(`${__ENV.BASE}/get`);
   if (res.status !== 200) throw new Error(`status ${res.status}`);
-  // The same values every iteration: the run's multiset of values does not
-  // depend on how iterations are numbered or split.
-  for (let k = 0; k < 20; k++) known.add(((k + offset) * 7919) % 1000);
+  const n = exec.scenario.iterationInTest;
+  for (let k = 0; k < 20; k++) known.add(((n * 20 + k + offset) * 7919) % 1000);
 }
 export default function () { one(0); }
-export function arrival() { one(20); }
+export function arrival() { one(100000); }
 "#;
 
 /// Starts scenario `scenario` with `body` and waits for its end.

@@ -11,8 +11,9 @@
 //!   while it runs it (`XCLAIM … JUSTID` every heartbeat), so `XAUTOCLAIM`
 //!   by another worker takes over exactly the leases of a lost worker.
 //! - `stampede:lease:{id}`, a hash: the owner, the common start instant,
-//!   and the control word (`stop`/`abort`) a worker that missed the pub/sub
-//!   message sees at its next heartbeat.
+//!   the control word (`stop`/`abort`) a worker that missed the pub/sub
+//!   message sees at its next heartbeat, and where a resumer takes over
+//!   (`next_interval`, `iterations:{scenario}`).
 //! - `stampede:lease:{id}:events`, a stream of [`SegmentEvent`]s. Interval
 //!   indices count seconds from the common start, so the server drops a
 //!   repeated `(segment, index)` and a resumed segment continues the count.
@@ -20,6 +21,7 @@
 //!   `stampede:workers`: the live fleet.
 //! - `stampede:control`, pub/sub: stop and abort, pushed at once.
 
+pub mod ha;
 mod sys;
 mod transport;
 mod worker;
@@ -98,6 +100,9 @@ pub struct Heartbeat {
     pub cpu_percent: f64,
     /// Host memory in use, in bytes.
     pub memory_bytes: u64,
+    /// Host memory in all, in bytes (0: not reported by an older worker).
+    #[serde(default)]
+    pub memory_total_bytes: u64,
     /// The leases it runs.
     pub leases: Vec<String>,
     /// When it was written (Unix milliseconds).
@@ -162,6 +167,34 @@ pub async fn connect(client: &redis::Client) -> Result<ConnectionManager, Transp
         .map_err(|e| TransportError(format!("cannot reach Redis: {e}")))
 }
 
+/// Delivers every message of pub/sub `channel` to `deliver` until it
+/// returns `false`, reconnecting while Redis is away (what is published
+/// meanwhile is missed: callers have another way to learn it).
+pub async fn listen(
+    client: &redis::Client,
+    channel: &str,
+    mut deliver: impl FnMut(String) -> bool,
+) {
+    use futures_util::StreamExt;
+    loop {
+        let ps = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await;
+        if let Ok(Ok(mut ps)) = ps {
+            if ps.subscribe(channel).await.is_ok() {
+                let mut stream = ps.on_message();
+                while let Some(msg) = stream.next().await {
+                    let Ok(text) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    if !deliver(text) {
+                        return;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Creates the lease stream and its group if missing.
 pub async fn ensure_group(conn: &mut ConnectionManager) -> redis::RedisResult<()> {
     let r: redis::RedisResult<()> = redis::cmd("XGROUP")
@@ -185,7 +218,10 @@ mod tests {
     #[test]
     fn every_control_kind_has_its_own_field() {
         let all = [
-            Control::Start { at_unix_ms: 1 },
+            Control::Start {
+                at_unix_ms: 1,
+                setup_data: None,
+            },
             Control::Summary {
                 data: serde_json::json!({"metrics": {}}),
             },

@@ -54,6 +54,19 @@ pub fn memory_used() -> u64 {
         .unwrap_or(0)
 }
 
+/// Host memory in all, in bytes (0 when unknown).
+pub fn memory_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| meminfo_field(&s, "MemTotal:"))
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn meminfo_field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok()
+}
+
 fn parse_meminfo(text: &str) -> Option<u64> {
     let field = |name: &str| -> Option<u64> {
         let line = text.lines().find(|l| l.starts_with(name))?;
@@ -76,5 +89,7 @@ mod tests {
         let mem = "MemTotal:       1000 kB\nMemFree: 10 kB\nMemAvailable:    400 kB\n";
         assert_eq!(parse_meminfo(mem), Some(600 * 1024));
         assert_eq!(parse_meminfo("MemTotal: 5 kB\n"), None);
+        assert_eq!(meminfo_field(mem, "MemTotal:"), Some(1000));
+        assert!(memory_total() > 0, "this host has /proc/meminfo");
     }
 }

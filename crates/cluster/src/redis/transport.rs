@@ -23,11 +23,12 @@ use redis::AsyncCommands;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::ha::run_leases_key;
 use super::{
     connect, control_field, ensure_group, events_key, lease_key, now_ms, worker_key,
     ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, GROUP, LEASES, LEASE_KEY_TTL, WORKERS,
 };
-use crate::protocol::{Control, SegmentEvent, SegmentJob};
+use crate::protocol::{Control, Gap, SegmentEvent, SegmentJob};
 use crate::transport::{
     Fleet, FleetFuture, LocalTransport, SegmentHandle, Transport, TransportError,
 };
@@ -107,6 +108,7 @@ impl RedisTransport {
                     "load": b.load,
                     "cpu_percent": b.cpu_percent,
                     "memory_bytes": b.memory_bytes,
+                    "memory_total_bytes": b.memory_total_bytes,
                     "leases": b.leases,
                     "heartbeat_age_ms": now.saturating_sub(b.at_ms),
                 })),
@@ -173,24 +175,44 @@ impl Transport for RedisTransport {
 /// What the supervisor knows of the worker running a segment.
 #[derive(Default)]
 struct Watch {
+    segment: Option<String>,
     owner: Option<String>,
     lost: Option<Instant>,
-    notes: Vec<String>,
+    /// Every loss, the last one possibly still open.
+    gaps: Vec<Gap>,
     last_index: Option<u64>,
     redis_down_since: Option<Instant>,
 }
 
 impl Watch {
-    /// Records that `who` stopped running the segment at `t` seconds.
-    fn note_lost(&mut self, who: &str, t: f64) {
-        let after = self
-            .last_index
-            .map_or("before its first interval".to_string(), |i| {
-                format!("after interval {i}")
-            });
-        self.notes
-            .push(format!("worker {who} was lost at {t:.1}s, {after}"));
+    /// Records that `who` stopped running the segment.
+    fn note_lost(&mut self, who: &str) {
+        self.gaps.push(Gap {
+            segment: self.segment.clone(),
+            worker: who.to_string(),
+            from_s: self.last_index.map_or(0, |i| i + 1),
+            to_s: None,
+            resumed_by: None,
+        });
         self.lost = Some(Instant::now());
+    }
+
+    /// Records that `who` resumed the segment.
+    fn note_resumed(&mut self, who: &str) {
+        if let Some(g) = self.gaps.last_mut() {
+            g.resumed_by = Some(who.to_string());
+        }
+        self.lost = None;
+    }
+
+    /// Records a new interval: the first after a resume closes the gap.
+    fn interval(&mut self, index: u64) {
+        self.last_index = self.last_index.max(Some(index));
+        if let Some(g) = self.gaps.last_mut() {
+            if g.resumed_by.is_some() && g.to_s.is_none() && index >= g.from_s {
+                g.to_s = Some(index);
+            }
+        }
     }
 }
 
@@ -215,14 +237,52 @@ impl RedisTransport {
         }
     }
 
-    /// Queues the lease and relays its events until the segment ends.
-    /// `Err` is the failure to report.
+    /// Queues the lease — or, when a previous leader already queued this
+    /// segment of the run, follows that lease (`ha.rs`) — and relays its
+    /// events until the segment ends. `Err` is the failure to report.
     async fn supervise(
         &self,
         job: SegmentJob,
         events: &mpsc::Sender<SegmentEvent>,
-        mut controls: mpsc::UnboundedReceiver<Control>,
+        controls: mpsc::UnboundedReceiver<Control>,
     ) -> Result<(), String> {
+        let named = job.segment.clone();
+        let segment = named.clone().unwrap_or_else(|| "0:1".into());
+        let leases_key = run_leases_key(&job.run_id);
+        let mut conn = self.conn.clone();
+        let known: Option<String> = conn
+            .hget(&leases_key, &segment)
+            .await
+            .map_err(|e| format!("cannot read the run's leases in Redis: {e}"))?;
+        let (lease, entry) = match known {
+            Some(lease) => {
+                tracing::info!(%lease, "following a segment a previous leader queued");
+                (lease, None)
+            }
+            None => {
+                let (lease, entry) = self.queue(job, &segment).await?;
+                (lease, Some(entry))
+            }
+        };
+        let watch = Watch {
+            segment: named,
+            ..Watch::default()
+        };
+        self.follow(
+            &lease,
+            entry,
+            &(leases_key, segment),
+            watch,
+            events,
+            controls,
+        )
+        .await
+    }
+
+    /// Sizes and queues the segment's lease, recorded under the run in the
+    /// same transaction (a leader taking over follows it instead of
+    /// queueing it again): its id and stream entry.
+    async fn queue(&self, job: SegmentJob, segment: &str) -> Result<(String, String), String> {
         let (vus, max_duration_s) = self.size(&job).await?;
         let lease = Lease {
             id: format!(
@@ -238,23 +298,49 @@ impl RedisTransport {
         let mut conn = self.conn.clone();
         let body = serde_json::to_string(&lease).map_err(|e| e.to_string())?;
         let lkey = lease_key(&lease.id);
-        let ekey = events_key(&lease.id);
         let _: () = redis::pipe()
             .hset(&lkey, "queued_ms", now_ms())
             .expire(&lkey, LEASE_KEY_TTL.as_secs() as i64)
             .query_async(&mut conn)
             .await
             .map_err(|e| format!("cannot queue the segment in Redis: {e}"))?;
-        let entry: String = conn
+        let runs_key = run_leases_key(&lease.job.run_id);
+        let (entry,): (String,) = redis::pipe()
+            .atomic()
             .xadd(LEASES, "*", &[("lease", body.as_str())])
+            .hset(&runs_key, segment, &lease.id)
+            .ignore()
+            .expire(&runs_key, LEASE_KEY_TTL.as_secs() as i64)
+            .ignore()
+            .query_async(&mut conn)
             .await
             .map_err(|e| format!("cannot queue the segment in Redis: {e}"))?;
         tracing::info!(lease = %lease.id, vus, "segment queued for the workers");
+        Ok((lease.id, entry))
+    }
+
+    /// Relays lease `lease`'s events from its first one (its stream is
+    /// kept whole while it runs, so a leader taking over replays it all;
+    /// the merge drops what it already has) until the segment ends. Every
+    /// second it records the lease under its run again (`record`: the
+    /// run's leases key and the segment), so a Redis restarted empty still
+    /// tells a leader taking over which lease to follow. `watch` starts
+    /// with the segment's name, for the gaps it records.
+    async fn follow(
+        &self,
+        lease: &str,
+        entry: Option<String>,
+        record: &(String, String),
+        mut watch: Watch,
+        events: &mpsc::Sender<SegmentEvent>,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+    ) -> Result<(), String> {
+        let mut conn = self.conn.clone();
+        let ekey = events_key(lease);
         let queued = Instant::now();
         let mut last_id = "0-0".to_string();
         let mut seen = BTreeSet::new();
         let (mut loaded, mut started) = (false, false);
-        let mut watch = Watch::default();
         let mut poll = tokio::time::interval(self.config.poll);
         let mut check = tokio::time::interval(Duration::from_secs(1));
         let result = loop {
@@ -262,14 +348,35 @@ impl RedisTransport {
                 c = controls.recv() => {
                     let c = c.unwrap_or(Control::Abort);
                     let abort = c == Control::Abort;
-                    self.send_control(&lease.id, c).await;
+                    self.send_control(lease, c).await;
                     if abort {
                         break Ok(());
                     }
                 }
                 _ = check.tick() => {
-                    if let Some(end) = self.check_owner(&lease.id, queued, &mut watch).await {
-                        break Err(end);
+                    let _: redis::RedisResult<()> = redis::pipe()
+                        .hset(&record.0, &record.1, lease)
+                        .expire(&record.0, LEASE_KEY_TTL.as_secs() as i64)
+                        .query_async(&mut conn)
+                        .await;
+                    match self.check_owner(lease, queued, &mut watch).await {
+                        Some(Ended::Failed(why)) => break Err(why),
+                        Some(Ended::Degraded) => {
+                            // The run goes on without this segment: it
+                            // ends here, with the gap on record.
+                            let _ = events.send(SegmentEvent::Finished {
+                                exit_code: 0,
+                                error: None,
+                                summary_text: String::new(),
+                                summary: serde_json::Value::Null,
+                                handle_summary: false,
+                                setup_data: None,
+                                duration_s: 0.0,
+                                faults: std::mem::take(&mut watch.gaps),
+                            }).await;
+                            break Ok(());
+                        }
+                        None => {}
                     }
                 }
                 _ = poll.tick() => {
@@ -284,19 +391,19 @@ impl RedisTransport {
                             let Some(text) = entry.get::<String>("ev") else { continue };
                             let ev = match SegmentEvent::from_line(&text) {
                                 Ok(ev) => ev,
-                                Err(e) => { tracing::warn!(lease = %lease.id, "{e}"); continue }
+                                Err(e) => { tracing::warn!(lease = %lease, "{e}"); continue }
                             };
                             let ev = match ev {
                                 SegmentEvent::Loaded { .. } if std::mem::replace(&mut loaded, true) => continue,
                                 SegmentEvent::Started if std::mem::replace(&mut started, true) => continue,
                                 SegmentEvent::Interval { index, .. } => {
                                     if !seen.insert(index) { continue }
-                                    watch.last_index = watch.last_index.max(Some(index));
+                                    watch.interval(index);
                                     ev
                                 }
-                                SegmentEvent::Finished { mut error, exit_code, summary_text, summary, handle_summary, setup_data, duration_s } => {
-                                    error = annotate(error, &watch.notes, &seen);
-                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary, handle_summary, setup_data, duration_s });
+                                SegmentEvent::Finished { error, exit_code, summary_text, summary, handle_summary, setup_data, duration_s, mut faults } => {
+                                    faults.append(&mut watch.gaps);
+                                    end = Some(SegmentEvent::Finished { exit_code, error, summary_text, summary, handle_summary, setup_data, duration_s, faults });
                                     break;
                                 }
                                 SegmentEvent::Failed { .. } => { end = Some(ev); break }
@@ -307,7 +414,6 @@ impl RedisTransport {
                             }
                         }
                     }
-                    let _: redis::RedisResult<()> = redis::cmd("XTRIM").arg(&ekey).arg("MINID").arg(&last_id).query_async(&mut conn).await;
                     if let Some(ev) = end {
                         let _ = events.send(ev).await;
                         break Ok(());
@@ -315,7 +421,7 @@ impl RedisTransport {
                 }
             }
         };
-        self.retire(&lease.id, &entry).await;
+        self.retire(lease, entry.as_deref()).await;
         result
     }
 
@@ -342,7 +448,7 @@ impl RedisTransport {
     }
 
     /// Checks the lease's owner; `Some` is why the segment must end now.
-    async fn check_owner(&self, lease: &str, queued: Instant, w: &mut Watch) -> Option<String> {
+    async fn check_owner(&self, lease: &str, queued: Instant, w: &mut Watch) -> Option<Ended> {
         let mut conn = self.conn.clone();
         let owner: redis::RedisResult<Option<String>> = conn.hget(lease_key(lease), "owner").await;
         let owner = match owner {
@@ -354,15 +460,14 @@ impl RedisTransport {
                 let since = *w.redis_down_since.get_or_insert_with(Instant::now);
                 tracing::warn!(lease, error = %e, "Redis is unreachable");
                 if since.elapsed() > self.config.redis_timeout {
-                    return Some(format!(
+                    return Some(Ended::Failed(format!(
                         "Redis was unreachable for {}s: the segment's results are lost",
                         self.config.redis_timeout.as_secs()
-                    ));
+                    )));
                 }
                 return None;
             }
         };
-        let t = queued.elapsed().as_secs_f64();
         let alive = match &owner {
             Some(o) => conn.exists(worker_key(o)).await.unwrap_or(true),
             None => false,
@@ -371,24 +476,23 @@ impl RedisTransport {
             // Never taken yet.
             (None, None) => {
                 return (queued.elapsed() > self.config.claim_timeout).then(|| {
-                    format!(
+                    Ended::Failed(format!(
                         "no worker with enough capacity took the segment within {}s",
                         self.config.claim_timeout.as_secs()
-                    )
+                    ))
                 })
             }
             (Some(owner), prev) if alive => {
                 if prev.as_deref() == Some(owner.as_str()) && w.lost.is_some() {
                     // Back after a blip (a Redis restart emptied the hash).
-                    w.notes.pop();
+                    w.gaps.pop();
                 }
                 if let Some(prev) = prev.filter(|p| *p != owner) {
                     // Taken over, maybe before its loss was seen here.
                     if w.lost.is_none() {
-                        w.note_lost(&prev, t);
+                        w.note_lost(&prev);
                     }
-                    w.notes
-                        .push(format!("worker {owner} resumed the segment at {t:.1}s"));
+                    w.note_resumed(&owner);
                     tracing::warn!(lease, %owner, "the segment was resumed");
                 }
                 w.lost = None;
@@ -400,58 +504,48 @@ impl RedisTransport {
                 if w.lost.is_none() {
                     let who = owner.or(prev).unwrap_or_default();
                     tracing::warn!(lease, owner = %who, "a worker was lost");
-                    w.note_lost(&who, t);
+                    w.note_lost(&who);
                     w.owner = Some(who);
                 }
             }
         }
         match &w.lost {
-            Some(since) if since.elapsed() > self.config.lost_grace => Some(format!(
-                "degraded: {}; no worker with free capacity resumed it within {}s (intervals after {} are missing)",
-                w.notes.join("; "),
-                self.config.lost_grace.as_secs(),
-                w.last_index.map_or("the start".to_string(), |i| i.to_string())
-            )),
+            Some(since) if since.elapsed() > self.config.lost_grace => {
+                tracing::warn!(
+                    lease,
+                    "no worker resumed the segment: the run goes on without it"
+                );
+                Some(Ended::Degraded)
+            }
             _ => None,
         }
     }
 
     /// Takes the lease out of the queue and lets its keys expire.
-    async fn retire(&self, lease: &str, entry: &str) {
+    async fn retire(&self, lease: &str, entry: Option<&str>) {
         let mut conn = self.conn.clone();
-        let r: redis::RedisResult<()> = redis::pipe()
-            .hset(lease_key(lease), "done", 1)
+        let mut pipe = redis::pipe();
+        pipe.hset(lease_key(lease), "done", 1)
             .expire(lease_key(lease), 3600)
-            .expire(events_key(lease), 60)
-            .xack(LEASES, GROUP, &[entry])
-            .xdel(LEASES, &[entry])
-            .query_async(&mut conn)
-            .await;
+            .expire(events_key(lease), 60);
+        // A followed lease's entry is unknown here: its worker acks it.
+        if let Some(entry) = entry {
+            pipe.xack(LEASES, GROUP, &[entry]).xdel(LEASES, &[entry]);
+        }
+        let r: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
         if let Err(e) = r {
             tracing::warn!(lease, error = %e, "cannot retire the lease");
         }
     }
 }
 
-/// The result's error with what happened to the workers, and the missing
-/// intervals (a gap in the indices seen).
-fn annotate(error: Option<String>, notes: &[String], seen: &BTreeSet<u64>) -> Option<String> {
-    if notes.is_empty() {
-        return error;
-    }
-    let max = seen.last().copied().unwrap_or(0);
-    let missing: Vec<String> = (0..=max)
-        .filter(|i| !seen.contains(i))
-        .map(|i| i.to_string())
-        .collect();
-    let mut text = format!("degraded: {}", notes.join("; "));
-    if !missing.is_empty() {
-        text.push_str(&format!("; intervals missing: {}", missing.join(",")));
-    }
-    Some(match error {
-        Some(e) => format!("{e}; {text}"),
-        None => text,
-    })
+/// Why the supervisor ends a segment on its own.
+enum Ended {
+    /// The segment's results are lost: the run fails.
+    Failed(String),
+    /// Its worker is gone and no other resumed it: the run goes on
+    /// without it.
+    Degraded,
 }
 
 #[cfg(test)]
@@ -459,15 +553,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn losses_and_gaps_are_recorded() {
-        let seen: BTreeSet<u64> = [0, 1, 2, 5, 6].into_iter().collect();
-        assert_eq!(annotate(None, &[], &seen), None);
-        assert_eq!(annotate(Some("x".into()), &[], &seen).as_deref(), Some("x"));
-        let notes = vec!["worker a was lost at 3.0s".to_string()];
-        let text = annotate(None, &notes, &seen).unwrap();
+    fn losses_resumes_and_gaps_are_recorded() {
+        let mut w = Watch {
+            segment: Some("1/2:1".into()),
+            ..Watch::default()
+        };
+        for i in 0..=4 {
+            w.interval(i);
+        }
+        w.note_lost("wa");
+        w.note_resumed("wb");
+        w.interval(9);
+        w.interval(10);
         assert_eq!(
-            text,
-            "degraded: worker a was lost at 3.0s; intervals missing: 3,4"
+            w.gaps,
+            vec![Gap {
+                segment: Some("1/2:1".into()),
+                worker: "wa".into(),
+                from_s: 5,
+                to_s: Some(9),
+                resumed_by: Some("wb".into()),
+            }]
         );
+        assert!(!w.gaps[0].degrades());
+        let text = w.gaps[0].describe();
+        assert!(
+            text.contains("worker wa was lost after 5s") && text.contains("worker wb resumed"),
+            "{text}"
+        );
+        w.note_lost("wb");
+        assert!(w.gaps[1].degrades() && w.gaps[1].from_s == 11);
+        assert!(w.gaps[1].describe().starts_with("degraded: segment 1/2:1"));
     }
 }

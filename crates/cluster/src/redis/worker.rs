@@ -8,7 +8,11 @@
 //! takes down that child only and a killed worker's children end with it).
 //! Events go to the lease's stream, buffered and retried while Redis is
 //! away; interval indices count from the run's common start so a resumed
-//! segment continues the count and the server drops any repeat.
+//! segment continues the count and the server drops any repeat. Each
+//! interval is written together with what a resumer needs (the next
+//! interval, the iterations done per scenario, in the lease hash), and a
+//! worker taking a started lease over resumes the segment where the run
+//! is ([`crate::protocol::Resume`]).
 //!
 //! A lease already owned by a live worker (a redelivered entry) is given
 //! back or dropped, never run twice. SIGTERM drains: no new leases, running
@@ -21,7 +25,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use tokio::sync::mpsc;
@@ -32,7 +35,7 @@ use super::{
     ControlMessage, Heartbeat, Lease, CONTROL_CHANNEL, CONTROL_FIELDS, GROUP, HEARTBEAT,
     HEARTBEAT_TTL, LEASES, LEASE_KEY_TTL, RECLAIM_IDLE, WORKERS,
 };
-use crate::protocol::{Control, SegmentEvent};
+use crate::protocol::{Control, Resume, SegmentEvent};
 use crate::transport::{Transport, TransportError};
 
 /// How a worker is set up (`stampede worker`'s flags).
@@ -196,6 +199,7 @@ impl Worker {
             load,
             cpu_percent: self.cpu.sample(),
             memory_bytes: memory_used(),
+            memory_total_bytes: super::sys::memory_total(),
             leases: self.running.keys().cloned().collect(),
             at_ms: now_ms(),
         };
@@ -463,13 +467,17 @@ impl Worker {
         if claimed.is_err() {
             return;
         }
-        let resume = (start_ms > 0).then_some(start_ms);
-        if resume.is_some() {
-            tracing::warn!(lease = %lease.id, vus = lease.vus, "resuming a lost worker's segment");
-        } else {
-            tracing::info!(lease = %lease.id, vus = lease.vus, "running a segment");
+        let mut job = lease.job.clone();
+        job.resume = resume_point(&state);
+        let resume = job.resume.as_ref().map(|r| r.start_unix_ms);
+        match &job.resume {
+            Some(r) => tracing::warn!(
+                lease = %lease.id, vus = lease.vus, from_interval = r.next_interval,
+                "resuming a lost worker's segment"
+            ),
+            None => tracing::info!(lease = %lease.id, vus = lease.vus, "running a segment"),
         }
-        let handle = match self.runner.start(lease.job.clone()) {
+        let handle = match self.runner.start(job) {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(lease = %lease.id, error = %e, "cannot start the segment");
@@ -531,14 +539,13 @@ impl Forward {
     ) {
         let mut events = handle.events;
         let control = handle.control;
-        let mut offset = 0u64;
         let mut deadline = self.resume.and_then(|s| {
             (self.deadline_s > 0.0).then(|| {
                 let end = s + (self.deadline_s * 1000.0) as u64;
                 tokio::time::Instant::now() + Duration::from_millis(end.saturating_sub(now_ms()))
             })
         });
-        let mut buf: VecDeque<String> = VecDeque::new();
+        let mut buf: VecDeque<(String, Option<Reported>)> = VecDeque::new();
         let mut open = true;
         let mut retry = tokio::time::interval(Duration::from_millis(250));
         let mut closed_at: Option<Instant> = None;
@@ -546,8 +553,9 @@ impl Forward {
             tokio::select! {
                 ev = events.recv(), if open => match ev {
                     Some(ev) => {
-                        let ev = self.adjust(ev, &mut offset).await;
-                        buf.push_back(ev.to_line());
+                        self.on_start(&ev).await;
+                        let reported = Reported::of(&ev);
+                        buf.push_back((ev.to_line(), reported));
                     }
                     None => {
                         open = false;
@@ -561,16 +569,27 @@ impl Forward {
                 }
                 _ = retry.tick(), if !buf.is_empty() => {}
             }
-            while let Some(line) = buf.front() {
-                let r: redis::RedisResult<String> = self
-                    .conn
-                    .xadd_maxlen(
-                        events_key(&self.lease),
-                        redis::streams::StreamMaxlen::Approx(STREAM_MAXLEN),
-                        "*",
-                        &[("ev", line.as_str())],
-                    )
-                    .await;
+            while let Some((line, reported)) = buf.front() {
+                // An interval and what it tells a resumer (the next
+                // interval to report, the iterations done) are written
+                // together: a worker that takes over never re-issues what
+                // was reported nor misses what was not.
+                let mut pipe = redis::pipe();
+                pipe.atomic().xadd_maxlen(
+                    events_key(&self.lease),
+                    redis::streams::StreamMaxlen::Approx(STREAM_MAXLEN),
+                    "*",
+                    &[("ev", line.as_str())],
+                );
+                if let Some(r) = reported {
+                    let key = lease_key(&self.lease);
+                    pipe.hset(&key, NEXT_INTERVAL, r.index + 1).ignore();
+                    for (scenario, n) in &r.iterations {
+                        pipe.hincr(&key, format!("{ITERATIONS_PREFIX}{scenario}"), *n)
+                            .ignore();
+                    }
+                }
+                let r: redis::RedisResult<redis::Value> = pipe.query_async(&mut self.conn).await;
                 if r.is_err() {
                     break;
                 }
@@ -583,46 +602,87 @@ impl Forward {
         let _ = done.send(Done { lease: self.lease });
     }
 
-    /// Moves a resumed segment's intervals and elapsed time to the run's
-    /// clock, and records the common start when this segment starts it.
-    async fn adjust(&mut self, ev: SegmentEvent, offset: &mut u64) -> SegmentEvent {
-        use std::sync::atomic::Ordering;
-        match ev {
-            SegmentEvent::Started => {
-                match self.resume {
-                    Some(s) => *offset = (now_ms().saturating_sub(s)).div_ceil(1000),
-                    None => {
-                        let now = now_ms();
-                        self.start.store(now, Ordering::Relaxed);
-                        let _: redis::RedisResult<()> = self
-                            .conn
-                            .hset_nx(lease_key(&self.lease), "start_ms", now)
-                            .await;
-                    }
-                }
-                SegmentEvent::Started
-            }
-            SegmentEvent::Interval {
-                index,
-                mut snapshot,
-            } => {
-                // A resumed segment's clock starts late: its intervals sit
-                // at their place on the run's clock.
-                let shift = *offset * 1_000_000_000;
-                snapshot.start_ns += shift;
-                snapshot.end_ns += shift;
-                SegmentEvent::Interval {
-                    index: index + *offset,
-                    snapshot,
-                }
-            }
-            SegmentEvent::Progress(mut p) => {
-                p.elapsed_s += *offset as f64;
-                SegmentEvent::Progress(p)
-            }
-            ev => ev,
+    /// Records the common start when this segment starts the run.
+    async fn on_start(&mut self, ev: &SegmentEvent) {
+        if matches!(ev, SegmentEvent::Started) && self.resume.is_none() {
+            let now = now_ms();
+            self.start.store(now, std::sync::atomic::Ordering::Relaxed);
+            let _: redis::RedisResult<()> = self
+                .conn
+                .hset_nx(lease_key(&self.lease), "start_ms", now)
+                .await;
         }
     }
+}
+
+/// The lease hash's field with the next interval a resumer reports.
+const NEXT_INTERVAL: &str = "next_interval";
+/// The lease hash's fields with the iterations reported, per scenario.
+const ITERATIONS_PREFIX: &str = "iterations:";
+
+/// What an interval event tells a worker that may take the lease over.
+struct Reported {
+    index: u64,
+    /// Completed and dropped iterations in the interval, by scenario.
+    iterations: Vec<(String, u64)>,
+}
+
+impl Reported {
+    fn of(ev: &SegmentEvent) -> Option<Self> {
+        let SegmentEvent::Interval { index, snapshot } = ev else {
+            return None;
+        };
+        let mut by_scenario = std::collections::BTreeMap::<String, u64>::new();
+        for e in &snapshot.entries {
+            // Dropped iterations were due too: an arrival-rate resumer
+            // skips both.
+            let is_iterations = snapshot
+                .metrics
+                .get(e.metric as usize)
+                .is_some_and(|m| m.name == "iterations" || m.name == "dropped_iterations");
+            if let (true, stampede_metrics::Aggregate::Counter(c)) = (is_iterations, &e.agg) {
+                let scenario = e.tags.get("scenario").unwrap_or("default");
+                *by_scenario.entry(scenario.to_string()).or_default() += c.sum as u64;
+            }
+        }
+        Some(Self {
+            index: *index,
+            iterations: by_scenario.into_iter().collect(),
+        })
+    }
+}
+
+/// Where a lease whose segment already started resumes (`None`: it has
+/// not started; it starts fresh): the common start (from the start
+/// control, else when the first holder started), the next interval to
+/// report, the iterations reported and the run's `setup()` data.
+fn resume_point(state: &HashMap<String, String>) -> Option<Resume> {
+    let start = state.get("start").and_then(|s| Control::from_line(s).ok());
+    let (at, setup_data) = match start {
+        Some(Control::Start {
+            at_unix_ms,
+            setup_data,
+        }) => (Some(at_unix_ms), setup_data),
+        _ => (None, None),
+    };
+    let started = state.get("start_ms").and_then(|s| s.parse::<u64>().ok());
+    let start_unix_ms = at.or(started)?;
+    let done_iterations = state
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix(ITERATIONS_PREFIX)?;
+            Some((name.to_string(), v.parse().ok()?))
+        })
+        .collect();
+    Some(Resume {
+        start_unix_ms,
+        next_interval: state
+            .get(NEXT_INTERVAL)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        done_iterations,
+        setup_data,
+    })
 }
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
@@ -635,25 +695,15 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
 /// Listens to the control channel, reconnecting while Redis is away (the
 /// lease hashes, read at every heartbeat, cover what is missed meanwhile).
 async fn subscribe(client: redis::Client, tx: mpsc::UnboundedSender<ControlMessage>) {
-    loop {
-        let ps = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub()).await;
-        if let Ok(Ok(mut ps)) = ps {
-            if ps.subscribe(CONTROL_CHANNEL).await.is_ok() {
-                let mut stream = ps.on_message();
-                while let Some(msg) = stream.next().await {
-                    let Ok(text) = msg.get_payload::<String>() else {
-                        continue;
-                    };
-                    if let Ok(m) = serde_json::from_str::<ControlMessage>(&text) {
-                        if tx.send(m).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    super::listen(
+        &client,
+        CONTROL_CHANNEL,
+        |text| match serde_json::from_str::<ControlMessage>(&text) {
+            Ok(m) => tx.send(m).is_ok(),
+            Err(_) => true,
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

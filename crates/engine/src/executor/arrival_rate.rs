@@ -36,10 +36,21 @@ pub(super) async fn run(
     let mut crew = Crew::new(ctx, plan, gate, progress);
     progress.start();
     crew.activate_from_pool(s.pre_allocated);
-    let start = Instant::now();
+    // A resumed part is where the scenario is now; as many iterations as
+    // the lost worker reported are not issued again, the others are, at
+    // once those already due (a catch-up), so the plan's count holds.
+    let start = Instant::now()
+        .checked_sub(plan.resume.offset)
+        .unwrap_or_else(Instant::now);
     let mut initializing = tokio::task::JoinSet::new();
     let mut warned = false;
-    'schedule: for (number, offset) in (0_u64..).zip(schedule) {
+    // A part resumed after the scenario's end issues nothing: no burst of
+    // everything left once the run is over.
+    let over = !plan.resume.offset.is_zero() && plan.resume.offset > s.duration;
+    'schedule: for (number, offset) in (0_u64..).zip(schedule.take_while(|_| !over)) {
+        if number < plan.resume.done {
+            continue;
+        }
         let at = start + offset;
         while Instant::now() < at {
             tokio::select! {

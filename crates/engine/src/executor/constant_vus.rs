@@ -16,8 +16,10 @@ pub(super) async fn run(
 ) {
     let mut crew = Crew::new(ctx, plan, Gate::Loop, progress);
     progress.start();
-    let end = Instant::now() + duration;
-    let vus = vus as usize;
+    // A resumed part runs what is left of the duration.
+    let left = duration.saturating_sub(plan.resume.offset);
+    let end = Instant::now() + left;
+    let vus = if left.is_zero() { 0 } else { vus as usize };
     crew.top_up(vus);
     // VUs still being handed back by a scenario that just ended join as
     // they arrive.

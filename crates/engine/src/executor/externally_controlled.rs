@@ -20,7 +20,8 @@ pub(super) async fn run(
     let mut crew = Crew::new(ctx, plan, Gate::Loop, progress);
     progress.start();
     let mut scale = ctx.scale.subscribe();
-    let deadline = (!cfg.duration.is_zero()).then(|| Instant::now() + cfg.duration);
+    let deadline = (!cfg.duration.is_zero())
+        .then(|| Instant::now() + cfg.duration.saturating_sub(plan.resume.offset));
     let mut creating = tokio::task::JoinSet::new();
     loop {
         crew.collect_returned();

@@ -9,7 +9,7 @@ mod iterations;
 mod ramping_vus;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,9 @@ pub(crate) struct ScenarioPlan {
     pub executor: ExecutorConfig,
     pub start_time: Duration,
     pub graceful_stop: Duration,
+    /// Where a resumed part of a distributed test takes the scenario up
+    /// (zero: from its start).
+    pub resume: crate::part::ScenarioResume,
 }
 
 /// Runs one scenario to its end (or until the run stops).
@@ -70,25 +73,30 @@ pub(crate) async fn run(
     progress: Arc<ScenarioProgress>,
 ) {
     match &plan.executor {
+        // A resumed part runs the iterations left and within what is left
+        // of `maxDuration`.
         ExecutorConfig::SharedIterations(e) => {
             let vus = e.vus(&ctx.tuple);
-            let total = e.iterations(&ctx.tuple);
+            let total = e.iterations(&ctx.tuple).saturating_sub(plan.resume.done);
             progress.set_totals(Some(total), vus);
-            iterations::run(
-                &ctx,
-                &plan,
-                &progress,
-                vus,
-                Gate::Shared { total },
-                e.max_duration,
-            )
-            .await
+            let max_duration = e.max_duration.saturating_sub(plan.resume.offset);
+            let gate = Gate::Shared { total };
+            iterations::run(&ctx, &plan, &progress, vus, gate, max_duration).await
         }
         ExecutorConfig::PerVuIterations(e) => {
             let vus = e.vus(&ctx.tuple);
-            progress.set_totals(Some(vus * e.iterations), vus);
-            let gate = Gate::PerVu { each: e.iterations };
-            iterations::run(&ctx, &plan, &progress, vus, gate, e.max_duration).await
+            let planned = vus * e.iterations;
+            // Which VU did how many is not reported: the VUs share what is
+            // left, so the scenario's total still holds.
+            let gate = match plan.resume.done {
+                0 => Gate::PerVu { each: e.iterations },
+                done => Gate::Shared {
+                    total: planned.saturating_sub(done),
+                },
+            };
+            progress.set_totals(Some(planned.saturating_sub(plan.resume.done)), vus);
+            let max_duration = e.max_duration.saturating_sub(plan.resume.offset);
+            iterations::run(&ctx, &plan, &progress, vus, gate, max_duration).await
         }
         ExecutorConfig::ConstantVus(e) => {
             let vus = e.vus(&ctx.tuple);
@@ -150,7 +158,6 @@ pub(crate) struct Crew {
     active: Vec<(VuHandle, Arc<AtomicBool>)>,
     /// VUs released (ramp-down) but not yet returned: id -> release time.
     releasing: HashMap<u64, Instant>,
-    next_index: AtomicU64,
     progress: Arc<ScenarioProgress>,
 }
 
@@ -166,6 +173,10 @@ impl Crew {
             gate,
             ctx.setup_data.clone(),
             ctx.min_iteration_duration,
+            crate::vu_task::IterationNumbers::new(
+                plan.executor.iteration_tuple(&ctx.tuple).as_ref(),
+                plan.resume.done,
+            ),
         );
         progress.attach(run.clone());
         let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -176,7 +187,6 @@ impl Crew {
             done_rx,
             active: Vec::new(),
             releasing: HashMap::new(),
-            next_index: AtomicU64::new(0),
             progress: progress.clone(),
         }
     }
@@ -190,10 +200,8 @@ impl Crew {
     pub fn activate(&mut self, vu: VuHandle) {
         vu.interrupt.reset();
         let release = Arc::new(AtomicBool::new(false));
-        let index = self.next_index.fetch_add(1, Ordering::Relaxed);
         let sent = vu.send(VuCmd::Run {
             run: self.run.clone(),
-            index,
             release: release.clone(),
             done: self.done_tx.clone(),
         });

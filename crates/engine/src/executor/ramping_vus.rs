@@ -21,9 +21,14 @@ pub(super) async fn run(
     let grace = cfg.graceful_ramp_down;
     let mut crew = Crew::new(ctx, plan, Gate::Loop, progress);
     progress.start();
-    let start = Instant::now();
+    // A resumed part starts at the level the ramp has reached by now.
+    let offset = plan.resume.offset;
+    let start = Instant::now()
+        .checked_sub(offset)
+        .unwrap_or_else(Instant::now);
+    let past = steps.iter().take_while(|s| s.time_offset <= offset).count();
     let mut target = 0;
-    'steps: for step in steps {
+    'steps: for step in steps.into_iter().skip(past.saturating_sub(1)) {
         let at = start + step.time_offset;
         loop {
             crew.collect_returned();

@@ -46,7 +46,7 @@ pub(crate) fn native<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<
             o.set("executor", info.executor.as_str())?;
             o.set("startTime", info.start_time_ms)?;
             o.set("progress", s.test.execution.scenario_progress(&info.name))?;
-            o.set("iterationInInstance", s.iteration_in_scenario.get())?;
+            o.set("iterationInInstance", s.iteration_in_instance.get())?;
             o.set("iterationInTest", s.iteration_in_test.get())?;
             Ok(o)
         },

@@ -131,6 +131,7 @@ pub fn iterate_script(s: &Script, n: u64) -> Outcome<Vec<stampede_js::IterationO
                         stampede_js::IterationRequest {
                             exec: "default",
                             iteration_in_scenario: i,
+                            iteration_in_instance: i,
                             iteration_in_test: i,
                         },
                         None,

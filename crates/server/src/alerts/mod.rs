@@ -79,6 +79,8 @@ pub struct Alerting {
     scenarios: Mutex<HashMap<RunId, ScenarioId>>,
     seen_metrics: Mutex<HashSet<String>>,
     probe: Mutex<Arc<dyn PlatformProbe>>,
+    /// Only the leader evaluates (several servers: `leader.rs`).
+    leader: Mutex<Arc<dyn crate::schedules::Leadership>>,
     retry: RetryPolicy,
     clock: Clock,
     fired: std::sync::atomic::AtomicU64,
@@ -95,6 +97,7 @@ impl Alerting {
             scenarios: Mutex::new(HashMap::new()),
             seen_metrics: Mutex::new(HashSet::new()),
             probe: Mutex::new(Arc::new(LocalProbe)),
+            leader: Mutex::new(Arc::new(crate::schedules::SingleServer)),
             retry: RetryPolicy::from_env().unwrap_or_else(|e| {
                 tracing::error!("{e}; using the default");
                 RetryPolicy::default()
@@ -107,6 +110,18 @@ impl Alerting {
     /// Replaces the platform probe (the Redis transport's seam).
     pub fn set_probe(&self, probe: Arc<dyn PlatformProbe>) {
         *self.probe.lock().unwrap_or_else(|p| p.into_inner()) = probe;
+    }
+
+    /// Replaces the leadership seam: only the leader evaluates rules.
+    pub fn set_leadership(&self, l: Arc<dyn crate::schedules::Leadership>) {
+        *self.leader.lock().unwrap_or_else(|p| p.into_inner()) = l;
+    }
+
+    fn leads(&self) -> bool {
+        self.leader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_leader()
     }
 
     /// Seals channel secrets.
@@ -211,11 +226,15 @@ impl Alerting {
             loop {
                 tokio::select! {
                     msg = rx.recv() => match msg {
+                        Ok(_) if !me.leads() => {}
                         Ok(m) => me.on_message(&m.text, &orchestrator).await,
                         Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "the alert evaluator fell behind the hub"),
                         Err(RecvError::Closed) => return,
                     },
                     _ = tick.tick() => {
+                        if !me.leads() {
+                            continue;
+                        }
                         // Every 5 s: deliveries a dead server left behind.
                         if ticks.is_multiple_of(5) {
                             match me.resume_deliveries().await {

@@ -175,6 +175,8 @@ impl Content {
             validate_only: true,
             start_gate: false,
             summary_gate: false,
+            share: None,
+            resume: None,
         }
     }
 }

@@ -6,6 +6,7 @@ mod alerting;
 mod baselines;
 #[path = "../common/mod.rs"]
 mod common;
+mod fence;
 mod metrics;
 mod pipelines;
 mod scenarios;
@@ -18,6 +19,7 @@ use stampede_store::*;
 use accounts::*;
 use alerting::*;
 use baselines::*;
+use fence::*;
 use metrics::*;
 use pipelines::*;
 use scenarios::*;
@@ -126,7 +128,8 @@ macro_rules! all_cases {
             schedules,
             retention,
             baselines,
-            pipelines
+            pipelines,
+            leader_fence
         )
     };
 }
