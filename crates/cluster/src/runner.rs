@@ -154,7 +154,10 @@ fn load(
     cfg.text_summary = hooks.text_summary.clone();
     cfg.snapshots = snapshots;
     cfg.part = part;
-    let loaded = match (cfg.archive.as_deref().and_then(Scenario::from_archive), script) {
+    let loaded = match (
+        cfg.archive.as_deref().and_then(Scenario::from_archive),
+        script,
+    ) {
         // An archive of a declarative scenario (`stampede archive x.yaml`)
         // runs natively, its feeder files read from the archive.
         (Some(Ok(s)), _) => Loaded::load_native(cfg, s.program()),

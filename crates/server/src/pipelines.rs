@@ -44,7 +44,7 @@ use crate::state::AppState;
 use crate::{encode_files, scenario_files};
 
 /// `POST /api/v1/pipelines`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRequest {
     /// The pipeline YAML (as `stampede pipeline run` reads it).
@@ -184,7 +184,8 @@ async fn prepare(
         if skipped_optional(script) {
             continue;
         }
-        if let Err(e) = crate::api::scenarios::validate_files(state, &req.files, script, &json!({})).await
+        if let Err(e) =
+            crate::api::scenarios::validate_files(state, &req.files, script, &json!({})).await
         {
             let line = pipeline
                 .spec

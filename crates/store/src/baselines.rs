@@ -19,6 +19,7 @@ use crate::Store;
 
 /// A scenario's baseline run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Baseline {
     /// The scenario.
     pub scenario_id: ScenarioId,

@@ -115,8 +115,8 @@ pub use alerts::{
     Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
     NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
-pub use pending::PendingDelivery;
 pub use baselines::Baseline;
+pub use pending::PendingDelivery;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};
 

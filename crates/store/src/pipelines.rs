@@ -57,6 +57,7 @@ pub struct NewPipeline {
 
 /// A stored pipeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredPipeline {
     /// Its id.
     pub id: i64,

@@ -8,11 +8,11 @@
 mod alerts;
 mod archives;
 mod attacks;
-mod declarative;
 mod chaos;
+mod declarative;
 mod harness;
-mod pipelines;
 mod memory;
+mod pipelines;
 mod segments;
 mod ui_api;
 

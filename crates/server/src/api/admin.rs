@@ -22,6 +22,15 @@ use crate::state::AppState;
 const DAY: u64 = 24 * 3600;
 
 /// The server's flag-configured settings, with where each is set.
+#[utoipa::path(
+    get, path = "/api/v1/settings",
+    tag = "ops",
+    description = "Role: admin. Read-only: each is a flag of `stampede server`.",
+    responses(
+        (status = 200, description = "Each setting's value and what sets it.", body = super::openapi::Settings),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn settings(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -62,6 +71,17 @@ pub async fn settings(
 }
 
 /// A user's API tokens (admins).
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}/tokens",
+    tag = "users",
+    description = "Role: admin.",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user's tokens (never their secrets).", body = Vec<stampede_store::ApiToken>),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such user.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn user_tokens(
     State(state): State<Arc<AppState>>,
     who: Principal,

@@ -20,13 +20,22 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// `PUT /scenarios/{id}/baseline`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetBaseline {
+    /// The run to mark: an ended run of this scenario.
     run_id: i64,
 }
 
 /// Every scenario's baseline.
+#[utoipa::path(
+    get, path = "/api/v1/baselines",
+    tag = "scenarios",
+    description = "Role: viewer.",
+    responses(
+        (status = 200, description = "The baseline of every scenario that has one.", body = super::openapi::Items<stampede_store::Baseline>),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -44,6 +53,16 @@ async fn baseline_of(state: &AppState, scenario: ScenarioId) -> Result<Baseline,
 }
 
 /// One scenario's baseline; 404 when none is marked.
+#[utoipa::path(
+    get, path = "/api/v1/scenarios/{id}/baseline",
+    tag = "scenarios",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    responses(
+        (status = 200, description = "The scenario's baseline run.", body = stampede_store::Baseline),
+        (status = 404, description = "No such scenario, or it has no baseline run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -53,6 +72,19 @@ pub async fn get(
 }
 
 /// Marks a finished run of the scenario as its baseline (editors).
+#[utoipa::path(
+    put, path = "/api/v1/scenarios/{id}/baseline",
+    tag = "scenarios",
+    description = "Role: editor. Replaces any earlier baseline.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    request_body = SetBaseline,
+    responses(
+        (status = 200, description = "Marked.", body = stampede_store::Baseline),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such scenario or run.", body = super::openapi::ErrorBody),
+        (status = 422, description = "The run is another scenario's or has not ended (`invalid`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn set(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -76,6 +108,17 @@ pub async fn set(
 }
 
 /// Unmarks the scenario's baseline (editors); 404 when none is marked.
+#[utoipa::path(
+    delete, path = "/api/v1/scenarios/{id}/baseline",
+    tag = "scenarios",
+    description = "Role: editor. The run itself stays.",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    responses(
+        (status = 204, description = "Unmarked."),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such scenario, or it has no baseline run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn clear(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -101,6 +144,17 @@ pub async fn clear(
 
 /// Run `id` compared with its scenario's baseline, as `/runs/{a}/compare/{b}`
 /// answers; 404 when the scenario has no baseline.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{a}/compare/baseline",
+    tag = "runs",
+    description = "Role: viewer.",
+    params(("a" = i64, Path, description = "The run compared with its scenario's baseline."), super::exports::CompareQuery),
+    responses(
+        (status = 200, description = "The document of `GET /runs/{a}/compare/{b}` for the scenario's baseline run (`baseline`) and this run (`current`): p50/p95/p99/error rate per endpoint and the verdict of `stampede compare`.", body = Object),
+        (status = 400, description = "A negative or non-finite tolerance.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run, or its scenario has no baseline run.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn compare(
     State(state): State<Arc<AppState>>,
     _who: Principal,

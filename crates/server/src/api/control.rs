@@ -18,13 +18,28 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// The VUs wanted.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRun {
+    /// The VUs to run: at most the scenario's `maxVUs`.
     vus: u64,
 }
 
 /// Changes a running run's VUs.
+#[utoipa::path(
+    patch, path = "/api/v1/runs/{id}",
+    tag = "runs",
+    description = "Role: editor.",
+    params(("id" = i64, Path, description = "The run's id.")),
+    request_body = PatchRun,
+    responses(
+        (status = 200, description = "Sent to the run's segment.", body = super::openapi::VusChanged),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The run is not in flight, has no externally-controlled scenario running, or is split over several workers.", body = super::openapi::ErrorBody),
+        (status = 422, description = "More VUs than the scenario's `maxVUs` (`invalid_vus`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn patch(
     State(state): State<Arc<AppState>>,
     who: Principal,

@@ -105,10 +105,10 @@ fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Respon
     description = "Role: viewer.",
     params(("id" = i64, Path, description = "The run's id."), ExportQuery),
     responses(
-        (status = 200, description = "The report as an attachment: JSON (summary-export shape plus per-interval series), CSV, self-contained HTML or PDF.", content_type = "application/json", body = Object),
-        (status = 200, description = "CSV.", content_type = "text/csv"),
-        (status = 200, description = "HTML.", content_type = "text/html"),
-        (status = 200, description = "PDF.", content_type = "application/pdf"),
+        (status = 200, description = "The report as an attachment: JSON (summary-export shape plus per-interval series), CSV, self-contained HTML or PDF.", content(
+            (Object = "application/json"), (String = "text/csv"), (String = "text/html"),
+            ("application/pdf"),
+        )),
         (status = 400, description = "An unknown format or CSV table.", body = super::openapi::ErrorBody),
         (status = 404, description = "No such run.", body = super::openapi::ErrorBody),
         (status = 503, description = "PDF rendering is unavailable on this server (`pdf_unavailable`).", body = super::openapi::ErrorBody),

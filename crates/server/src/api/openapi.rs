@@ -30,8 +30,11 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{Content, Ref, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{alerts, auth, dashboard, exports, ops, runs, scenarios, schedules, users, view, ws};
-use stampede_store::{Role, Run, Scenario, Schedule, UserId};
+use super::{
+    admin, alerts, auth, baseline, control, dashboard, exports, ops, pipelines, runs, scenarios,
+    schedules, users, view, ws,
+};
+use stampede_store::{Role, Run, Scenario, Schedule, StoredPipeline, UserId};
 
 /// The UI's HTML pages (`api::ui`): path and what it shows. They are
 /// closures in the router, so they are listed here; the route test keeps
@@ -45,8 +48,20 @@ pub const UI_PAGES: &[(&str, &str)] = &[
     ("/scenarios/{id}", "A scenario's editor."),
     ("/compare", "Two runs compared."),
     ("/workers", "The workers."),
+    ("/alerts", "Alerts, alert rules and notification channels."),
+    ("/schedules", "The schedules."),
+    (
+        ADMIN_PAGE,
+        "Administration: users, their tokens and quotas, the server's settings.",
+    ),
+    ("/pipelines", "The pipelines."),
+    ("/pipelines/{id}", "A pipeline's stages and report."),
     ("/ui/{path}", "The UI's static files (scripts, styles)."),
 ];
+
+/// The one page only admins get (`api::ui::admin_page`); other signed-in
+/// users get the API's 403.
+const ADMIN_PAGE: &str = "/admin";
 
 /// The document's generator: every documented handler and schema.
 #[derive(OpenApi)]
@@ -54,7 +69,7 @@ pub const UI_PAGES: &[(&str, &str)] = &[
     info(
         title = "Stampede API",
         description = "The control plane of Stampede: scenarios, runs, live metrics, reports, \
-users, tokens, alerts and schedules. JSON under `/api/v1`. Every operation needs one of the \
+users, tokens, alerts, schedules, baselines and pipelines. JSON under `/api/v1`. Every operation needs one of the \
 security schemes unless it says otherwise; its description names the role it needs \
 (viewer < editor < admin). Errors are `{\"error\": {\"code\", \"message\", \"details\"}}` \
 (`ErrorBody`). Lists are `{\"items\", \"total\", \"limit\", \"offset\"}` with `limit` 1-500 \
@@ -65,10 +80,12 @@ security schemes unless it says otherwise; its description names the role it nee
         auth::login, auth::logout, auth::me,
         users::create, users::list, users::get, users::update, users::delete,
         users::create_token, users::list_tokens, users::revoke_token, users::audit_log,
+        admin::user_tokens, admin::settings,
         scenarios::create, scenarios::list, scenarios::get, scenarios::update,
-        scenarios::delete, scenarios::start,
+        scenarios::delete, scenarios::start, scenarios::parse,
+        baseline::list, baseline::get, baseline::set, baseline::clear, baseline::compare,
         dashboard::versions, dashboard::version, dashboard::get,
-        runs::list, runs::get, runs::stop, runs::abort, runs::metrics,
+        runs::list, runs::get, control::patch, runs::stop, runs::abort, runs::metrics,
         view::run_state, view::metrics,
         exports::compare, exports::export,
         ops::workers, ops::healthz, ops::readyz, ops::metrics,
@@ -80,6 +97,8 @@ security schemes unless it says otherwise; its description names the role it nee
         alerts::delete_channel,
         schedules::list, schedules::create, schedules::preview, schedules::get,
         schedules::update, schedules::delete,
+        pipelines::create, pipelines::list, pipelines::get_one, pipelines::stop,
+        pipelines::report,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Common),
@@ -87,12 +106,13 @@ security schemes unless it says otherwise; its description names the role it nee
     tags(
         (name = "auth", description = "Signing in and out."),
         (name = "users", description = "Accounts, API tokens, the audit log."),
-        (name = "scenarios", description = "Stored tests and their versions."),
+        (name = "scenarios", description = "Stored tests, their versions and baseline runs."),
         (name = "runs", description = "Runs: state, control, metrics, reports, comparisons."),
         (name = "live", description = "The WebSocket and the run view's live data."),
         (name = "alerts", description = "Alerts, rules and notification channels."),
         (name = "schedules", description = "Runs started by cron expressions."),
-        (name = "ops", description = "Health, readiness, Prometheus, workers, this document."),
+        (name = "pipelines", description = "Staged test pipelines: their stages, gates and reports."),
+        (name = "ops", description = "Health, readiness, Prometheus, workers, the server's settings, this document."),
         (name = "ui", description = "The web UI's HTML pages (not JSON)."),
     )
 )]
@@ -182,19 +202,29 @@ fn ui_page(path: &str, what: &str) -> Operation {
                 .content("text/html", Content::new(None::<Ref>)),
         );
     if public {
-        op.description(Some("Role: none (public). Holds no data."))
+        return op
+            .description(Some("Role: none (public). Holds no data."))
             .security(SecurityRequirement::default())
-            .build()
+            .build();
+    }
+    let op = op
+        .security(SecurityRequirement::new("session", Vec::<String>::new()))
+        .response(
+            "303",
+            ResponseBuilder::new().description("Not signed in: to `/login?next=…`."),
+        );
+    if path == ADMIN_PAGE {
+        op.description(Some(
+            "Role: admin (a signed-in session; otherwise a redirect to `/login?next=…`). \
+             Answers HTML whose data comes from the admin-only JSON API.",
+        ))
+        .response("403", error_answer("Signed in, but not an admin."))
+        .build()
     } else {
         op.description(Some(
             "Role: viewer (a signed-in session; otherwise a redirect to `/login?next=…`). \
              Answers HTML whose data comes from the JSON API.",
         ))
-        .security(SecurityRequirement::new("session", Vec::<String>::new()))
-        .response(
-            "303",
-            ResponseBuilder::new().description("Not signed in: to `/login?next=…`."),
-        )
         .build()
     }
 }
@@ -435,6 +465,70 @@ pub struct Health {
     pub store: Option<String>,
     /// `ok` when Redis answers (readiness, with Redis workers).
     pub redis: Option<String>,
+}
+
+/// `PATCH /runs/{id}`'s answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VusChanged {
+    /// The run.
+    pub id: i64,
+    /// The VUs asked for.
+    pub vus: u64,
+}
+
+/// `POST /scenarios/parse`'s answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParsedScenario {
+    /// The declarative scenario's structure: only the keys that are set.
+    pub scenario: Value,
+}
+
+/// One of the server's settings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Setting {
+    /// Its value.
+    pub value: Value,
+    /// The flag (or API call) that sets it.
+    pub set_by: String,
+}
+
+/// `GET /settings`: the server's flag-configured settings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The networks runs may target (CIDRs).
+    pub allow_targets: Setting,
+    /// API requests per second per credential or address (0: no limit).
+    pub rate_limit_per_sec: Setting,
+    /// The largest request body, in bytes.
+    pub max_body_bytes: Setting,
+    /// `{"metrics","alerts","reports"}`: days each is kept.
+    pub retention_days: Setting,
+    /// `redis` or `local processes`.
+    pub workers: Setting,
+    /// Where quotas are set (per user).
+    pub quotas: Setting,
+}
+
+/// A pipeline as the API answers it: the stored record with what its
+/// report found.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PipelineView {
+    /// The stored pipeline (`request` holds the scenario ids, file names,
+    /// variable names and included stages — never variable values).
+    #[serde(flatten)]
+    pub pipeline: StoredPipeline,
+    /// The report's decision tree, once ended.
+    pub decisions: Option<Value>,
+    /// `{"stage", "breaking_point"}` of the first stage that found one.
+    pub breaking_point: Option<Value>,
+    /// `{"stage", "recovery"}` of the first stage that measured one.
+    pub recovery: Option<Value>,
+    /// Whether every required gate passed, once ended.
+    pub passed: Option<bool>,
 }
 
 /// The document and its `ETag`, built once.

@@ -56,6 +56,17 @@ fn pipeline_json(p: &StoredPipeline) -> Value {
 
 /// Checks and starts a pipeline (editors); 422 with every problem and its
 /// line when the file or a script is invalid — nothing has started then.
+#[utoipa::path(
+    post, path = "/api/v1/pipelines",
+    tag = "pipelines",
+    description = "Role: editor. Inline scripts are kept as scenarios (a changed one as a new version of its scenario, which needs its owner or an admin).",
+    request_body = crate::pipelines::PipelineRequest,
+    responses(
+        (status = 201, description = "Checked and started (`running`).", body = super::openapi::PipelineView),
+        (status = 403, description = "The role is not enough, or an inline script would change another user's scenario.", body = super::openapi::ErrorBody),
+        (status = 422, description = "An invalid pipeline file or script, an unknown scenario, or a chaos upstream outside the allowed targets (`invalid_pipeline`, each problem with its line in `details`); nothing has started.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -75,6 +86,15 @@ pub async fn create(
 }
 
 /// Pipelines, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/pipelines",
+    tag = "pipelines",
+    description = "Role: viewer.",
+    params(super::PageQuery),
+    responses(
+        (status = 200, description = "A page of pipelines, newest first.", body = stampede_store::Paged<super::openapi::PipelineView>),
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -90,6 +110,16 @@ pub async fn list(
 }
 
 /// One pipeline with its stages.
+#[utoipa::path(
+    get, path = "/api/v1/pipelines/{id}",
+    tag = "pipelines",
+    description = "Role: viewer.",
+    params(("id" = i64, Path, description = "The pipeline's id.")),
+    responses(
+        (status = 200, description = "The pipeline with its stages' state.", body = super::openapi::PipelineView),
+        (status = 404, description = "No such pipeline.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     _who: Principal,
@@ -100,6 +130,18 @@ pub async fn get_one(
 
 /// Stops a running pipeline (who started it, or an admin): running stages
 /// stop gracefully, the rest are skipped.
+#[utoipa::path(
+    post, path = "/api/v1/pipelines/{id}/stop",
+    tag = "pipelines",
+    description = "Role: editor who started the pipeline, or admin.",
+    params(("id" = i64, Path, description = "The pipeline's id.")),
+    responses(
+        (status = 202, description = "Stopping: running stages stop gracefully, the rest are skipped."),
+        (status = 403, description = "The role is not enough, or another user started the pipeline.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such pipeline.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The pipeline has ended or is not running on this server.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn stop(
     State(state): State<Arc<AppState>>,
     who: Principal,
@@ -135,6 +177,22 @@ pub async fn stop(
 }
 
 /// `report.html`, `report.json` or `report.xml` (JUnit) of an ended pipeline.
+#[utoipa::path(
+    get, path = "/api/v1/pipelines/{id}/{file}",
+    tag = "pipelines",
+    description = "Role: viewer.",
+    params(
+        ("id" = i64, Path, description = "The pipeline's id."),
+        ("file" = String, Path, description = "`report.html`, `report.json` or `report.xml` (JUnit)."),
+    ),
+    responses(
+        (status = 200, description = "The report as an attachment: JSON, self-contained HTML or JUnit XML.", content(
+            (Object = "application/json"), (String = "text/html"), (String = "application/xml"),
+        )),
+        (status = 404, description = "No such pipeline, or a file other than the three reports.", body = super::openapi::ErrorBody),
+        (status = 409, description = "No report yet: the pipeline is still running or was interrupted.", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn report(
     State(state): State<Arc<AppState>>,
     _who: Principal,

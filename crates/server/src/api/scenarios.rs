@@ -591,7 +591,7 @@ pub async fn start(
 }
 
 /// The body of `POST /api/v1/scenarios/parse`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParseBody {
     /// A declarative scenario's text.
@@ -605,6 +605,16 @@ pub struct ParseBody {
 /// that are set (no nulls, no empty lists or maps but a `json: {}` body;
 /// request bodies, variables and checks as written), or a 422 with
 /// each problem's file, line and column.
+#[utoipa::path(
+    post, path = "/api/v1/scenarios/parse",
+    tag = "scenarios",
+    description = "Role: viewer. Stores and runs nothing.",
+    request_body = ParseBody,
+    responses(
+        (status = 200, description = "The scenario's structure: the keys that are set, request bodies, variables and checks as written.", body = super::openapi::ParsedScenario),
+        (status = 422, description = "An entry that is not .yaml, .yml or .json (`invalid_body`), or a scenario that does not parse (`invalid_scenario`, each problem with its file, line and column in `details`).", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn parse(
     _who: Principal,
     ApiJson(body): ApiJson<ParseBody>,

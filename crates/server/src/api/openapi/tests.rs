@@ -289,3 +289,30 @@ fn the_document_is_valid_openapi() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Downloads in several formats list every content type under their one
+/// 200 (utoipa keeps only the last of several `status = 200` entries).
+#[test]
+fn downloads_list_every_format() {
+    let json = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    for (path, types) in [
+        (
+            "/api/v1/export/{id}",
+            &[
+                "application/json",
+                "text/csv",
+                "text/html",
+                "application/pdf",
+            ][..],
+        ),
+        (
+            "/api/v1/pipelines/{id}/{file}",
+            &["application/json", "text/html", "application/xml"][..],
+        ),
+    ] {
+        let content = &json["paths"][path]["get"]["responses"]["200"]["content"];
+        for t in types {
+            assert!(content[t].is_object(), "{path}: 200 lacks {t}: {content}");
+        }
+    }
+}
