@@ -2,6 +2,7 @@
 
 mod counter;
 mod gauge;
+mod hist;
 mod rate;
 mod trend;
 

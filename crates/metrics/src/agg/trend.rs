@@ -1,8 +1,10 @@
 //! Trend aggregate: exact count/sum/min/max plus HDR histograms for percentiles.
 
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+
+use super::hist::LazyHist;
 use serde::{Deserialize, Serialize};
 
 /// Values are recorded multiplied by this, so millisecond trends keep
@@ -26,8 +28,8 @@ pub struct TrendAgg {
     sum: f64,
     min: f64,
     max: f64,
-    pos: Histogram<u64>,
-    neg: Option<Histogram<u64>>,
+    pos: LazyHist,
+    neg: Option<LazyHist>,
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -46,7 +48,7 @@ impl Default for TrendAgg {
             sum: 0.0,
             min: 0.0,
             max: 0.0,
-            pos: new_histogram(),
+            pos: LazyHist::dense(new_histogram()),
             neg: None,
         }
     }
@@ -71,9 +73,11 @@ impl TrendAgg {
         self.sum += value;
         let v = scaled(value);
         let h = if value < 0.0 {
-            self.neg.get_or_insert_with(new_histogram)
+            self.neg
+                .get_or_insert_with(|| LazyHist::dense(new_histogram()))
+                .get_mut()
         } else {
-            &mut self.pos
+            self.pos.get_mut()
         };
         // `record` grows an auto-resizing histogram (`saturating_record` would
         // clamp to the current range instead); values are capped, so it succeeds.
@@ -89,8 +93,10 @@ impl TrendAgg {
             return;
         }
         if self.count == 0 {
-            self.min = other.min;
-            self.max = other.max;
+            // Nothing here yet: share the other's (possibly still sparse)
+            // histograms instead of expanding and adding them.
+            *self = other.clone();
+            return;
         } else {
             if other.min < self.min {
                 self.min = other.min;
@@ -102,14 +108,11 @@ impl TrendAgg {
         self.count += other.count;
         self.sum += other.sum;
         // Auto-resizing histograms with the same precision always add.
-        self.pos
-            .add(&other.pos)
-            .expect("auto-resizing histograms add");
+        self.pos.add(&other.pos);
         if let Some(on) = &other.neg {
             self.neg
-                .get_or_insert_with(new_histogram)
-                .add(on)
-                .expect("auto-resizing histograms add");
+                .get_or_insert_with(|| LazyHist::dense(new_histogram()))
+                .add(on);
         }
     }
 
@@ -147,7 +150,7 @@ impl TrendAgg {
     /// with `v[k]` read from the histograms and the result clamped to
     /// `[min, max]`. Exact for one sample, 0 for none.
     pub fn percentile(&self, pct: f64) -> f64 {
-        let n = self.pos.len() + self.neg.as_ref().map_or(0, Histogram::len);
+        let n = self.pos.len() + self.neg.as_ref().map_or(0, LazyHist::len);
         match n {
             0 => return 0.0,
             1 => return self.min,
@@ -169,12 +172,12 @@ impl TrendAgg {
 
     /// The `rank`-th smallest recorded value (0-based), unscaled.
     fn value_at_rank(&self, rank: u64) -> f64 {
-        let nneg = self.neg.as_ref().map_or(0, Histogram::len);
+        let nneg = self.neg.as_ref().map_or(0, LazyHist::len);
         if rank < nneg {
             let neg = self.neg.as_ref().expect("nneg > 0");
-            -value_at_rank(neg, nneg - 1 - rank)
+            -value_at_rank(neg.get(), nneg - 1 - rank)
         } else {
-            value_at_rank(&self.pos, rank - nneg)
+            value_at_rank(self.pos.get(), rank - nneg)
         }
     }
 
@@ -209,8 +212,9 @@ impl PartialEq for TrendAgg {
             && self.sum == other.sum
             && self.min == other.min
             && self.max == other.max
-            && TrendAgg::recorded(Some(&self.pos)) == TrendAgg::recorded(Some(&other.pos))
-            && TrendAgg::recorded(self.neg.as_ref()) == TrendAgg::recorded(other.neg.as_ref())
+            && TrendAgg::recorded(Some(self.pos.get())) == TrendAgg::recorded(Some(other.pos.get()))
+            && TrendAgg::recorded(self.neg.as_ref().map(LazyHist::get))
+                == TrendAgg::recorded(other.neg.as_ref().map(LazyHist::get))
     }
 }
 
@@ -234,15 +238,11 @@ fn encode(h: &Histogram<u64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(buf)
 }
 
-fn decode(s: &str) -> Result<Histogram<u64>, String> {
+fn decode(s: &str) -> Result<LazyHist, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s)
         .map_err(|e| format!("histogram is not base64: {e}"))?;
-    let mut h: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("histogram is not HDR V2: {e:?}"))?;
-    h.auto(true);
-    Ok(h)
+    LazyHist::decode(&bytes)
 }
 
 impl Serialize for TrendAgg {
@@ -252,8 +252,8 @@ impl Serialize for TrendAgg {
             sum: self.sum,
             min: self.min,
             max: self.max,
-            hist: encode(&self.pos),
-            neg: self.neg.as_ref().map(encode),
+            hist: encode(self.pos.get()),
+            neg: self.neg.as_ref().map(|h| encode(h.get())),
         }
         .serialize(serializer)
     }
@@ -270,7 +270,7 @@ impl<'de> Deserialize<'de> for TrendAgg {
             .map(decode)
             .transpose()
             .map_err(D::Error::custom)?;
-        let recorded = pos.len() + neg.as_ref().map_or(0, Histogram::len);
+        let recorded = pos.len() + neg.as_ref().map_or(0, LazyHist::len);
         if recorded != w.count {
             return Err(D::Error::custom(format!(
                 "trend count {} does not match its histograms' {recorded}",
@@ -412,8 +412,8 @@ mod tests {
             prop_assert_eq!(merged.min(), direct.min());
             prop_assert_eq!(merged.max(), direct.max());
             prop_assert!((merged.sum() - direct.sum()).abs() <= 1e-9 * direct.sum().abs().max(1.0));
-            prop_assert_eq!(TrendAgg::recorded(Some(&merged.pos)), TrendAgg::recorded(Some(&direct.pos)));
-            prop_assert_eq!(TrendAgg::recorded(merged.neg.as_ref()), TrendAgg::recorded(direct.neg.as_ref()));
+            prop_assert_eq!(TrendAgg::recorded(Some(merged.pos.get())), TrendAgg::recorded(Some(direct.pos.get())));
+            prop_assert_eq!(TrendAgg::recorded(merged.neg.as_ref().map(LazyHist::get)), TrendAgg::recorded(direct.neg.as_ref().map(LazyHist::get)));
             for p in [0.0, 50.0, 90.0, 95.0, 99.0, 100.0] {
                 prop_assert_eq!(merged.percentile(p), direct.percentile(p));
             }
