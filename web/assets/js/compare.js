@@ -14,8 +14,8 @@ const $ = (x) => document.getElementById(x);
 const CHARTS = [
   ['cmp-rps', (p) => p.rps, (v) => num(v, 1)],
   ['cmp-p95', (p) => (p.latency ? p.latency.p95 : null), ms],
-  ['cmp-vus', (p) => p.vus ?? null, (v) => num(v)],
-  ['cmp-errors', (p) => p.error_rate ?? null, pct],
+  ['cmp-vus', (p) => p.vus ?? null, (v) => num(v, 1)],
+  ['cmp-errors', (p) => p.error_rate ?? null, pct, 0.01],
 ];
 // The baseline's colour first, then one per current run (cycling).
 const STROKES = ['--s5', '--s1', '--s2', '--s3', '--s4'];
@@ -32,12 +32,14 @@ function align(runs, f) {
 }
 
 function draw() {
+  // Widths before the old charts go: an emptied grid cell shrinks.
+  const widths = new Map(CHARTS.map(([id]) => [id, $(id).clientWidth]));
   for (const p of plots) p.destroy();
   plots = [];
   if (!data) return;
   const axis = { stroke: color('--muted'), grid: { stroke: color('--grid'), width: 1 }, ticks: { stroke: color('--grid'), width: 1 } };
   const ids = [data.a, ...data.bs];
-  for (const [id, f, fmt] of CHARTS) {
+  for (const [id, f, fmt, floor] of CHARTS) {
     const box = $(id);
     const series = ids.map((run, i) => ({
       label: i === 0 ? `#${run} (baseline)` : `#${run}`,
@@ -47,8 +49,9 @@ function draw() {
       value: (u, v) => (v == null ? '–' : fmt(v)),
     }));
     const opts = {
-      width: Math.max(240, box.clientWidth), height: window.innerWidth <= 640 ? 170 : 210,
-      scales: { x: { time: false } },
+      width: Math.max(240, widths.get(id)), height: window.innerWidth <= 640 ? 170 : 210,
+      // From zero; a rate's axis spans at least `floor` (no 10000 % axis when all are 0).
+      scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(max ?? 0, floor ?? 0) || 1] } },
       axes: [{ ...axis, values: (u, v) => v.map(clock) }, { ...axis, size: 70, values: (u, v) => v.map(fmt) }],
       series: [{ label: 'time', value: (u, v) => (v == null ? '–' : clock(v)) }, ...series],
     };

@@ -365,11 +365,13 @@ pub async fn workers_live(page: &Page<'_>, base: &str) {
     .await;
 }
 
-/// The run view's abort button ends a running run at once.
+/// The run view's abort button ends a running run at once (after a few
+/// intervals, so that it has some to compare).
 pub async fn abort(page: &Page<'_>, base: &str, run: i64) {
     open(page, &format!("{base}/runs/{run}")).await;
     page.wait_for(
         "document.getElementById('run-status').textContent === 'running' \
+         && performance.getEntriesByName('stampede:interval-drawn').length >= 5 \
          && !document.getElementById('abort').hidden \
          && !document.getElementById('abort').disabled",
         WAIT,
