@@ -258,6 +258,18 @@ async fn the_server_ui_in_chromium() {
     set_value(&page, "vus", "2").await;
     set_value(&page, "duration", "5m").await;
     set_value(&page, "env", &format!("BASE={}", target.url())).await;
+    // The workers override reaches the server: past its limit, its reason,
+    // the form kept.
+    set_value(&page, "workers", "65").await;
+    page.click("#start-run").await;
+    page.wait_for(
+        "!document.getElementById('start-error').hidden \
+         && document.getElementById('start-error').textContent.includes('`workers` must be between 1 and 64, not 65') \
+         && document.getElementById('vus').value === '2' && !document.getElementById('start-run').disabled",
+        WAIT,
+    )
+    .await;
+    set_value(&page, "workers", "1").await;
     page.click("#start-run").await;
     let run = page
         .wait_for("location.pathname.match(/^\\/runs\\/(\\d+)$/)?.[1]", WAIT)
