@@ -7,7 +7,8 @@
 //! Content-Security-Policy below would block anyway.
 //!
 //! Pages share one head: `layout.html` holds the document's start (meta,
-//! icon, style sheets), the skip link and its end; a page file holds only
+//! icon, style sheets, the theme set before the first paint), the skip
+//! link and its end; a page file holds only
 //! its own `<title>` and module script, a `<!-- body -->` line, then its
 //! body. [`get`] serves each page rendered into the layout (once, at first
 //! use), so a change to the head is made in one place for every page.
@@ -72,6 +73,7 @@ assets! {
     "js/tables.js" => "text/javascript; charset=utf-8",
     "js/templates.js" => "text/javascript; charset=utf-8",
     "js/theme.js" => "text/javascript; charset=utf-8",
+    "js/theme-boot.js" => "text/javascript; charset=utf-8",
     "js/workers.js" => "text/javascript; charset=utf-8",
     "js/pipelines.js" => "text/javascript; charset=utf-8",
     "vendor/uplot/uPlot.esm.js" => "text/javascript; charset=utf-8",
@@ -272,7 +274,7 @@ mod tests {
     fn a_file_without_the_body_line_is_all_body() {
         let page = render("<main id=\"main\">x</main>\n");
         assert!(page.contains("<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<main id=\"main\">x</main>\n</body>"));
-        assert!(page.contains("<link rel=\"stylesheet\" href=\"/ui/css/pages.css\">\n</head>"));
+        assert!(page.contains("<script src=\"/ui/js/theme-boot.js\"></script>\n</head>"));
     }
 
     #[test]

@@ -263,9 +263,9 @@ pub async fn quotas(page: &Page<'_>, base: &str, addr: &str, admin: &str) {
     )
     .await;
     pick(page, "q-user", "eddie").await;
-    set_value(page, "q-vus", "7").await;
-    set_value(page, "q-duration", "600").await;
-    set_value(page, "q-runs", "2").await;
+    for (id, value) in [("q-vus", "7"), ("q-duration", "600"), ("q-runs", "2")] {
+        set_value(page, id, value).await;
+    }
     page.click("#quotas button[type=submit]").await;
     page.wait_for(
         "document.getElementById('status').textContent === 'quotas saved' \
@@ -295,8 +295,16 @@ pub async fn quotas(page: &Page<'_>, base: &str, addr: &str, admin: &str) {
 }
 
 /// The theme button: dark and back, announced by `aria-pressed`, and
-/// the choice kept across a reload.
+/// the choice kept across a reload — set while the page is parsed, before
+/// its modules run (no first paint in the other theme).
 pub async fn theme_toggle(page: &Page<'_>, base: &str) {
+    page.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "document.addEventListener('readystatechange', () => { \
+            if (document.readyState === 'interactive') \
+              window.__themeAtParse = document.documentElement.dataset.theme || 'none'; })"}),
+    )
+    .await;
     page.eval("localStorage.removeItem('stampede-theme')").await;
     page.color_scheme(false).await;
     open(page, &format!("{base}/")).await;
@@ -327,6 +335,8 @@ pub async fn theme_toggle(page: &Page<'_>, base: &str) {
         WAIT,
     )
     .await;
+    let at_parse = page.eval("window.__themeAtParse").await;
+    assert_eq!(at_parse, json!("dark"), "the theme once the page is parsed");
     page.click("#theme").await;
     page.wait_for(
         "document.documentElement.dataset.theme === 'light' \
