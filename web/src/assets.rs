@@ -5,6 +5,15 @@
 //! ships is reviewed; a test fails when a file in `web/assets/` is missing
 //! from it, and when a page carries inline script or style, which the
 //! Content-Security-Policy below would block anyway.
+//!
+//! Pages share one head: `layout.html` holds the document's start (meta,
+//! icon, style sheets, the theme set before the first paint), the skip
+//! link and its end; a page file holds only
+//! its own `<title>` and module script, a `<!-- body -->` line, then its
+//! body. [`get`] serves each page rendered into the layout (once, at first
+//! use), so a change to the head is made in one place for every page.
+
+use std::sync::OnceLock;
 
 /// One embedded file.
 #[derive(Debug)]
@@ -29,6 +38,7 @@ macro_rules! assets {
 }
 
 assets! {
+    "layout.html" => "text/html; charset=utf-8",
     "index.html" => "text/html; charset=utf-8",
     "login.html" => "text/html; charset=utf-8",
     "home.html" => "text/html; charset=utf-8",
@@ -63,6 +73,7 @@ assets! {
     "js/tables.js" => "text/javascript; charset=utf-8",
     "js/templates.js" => "text/javascript; charset=utf-8",
     "js/theme.js" => "text/javascript; charset=utf-8",
+    "js/theme-boot.js" => "text/javascript; charset=utf-8",
     "js/workers.js" => "text/javascript; charset=utf-8",
     "js/pipelines.js" => "text/javascript; charset=utf-8",
     "vendor/uplot/uPlot.esm.js" => "text/javascript; charset=utf-8",
@@ -85,10 +96,55 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-frame-options", "DENY"),
 ];
 
-/// The file at `path` (no leading slash; empty means `index.html`).
+/// The file at `path` (no leading slash; empty means `index.html`); a page
+/// comes rendered into the shared layout.
 pub fn get(path: &str) -> Option<&'static Asset> {
     let path = if path.is_empty() { "index.html" } else { path };
-    ASSETS.iter().find(|a| a.path == path)
+    let asset = ASSETS.iter().find(|a| a.path == path)?;
+    if is_page(asset) {
+        pages().iter().find(|a| a.path == path)
+    } else {
+        Some(asset)
+    }
+}
+
+/// The shared start and end of every page, with its two slots.
+const LAYOUT: &str = include_str!("../assets/layout.html");
+const HEAD_SLOT: &str = "<!-- head -->\n";
+const BODY_SLOT: &str = "<!-- body -->\n";
+
+fn is_page(a: &Asset) -> bool {
+    a.path.ends_with(".html") && a.path != "layout.html"
+}
+
+/// A page file in the layout: what comes before its `<!-- body -->` line
+/// goes into the head, the rest into the body. A file without that line
+/// is all body (a test makes sure every page has it).
+pub fn render(page: &str) -> String {
+    let (head, body) = page.split_once(BODY_SLOT).unwrap_or(("", page));
+    LAYOUT
+        .replacen(HEAD_SLOT, head, 1)
+        .replacen(BODY_SLOT, body, 1)
+}
+
+/// Every page rendered, once per process (they live as long as it does,
+/// like the embedded files they come from).
+fn pages() -> &'static [Asset] {
+    static PAGES: OnceLock<Vec<Asset>> = OnceLock::new();
+    PAGES.get_or_init(|| {
+        ASSETS
+            .iter()
+            .filter(|a| is_page(a))
+            .map(|a| {
+                let text = render(std::str::from_utf8(a.bytes).unwrap_or_default());
+                Asset {
+                    path: a.path,
+                    bytes: Box::leak(text.into_bytes().into_boxed_slice()),
+                    content_type: a.content_type,
+                }
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -152,6 +208,73 @@ mod tests {
         let license = std::str::from_utf8(get("vendor/uplot/LICENSE").expect("license").bytes)
             .expect("utf-8");
         assert!(license.contains("MIT License"));
+    }
+
+    #[test]
+    fn every_page_is_served_in_the_one_shared_head() {
+        assert_eq!(LAYOUT.matches(HEAD_SLOT).count(), 1);
+        assert_eq!(LAYOUT.matches(BODY_SLOT).count(), 1);
+        let pages: Vec<_> = ASSETS.iter().filter(|a| is_page(a)).collect();
+        assert!(pages.len() >= 11, "{}", pages.len());
+        for raw in pages {
+            let file = std::str::from_utf8(raw.bytes).expect("utf-8");
+            // The head is the layout's alone: a page file holds none of it.
+            for shared in [
+                "<!doctype",
+                "<html",
+                "<head>",
+                "</head>",
+                "<meta",
+                "<link",
+                "<body",
+                "</body>",
+            ] {
+                assert!(
+                    !file.to_ascii_lowercase().contains(shared),
+                    "{}: {shared} belongs to layout.html",
+                    raw.path
+                );
+            }
+            let (head, _) = file
+                .split_once(BODY_SLOT)
+                .unwrap_or_else(|| panic!("{}: no <!-- body --> line", raw.path));
+            assert!(head.starts_with("<title>"), "{}: {head}", raw.path);
+            assert!(
+                head.contains("<script type=\"module\" src=\"/ui/js/"),
+                "{}",
+                raw.path
+            );
+
+            let page = std::str::from_utf8(get(raw.path).expect("served").bytes).expect("utf-8");
+            assert!(page.starts_with(
+                "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"
+            ));
+            assert!(page.ends_with("</body>\n</html>\n"), "{}", raw.path);
+            assert!(!page.contains("<!-- head -->") && !page.contains("<!-- body -->"));
+            let title = page.find("<title>").expect("title");
+            assert!(
+                title < page.find("</head>").expect("head end"),
+                "{}",
+                raw.path
+            );
+            assert!(
+                page.find("<body>").expect("body") < page.find("<main id=\"main\"").expect("main")
+            );
+            assert_eq!(page.matches("<head>").count(), 1, "{}", raw.path);
+            assert_eq!(page.matches("<title>").count(), 1, "{}", raw.path);
+        }
+        // The same bytes each time: rendered once.
+        assert!(std::ptr::eq(
+            get("home.html").unwrap(),
+            get("home.html").unwrap()
+        ));
+    }
+
+    #[test]
+    fn a_file_without_the_body_line_is_all_body() {
+        let page = render("<main id=\"main\">x</main>\n");
+        assert!(page.contains("<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<main id=\"main\">x</main>\n</body>"));
+        assert!(page.contains("<script src=\"/ui/js/theme-boot.js\"></script>\n</head>"));
     }
 
     #[test]

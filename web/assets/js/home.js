@@ -1,6 +1,7 @@
 // The home page: runs in flight with a live mini-chart of their requests/s,
 // recent runs with their verdicts, and the workers online, from
-// `GET /api/v1/dashboard`, refreshed every two seconds.
+// `GET /api/v1/dashboard`; the alerts firing now, from
+// `GET /api/v1/alerts?state=firing`; refreshed every two seconds.
 
 import { enc, get } from './api.js';
 import { clock, num, pct } from './format.js';
@@ -56,7 +57,28 @@ function recent(list) {
   $('recent-empty').hidden = list.length > 0;
 }
 
+function alerts(list) {
+  const frag = document.createDocumentFragment();
+  for (const a of list) {
+    const tr = el('tr', { 'data-alert': String(a.id), 'data-severity': a.severity });
+    const subject = el('td', { class: 'name' });
+    if (a.run_id != null) subject.append(el('a', { href: `/runs/${enc(a.run_id)}` }, a.subject));
+    else subject.textContent = a.subject;
+    tr.append(el('td', {}, a.fired_at), el('td', {}, a.rule_name), el('td', {}, a.severity), subject,
+      el('td', { class: 'num' }, a.value == null ? '–' : num(a.value, 2)));
+    frag.append(tr);
+  }
+  $('active-alerts').tBodies[0].replaceChildren(frag);
+  $('alerts-empty').hidden = list.length > 0;
+}
+
 async function refresh() {
+  try {
+    alerts((await get('/api/v1/alerts?state=firing&limit=20')).items);
+  } catch (e) {
+    $('alerts-empty').textContent = `cannot load the alerts: ${e.message}`;
+    $('alerts-empty').hidden = false;
+  }
   try {
     const d = await get('/api/v1/dashboard');
     running(d.running);

@@ -93,11 +93,7 @@ pub async fn admin_page(page: &Page<'_>, base: &str, addr: &str, dir: &Path) {
         WAIT,
     )
     .await;
-    page.eval(
-        "(() => { const s = document.getElementById('rs-user'); \
-         s.value = [...s.options].find(o => o.textContent === 'eddie').value; })()",
-    )
-    .await;
+    super::extras::pick(page, "rs-user", "eddie").await;
     set_value(page, "rs-password", "a-new-password-2").await;
     page.click("#reset button[type=submit]").await;
     page.wait_for(

@@ -133,7 +133,8 @@ pub async fn export(
             if let (Some(c), Some(m)) = (chaos_of(&run), doc.as_object_mut()) {
                 m.insert(stampede_pipeline::chaos_summary::KEY.into(), c.clone());
             }
-            Ok(Json(doc).into_response())
+            let body = serde_json::to_vec(&doc).map_err(AppError::internal)?;
+            Ok(attachment("application/json", format!("{base}.json"), body))
         }
         "csv" => {
             let (text, name) = match q.table.as_deref().unwrap_or("intervals") {

@@ -1,9 +1,10 @@
 //! The web UI's pages: the embedded files of `stampede_web::assets`, each
 //! served with the UI's strict Content-Security-Policy.
 //!
-//! Pages are static files (no server-side templating: every figure comes
-//! from the JSON API, same origin, so the API's own authorization is the
-//! only one). A page asked for without a valid session redirects to
+//! Pages are static files (no data in them: every figure comes from the
+//! JSON API, same origin, so the API's own authorization is the only one),
+//! each put into the one shared head of `web/assets/layout.html` by
+//! `stampede_web::assets::get`. A page asked for without a valid session redirects to
 //! `/login?next=…`; the login page and the static files under `/ui/` need
 //! none, they hold no data. The admin page is refused (403) to all but
 //! admins, though it holds no data either: its API calls are admin-only.
