@@ -74,7 +74,7 @@ impl Receiver {
     }
 }
 
-const FAILING: &str = r#"import http from 'k6/http';
+pub(crate) const FAILING: &str = r#"import http from 'k6/http';
 import { sleep } from 'k6';
 export default function () {
   http.get(`${__ENV.BASE}/status/500`);

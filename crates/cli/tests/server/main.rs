@@ -10,6 +10,7 @@ mod archives;
 mod attacks;
 mod chaos;
 mod declarative;
+mod email;
 mod harness;
 mod memory;
 mod pipelines;
