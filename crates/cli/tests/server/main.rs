@@ -14,6 +14,7 @@ mod email;
 mod harness;
 mod memory;
 mod pipelines;
+mod schedules;
 mod segments;
 mod ui_api;
 
