@@ -6,7 +6,9 @@
 //! "resolved" with the right envelope, headers and body, over TLS and
 //! authenticated; the one with a wrong password is refused (535), logged
 //! and retried with a growing backoff; the one that does not trust the
-//! certificate fails at STARTTLS and never sends its credentials.
+//! certificate fails at STARTTLS and never sends its credentials. Testing
+//! a channel (`POST /alert-channels/{id}/test`) answers each outcome
+//! precisely, an unreachable webhook included.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -322,5 +324,56 @@ fn email_alerts_go_through_a_real_smtp_server_over_starttls_with_auth() {
         auths.iter().filter(|a| a["ok"] == false).count(),
         10,
         "{auths:?}"
+    );
+
+    // Testing a channel: one attempt, answered with the precise outcome.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let (s, hook) = call(
+        &addr,
+        "POST",
+        "/api/v1/alert-channels",
+        Some(&admin),
+        Some(json!({"name": "nobody there", "kind": "webhook", "config": {"url": closed_url}})),
+    );
+    assert_eq!(s, 201, "{hook}");
+    let test = |id: &Value| {
+        call(
+            &addr,
+            "POST",
+            &format!("/api/v1/alert-channels/{id}/test"),
+            Some(&admin),
+            None,
+        )
+    };
+    let (s, v) = test(&json!(good));
+    assert_eq!((s, &v["ok"]), (200, &json!(true)), "{v}");
+    for (id, needle) in [
+        (json!(wrong), "535"),
+        (json!(untrusted), "STARTTLS failed"),
+        (hook["id"].clone(), "cannot connect"),
+    ] {
+        let (s, v) = test(&id);
+        assert_eq!(s, 502, "{v}");
+        assert_eq!(v["error"]["code"], "channel_unreachable", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{needle}: {v}"
+        );
+    }
+    let (s, _) = test(&json!(9999));
+    assert_eq!(s, 404);
+    let mails = poll(30, "the test message", || {
+        let m = smtpd.messages();
+        (m.len() >= 3).then_some(m)
+    });
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    assert!(
+        mails[2]["data"]
+            .as_str()
+            .unwrap()
+            .contains("Subject: [stampede] info test: test notification\r\n"),
+        "{mails:?}"
     );
 }

@@ -137,6 +137,12 @@ impl Alerting {
         &self.secrets
     }
 
+    /// Sends a test notification through `channel`, once: the answer or
+    /// the precise error.
+    pub async fn test_channel(&self, channel: &stampede_store::Channel) -> Result<String, String> {
+        notify::send_test(&self.secrets, channel, &self.retry).await
+    }
+
     /// Alerts fired by this process (for `/metrics`).
     pub fn fired_total(&self) -> u64 {
         self.fired.load(std::sync::atomic::Ordering::Relaxed)

@@ -505,6 +505,45 @@ pub async fn update_channel(
     Ok(Json(c))
 }
 
+/// How a test notification went.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChannelTest {
+    /// Always `true` (a failure is a 502).
+    pub ok: bool,
+    /// The receiver's answer.
+    pub detail: String,
+}
+
+/// Sends a test notification through a channel, once.
+#[utoipa::path(
+    post, path = "/api/v1/alert-channels/{id}/test",
+    tag = "alerts",
+    description = "Role: admin. One attempt (10 s at most) of a test notification (event `test`), neither retried nor logged: a channel that cannot be reached, refuses the credentials or answers an error is a 502 with the precise reason.",
+    params(("id" = i64, Path, description = "The channel's id.")),
+    responses(
+        (status = 200, description = "Delivered.", body = ChannelTest),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such channel.", body = super::openapi::ErrorBody),
+        (status = 502, description = "Not delivered: the reason.", body = super::openapi::ErrorBody),
+    )
+)]
+pub async fn test_channel(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ChannelTest>, AppError> {
+    who.require(Role::Admin)?;
+    let c = state.store.channel(id).await?;
+    match state.alerting.test_channel(&c).await {
+        Ok(detail) => Ok(Json(ChannelTest { ok: true, detail })),
+        Err(e) => Err(AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "channel_unreachable",
+            format!("channel '{}': {e}", c.name),
+        )),
+    }
+}
+
 /// Deletes a channel.
 #[utoipa::path(
     delete, path = "/api/v1/alert-channels/{id}",
