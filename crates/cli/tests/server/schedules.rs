@@ -278,3 +278,46 @@ fn a_rule_with_stop_run_stops_its_run_when_it_fires() {
         .unwrap_or_default();
     assert!(iterations >= 1.0, "{done}");
 }
+
+/// `docs/schedules.md`'s seed 000 matrix: every schedule it shows is
+/// accepted as written, with five increasing next fire times.
+#[test]
+fn the_seed_000_matrix_of_the_docs_is_accepted() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/schedules.md"
+    ))
+    .unwrap();
+    let matrix = doc.split("## Seed 000's test matrix").nth(1).unwrap();
+    let bodies: Vec<Value> = matrix
+        .lines()
+        .filter(|l| l.starts_with("{\"name\""))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(bodies.len(), 6, "{bodies:?}");
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(data.path(), None, &[]);
+    let (addr, admin) = (&server.addr, login(&server.addr, "admin", ADMIN_PASSWORD));
+    let scenarios: Vec<i64> = (1..=6)
+        .map(|i| {
+            let script = "export default function () {}";
+            create_scenario(addr, &admin, &format!("type {i}"), script)
+        })
+        .collect();
+    for mut body in bodies {
+        let n = body["scenario_id"].as_u64().unwrap() as usize;
+        body["scenario_id"] = scenarios[n - 1].into();
+        // Stored disabled: this test starts nothing.
+        body["enabled"] = false.into();
+        let (s, v) = call(addr, "POST", "/api/v1/schedules", Some(&admin), Some(body));
+        assert_eq!(s, 201, "{v}");
+        let next: Vec<&str> = v["next_fires"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(next.len(), 5, "{v}");
+        assert!(next.windows(2).all(|p| p[0] < p[1]), "{v}");
+    }
+}
