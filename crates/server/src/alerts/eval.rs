@@ -300,14 +300,15 @@ impl Evaluator {
         self.touched.insert(key);
     }
 
-    /// The runs the episodes are about (to end those that ended while no
-    /// leader watched).
+    /// The runs the evaluator keeps something of (to end those whose end
+    /// it missed: ended while no leader watched, or a lagging hub).
     pub fn runs_with_state(&self) -> Vec<RunId> {
         let mut runs: Vec<RunId> = self
             .episodes
             .keys()
             .chain(self.last_fired.keys())
             .filter_map(|(_, s)| s.strip_prefix("run:")?.parse().ok().map(RunId))
+            .chain(self.runs.keys().copied())
             .collect();
         runs.sort_by_key(|r| r.0);
         runs.dedup();

@@ -490,3 +490,18 @@ fn a_stale_state_restarts_its_window_and_live_ones_are_refreshed() {
     }
     assert_eq!(fired, vec![3], "the window starts again at the restore");
 }
+
+#[test]
+fn the_runs_kept_are_listed_until_they_end() {
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.05, 0)]);
+    // A follower keeps run 4's data; the leader fires on run 6.
+    e.buffer_interval(RunId(4), ScenarioId(1), second(0, 10, 5, 1.0, "a"), 0);
+    assert_eq!(
+        fires(&e.observe_interval(RunId(6), ScenarioId(1), second(0, 10, 5, 1.0, "a"), 0)),
+        vec![(1, "run:6".to_string())]
+    );
+    assert_eq!(e.runs_with_state(), vec![RunId(4), RunId(6)]);
+    e.forget_run(RunId(4));
+    assert_eq!(e.run_ended(RunId(6)).len(), 1, "its alert resolves");
+    assert!(e.runs_with_state().is_empty());
+}

@@ -246,6 +246,14 @@ impl Alerting {
             firing = firing.len(),
             "alert evaluation resumes the stored episodes"
         );
+        self.end_runs(runs, orchestrator).await;
+        self.save_episodes().await;
+        Ok(())
+    }
+
+    /// Ends the episodes and data of those of `runs` that ended (or are
+    /// gone) without the evaluator seeing it.
+    async fn end_runs(&self, runs: Vec<RunId>, orchestrator: &Arc<Orchestrator>) {
         for run in runs {
             let ended = match self.store.run(run).await {
                 Ok(r) => r.status.is_terminal(),
@@ -253,6 +261,10 @@ impl Alerting {
                 Err(_) => false,
             };
             if ended {
+                self.scenarios
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&run);
                 let t = self
                     .evaluator
                     .lock()
@@ -261,8 +273,6 @@ impl Alerting {
                 self.apply(t, orchestrator).await;
             }
         }
-        self.save_episodes().await;
-        Ok(())
     }
 
     /// Stores the episodes the last evaluations changed.
@@ -337,6 +347,15 @@ impl Alerting {
                                     tracing::error!(error = %e, "cannot resume the alert deliveries")
                                 }
                             }
+                        }
+                        // Every 30 s: runs whose end the hub did not carry here.
+                        if ticks % 30 == 29 {
+                            let runs = me
+                                .evaluator
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .runs_with_state();
+                            me.end_runs(runs, &orchestrator).await;
                         }
                         ticks += 1;
                         if let Err(e) = me.reload().await {
