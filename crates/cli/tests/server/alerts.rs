@@ -130,6 +130,22 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         ),
         (rule("http_req_failed", "p(95)", "2s"), "does not apply"),
         (rule("http_req_failed", "rate", "2 minutes"), "`for`"),
+        (
+            {
+                let mut r = rule("http_req_failed", "rate", "2s");
+                r["channels"] = json!([ch["id"], 9999]);
+                r
+            },
+            "channel 9999 not found",
+        ),
+        (
+            {
+                let mut r = rule("http_req_failed", "rate", "2s");
+                r["scenario_id"] = json!(9999);
+                r
+            },
+            "scenario 9999 not found",
+        ),
     ] {
         let (s, v) = call(
             &addr,
@@ -144,6 +160,12 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
             "{v}"
         );
     }
+    let (_, rules) = call(&addr, "GET", "/api/v1/alert-rules", Some(&admin), None);
+    assert_eq!(
+        rules["items"].as_array().unwrap().len(),
+        5,
+        "nothing half-saved: {rules}"
+    );
     // Viewers read, never write.
     let (s, _) = call(
         &addr,
@@ -387,6 +409,17 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
             "{v}"
         );
     }
+    let mut missing = body("*/2 * * * * *", "UTC");
+    missing["scenario_id"] = json!(9999);
+    let (s, v) = call(
+        &addr,
+        "POST",
+        "/api/v1/schedules",
+        Some(&admin),
+        Some(missing),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["details"][0]["field"], "scenario_id", "{v}");
     let (_, v) = call(&addr, "GET", "/api/v1/schedules", Some(&admin), None);
     assert_eq!(
         v["items"].as_array().unwrap().len(),

@@ -225,6 +225,22 @@ impl RuleBody {
     }
 }
 
+/// A rule's missing scenario or channel is the body's fault: a 422 naming
+/// the field (the rule itself missing stays a 404).
+fn missing_ref(e: stampede_store::StoreError) -> AppError {
+    match e {
+        stampede_store::StoreError::NotFound { what } if !what.starts_with("alert rule") => {
+            let field = if what.contains("channel") {
+                "channels"
+            } else {
+                "scenario_id"
+            };
+            invalid(field, format!("{what} not found"))
+        }
+        e => e.into(),
+    }
+}
+
 /// Every rule.
 #[utoipa::path(
     get, path = "/api/v1/alert-rules",
@@ -279,7 +295,11 @@ pub async fn create_rule(
 ) -> Result<(StatusCode, Json<AlertRule>), AppError> {
     who.require(Role::Editor)?;
     let rule = body.rule(&state)?;
-    let created = state.store.create_alert_rule(&rule, Some(who.id())).await?;
+    let created = state
+        .store
+        .create_alert_rule(&rule, Some(who.id()))
+        .await
+        .map_err(missing_ref)?;
     audit(
         &state,
         &who,
@@ -313,7 +333,11 @@ pub async fn update_rule(
 ) -> Result<Json<AlertRule>, AppError> {
     who.require(Role::Editor)?;
     let rule = body.rule(&state)?;
-    let updated = state.store.update_alert_rule(id, &rule).await?;
+    let updated = state
+        .store
+        .update_alert_rule(id, &rule)
+        .await
+        .map_err(missing_ref)?;
     audit(
         &state,
         &who,
