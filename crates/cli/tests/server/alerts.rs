@@ -74,6 +74,21 @@ impl Receiver {
     }
 }
 
+/// Alert `alert`'s delivery log, once it holds `n` attempts at least.
+pub(crate) fn delivery_log(addr: &str, token: &str, alert: i64, n: usize) -> Vec<Value> {
+    poll(60, "the delivery log", || {
+        let (_, v) = call(
+            addr,
+            "GET",
+            &format!("/api/v1/alerts/{alert}"),
+            Some(token),
+            None,
+        );
+        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
+        (d.len() >= n).then_some(d)
+    })
+}
+
 pub(crate) const FAILING: &str = r#"import http from 'k6/http';
 import { sleep } from 'k6';
 export default function () {
@@ -311,17 +326,7 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         sig,
         stampede_server::alerts::notify::sign("s3cret-hmac-key", &raw)
     );
-    let deliveries = poll(10, "the delivery log", || {
-        let (_, v) = call(
-            &addr,
-            "GET",
-            &format!("/api/v1/alerts/{alert}"),
-            Some(&admin),
-            None,
-        );
-        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
-        (d.len() >= 3).then_some(d)
-    });
+    let deliveries = delivery_log(&addr, &admin, alert, 3);
     let log: Vec<(String, i64, bool)> = deliveries
         .iter()
         .map(|d| {

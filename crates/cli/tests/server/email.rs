@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::alerts::FAILING;
+use crate::alerts::{delivery_log, FAILING};
 use crate::harness::*;
 
 /// The first backoff the server is started with.
@@ -231,18 +231,8 @@ fn email_alerts_go_through_a_real_smtp_server_over_starttls_with_auth() {
     }
 
     // The delivery log: each attempt of each channel.
-    let log = poll(60, "every attempt logged", || {
-        let (_, v) = call(
-            &addr,
-            "GET",
-            &format!("/api/v1/alerts/{alert}"),
-            Some(&admin),
-            None,
-        );
-        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
-        // good: 2; wrong password and untrusted: 5 + 5 each.
-        (d.len() >= 22).then_some(d)
-    });
+    // good: 2; wrong password and untrusted: 5 + 5 each.
+    let log = delivery_log(&addr, &admin, alert, 22);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
