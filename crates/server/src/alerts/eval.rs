@@ -523,6 +523,33 @@ impl Evaluator {
         None
     }
 
+    /// Ends the episodes of disabled rules: their firing alerts resolve
+    /// (a rule switched off no longer holds anything).
+    pub fn end_disabled(&mut self) -> Vec<Transition> {
+        let disabled: HashSet<i64> = self
+            .rules
+            .iter()
+            .filter(|r| !r.rule.rule.enabled)
+            .map(|r| r.rule.id)
+            .collect();
+        let mut out = Vec::new();
+        let touched = &mut self.touched;
+        self.episodes.retain(|(rule_id, s), ep| {
+            if !disabled.contains(rule_id) {
+                return true;
+            }
+            touched.insert((*rule_id, s.clone()));
+            if ep.firing {
+                out.push(Transition::Resolve {
+                    rule_id: *rule_id,
+                    subject: s.clone(),
+                });
+            }
+            false
+        });
+        out
+    }
+
     /// The rule with id `id`, if loaded.
     pub fn rule(&self, id: i64) -> Option<&AlertRule> {
         self.rules.iter().find(|r| r.rule.id == id).map(|r| &r.rule)

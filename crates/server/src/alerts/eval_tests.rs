@@ -505,3 +505,30 @@ fn the_runs_kept_are_listed_until_they_end() {
     assert_eq!(e.run_ended(RunId(6)).len(), 1, "its alert resolves");
     assert!(e.runs_with_state().is_empty());
 }
+
+#[test]
+fn a_disabled_rule_resolves_its_firing_alerts() {
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.05, 0)]);
+    let bad = second(0, 10, 5, 1.0, "a");
+    assert_eq!(
+        fires(&e.observe_interval(RunId(2), ScenarioId(1), bad, 0)).len(),
+        1
+    );
+    assert!(e.end_disabled().is_empty(), "still enabled");
+    let mut off = rule(1, "http_req_failed", "rate", ">", 0.05, 0);
+    off.rule.enabled = false;
+    e.set_rules(vec![compile(off).unwrap()]);
+    assert_eq!(
+        e.end_disabled(),
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:2".into()
+        }]
+    );
+    assert!(e.end_disabled().is_empty(), "once");
+    // Its stored state goes (only the last firing is kept).
+    let changes = e.take_changes(1000);
+    assert_eq!(changes.len(), 1);
+    let st = changes[0].1.as_ref().unwrap();
+    assert_eq!((st.firing, st.last_fired), (false, Some(0)));
+}

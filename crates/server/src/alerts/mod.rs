@@ -361,6 +361,12 @@ impl Alerting {
                         if let Err(e) = me.reload().await {
                             tracing::warn!(error = %e, "cannot reload the alert rules");
                         }
+                        let t = me
+                            .evaluator
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .end_disabled();
+                        me.apply(t, &orchestrator).await;
                         let workers = me.probe.lock().unwrap_or_else(|p| p.into_inner()).workers();
                         let now = me.now_ms();
                         let t = me
