@@ -90,6 +90,7 @@ mod users;
 // Alerts, schedules and retention (issue 17): after `model`, whose
 // `text_enum!` they use.
 mod alerts;
+mod episodes;
 mod pending;
 mod retention;
 
@@ -116,6 +117,7 @@ pub use alerts::{
     NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
 pub use baselines::Baseline;
+pub use episodes::AlertEpisode;
 pub use pending::PendingDelivery;
 pub use retention::{FileSpace, VACUUM_PAGES};
 pub use schedules::{Missed, NewSchedule, Overlap, Schedule};

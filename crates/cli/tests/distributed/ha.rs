@@ -473,3 +473,7 @@ fn the_board_outlives_a_redis_restart_for_a_later_takeover() {
     ha.b_takes_the_run();
     ha.assert_exact(run);
 }
+
+/// Alerts across a takeover, with this module's replicas.
+#[path = "ha_alerts.rs"]
+mod alerts;

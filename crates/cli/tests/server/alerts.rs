@@ -74,7 +74,22 @@ impl Receiver {
     }
 }
 
-const FAILING: &str = r#"import http from 'k6/http';
+/// Alert `alert`'s delivery log, once it holds `n` attempts at least.
+pub(crate) fn delivery_log(addr: &str, token: &str, alert: i64, n: usize) -> Vec<Value> {
+    poll(60, "the delivery log", || {
+        let (_, v) = call(
+            addr,
+            "GET",
+            &format!("/api/v1/alerts/{alert}"),
+            Some(token),
+            None,
+        );
+        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
+        (d.len() >= n).then_some(d)
+    })
+}
+
+pub(crate) const FAILING: &str = r#"import http from 'k6/http';
 import { sleep } from 'k6';
 export default function () {
   http.get(`${__ENV.BASE}/status/500`);
@@ -130,6 +145,22 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         ),
         (rule("http_req_failed", "p(95)", "2s"), "does not apply"),
         (rule("http_req_failed", "rate", "2 minutes"), "`for`"),
+        (
+            {
+                let mut r = rule("http_req_failed", "rate", "2s");
+                r["channels"] = json!([ch["id"], 9999]);
+                r
+            },
+            "channel 9999 not found",
+        ),
+        (
+            {
+                let mut r = rule("http_req_failed", "rate", "2s");
+                r["scenario_id"] = json!(9999);
+                r
+            },
+            "scenario 9999 not found",
+        ),
     ] {
         let (s, v) = call(
             &addr,
@@ -144,6 +175,12 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
             "{v}"
         );
     }
+    let (_, rules) = call(&addr, "GET", "/api/v1/alert-rules", Some(&admin), None);
+    assert_eq!(
+        rules["items"].as_array().unwrap().len(),
+        5,
+        "nothing half-saved: {rules}"
+    );
     // Viewers read, never write.
     let (s, _) = call(
         &addr,
@@ -289,17 +326,7 @@ fn an_error_rate_rule_fires_notifies_resolves_and_is_acknowledged() {
         sig,
         stampede_server::alerts::notify::sign("s3cret-hmac-key", &raw)
     );
-    let deliveries = poll(10, "the delivery log", || {
-        let (_, v) = call(
-            &addr,
-            "GET",
-            &format!("/api/v1/alerts/{alert}"),
-            Some(&admin),
-            None,
-        );
-        let d = v["deliveries"].as_array().cloned().unwrap_or_default();
-        (d.len() >= 3).then_some(d)
-    });
+    let deliveries = delivery_log(&addr, &admin, alert, 3);
     let log: Vec<(String, i64, bool)> = deliveries
         .iter()
         .map(|d| {
@@ -387,6 +414,17 @@ fn a_schedule_with_seconds_fires_and_records_its_runs() {
             "{v}"
         );
     }
+    let mut missing = body("*/2 * * * * *", "UTC");
+    missing["scenario_id"] = json!(9999);
+    let (s, v) = call(
+        &addr,
+        "POST",
+        "/api/v1/schedules",
+        Some(&admin),
+        Some(missing),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["details"][0]["field"], "scenario_id", "{v}");
     let (_, v) = call(&addr, "GET", "/api/v1/schedules", Some(&admin), None);
     assert_eq!(
         v["items"].as_array().unwrap().len(),

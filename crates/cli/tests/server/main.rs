@@ -10,9 +10,11 @@ mod archives;
 mod attacks;
 mod chaos;
 mod declarative;
+mod email;
 mod harness;
 mod memory;
 mod pipelines;
+mod schedules;
 mod segments;
 mod ui_api;
 

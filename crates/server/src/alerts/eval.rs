@@ -21,11 +21,31 @@
 //!
 //! Platform rules (`workers_available`, `worker_cpu_percent`,
 //! `worker_memory_percent`) take the latest [`WorkerSample`]s instead.
+//!
+//! The per-(rule, subject) state — holding since, clearing since, firing,
+//! last fired — outlives the process: [`Evaluator::take_changes`] hands
+//! the states that changed (and, every [`REFRESH_MS`], those that hold or
+//! fire, so their `seen_at` stays recent) to the caller, which stores
+//! them; a new leader or a restarted server [`Evaluator::restore`]s them
+//! and continues each window where it was (like Prometheus' restored
+//! `for` state). A state not seen for [`RESUME_GRACE_MS`] restarts its
+//! window: nobody watched the condition in between. Followers keep the
+//! intervals of the lookback ([`Evaluator::buffer_interval`]) without
+//! evaluating, so a new leader's first evaluation has its data.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use stampede_metrics::{Aggregate, Builtin, MetricType, Stat, TagSet, WireSnapshot};
-use stampede_store::{AlertRule, NewAlertRule, RuleScope, RunId, ScenarioId};
+use stampede_store::{AlertEpisode, AlertRule, NewAlertRule, RuleScope, RunId, ScenarioId};
+
+/// How often a state that holds or fires is stored again (its `seen_at`).
+pub const REFRESH_MS: i64 = 5_000;
+/// A stored state seen longer ago than this restarts its window when
+/// restored (a takeover takes about the leader lease's 5 s TTL).
+pub const RESUME_GRACE_MS: i64 = 30_000;
+
+/// A rule and a subject.
+type Key = (i64, String);
 
 /// The platform's own metrics, for rules of the platform scope.
 pub const PLATFORM_METRICS: &[&str] = &[
@@ -162,31 +182,137 @@ struct RunData {
 #[derive(Default)]
 pub struct Evaluator {
     rules: Vec<Compiled>,
-    episodes: HashMap<(i64, String), Episode>,
+    episodes: HashMap<Key, Episode>,
     /// When each (rule, subject) last fired (ms), kept across episodes.
-    last_fired: HashMap<(i64, String), i64>,
+    last_fired: HashMap<Key, i64>,
     runs: HashMap<RunId, RunData>,
+    /// The states as last handed out by `take_changes` (or restored).
+    saved: HashMap<Key, AlertEpisode>,
+    /// Keys evaluated since the last `take_changes`.
+    touched: HashSet<Key>,
 }
 
 impl Evaluator {
     /// Replaces the rules (keeping the episodes of rules that remain).
     pub fn set_rules(&mut self, rules: Vec<Compiled>) {
-        let ids: Vec<i64> = rules.iter().map(|r| r.rule.id).collect();
+        let ids: HashSet<i64> = rules.iter().map(|r| r.rule.id).collect();
         self.episodes.retain(|(id, _), _| ids.contains(id));
         self.last_fired.retain(|(id, _), _| ids.contains(id));
+        // A deleted rule's stored states go with it (`ON DELETE CASCADE`).
+        self.saved.retain(|(id, _), _| ids.contains(id));
+        self.touched.retain(|(id, _)| ids.contains(id));
         self.rules = rules;
     }
 
-    /// Marks `(rule, subject)` as firing already (alerts found firing in
-    /// the store at start-up), so that it is not fired a second time.
-    pub fn adopt_firing(&mut self, rule_id: i64, subject: &str) {
-        self.episodes.insert(
-            (rule_id, subject.to_string()),
-            Episode {
-                firing: true,
-                ..Episode::default()
-            },
-        );
+    /// Replaces the episodes with stored ones (a new leader, a restart) at
+    /// `now_ms`: `states` as the previous evaluator left them, `firing` the
+    /// (rule, subject) pairs whose alert the store holds firing — the
+    /// alerts decide what fires, so an episode is never fired twice. Call
+    /// after [`Evaluator::set_rules`]: states of unknown rules are dropped.
+    pub fn restore(&mut self, states: Vec<AlertEpisode>, firing: &[(i64, String)], now_ms: i64) {
+        self.episodes.clear();
+        self.last_fired.clear();
+        self.saved.clear();
+        self.touched.clear();
+        let ids: HashSet<i64> = self.rules.iter().map(|r| r.rule.id).collect();
+        let firing: HashSet<&Key> = firing.iter().filter(|k| ids.contains(&k.0)).collect();
+        for st in states.into_iter().filter(|s| ids.contains(&s.rule_id)) {
+            let key = (st.rule_id, st.subject.clone());
+            let fresh = now_ms - st.seen_at <= RESUME_GRACE_MS;
+            let ep = Episode {
+                holding_since: st.holding_since.filter(|_| fresh),
+                clear_since: st.clear_since.filter(|_| fresh),
+                firing: firing.contains(&key),
+            };
+            if ep.holding_since.is_some() || ep.firing {
+                self.episodes.insert(key.clone(), ep);
+            }
+            if let Some(t) = st.last_fired {
+                self.last_fired.insert(key.clone(), t);
+            }
+            // Compared with what it becomes at the next `take_changes`.
+            self.touched.insert(key.clone());
+            self.saved.insert(key, st);
+        }
+        for key in firing {
+            self.touched.insert(key.clone());
+            self.episodes.entry(key.clone()).or_default().firing = true;
+        }
+    }
+
+    /// The state of `key` to store at `now_ms`; `None`: nothing to keep.
+    fn state_of(&self, key: &Key, now_ms: i64) -> Option<AlertEpisode> {
+        let ep = self.episodes.get(key);
+        let last_fired = self.last_fired.get(key).copied();
+        if ep.is_none() && last_fired.is_none() {
+            return None;
+        }
+        let ep = ep.cloned().unwrap_or_default();
+        Some(AlertEpisode {
+            rule_id: key.0,
+            subject: key.1.clone(),
+            holding_since: ep.holding_since,
+            clear_since: ep.clear_since,
+            firing: ep.firing,
+            last_fired,
+            seen_at: now_ms,
+        })
+    }
+
+    /// The states changed since the last call (`None`: delete the stored
+    /// one), and at most every [`REFRESH_MS`] those that hold or fire.
+    /// They count as stored once taken: see [`Evaluator::unsaved`].
+    pub fn take_changes(&mut self, now_ms: i64) -> Vec<(Key, Option<AlertEpisode>)> {
+        let mut out = Vec::new();
+        let mut keys: Vec<Key> = self.touched.drain().collect();
+        keys.sort();
+        for key in keys {
+            let now = self.state_of(&key, now_ms);
+            let changed = match (&now, self.saved.get(&key)) {
+                (None, None) => false,
+                (Some(_), None) | (None, Some(_)) => true,
+                (Some(n), Some(s)) => {
+                    let live = n.holding_since.is_some() || n.firing;
+                    AlertEpisode {
+                        seen_at: 0,
+                        ..n.clone()
+                    } != AlertEpisode {
+                        seen_at: 0,
+                        ..s.clone()
+                    } || (live && now_ms - s.seen_at >= REFRESH_MS)
+                }
+            };
+            if !changed {
+                continue;
+            }
+            match &now {
+                Some(st) => self.saved.insert(key.clone(), st.clone()),
+                None => self.saved.remove(&key),
+            };
+            out.push((key, now));
+        }
+        out
+    }
+
+    /// Storing `key`'s state failed: it is handed out again next time.
+    pub fn unsaved(&mut self, key: Key) {
+        self.saved.remove(&key);
+        self.touched.insert(key);
+    }
+
+    /// The runs the evaluator keeps something of (to end those whose end
+    /// it missed: ended while no leader watched, or a lagging hub).
+    pub fn runs_with_state(&self) -> Vec<RunId> {
+        let mut runs: Vec<RunId> = self
+            .episodes
+            .keys()
+            .chain(self.last_fired.keys())
+            .filter_map(|(_, s)| s.strip_prefix("run:")?.parse().ok().map(RunId))
+            .chain(self.runs.keys().copied())
+            .collect();
+        runs.sort_by_key(|r| r.0);
+        runs.dedup();
+        runs
     }
 
     fn max_lookback_ms(&self) -> i64 {
@@ -197,15 +323,15 @@ impl Evaluator {
             .unwrap_or(1000)
     }
 
-    /// Feeds one merged interval of `run`, arrived at `now_ms`; returns the
-    /// transitions of the run rules.
-    pub fn observe_interval(
+    /// Keeps one merged interval of `run`, arrived at `now_ms`, for the
+    /// lookback windows, without evaluating (a follower).
+    pub fn buffer_interval(
         &mut self,
         run: RunId,
         scenario: ScenarioId,
         snapshot: WireSnapshot,
         now_ms: i64,
-    ) -> Vec<Transition> {
+    ) {
         let keep = self.max_lookback_ms();
         let data = self.runs.entry(run).or_insert_with(|| RunData {
             scenario,
@@ -219,8 +345,22 @@ impl Evaluator {
         {
             data.intervals.pop_front();
         }
+    }
+
+    /// Feeds one merged interval of `run`, arrived at `now_ms`; returns the
+    /// transitions of the run rules.
+    pub fn observe_interval(
+        &mut self,
+        run: RunId,
+        scenario: ScenarioId,
+        snapshot: WireSnapshot,
+        now_ms: i64,
+    ) -> Vec<Transition> {
+        self.buffer_interval(run, scenario, snapshot, now_ms);
+        let Some(data) = self.runs.get(&run) else {
+            return Vec::new();
+        };
         let scenario = data.scenario;
-        let data = &*data;
         let values: Vec<(Compiled, Option<f64>)> = self
             .rules
             .iter()
@@ -241,16 +381,28 @@ impl Evaluator {
             .collect()
     }
 
+    /// The run ended on a follower: its data is dropped.
+    pub fn forget_run(&mut self, run: RunId) {
+        self.runs.remove(&run);
+    }
+
     /// The run ended: its alerts resolve and its data is dropped.
     pub fn run_ended(&mut self, run: RunId) -> Vec<Transition> {
         self.runs.remove(&run);
         let subject = format!("run:{run}");
-        self.last_fired.retain(|(_, s), _| *s != subject);
+        let touched = &mut self.touched;
+        self.last_fired.retain(|k, _| {
+            if k.1 == subject {
+                touched.insert(k.clone());
+            }
+            k.1 != subject
+        });
         let mut out = Vec::new();
         self.episodes.retain(|(rule_id, s), ep| {
             if *s != subject {
                 return true;
             }
+            touched.insert((*rule_id, s.clone()));
             if ep.firing {
                 out.push(Transition::Resolve {
                     rule_id: *rule_id,
@@ -325,6 +477,7 @@ impl Evaluator {
         let rule = &r.rule.rule;
         let holds = value.is_some_and(|v| compare(&rule.op, v, rule.threshold));
         let key = (r.rule.id, subject.to_string());
+        self.touched.insert(key.clone());
         let ep = self.episodes.entry(key.clone()).or_default();
         if holds {
             ep.clear_since = None;
@@ -368,6 +521,33 @@ impl Evaluator {
             });
         }
         None
+    }
+
+    /// Ends the episodes of disabled rules: their firing alerts resolve
+    /// (a rule switched off no longer holds anything).
+    pub fn end_disabled(&mut self) -> Vec<Transition> {
+        let disabled: HashSet<i64> = self
+            .rules
+            .iter()
+            .filter(|r| !r.rule.rule.enabled)
+            .map(|r| r.rule.id)
+            .collect();
+        let mut out = Vec::new();
+        let touched = &mut self.touched;
+        self.episodes.retain(|(rule_id, s), ep| {
+            if !disabled.contains(rule_id) {
+                return true;
+            }
+            touched.insert((*rule_id, s.clone()));
+            if ep.firing {
+                out.push(Transition::Resolve {
+                    rule_id: *rule_id,
+                    subject: s.clone(),
+                });
+            }
+            false
+        });
+        out
     }
 
     /// The rule with id `id`, if loaded.

@@ -254,7 +254,7 @@ fn platform_rules_watch_workers() {
 #[test]
 fn firing_alerts_found_at_start_up_are_not_fired_again() {
     let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.0, 0)]);
-    e.adopt_firing(1, "run:3");
+    e.restore(vec![], &[(1, "run:3".into())], 0);
     assert!(e
         .observe_interval(RunId(3), ScenarioId(1), second(0, 2, 2, 1.0, "a"), 0)
         .is_empty());
@@ -382,4 +382,153 @@ fn an_episode_held_back_by_the_interval_fires_when_it_ends_if_still_holding() {
     // A run's end forgets its subjects: a new run of the same id starts fresh.
     e.run_ended(run);
     assert_eq!(fires(&e.observe_interval(run, s, bad(11), 11_000)).len(), 1);
+}
+
+/// What a store would hold: the states handed out, applied in order.
+fn stored(states: &mut BTreeMap<(i64, String), AlertEpisode>, e: &mut Evaluator, now: i64) {
+    for (key, st) in e.take_changes(now) {
+        match st {
+            Some(st) => states.insert(key, st),
+            None => states.remove(&key),
+        };
+    }
+}
+
+#[test]
+fn a_new_leader_continues_the_window_fires_once_and_resolves() {
+    let r = || rule(1, "http_req_failed", "rate", ">", 0.05, 10_000);
+    let (run, s) = (RunId(5), ScenarioId(1));
+    let mut db = BTreeMap::new();
+    let mut old = eval_with(vec![r()]);
+    // The old leader sees the errors from t=0 to t=4 s, then dies.
+    for i in 0..5u64 {
+        let t = old.observe_interval(run, s, second(i, 10, 5, 1.0, "a"), i as i64 * 1000);
+        assert!(t.is_empty());
+        stored(&mut db, &mut old, i as i64 * 1000);
+    }
+    let st = &db[&(1, "run:5".to_string())];
+    assert_eq!((st.holding_since, st.firing), (Some(0), false), "{st:?}");
+    // Written when it started holding, not at every evaluation.
+    assert_eq!(st.seen_at, 0);
+
+    // The new leader takes over at t=7 s: the window still ends at 10 s,
+    // not at 17 s.
+    let mut new = eval_with(vec![r()]);
+    new.restore(db.values().cloned().collect(), &[], 7000);
+    stored(&mut db, &mut new, 7000);
+    let mut fired = Vec::new();
+    for i in 7..12u64 {
+        let t = new.observe_interval(run, s, second(i, 10, 5, 1.0, "a"), i as i64 * 1000);
+        fired.extend(fires(&t).into_iter().map(|f| (i, f)));
+        stored(&mut db, &mut new, i as i64 * 1000);
+    }
+    assert_eq!(fired, vec![(10, (1, "run:5".to_string()))]);
+    assert!(db[&(1, "run:5".to_string())].firing);
+
+    // A third leader (the alert stored firing) does not fire it again, and
+    // resolves it once the errors stop for a lookback.
+    let mut third = eval_with(vec![r()]);
+    third.restore(
+        db.values().cloned().collect(),
+        &[(1, "run:5".into())],
+        13_000,
+    );
+    let mut all = Vec::new();
+    for i in 13..16u64 {
+        let failed = if i < 14 { 5 } else { 0 };
+        all.extend(third.observe_interval(
+            run,
+            s,
+            second(i, 10, failed, 1.0, "a"),
+            i as i64 * 1000,
+        ));
+        stored(&mut db, &mut third, i as i64 * 1000);
+    }
+    assert_eq!(
+        all,
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:5".into()
+        }]
+    );
+    // The run ends: nothing of it is kept.
+    third.run_ended(run);
+    stored(&mut db, &mut third, 16_000);
+    assert!(db.is_empty(), "{db:?}");
+}
+
+#[test]
+fn a_stale_state_restarts_its_window_and_live_ones_are_refreshed() {
+    let r = || rule(1, "http_req_failed", "rate", ">", 0.05, 3000);
+    let (run, s) = (RunId(2), ScenarioId(1));
+    let mut db = BTreeMap::new();
+    let mut e = eval_with(vec![r()]);
+    for i in 0..12u64 {
+        e.observe_interval(run, s, second(i, 10, 5, 1.0, "a"), i as i64 * 1000);
+        let before = db
+            .get(&(1, "run:2".to_string()))
+            .map(|s: &AlertEpisode| s.seen_at);
+        stored(&mut db, &mut e, i as i64 * 1000);
+        let after = db[&(1, "run:2".to_string())].seen_at;
+        // Stored at 0 (holding), 3 (firing), then every 5 s: 8.
+        assert_eq!(
+            before != Some(after),
+            [0, 3, 8].contains(&i),
+            "t={i}: {before:?} -> {after}"
+        );
+    }
+    // Restored much later (a server down for long), its alert resolved
+    // meanwhile (not among the firing ones): the window restarts.
+    let later = 11_000 + RESUME_GRACE_MS + 1;
+    let mut e = eval_with(vec![r()]);
+    e.restore(db.values().cloned().collect(), &[], later);
+    let mut fired = Vec::new();
+    for k in 0..4i64 {
+        let t = later + k * 1000;
+        let tr = e.observe_interval(run, s, second(20 + k as u64, 10, 5, 1.0, "a"), t);
+        fired.extend(fires(&tr).into_iter().map(|_| k));
+    }
+    assert_eq!(fired, vec![3], "the window starts again at the restore");
+}
+
+#[test]
+fn the_runs_kept_are_listed_until_they_end() {
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.05, 0)]);
+    // A follower keeps run 4's data; the leader fires on run 6.
+    e.buffer_interval(RunId(4), ScenarioId(1), second(0, 10, 5, 1.0, "a"), 0);
+    assert_eq!(
+        fires(&e.observe_interval(RunId(6), ScenarioId(1), second(0, 10, 5, 1.0, "a"), 0)),
+        vec![(1, "run:6".to_string())]
+    );
+    assert_eq!(e.runs_with_state(), vec![RunId(4), RunId(6)]);
+    e.forget_run(RunId(4));
+    assert_eq!(e.run_ended(RunId(6)).len(), 1, "its alert resolves");
+    assert!(e.runs_with_state().is_empty());
+}
+
+#[test]
+fn a_disabled_rule_resolves_its_firing_alerts() {
+    let mut e = eval_with(vec![rule(1, "http_req_failed", "rate", ">", 0.05, 0)]);
+    let bad = second(0, 10, 5, 1.0, "a");
+    assert_eq!(
+        fires(&e.observe_interval(RunId(2), ScenarioId(1), bad, 0)).len(),
+        1
+    );
+    assert!(e.end_disabled().is_empty(), "still enabled");
+    let mut off = rule(1, "http_req_failed", "rate", ">", 0.05, 0);
+    off.rule.enabled = false;
+    e.set_rules(vec![compile(off).unwrap()]);
+    assert_eq!(
+        e.end_disabled(),
+        vec![Transition::Resolve {
+            rule_id: 1,
+            subject: "run:2".into()
+        }]
+    );
+    assert!(e.end_disabled().is_empty(), "once");
+    // Its stored state goes (only the last firing is kept).
+    let changes = e.take_changes(1000);
+    assert_eq!(changes.len(), 1);
+    let st = changes[0].1.as_ref().unwrap();
+    assert_eq!((st.firing, st.last_fired), (false, Some(0)));
 }

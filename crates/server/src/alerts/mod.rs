@@ -14,6 +14,14 @@
 //! (`{"type": "alert", "event": "fired" | "resolved", "alert": …}`), then
 //! delivered to the rule's channels, each in its own task with retries.
 //! A rule with `stop_run` stops the run gracefully when it fires.
+//!
+//! Only the leader evaluates (`leader.rs`); every evaluation's changed
+//! per-(rule, subject) states are stored (`alert_episodes`, fenced), and a
+//! server that becomes the leader — at start-up, or taking over from a
+//! dead one — restores them with the alerts left firing, so a "for"
+//! window goes on where it was, an episode fires once and resolves.
+//! Followers keep the lookback's intervals (the hub relays them) for the
+//! moment they take over.
 
 pub mod eval;
 pub mod notify;
@@ -129,6 +137,12 @@ impl Alerting {
         &self.secrets
     }
 
+    /// Sends a test notification through `channel`, once: the answer or
+    /// the precise error.
+    pub async fn test_channel(&self, channel: &stampede_store::Channel) -> Result<String, String> {
+        notify::send_test(&self.secrets, channel, &self.retry).await
+    }
+
     /// Alerts fired by this process (for `/metrics`).
     pub fn fired_total(&self) -> u64 {
         self.fired.load(std::sync::atomic::Ordering::Relaxed)
@@ -182,8 +196,8 @@ impl Alerting {
         ((self.clock)().unix_timestamp_nanos() / 1_000_000) as i64
     }
 
-    /// Loads the rules (and, the first time, the alerts left firing).
-    pub async fn reload(&self, adopt: bool) -> Result<(), String> {
+    /// Loads the rules.
+    pub async fn reload(&self) -> Result<(), String> {
         let rules = self.store.alert_rules().await.map_err(|e| e.to_string())?;
         let compiled = rules
             .into_iter()
@@ -194,22 +208,94 @@ impl Alerting {
                     .ok()
             })
             .collect();
-        let firing = if adopt {
-            self.store
-                .firing_alerts()
-                .await
-                .map_err(|e| e.to_string())?
-        } else {
-            Vec::new()
+        self.evaluator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_rules(compiled);
+        Ok(())
+    }
+
+    /// This server became the leader: loads the rules, then the episodes
+    /// the previous leader (or this server's previous life) stored and the
+    /// alerts left firing, and ends the episodes of runs that ended while
+    /// nobody evaluated.
+    async fn take_over(&self, orchestrator: &Arc<Orchestrator>) -> Result<(), String> {
+        self.reload().await?;
+        let states = self
+            .store
+            .alert_episodes()
+            .await
+            .map_err(|e| e.to_string())?;
+        let firing: Vec<(i64, String)> = self
+            .store
+            .firing_alerts()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter_map(|a| Some((a.rule_id?, a.subject)))
+            .collect();
+        let now = self.now_ms();
+        let (held, runs) = {
+            let mut ev = self.evaluator.lock().unwrap_or_else(|p| p.into_inner());
+            let held = states.iter().filter(|s| s.holding_since.is_some()).count();
+            ev.restore(states, &firing, now);
+            (held, ev.runs_with_state())
         };
-        let mut ev = self.evaluator.lock().unwrap_or_else(|p| p.into_inner());
-        ev.set_rules(compiled);
-        for a in firing {
-            if let Some(rule) = a.rule_id {
-                ev.adopt_firing(rule, &a.subject);
+        tracing::info!(
+            holding = held,
+            firing = firing.len(),
+            "alert evaluation resumes the stored episodes"
+        );
+        self.end_runs(runs, orchestrator).await;
+        self.save_episodes().await;
+        Ok(())
+    }
+
+    /// Ends the episodes and data of those of `runs` that ended (or are
+    /// gone) without the evaluator seeing it.
+    async fn end_runs(&self, runs: Vec<RunId>, orchestrator: &Arc<Orchestrator>) {
+        for run in runs {
+            let ended = match self.store.run(run).await {
+                Ok(r) => r.status.is_terminal(),
+                Err(stampede_store::StoreError::NotFound { .. }) => true,
+                Err(_) => false,
+            };
+            if ended {
+                self.scenarios
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&run);
+                let t = self
+                    .evaluator
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .run_ended(run);
+                self.apply(t, orchestrator).await;
             }
         }
-        Ok(())
+    }
+
+    /// Stores the episodes the last evaluations changed.
+    async fn save_episodes(&self) {
+        let now = self.now_ms();
+        let changes = self
+            .evaluator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_changes(now);
+        for (key, state) in changes {
+            let res = match &state {
+                Some(st) => self.store.save_alert_episode(st).await,
+                None => self.store.delete_alert_episode(key.0, &key.1).await,
+            };
+            if let Err(e) = res {
+                tracing::warn!(rule = key.0, subject = %key.1, error = %e, "cannot store an alert episode");
+                self.evaluator
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .unsaved(key);
+            }
+        }
     }
 
     /// Starts the service: hub subscriber and platform tick.
@@ -217,39 +303,77 @@ impl Alerting {
         let me = self.clone();
         let mut rx = self.hub.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = me.reload(true).await {
+            if let Err(e) = me.reload().await {
                 tracing::error!(error = %e, "cannot load the alert rules");
             }
+            // Whether this server evaluates: it restores the stored
+            // episodes each time it becomes the leader.
+            let mut leading = false;
             let mut ticks = 0u64;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tokio::select! {
-                    msg = rx.recv() => match msg {
-                        Ok(_) if !me.leads() => {}
-                        Ok(m) => me.on_message(&m.text, &orchestrator).await,
-                        Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "the alert evaluator fell behind the hub"),
-                        Err(RecvError::Closed) => return,
+                let msg = tokio::select! {
+                    msg = rx.recv() => Some(msg),
+                    _ = tick.tick() => None,
+                };
+                match (me.leads(), leading) {
+                    (true, false) => match me.take_over(&orchestrator).await {
+                        Ok(()) => leading = true,
+                        Err(e) => tracing::error!(error = %e, "cannot resume the alert episodes"),
                     },
-                    _ = tick.tick() => {
-                        if !me.leads() {
+                    (false, true) => leading = false,
+                    _ => {}
+                }
+                match msg {
+                    Some(Ok(m)) => me.on_message(&m.text, &orchestrator, leading).await,
+                    Some(Err(RecvError::Lagged(n))) => {
+                        tracing::warn!(missed = n, "the alert evaluator fell behind the hub")
+                    }
+                    Some(Err(RecvError::Closed)) => return,
+                    None => {
+                        if !leading {
                             continue;
                         }
                         // Every 5 s: deliveries a dead server left behind.
                         if ticks.is_multiple_of(5) {
                             match me.resume_deliveries().await {
                                 Ok(0) => {}
-                                Ok(n) => tracing::info!(deliveries = n, "resuming unfinished alert deliveries"),
-                                Err(e) => tracing::error!(error = %e, "cannot resume the alert deliveries"),
+                                Ok(n) => tracing::info!(
+                                    deliveries = n,
+                                    "resuming unfinished alert deliveries"
+                                ),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot resume the alert deliveries")
+                                }
                             }
                         }
+                        // Every 30 s: runs whose end the hub did not carry here.
+                        if ticks % 30 == 29 {
+                            let runs = me
+                                .evaluator
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .runs_with_state();
+                            me.end_runs(runs, &orchestrator).await;
+                        }
                         ticks += 1;
-                        if let Err(e) = me.reload(false).await {
+                        if let Err(e) = me.reload().await {
                             tracing::warn!(error = %e, "cannot reload the alert rules");
                         }
+                        let t = me
+                            .evaluator
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .end_disabled();
+                        me.apply(t, &orchestrator).await;
                         let workers = me.probe.lock().unwrap_or_else(|p| p.into_inner()).workers();
                         let now = me.now_ms();
-                        let t = me.evaluator.lock().unwrap_or_else(|p| p.into_inner()).observe_platform(&workers, now);
+                        let t = me
+                            .evaluator
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .observe_platform(&workers, now);
                         me.apply(t, &orchestrator).await;
                     }
                 }
@@ -257,7 +381,9 @@ impl Alerting {
         });
     }
 
-    async fn on_message(&self, text: &str, orchestrator: &Arc<Orchestrator>) {
+    /// One hub message: evaluated by the leader (`leading`), only kept
+    /// for the lookback by a follower.
+    async fn on_message(&self, text: &str, orchestrator: &Arc<Orchestrator>, leading: bool) {
         let Ok(v) = serde_json::from_str::<Value>(text) else {
             return;
         };
@@ -285,11 +411,14 @@ impl Alerting {
                     return;
                 };
                 let now = self.now_ms();
-                let t = self
-                    .evaluator
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .observe_interval(run, scenario, snap, now);
+                let t = {
+                    let mut ev = self.evaluator.lock().unwrap_or_else(|p| p.into_inner());
+                    if !leading {
+                        ev.buffer_interval(run, scenario, snap, now);
+                        return;
+                    }
+                    ev.observe_interval(run, scenario, snap, now)
+                };
                 self.apply(t, orchestrator).await;
             }
             Some("state") => {
@@ -302,11 +431,14 @@ impl Alerting {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .remove(&run);
-                    let t = self
-                        .evaluator
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .run_ended(run);
+                    let t = {
+                        let mut ev = self.evaluator.lock().unwrap_or_else(|p| p.into_inner());
+                        if !leading {
+                            ev.forget_run(run);
+                            return;
+                        }
+                        ev.run_ended(run)
+                    };
                     self.apply(t, orchestrator).await;
                 }
             }
@@ -331,8 +463,19 @@ impl Alerting {
         Some(s)
     }
 
-    /// Stores, publishes and delivers the evaluator's decisions.
+    /// Stores, publishes and delivers the evaluator's decisions, then
+    /// stores the episodes they changed (after the alert: a server dying
+    /// in between leaves the alert firing, which the next leader adopts).
     async fn apply(&self, transitions: Vec<Transition>, orchestrator: &Arc<Orchestrator>) {
+        self.apply_transitions(transitions, orchestrator).await;
+        self.save_episodes().await;
+    }
+
+    async fn apply_transitions(
+        &self,
+        transitions: Vec<Transition>,
+        orchestrator: &Arc<Orchestrator>,
+    ) {
         for t in transitions {
             let (alert, event) = match t {
                 Transition::Fire {

@@ -271,6 +271,47 @@ async fn send(
     }
 }
 
+/// One attempt of a test notification through `channel` (`POST
+/// /api/v1/alert-channels/{id}/test`), bounded by the policy's timeout:
+/// the receiver's answer, or the precise error. Neither retried nor
+/// logged; the event is `test`.
+pub async fn send_test(
+    secrets: &SecretBox,
+    channel: &Channel,
+    policy: &RetryPolicy,
+) -> Result<String, String> {
+    let secret = channel
+        .secret
+        .as_deref()
+        .map(|s| secrets.open(s))
+        .transpose()
+        .map_err(|e| format!("cannot decrypt the secret: {e}"))?;
+    let alert = Alert {
+        id: 0,
+        rule_id: None,
+        rule_name: "test notification".into(),
+        severity: stampede_store::Severity::Info,
+        subject: "test".into(),
+        run_id: None,
+        state: AlertState::Firing,
+        value: None,
+        message: format!(
+            "Stampede test notification through channel '{}'",
+            channel.name
+        ),
+        fired_at: time::OffsetDateTime::now_utc(),
+        resolved_at: None,
+        acknowledged_by: None,
+        acknowledged_at: None,
+    };
+    tokio::time::timeout(
+        policy.timeout,
+        send(channel, secret.as_deref(), &alert, "test"),
+    )
+    .await
+    .unwrap_or_else(|_| Err(format!("no answer within {:?}", policy.timeout)))
+}
+
 /// HMAC-SHA256 of `body` with `key`, in hex.
 pub fn sign(key: &str, body: &str) -> String {
     use hmac::{Hmac, Mac};

@@ -5,9 +5,11 @@
 //! only the commands below.
 //!
 //! Channel config: `{"host", "port"?: 587, "from", "to": [..], "starttls"?:
-//! true, "username"?}`; the password is the channel's secret. Credentials
-//! are never sent over a connection that is not encrypted, except to a
-//! loopback relay.
+//! true, "username"?, "ca"?}`; the password is the channel's secret.
+//! Credentials are never sent over a connection that is not encrypted,
+//! except to a loopback relay. `ca` (PEM certificates) adds trust roots
+//! for this channel only: a company relay with a private CA is verified
+//! like any other, never accepted blindly.
 
 use base64::Engine;
 use serde_json::Value;
@@ -27,6 +29,50 @@ pub struct SmtpConfig {
     to: Vec<String>,
     starttls: bool,
     username: Option<String>,
+    /// Trust roots added to the webpki ones for this channel.
+    ca: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+/// The certificates of a channel's `ca`; every PEM block must be one.
+fn ca_certs(v: &Value) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::String(s) if s.len() <= 64 * 1024 => s,
+        _ => return Err("`ca` must be PEM certificates (a string of at most 64 KiB)".into()),
+    };
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("`ca` is not valid PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("`ca` holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in &certs {
+        roots
+            .add(c.clone())
+            .map_err(|e| format!("`ca` holds a certificate that cannot be a trust root: {e}"))?;
+    }
+    Ok(certs)
+}
+
+/// The TLS client of a channel: the webpki roots, and its own `ca`.
+fn connector(ca: &[rustls::pki_types::CertificateDer<'static>]) -> tokio_rustls::TlsConnector {
+    if ca.is_empty() {
+        return crate::alerts::notify::tls_connector();
+    }
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    // Checked when the channel was saved (`ca_certs`).
+    roots.add_parsable_certificates(ca.iter().cloned());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
 }
 
 fn address(v: &str, what: &str) -> Result<String, String> {
@@ -77,6 +123,7 @@ impl SmtpConfig {
             to,
             starttls: config["starttls"].as_bool().unwrap_or(true),
             username: config["username"].as_str().map(str::to_string),
+            ca: ca_certs(&config["ca"])?,
         })
     }
 }
@@ -174,7 +221,7 @@ pub async fn send_alert(
         let plain = r.into_inner();
         let name =
             rustls::pki_types::ServerName::try_from(cfg.host.clone()).map_err(|e| e.to_string())?;
-        let stream = crate::alerts::notify::tls_connector()
+        let stream = connector(&cfg.ca)
             .connect(name, plain)
             .await
             .map_err(|e| format!("STARTTLS failed: {e}"))?;
@@ -223,6 +270,19 @@ mod tests {
             (
                 json!({"host": "h", "from": "a@x", "to": ["b@y"], "port": 0}),
                 "port",
+            ),
+            (
+                json!({"host": "h", "from": "a@x", "to": ["b@y"], "ca": "not a certificate"}),
+                "no PEM certificate",
+            ),
+            (
+                json!({"host": "h", "from": "a@x", "to": ["b@y"],
+                       "ca": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}),
+                "cannot be a trust root",
+            ),
+            (
+                json!({"host": "h", "from": "a@x", "to": ["b@y"], "ca": 5}),
+                "`ca` must be PEM",
             ),
         ] {
             let err = SmtpConfig::parse(&bad).unwrap_err();

@@ -225,6 +225,22 @@ impl RuleBody {
     }
 }
 
+/// A rule's missing scenario or channel is the body's fault: a 422 naming
+/// the field (the rule itself missing stays a 404).
+fn missing_ref(e: stampede_store::StoreError) -> AppError {
+    match e {
+        stampede_store::StoreError::NotFound { what } if !what.starts_with("alert rule") => {
+            let field = if what.contains("channel") {
+                "channels"
+            } else {
+                "scenario_id"
+            };
+            invalid(field, format!("{what} not found"))
+        }
+        e => e.into(),
+    }
+}
+
 /// Every rule.
 #[utoipa::path(
     get, path = "/api/v1/alert-rules",
@@ -279,7 +295,11 @@ pub async fn create_rule(
 ) -> Result<(StatusCode, Json<AlertRule>), AppError> {
     who.require(Role::Editor)?;
     let rule = body.rule(&state)?;
-    let created = state.store.create_alert_rule(&rule, Some(who.id())).await?;
+    let created = state
+        .store
+        .create_alert_rule(&rule, Some(who.id()))
+        .await
+        .map_err(missing_ref)?;
     audit(
         &state,
         &who,
@@ -313,7 +333,11 @@ pub async fn update_rule(
 ) -> Result<Json<AlertRule>, AppError> {
     who.require(Role::Editor)?;
     let rule = body.rule(&state)?;
-    let updated = state.store.update_alert_rule(id, &rule).await?;
+    let updated = state
+        .store
+        .update_alert_rule(id, &rule)
+        .await
+        .map_err(missing_ref)?;
     audit(
         &state,
         &who,
@@ -503,6 +527,45 @@ pub async fn update_channel(
     )
     .await?;
     Ok(Json(c))
+}
+
+/// How a test notification went.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChannelTest {
+    /// Always `true` (a failure is a 502).
+    pub ok: bool,
+    /// The receiver's answer.
+    pub detail: String,
+}
+
+/// Sends a test notification through a channel, once.
+#[utoipa::path(
+    post, path = "/api/v1/alert-channels/{id}/test",
+    tag = "alerts",
+    description = "Role: admin. One attempt (10 s at most) of a test notification (event `test`), neither retried nor logged: a channel that cannot be reached, refuses the credentials or answers an error is a 502 with the precise reason.",
+    params(("id" = i64, Path, description = "The channel's id.")),
+    responses(
+        (status = 200, description = "Delivered.", body = ChannelTest),
+        (status = 403, description = "The role is not enough.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such channel.", body = super::openapi::ErrorBody),
+        (status = 502, description = "Not delivered: the reason.", body = super::openapi::ErrorBody),
+    )
+)]
+pub async fn test_channel(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ChannelTest>, AppError> {
+    who.require(Role::Admin)?;
+    let c = state.store.channel(id).await?;
+    match state.alerting.test_channel(&c).await {
+        Ok(detail) => Ok(Json(ChannelTest { ok: true, detail })),
+        Err(e) => Err(AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "channel_unreachable",
+            format!("channel '{}': {e}", c.name),
+        )),
+    }
 }
 
 /// Deletes a channel.

@@ -193,6 +193,7 @@ fn platform_routes() -> Router<Arc<AppState>> {
             "/alert-channels/{id}",
             axum::routing::put(alerts::update_channel).delete(alerts::delete_channel),
         )
+        .route("/alert-channels/{id}/test", post(alerts::test_channel))
         .route("/schedules", get(schedules::list).post(schedules::create))
         .route("/schedules/preview", post(schedules::preview))
         .route(

@@ -94,7 +94,7 @@ security schemes unless it says otherwise; its description names the role it nee
         alerts::list_rules, alerts::create_rule, alerts::get_rule, alerts::update_rule,
         alerts::delete_rule,
         alerts::list_channels, alerts::create_channel, alerts::update_channel,
-        alerts::delete_channel,
+        alerts::delete_channel, alerts::test_channel,
         schedules::list, schedules::create, schedules::preview, schedules::get,
         schedules::update, schedules::delete,
         pipelines::create, pipelines::list, pipelines::get_one, pipelines::stop,

@@ -213,6 +213,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     who.require(Role::Editor)?;
     let (new, next) = body.schedule(who.id())?;
+    scenario_exists(&state, &new).await?;
     let s = state.store.create_schedule(&new).await?;
     audit(
         &state,
@@ -223,6 +224,17 @@ pub async fn create(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(answer(&s, &next))))
+}
+
+/// A schedule of a missing scenario is a 422 naming `scenario_id`.
+async fn scenario_exists(state: &AppState, s: &NewSchedule) -> Result<(), AppError> {
+    match state.store.scenario(s.scenario_id).await {
+        Ok(_) => Ok(()),
+        Err(stampede_store::StoreError::NotFound { what }) => {
+            Err(invalid("scenario_id", format!("{what} not found")))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Replaces a schedule (its owner or an admin).
@@ -249,6 +261,7 @@ pub async fn update(
     let old = state.store.schedule(id).await?;
     who.require_owner(old.schedule.owner_id, "schedule")?;
     let (new, next) = body.schedule(old.schedule.owner_id)?;
+    scenario_exists(&state, &new).await?;
     let s = state.store.update_schedule(id, &new).await?;
     audit(
         &state,

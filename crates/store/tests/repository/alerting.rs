@@ -611,3 +611,65 @@ pub(crate) async fn retention(store: &Store) {
         assert!(space.pages > 0);
     }
 }
+
+/// The evaluator's episodes: saved, replaced, listed, deleted; fenced like
+/// the leader's other writes; gone with their rule.
+pub(crate) async fn alert_episodes(store: &Store) {
+    use std::sync::atomic::AtomicI64;
+    use std::sync::Arc;
+    let r = store
+        .create_alert_rule(&rule("episodes"), None)
+        .await
+        .unwrap();
+    assert!(store.alert_episodes().await.unwrap().is_empty());
+    let mut e = AlertEpisode {
+        rule_id: r.id,
+        subject: "run:1".into(),
+        holding_since: Some(1_000),
+        clear_since: None,
+        firing: false,
+        last_fired: None,
+        seen_at: 1_500,
+    };
+    store.save_alert_episode(&e).await.unwrap();
+    e.firing = true;
+    e.last_fired = Some(3_000);
+    e.seen_at = 3_000;
+    store.save_alert_episode(&e).await.unwrap();
+    let w = AlertEpisode {
+        subject: "worker:w1".into(),
+        holding_since: None,
+        clear_since: Some(9),
+        ..e.clone()
+    };
+    store.save_alert_episode(&w).await.unwrap();
+    assert_eq!(
+        store.alert_episodes().await.unwrap(),
+        vec![e.clone(), w.clone()],
+        "one row per (rule, subject), replaced"
+    );
+    store.delete_alert_episode(r.id, "run:1").await.unwrap();
+    assert_eq!(store.alert_episodes().await.unwrap(), vec![w.clone()]);
+
+    // A stale leader's writes fail; the current one's pass.
+    let token = store.fence_token().await.unwrap();
+    assert!(store.advance_fence(token + 2).await.unwrap());
+    let stale = store.fenced(Arc::new(AtomicI64::new(token + 1)));
+    let err = stale.save_alert_episode(&e).await.unwrap_err();
+    assert!(err.to_string().contains("fenced"), "{err}");
+    let err = stale
+        .delete_alert_episode(r.id, "worker:w1")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("fenced"), "{err}");
+    assert_eq!(store.alert_episodes().await.unwrap(), vec![w.clone()]);
+    let leader = store.fenced(Arc::new(AtomicI64::new(token + 2)));
+    leader.save_alert_episode(&e).await.unwrap();
+    assert_eq!(store.alert_episodes().await.unwrap().len(), 2);
+
+    store.delete_alert_rule(r.id).await.unwrap();
+    assert!(
+        store.alert_episodes().await.unwrap().is_empty(),
+        "gone with the rule"
+    );
+}

@@ -129,7 +129,8 @@ macro_rules! all_cases {
             retention,
             baselines,
             pipelines,
-            leader_fence
+            leader_fence,
+            alert_episodes
         )
     };
 }
