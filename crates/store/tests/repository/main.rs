@@ -6,6 +6,7 @@ mod alerting;
 mod baselines;
 #[path = "../common/mod.rs"]
 mod common;
+mod faults;
 mod fence;
 mod metrics;
 mod pipelines;
@@ -19,6 +20,7 @@ use stampede_store::*;
 use accounts::*;
 use alerting::*;
 use baselines::*;
+use faults::*;
 use fence::*;
 use metrics::*;
 use pipelines::*;
@@ -129,7 +131,8 @@ macro_rules! all_cases {
             retention,
             baselines,
             pipelines,
-            leader_fence
+            leader_fence,
+            run_faults
         )
     };
 }
