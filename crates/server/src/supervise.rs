@@ -281,6 +281,7 @@ impl Supervision<'_> {
         )> = None;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         let mut last_eval = Instant::now();
+        let mut chaos: Option<Value> = None;
         let mut faults = RunFaults::new(n);
         self.load_faults(&mut faults).await;
         loop {
@@ -409,8 +410,15 @@ impl Supervision<'_> {
                         let duration = segs.iter().map(|s| s.duration_s).fold(0.0, f64::max);
                         let setup_data = segs[0].setup_data.clone();
                         let (eval, report) = judge.finish(reg, &store, Duration::from_secs_f64(duration), setup_data);
+                        // Every interval is stored: the chaos recovery, as
+                        // `stampede run` gives it to handleSummary.
+                        chaos = crate::chaos::measure(&self.orch.store, &self.run, &self.settings).await;
                         if segs[0].ended.is_none() {
-                            let _ = self.controls[0].send(Control::Summary { data: report.handle_summary_data() });
+                            let mut data = report.handle_summary_data();
+                            if let (Some(v), Value::Object(d)) = (&chaos, &mut data) {
+                                d.insert(crate::chaos::KEY.into(), v.clone());
+                            }
+                            let _ = self.controls[0].send(Control::Summary { data });
                         }
                         final_result = Some((eval, report));
                     }
@@ -480,6 +488,9 @@ impl Supervision<'_> {
                 m.insert("faults".into(), json!(faults));
             }
             m.insert(SUMMARY_TEXT_KEY.into(), text.into());
+            if let Some(v) = chaos {
+                m.insert(crate::chaos::KEY.into(), v);
+            }
         }
         let end = RunEnd {
             exit_code: Some(code.into()),
