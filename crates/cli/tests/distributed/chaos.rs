@@ -9,26 +9,19 @@ use serde_json::{json, Value};
 
 use super::Cluster;
 
-/// Seed 000's phases, short: errors (500s) during `inject`, none after;
-/// `handleSummary` prints what it got under `stampede_chaos`.
-const SCRIPT: &str = r#"import http from 'k6/http';
-import { sleep } from 'k6';
-import exec from 'k6/execution';
-import chaos from 'stampede/chaos';
-export const options = {
-  scenarios: chaos.phases({ baseline: '2s', inject: '2s', recover: '4s', vus: 2, exec: 'traffic', k: 2, slo: { error_rate: 0.01 } }),
-};
-export function traffic() {
-  const path = exec.scenario.name === 'inject' ? '/status/500' : '/get';
-  http.get(`${__ENV.BASE}${path}`);
-  sleep(0.05);
+/// The server tests' phased chaos script (seed 000's phases, short) on
+/// the httpbin-like target — errors (500s) during `inject`, none after —
+/// with a `handleSummary` that prints what it got under `stampede_chaos`.
+fn script() -> String {
+    let phased = include_str!("../common/phased_chaos.js");
+    let s = phased
+        .replace("'/api/orders/none'", "'/status/500'")
+        .replace("'/health'", "'/get'")
+        .replace("__ENV.BASE_URL", "__ENV.BASE");
+    assert!(!s.contains("/health") && !s.contains("BASE_URL"), "{s}");
+    s + "export function handleSummary(data) {\n  return { stdout: JSON.stringify({ chaos: \
+         data.stampede_chaos === undefined ? 'missing' : data.stampede_chaos }) };\n}\n"
 }
-export function injectFault() {}
-export function restoreFault() {}
-export function handleSummary(data) {
-  return { stdout: JSON.stringify({ chaos: data.stampede_chaos === undefined ? 'missing' : data.stampede_chaos }) };
-}
-"#;
 
 /// The JSON object `handleSummary` printed in `text`.
 fn printed(text: &str) -> Value {
@@ -65,11 +58,11 @@ fn handle_summary_of_a_split_chaos_run_gets_the_recovery_as_stampede_run_does() 
 
     // `stampede run`, the reference.
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("phased.js");
-    std::fs::write(&script, SCRIPT).unwrap();
+    let path = dir.path().join("phased.js");
+    std::fs::write(&path, script()).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_stampede"))
         .arg("run")
-        .arg(&script)
+        .arg(&path)
         .args(["-e", &format!("BASE={}", c.target.url())])
         .env("K6_NO_USAGE_REPORT", "true")
         .output()
@@ -79,7 +72,7 @@ fn handle_summary_of_a_split_chaos_run_gets_the_recovery_as_stampede_run_does() 
     assert_eq!(local["faults"].as_array().map(Vec::len), Some(1), "{local}");
 
     // The same script split over the two workers.
-    let scenario = c.scenario("phased", SCRIPT);
+    let scenario = c.scenario("phased", &script());
     let run = c.start_on(scenario, json!({"workers": 2}));
     let r = c.wait_final(run);
     let text = r["summary_text"].as_str().unwrap_or_default();
