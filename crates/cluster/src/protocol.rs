@@ -268,6 +268,14 @@ pub enum SegmentEvent {
     },
     /// Live totals.
     Progress(Progress),
+    /// The controller's transport saw the segment's worker lost and
+    /// another resume it (sent again when more of it is known). Never
+    /// written by a runner; the controller records it at once, so a
+    /// leader taking the run over still has it.
+    Fault {
+        /// The loss.
+        gap: Gap,
+    },
     /// The run ended (the segment's part of it).
     Finished {
         /// k6's exit code.

@@ -21,7 +21,10 @@
 //! A segment whose worker was lost is resumed by another worker, or the
 //! run goes on without it and ends *degraded*: the gaps (segment, worker,
 //! from/to second of the run) are kept in the summary document
-//! (`faults`, `degraded`), the result's error and its summary text.
+//! (`faults`, `degraded`), the result's error and its summary text. Each
+//! is recorded in the store as soon as it is known ([`RunFaults`]), so a
+//! leader that takes the run over (several servers) starts from them and
+//! the result lists every fault, whichever leader saw it.
 //!
 //! A segment that fails or vanishes aborts the others and ends the run
 //! `errored` with its message; a transport that never closes a stream after
@@ -33,7 +36,7 @@ use serde_json::{json, Value};
 use stampede_cluster::protocol::{Gap, Share, SummarySettings};
 use stampede_cluster::{Control, Progress, SegmentEvent, SegmentJob};
 use stampede_metrics::Store;
-use stampede_store::{Run, RunEnd, RunStatus};
+use stampede_store::{Run, RunEnd, RunFault, RunStatus};
 use tokio::sync::mpsc;
 
 use crate::merge::{Added, IntervalMerger, INTERVAL};
@@ -140,6 +143,89 @@ fn total_progress(segs: &[Seg]) -> Progress {
     p
 }
 
+/// The faults of a run, one per loss — (segment, lost worker, first missed
+/// second) — merged as more is learned of each: who resumed it, and at
+/// which second (the first interval the segment reports from the loss on).
+struct RunFaults {
+    list: Vec<Gap>,
+    /// Each segment's name, as gaps carry it.
+    names: Vec<Option<String>>,
+}
+
+impl RunFaults {
+    fn new(n: usize) -> Self {
+        let names = (0..n)
+            .map(|i| (n > 1).then(|| format!("{}:{}", ratio(i, n), ratio(i + 1, n))))
+            .collect();
+        Self {
+            list: Vec::new(),
+            names,
+        }
+    }
+
+    /// Adds `g` or completes the same loss with it: the gap as it is now,
+    /// if that changed anything.
+    fn note(&mut self, g: Gap) -> Option<Gap> {
+        let same = |x: &Gap| x.segment == g.segment && x.worker == g.worker && x.from_s == g.from_s;
+        match self.list.iter_mut().find(|x| same(x)) {
+            Some(x) => {
+                let merged = Gap {
+                    to_s: g.to_s.or(x.to_s),
+                    resumed_by: g.resumed_by.or_else(|| x.resumed_by.clone()),
+                    ..g
+                };
+                let changed = merged != *x;
+                *x = merged;
+                changed.then(|| x.clone())
+            }
+            None => {
+                self.list.push(g.clone());
+                Some(g)
+            }
+        }
+    }
+
+    /// Segment `seg` reported interval `index`: the resumed gaps it closes.
+    fn interval(&mut self, seg: usize, index: u64) -> Vec<Gap> {
+        let name = &self.names[seg];
+        self.list
+            .iter_mut()
+            .filter(|g| {
+                g.segment == *name
+                    && g.resumed_by.is_some()
+                    && g.to_s.is_none()
+                    && index >= g.from_s
+            })
+            .map(|g| {
+                g.to_s = Some(index);
+                g.clone()
+            })
+            .collect()
+    }
+}
+
+/// A gap as the store keeps it.
+fn to_stored(g: &Gap) -> RunFault {
+    RunFault {
+        segment: g.segment.clone().unwrap_or_default(),
+        worker: g.worker.clone(),
+        from_s: i64::try_from(g.from_s).unwrap_or(i64::MAX),
+        to_s: g.to_s.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+        resumed_by: g.resumed_by.clone(),
+    }
+}
+
+/// A stored fault as a gap.
+fn from_stored(f: RunFault) -> Gap {
+    Gap {
+        segment: (!f.segment.is_empty()).then_some(f.segment),
+        worker: f.worker,
+        from_s: f.from_s.max(0) as u64,
+        to_s: f.to_s.map(|t| t.max(0) as u64),
+        resumed_by: f.resumed_by,
+    }
+}
+
 /// A run in flight and everything the controller keeps of it.
 pub(crate) struct Supervision<'a> {
     pub orch: &'a Orchestrator,
@@ -195,7 +281,9 @@ impl Supervision<'_> {
         )> = None;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         let mut last_eval = Instant::now();
-        let mut faults: Vec<Gap> = Vec::new();
+        let mut chaos: Option<Value> = None;
+        let mut faults = RunFaults::new(n);
+        self.load_faults(&mut faults).await;
         loop {
             tokio::select! {
                 msg = events.recv() => {
@@ -239,6 +327,9 @@ impl Supervision<'_> {
                         }
                         SegmentEvent::Interval { index, snapshot } => {
                             self.orch.load.observe(&snapshot);
+                            for g in faults.interval(i, index) {
+                                self.save_fault(&g).await;
+                            }
                             let m = merger.get_or_insert_with(|| {
                                 IntervalMerger::new(n, now_unix_ms() * 1_000_000, MERGE_TIMEOUT)
                             });
@@ -266,7 +357,9 @@ impl Supervision<'_> {
                             }
                         }
                         SegmentEvent::Finished { exit_code, error, summary_text, handle_summary, setup_data, duration_s, faults: lost, .. } => {
-                            faults.extend(lost);
+                            for g in lost {
+                                self.note_fault(&mut faults, g).await;
+                            }
                             let seg = &mut segs[i];
                             seg.data_done = true;
                             seg.duration_s = seg.duration_s.max(duration_s);
@@ -286,6 +379,7 @@ impl Supervision<'_> {
                                 m.segment_done(i);
                             }
                         }
+                        SegmentEvent::Fault { gap } => self.note_fault(&mut faults, gap).await,
                         SegmentEvent::Failed { exit_code, message } => {
                             segs[i].ended = Some(Ended { exit_code, error: Some(message.clone()), summary_text: String::new(), handle_summary: false });
                             if failure.is_none() {
@@ -316,8 +410,15 @@ impl Supervision<'_> {
                         let duration = segs.iter().map(|s| s.duration_s).fold(0.0, f64::max);
                         let setup_data = segs[0].setup_data.clone();
                         let (eval, report) = judge.finish(reg, &store, Duration::from_secs_f64(duration), setup_data);
+                        // Every interval is stored: the chaos recovery, as
+                        // `stampede run` gives it to handleSummary.
+                        chaos = crate::chaos::measure(&self.orch.store, &self.run, &self.settings).await;
                         if segs[0].ended.is_none() {
-                            let _ = self.controls[0].send(Control::Summary { data: report.handle_summary_data() });
+                            let mut data = report.handle_summary_data();
+                            if let (Some(v), Value::Object(d)) = (&chaos, &mut data) {
+                                d.insert(crate::chaos::KEY.into(), v.clone());
+                            }
+                            let _ = self.controls[0].send(Control::Summary { data });
                         }
                         final_result = Some((eval, report));
                     }
@@ -375,6 +476,7 @@ impl Supervision<'_> {
             Some(e) if e.handle_summary => e.summary_text.clone(),
             _ => judge.text(&report),
         };
+        let faults = faults.list;
         let error = with_faults(error, &faults);
         let mut summary = report.summary_export();
         if let Value::Object(m) = &mut summary {
@@ -386,6 +488,9 @@ impl Supervision<'_> {
                 m.insert("faults".into(), json!(faults));
             }
             m.insert(SUMMARY_TEXT_KEY.into(), text.into());
+            if let Some(v) = chaos {
+                m.insert(crate::chaos::KEY.into(), v);
+            }
         }
         let end = RunEnd {
             exit_code: Some(code.into()),
@@ -395,7 +500,38 @@ impl Supervision<'_> {
         (self.run, status_for_exit(code), end)
     }
 
-    /// Stores and publishes the merged intervals that are ready.
+    /// Starts from the faults recorded for the run (by a previous leader).
+    async fn load_faults(&self, faults: &mut RunFaults) {
+        match self.orch.store.run_faults(self.run.id).await {
+            Ok(stored) => {
+                for f in stored {
+                    faults.note(from_stored(f));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(run = %self.run.id, error = %e, "cannot read the run's faults")
+            }
+        }
+    }
+
+    /// Adds `g` to the run's faults and records what it changed.
+    async fn note_fault(&self, faults: &mut RunFaults, g: Gap) {
+        if let Some(g) = faults.note(g) {
+            self.save_fault(&g).await;
+        }
+    }
+
+    async fn save_fault(&self, g: &Gap) {
+        if let Err(e) = self
+            .orch
+            .store
+            .put_run_fault(self.run.id, &to_stored(g))
+            .await
+        {
+            tracing::error!(run = %self.run.id, error = %e, "cannot record a fault of the run");
+        }
+    }
+
     /// A run taken over: the intervals a previous leader stored seed the
     /// merge (its segments' streams may have lost their older events to a
     /// Redis restart); replayed parts of them are then ignored.
@@ -421,6 +557,7 @@ impl Supervision<'_> {
         }
     }
 
+    /// Stores and publishes the merged intervals that are ready.
     async fn flush(&self, m: &mut IntervalMerger, judge: &mut Judge, now: Instant) {
         let id = self.run.id;
         for r in m.ready(now) {
@@ -501,5 +638,44 @@ mod tests {
         for s in &segs {
             stampede_config::segment::ExecutionSegment::parse(s).unwrap();
         }
+    }
+
+    #[test]
+    fn a_loss_is_one_fault_completed_as_it_is_learned() {
+        let mut f = RunFaults::new(2);
+        let lost = Gap {
+            segment: Some("1/2:1".into()),
+            worker: "wa".into(),
+            from_s: 4,
+            to_s: None,
+            resumed_by: None,
+        };
+        assert_eq!(f.note(lost.clone()), Some(lost.clone()));
+        assert_eq!(f.note(lost.clone()), None, "seen again: nothing new");
+        let resumed = Gap {
+            resumed_by: Some("wb".into()),
+            ..lost.clone()
+        };
+        assert_eq!(f.note(resumed.clone()), Some(resumed.clone()));
+        assert!(f.interval(0, 6).is_empty(), "another segment");
+        assert!(f.interval(1, 3).is_empty(), "before the loss");
+        let closed = f.interval(1, 7);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].to_s, Some(7));
+        assert!(f.interval(1, 8).is_empty(), "closed once");
+        // A replay that knows less erases nothing.
+        assert_eq!(f.note(lost.clone()), None);
+        assert_eq!(f.list.len(), 1);
+        assert_eq!(f.list[0].to_s, Some(7));
+        assert_eq!(f.list[0].resumed_by.as_deref(), Some("wb"));
+        // As stored and back.
+        assert_eq!(from_stored(to_stored(&f.list[0])), f.list[0]);
+        let whole = Gap {
+            segment: None,
+            ..lost
+        };
+        assert_eq!(to_stored(&whole).segment, "");
+        assert_eq!(from_stored(to_stored(&whole)), whole);
+        assert_eq!(RunFaults::new(1).names, [None]);
     }
 }

@@ -115,6 +115,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         include_str!("../migrations/sqlite/0008_leader_fence.sql"),
     ),
     (
+        10,
+        "run_faults",
+        include_str!("../migrations/sqlite/0010_run_faults.sql"),
+    ),
+    (
         11,
         "alert_episodes",
         include_str!("../migrations/sqlite/0011_alert_episodes.sql"),
@@ -161,6 +166,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         8,
         "leader_fence",
         include_str!("../migrations/postgres/0008_leader_fence.sql"),
+    ),
+    (
+        10,
+        "run_faults",
+        include_str!("../migrations/postgres/0010_run_faults.sql"),
     ),
     (
         11,

@@ -101,8 +101,12 @@ mod schedules;
 // Pipelines run by the server (issue 18).
 mod pipelines;
 
+// The faults of distributed runs, kept across a leader change (issue 15).
+mod faults;
+
 pub use db::{Backend, Store, StoreOptions, SQLITE_FILE};
 pub use error::{Result, StoreError};
+pub use faults::RunFault;
 pub use fence::Fence;
 pub use metrics::{
     decode_snapshot, encode_snapshot, merge_snapshots, RollupPolicy, RollupStats, StoredInterval,

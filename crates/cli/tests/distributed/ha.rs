@@ -6,7 +6,9 @@
 //! segments' event streams, and the run ends `passed` with the script's
 //! exact count. The leader alone fires schedules and evaluates the
 //! platform rules fed by the workers' heartbeats. A leader paused past its
-//! lease steps down when it wakes up.
+//! lease steps down when it wakes up. A worker lost and resumed while the
+//! killed leader led stays in the run's result: the leader recorded the
+//! fault in the store, and the new one starts from it.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -146,7 +148,7 @@ fn watch(addr: &str, token: &str, run: i64) -> tungstenite::WebSocket<TcpStream>
 struct Ha {
     a: Replica,
     b: Replica,
-    _workers: [WorkerProc; 2],
+    workers: [WorkerProc; 2],
     token: String,
     db: String,
     redis: RedisProc,
@@ -181,7 +183,7 @@ impl Ha {
         Some(Ha {
             a,
             b,
-            _workers: workers,
+            workers,
             token,
             db,
             redis,
@@ -211,6 +213,44 @@ impl Ha {
             (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
         });
         run
+    }
+
+    /// The workers holding a lease of run `run`.
+    fn holders(&self, run: i64) -> std::collections::BTreeSet<String> {
+        let (_, v) = call(
+            &self.b.addr,
+            "GET",
+            "/api/v1/workers",
+            Some(&self.token),
+            None,
+        );
+        let prefix = format!("{run}.");
+        v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|w| {
+                w["leases"].as_array().is_some_and(|ls| {
+                    ls.iter()
+                        .any(|l| l.as_str().is_some_and(|l| l.starts_with(&prefix)))
+                })
+            })
+            .filter_map(|w| w["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Run `run`'s faults as recorded in the store.
+    fn stored_faults(&self, run: i64) -> Vec<stampede_store::RunFault> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = stampede_store::Store::connect(&self.db).await.unwrap();
+                let faults = store.run_faults(stampede_store::RunId(run)).await.unwrap();
+                store.close().await;
+                faults
+            })
     }
 
     /// Waits for `b` to take a run over.
@@ -472,6 +512,99 @@ fn the_board_outlives_a_redis_restart_for_a_later_takeover() {
     }
     ha.b_takes_the_run();
     ha.assert_exact(run);
+}
+
+/// [`ARRIVAL_SCRIPT`] for 30 s (room for a worker's loss and resume, then
+/// the leader's, before the end), with 20 VUs per segment (a worker of 50
+/// runs two) for the resumer's catch-up.
+fn long_arrival_script() -> String {
+    ARRIVAL_SCRIPT
+        .replace("duration: '15s'", "duration: '30s'")
+        .replace("preAllocatedVUs: 6", "preAllocatedVUs: 40")
+}
+
+/// A worker is lost and resumed while `a` leads; then `a` is killed. `b`
+/// takes the run over knowing nothing of the loss from the workers (the
+/// lease has its resumer as owner), but `a` recorded the fault in the
+/// store as soon as it saw the resume: the run's result lists it once,
+/// with who resumed it and from which second, and the count is exact.
+#[test]
+fn a_fault_seen_by_a_killed_leader_stays_in_the_run_s_result() {
+    let Some(mut ha) = Ha::start() else {
+        return;
+    };
+    let script = long_arrival_script();
+    assert_ne!(script, ARRIVAL_SCRIPT);
+    let scenario = create_scenario(&ha.b.addr, &ha.token, "long", &script);
+    let run = start_run(
+        &ha.b.addr,
+        &ha.token,
+        scenario,
+        json!({"workers": 2, "env": {"BASE": ha.target.url()}}),
+    );
+    poll(60, "both workers to hold a segment", || {
+        (ha.holders(run).len() == 2).then_some(())
+    });
+    let q = format!("/api/v1/runs/{run}/metrics");
+    poll(60, "three stored intervals", || {
+        let (_, m) = call(&ha.b.addr, "GET", &q, Some(&ha.token), None);
+        (m["intervals"].as_array().map_or(0, Vec::len) >= 3).then_some(())
+    });
+    ha.workers[0].kill9();
+    let recorded = poll(60, "the leader to record w1's loss and w2's resume", || {
+        let f = ha.stored_faults(run);
+        f.iter()
+            .any(|f| f.resumed_by.as_deref() == Some("w2"))
+            .then_some(f)
+    });
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].worker, "w1");
+    assert_eq!(leader_pid(&ha.redis), Some(ha.a.pid()), "a still leads");
+    ha.a.kill9();
+    ha.b_takes_the_run();
+
+    let r = wait_final(&ha.b.addr, &ha.token, run);
+    assert_eq!(r["status"], "passed", "{r}");
+    assert_eq!(r["summary"]["degraded"], false, "{r}");
+    let faults = r["summary"]["faults"]
+        .as_array()
+        .expect("the fault survived the leader");
+    assert_eq!(faults.len(), 1, "{r}");
+    let gap = &faults[0];
+    assert_eq!(gap["worker"], "w1", "{r}");
+    assert_eq!(gap["resumed_by"], "w2", "{r}");
+    assert_eq!(gap["segment"], recorded[0].segment, "{r}");
+    assert_eq!(gap["from_s"].as_i64(), Some(recorded[0].from_s), "{r}");
+    let to = gap["to_s"].as_i64().expect("the resume second is known");
+    assert!(to >= recorded[0].from_s, "{r}");
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("worker w1 was lost") && error.contains("worker w2 resumed"),
+        "{r}"
+    );
+    // Exact: the plan's count (10/s for 30 s, the last arrival included)
+    // is every iteration made or dropped (the resumer's catch-up may need
+    // more VUs at once than its share has), each interval stored once.
+    let count = |m: &str| r["summary"]["metrics"][m]["count"].as_f64().unwrap_or(0.0);
+    assert_eq!(
+        count("iterations") + count("dropped_iterations"),
+        301.0,
+        "{r}"
+    );
+    assert_eq!(count("http_reqs"), count("iterations"), "{r}");
+    let (_, m) = call(&ha.b.addr, "GET", &q, Some(&ha.token), None);
+    let stored: f64 = m["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| http_reqs_in(&i["snapshot"]))
+        .sum();
+    assert_eq!(
+        stored,
+        count("http_reqs"),
+        "no interval lost or counted twice"
+    );
+    assert_eq!(ha.stored_faults(run).len(), 1, "recorded once");
 }
 
 /// Alerts across a takeover, with this module's replicas.

@@ -12,6 +12,7 @@
 #[path = "../server/harness.rs"]
 mod harness;
 
+mod chaos;
 mod cluster;
 mod ha;
 

@@ -182,6 +182,8 @@ struct Watch {
     gaps: Vec<Gap>,
     last_index: Option<u64>,
     redis_down_since: Option<Instant>,
+    /// The gaps as last reported to the controller.
+    reported: Vec<Gap>,
 }
 
 impl Watch {
@@ -203,6 +205,20 @@ impl Watch {
             g.resumed_by = Some(who.to_string());
         }
         self.lost = None;
+    }
+
+    /// The resumed gaps the controller has not heard of as they are now
+    /// (an open loss is not reported: it may still turn out to be a blip
+    /// of Redis; a degraded one goes with the segment's end).
+    fn unreported(&mut self) -> Vec<Gap> {
+        let fresh: Vec<Gap> = self
+            .gaps
+            .iter()
+            .filter(|g| g.resumed_by.is_some() && !self.reported.contains(g))
+            .cloned()
+            .collect();
+        self.reported.extend(fresh.iter().cloned());
+        fresh
     }
 
     /// Records a new interval: the first after a resume closes the gap.
@@ -341,6 +357,10 @@ impl RedisTransport {
         let mut last_id = "0-0".to_string();
         let mut seen = BTreeSet::new();
         let (mut loaded, mut started) = (false, false);
+        // A followed lease's losses are judged once its stream is replayed
+        // (a loss is recorded from the last interval seen, as the previous
+        // leader recorded it), or after a while if the replay is stuck.
+        let mut replayed = entry.is_some();
         let mut poll = tokio::time::interval(self.config.poll);
         let mut check = tokio::time::interval(Duration::from_secs(1));
         let result = loop {
@@ -359,7 +379,14 @@ impl RedisTransport {
                         .expire(&record.0, LEASE_KEY_TTL.as_secs() as i64)
                         .query_async(&mut conn)
                         .await;
-                    match self.check_owner(lease, queued, &mut watch).await {
+                    if !replayed && queued.elapsed() < REPLAY_WAIT {
+                        continue;
+                    }
+                    let verdict = self.check_owner(lease, queued, &mut watch).await;
+                    if !report_gaps(&mut watch, events).await {
+                        break Ok(());
+                    }
+                    match verdict {
                         Some(Ended::Failed(why)) => break Err(why),
                         Some(Ended::Degraded) => {
                             // The run goes on without this segment: it
@@ -384,6 +411,8 @@ impl RedisTransport {
                         .xread_options(&[&ekey], &[&last_id], &redis::streams::StreamReadOptions::default().count(READ_COUNT))
                         .await;
                     let Ok(read) = read else { continue };
+                    let read_count: usize = read.keys.iter().map(|k| k.ids.len()).sum();
+                    replayed |= read_count < READ_COUNT;
                     let mut end = None;
                     for key in read.keys {
                         for entry in key.ids {
@@ -416,6 +445,9 @@ impl RedisTransport {
                     }
                     if let Some(ev) = end {
                         let _ = events.send(ev).await;
+                        break Ok(());
+                    }
+                    if !report_gaps(&mut watch, events).await {
                         break Ok(());
                     }
                 }
@@ -539,6 +571,21 @@ impl RedisTransport {
     }
 }
 
+/// A followed lease's owner is judged after this even if its event stream
+/// could not be replayed.
+const REPLAY_WAIT: Duration = Duration::from_secs(5);
+
+/// Sends the controller the gaps it has not seen as they are; `false`
+/// when it is gone.
+async fn report_gaps(watch: &mut Watch, events: &mpsc::Sender<SegmentEvent>) -> bool {
+    for gap in watch.unreported() {
+        if events.send(SegmentEvent::Fault { gap }).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
 /// Why the supervisor ends a segment on its own.
 enum Ended {
     /// The segment's results are lost: the run fails.
@@ -562,9 +609,17 @@ mod tests {
             w.interval(i);
         }
         w.note_lost("wa");
+        assert!(w.unreported().is_empty(), "an open loss may be a blip");
         w.note_resumed("wb");
+        let first = w.unreported();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].resumed_by.as_deref(), Some("wb"));
+        assert_eq!(first[0].to_s, None);
+        assert!(w.unreported().is_empty(), "reported once");
         w.interval(9);
+        assert_eq!(w.unreported()[0].to_s, Some(9), "completed: again");
         w.interval(10);
+        assert!(w.unreported().is_empty());
         assert_eq!(
             w.gaps,
             vec![Gap {

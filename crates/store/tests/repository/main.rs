@@ -6,6 +6,7 @@ mod alerting;
 mod baselines;
 #[path = "../common/mod.rs"]
 mod common;
+mod faults;
 mod fence;
 mod metrics;
 mod pipelines;
@@ -19,6 +20,7 @@ use stampede_store::*;
 use accounts::*;
 use alerting::*;
 use baselines::*;
+use faults::*;
 use fence::*;
 use metrics::*;
 use pipelines::*;
@@ -130,6 +132,7 @@ macro_rules! all_cases {
             baselines,
             pipelines,
             leader_fence,
+            run_faults,
             alert_episodes
         )
     };
