@@ -114,6 +114,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         "leader_fence",
         include_str!("../migrations/sqlite/0008_leader_fence.sql"),
     ),
+    (
+        9,
+        "run_views",
+        include_str!("../migrations/sqlite/0009_run_views.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: Embedded = &[
@@ -156,6 +161,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         8,
         "leader_fence",
         include_str!("../migrations/postgres/0008_leader_fence.sql"),
+    ),
+    (
+        9,
+        "run_views",
+        include_str!("../migrations/postgres/0009_run_views.sql"),
     ),
 ];
 
