@@ -206,6 +206,26 @@ pub struct MetricsPage {
     pub points: Vec<IntervalPoint>,
 }
 
+impl MetricsPage {
+    /// The page of a run's `points` (numbered by `seq` from 0) after
+    /// `after`, every point without it.
+    pub fn after(
+        run_id: &str,
+        interval_ms: u64,
+        points: &[IntervalPoint],
+        after: Option<u64>,
+    ) -> Self {
+        let from = after.map_or(0, |s| {
+            (s.saturating_add(1)).min(points.len() as u64) as usize
+        });
+        MetricsPage {
+            run_id: run_id.to_owned(),
+            interval_ms,
+            points: points[from..].to_vec(),
+        }
+    }
+}
+
 /// Statistics of an interval's trend, as [`PointLatency`].
 pub(crate) fn point_latency(l: &Latency) -> PointLatency {
     PointLatency {

@@ -172,12 +172,12 @@ impl LiveRun {
 
     /// The points after `after` (every point without it).
     pub fn page(&self, after: Option<u64>) -> MetricsPage {
-        let from = after.map_or(0, |s| (s + 1).min(self.points.len() as u64) as usize);
-        MetricsPage {
-            run_id: self.state.id.clone(),
-            interval_ms: self.state.interval_ms,
-            points: self.points[from..].to_vec(),
-        }
+        MetricsPage::after(&self.state.id, self.state.interval_ms, &self.points, after)
+    }
+
+    /// Every point so far, by `seq`.
+    pub fn points(&self) -> &[IntervalPoint] {
+        &self.points
     }
 
     /// The run as a results record, for the HTML report.

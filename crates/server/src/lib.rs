@@ -310,8 +310,9 @@ impl Server {
         retention::spawn_led(
             state.store.clone(),
             state.config.platform.retention.clone(),
-            leadership,
+            leadership.clone(),
         );
+        api::view::spawn_backfill(state.clone(), leadership);
         Ok((
             Server {
                 addr,

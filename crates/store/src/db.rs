@@ -115,6 +115,11 @@ const SQLITE_MIGRATIONS: Embedded = &[
         include_str!("../migrations/sqlite/0008_leader_fence.sql"),
     ),
     (
+        9,
+        "run_views",
+        include_str!("../migrations/sqlite/0009_run_views.sql"),
+    ),
+    (
         10,
         "run_faults",
         include_str!("../migrations/sqlite/0010_run_faults.sql"),
@@ -166,6 +171,11 @@ const POSTGRES_MIGRATIONS: Embedded = &[
         8,
         "leader_fence",
         include_str!("../migrations/postgres/0008_leader_fence.sql"),
+    ),
+    (
+        9,
+        "run_views",
+        include_str!("../migrations/postgres/0009_run_views.sql"),
     ),
     (
         10,

@@ -77,6 +77,7 @@
 //! ```
 
 mod audit;
+mod codec;
 mod db;
 mod error;
 mod fence;
@@ -86,6 +87,8 @@ mod model;
 mod runs;
 mod scenarios;
 mod users;
+// Stored views of ended runs (issue 16).
+mod views;
 
 // Alerts, schedules and retention (issue 17): after `model`, whose
 // `text_enum!` they use.
@@ -115,6 +118,7 @@ pub use metrics::{
 pub use model::*;
 pub use runs::INTERRUPTED;
 pub use scenarios::MAX_ARCHIVE_BYTES;
+pub use views::MAX_VIEW_BYTES;
 
 pub use alerts::{
     Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,

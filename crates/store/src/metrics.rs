@@ -2,16 +2,12 @@
 //! 1 s → 10 s → 60 s rollup, and retention.
 //!
 //! A row is one interval `(run, start_ms, len_ms)` holding the merged
-//! [`WireSnapshot`] of that interval as its wire JSON
-//! ([`WireSnapshot::to_json`]), zstd-compressed, with one change: each
-//! trend histogram is stored as plain HDR V2 instead of the wire's
-//! per-histogram "V2+deflate". The wire decoder reads both encodings alike,
-//! so a stored row decodes to exactly the snapshot that was written (same
-//! counts in every bucket), but zstd over the whole row then finds the
-//! redundancy that hundreds of separately deflated small histograms hide:
-//! a 1-hour, 20-endpoint run at 500 requests/s takes about a quarter less
-//! space (`examples/size.rs`). Writing the same key again replaces the row,
-//! so a redelivered interval is never counted twice.
+//! [`WireSnapshot`] of that interval in the compact form of
+//! [`crate::codec`] (about a third smaller than zstd over its wire JSON,
+//! the form of older rows, which still decode). A stored row decodes to
+//! exactly the snapshot that was written (same counts in every histogram
+//! bucket, same floats to the bit). Writing the same key again replaces the
+//! row, so a redelivered interval is never counted twice.
 //!
 //! Rollup merges the short intervals of an ended run into aligned longer
 //! ones exactly (HDR histograms add, counters sum, min/max/last combine), in
@@ -20,12 +16,13 @@
 //! percentile of a rolled-up run is the same as before the rollup.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::time::Duration;
 
-use serde_json::Value;
 use stampede_metrics::{Registry, Snapshot, WireSnapshot};
 use time::OffsetDateTime;
 
+use crate::codec;
 use crate::db::{col, now_ms, to_ms};
 use crate::error::{Result, StoreError};
 use crate::model::{RunId, RunStatus};
@@ -34,10 +31,6 @@ use crate::Store;
 /// Largest stored (compressed) snapshot: far above a 1000-endpoint
 /// interval, far below what would strain a database row.
 pub const MAX_SNAPSHOT_BYTES: usize = 32 << 20;
-
-/// zstd level for stored snapshots: fast, and within a few percent of the
-/// higher levels on this data.
-const ZSTD_LEVEL: i32 = 3;
 
 /// A stored interval of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,63 +76,28 @@ pub struct RollupStats {
     pub rows_written: u64,
 }
 
-/// The stored bytes of a snapshot: zstd of its wire JSON, histograms
-/// inflated (see the module docs).
+/// The stored bytes of a snapshot (the compact form of [`crate::codec`]).
 pub fn encode_snapshot(s: &WireSnapshot) -> Vec<u8> {
-    let mut json = serde_json::to_value(s).expect("a wire snapshot always serializes");
-    if let Some(entries) = json.get_mut("entries").and_then(Value::as_array_mut) {
-        for agg in entries.iter_mut().filter_map(|e| e.get_mut("agg")) {
-            if agg.get("type").and_then(Value::as_str) != Some("trend") {
-                continue;
-            }
-            for key in ["hist", "neg"] {
-                if let Some(Value::String(h)) = agg.get_mut(key) {
-                    if let Some(plain) = inflate_histogram(h) {
-                        *h = plain;
-                    }
-                }
-            }
-        }
-    }
-    zstd::bulk::compress(json.to_string().as_bytes(), ZSTD_LEVEL)
-        .expect("zstd compresses any input in memory")
+    codec::encode(s)
 }
 
-/// HDR's "V2+deflate" cookie (`V2_COMPRESSED_COOKIE` of the hdrhistogram
-/// crate); the payload after cookie and length is a zlib stream of the
-/// plain V2 serialization, which starts with [`V2_PLAIN_COOKIE`].
-const V2_DEFLATE_COOKIE: [u8; 4] = 0x1c84_9314_u32.to_be_bytes();
-
-/// HDR's plain V2 cookie (`V2_COOKIE`).
-const V2_PLAIN_COOKIE: [u8; 4] = 0x1c84_9313_u32.to_be_bytes();
-
-/// A base64 V2+deflate histogram as base64 plain V2, or `None` if it is
-/// not in that form (then it is stored as it came).
-fn inflate_histogram(b64: &str) -> Option<String> {
-    use base64::Engine as _;
-    use std::io::Read as _;
-    let engine = base64::engine::general_purpose::STANDARD;
-    let bytes = engine.decode(b64).ok()?;
-    if bytes.len() < 8 || bytes[..4] != V2_DEFLATE_COOKIE {
-        return None;
-    }
-    let len = u32::from_be_bytes(bytes[4..8].try_into().ok()?) as usize;
-    let body = bytes.get(8..8 + len)?;
-    let mut plain = Vec::new();
-    flate2::read::ZlibDecoder::new(body)
-        .take(MAX_SNAPSHOT_BYTES as u64)
-        .read_to_end(&mut plain)
-        .ok()?;
-    if !plain.starts_with(&V2_PLAIN_COOKIE) {
-        return None;
-    }
-    Some(engine.encode(plain))
-}
-
-/// The snapshot back from [`encode_snapshot`]'s bytes.
+/// The snapshot back from a stored row: the compact form, or the older
+/// one (zstd over the wire JSON, histograms as plain V2 or V2+deflate)
+/// that rows written before it still hold.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<WireSnapshot> {
-    let json = zstd::stream::decode_all(bytes)
+    if bytes.starts_with(&codec::MAGIC) {
+        return codec::decode(bytes);
+    }
+    let mut json = Vec::new();
+    zstd::stream::read::Decoder::new(bytes)
+        .and_then(|d| d.take(codec::MAX_DECODED_BYTES + 1).read_to_end(&mut json))
         .map_err(|e| StoreError::corrupt("a stored snapshot is not valid zstd", e))?;
+    if json.len() as u64 > codec::MAX_DECODED_BYTES {
+        return Err(StoreError::corrupt(
+            "a stored snapshot is malformed",
+            "it decompresses past the limit",
+        ));
+    }
     let json = std::str::from_utf8(&json)
         .map_err(|e| StoreError::corrupt("a stored snapshot is not UTF-8", e))?;
     WireSnapshot::from_json(json)
@@ -417,11 +375,20 @@ impl Store {
     }
 
     /// Retention: deletes the stored intervals of ended runs that ended
-    /// before `cutoff`, at most `batch` rows per statement. The runs
-    /// themselves (with their summaries) stay. Returns the rows deleted.
+    /// before `cutoff`, at most `batch` rows per statement, and their
+    /// stored views. The runs themselves (with their summaries) stay.
+    /// Returns the interval rows deleted.
     pub async fn delete_metrics_before(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64> {
         let cutoff = to_ms(cutoff);
         let batch = i64::from(batch.max(1));
+        // A stored view shows the intervals: it goes with them.
+        sqlx::query(
+            "DELETE FROM run_views WHERE run_id IN (SELECT id FROM runs \
+             WHERE ended_at IS NOT NULL AND ended_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?;
         let mut deleted = 0;
         loop {
             let run: Option<i64> = sqlx::query_scalar(
@@ -456,10 +423,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use serde_json::Value;
     use stampede_metrics::{Builtin, Sink, TagSet};
 
-    #[test]
-    fn stored_snapshots_decode_to_what_was_written() {
+    /// A row as written before the compact form: zstd over the wire JSON
+    /// with each histogram as base64 plain V2.
+    fn legacy_row(s: &WireSnapshot) -> Vec<u8> {
+        let mut json = serde_json::to_value(s).unwrap();
+        for e in json["entries"].as_array_mut().unwrap() {
+            let agg = &mut e["agg"];
+            if agg["type"] == "trend" {
+                for key in ["hist", "neg"] {
+                    if let Some(Value::String(h)) = agg.get_mut(key) {
+                        let plain = codec::plain_histogram(h).unwrap();
+                        *h = base64::engine::general_purpose::STANDARD.encode(plain);
+                    }
+                }
+            }
+        }
+        zstd::bulk::compress(json.to_string().as_bytes(), 3).unwrap()
+    }
+
+    fn sample() -> WireSnapshot {
         let reg = Registry::new();
         let mut sink = Sink::new();
         let tags = TagSet::from_pairs([("name", "a")]);
@@ -467,8 +453,14 @@ mod tests {
             sink.add(Builtin::HttpReqDuration.metric(), &tags, v, i as u64);
             sink.add(Builtin::HttpReqs.metric(), &tags, 1.0, i as u64);
         }
-        let snap = sink.take(0, 1_000_000_000).to_wire(&reg);
+        sink.take(0, 1_000_000_000).to_wire(&reg)
+    }
+
+    #[test]
+    fn stored_snapshots_decode_to_what_was_written() {
+        let snap = sample();
         let bytes = encode_snapshot(&snap);
+        assert!(bytes.starts_with(&codec::MAGIC));
         let back = decode_snapshot(&bytes).unwrap();
         assert_eq!(back, snap);
         assert_eq!(
@@ -476,17 +468,6 @@ mod tests {
             snap.to_json(),
             "the wire bytes come back too"
         );
-        let stored: Value =
-            serde_json::from_slice(&zstd::stream::decode_all(bytes.as_slice()).unwrap()).unwrap();
-        let trend = &stored["entries"][0]["agg"];
-        assert_eq!(trend["type"], "trend");
-        for key in ["hist", "neg"] {
-            use base64::Engine as _;
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(trend[key].as_str().unwrap())
-                .unwrap();
-            assert_eq!(raw[..4], V2_PLAIN_COOKIE, "{key} stored as plain V2");
-        }
         assert!(matches!(
             decode_snapshot(b"not zstd"),
             Err(StoreError::Backend { .. })
@@ -494,8 +475,96 @@ mod tests {
     }
 
     #[test]
-    fn other_histogram_encodings_are_kept() {
-        assert_eq!(inflate_histogram("not base64!"), None);
-        assert_eq!(inflate_histogram("AAAA"), None);
+    fn rows_of_the_older_forms_still_decode() {
+        let snap = sample();
+        // Histograms as plain V2 (the last older form) and as the wire's
+        // V2+deflate (the first).
+        for row in [
+            legacy_row(&snap),
+            zstd::bulk::compress(snap.to_json().as_bytes(), 3).unwrap(),
+        ] {
+            assert_eq!(decode_snapshot(&row).unwrap(), snap);
+        }
+    }
+
+    /// Rows written before the compact form load from the database next
+    /// to new ones, and roll up with them exactly.
+    #[tokio::test]
+    async fn older_rows_load_and_roll_up_with_new_ones() {
+        use crate::model::*;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        let user = store
+            .create_user(&NewUser {
+                username: "u".into(),
+                password_hash: "x".into(),
+                role: Role::Admin,
+                quotas: Quotas::default(),
+            })
+            .await
+            .unwrap();
+        let scenario = store
+            .create_scenario(&NewScenario {
+                owner_id: user.id,
+                name: "s".into(),
+                description: String::new(),
+                tags: vec![],
+                content: ScenarioContent {
+                    archive: b"export default function () {}".to_vec(),
+                    entry: "script.js".into(),
+                    options: serde_json::json!({}),
+                    k6_archive: None,
+                    kind: Default::default(),
+                },
+            })
+            .await
+            .unwrap();
+        let run = store
+            .create_run(&NewRun {
+                scenario_id: scenario.id,
+                scenario_version: None,
+                user_id: Some(user.id),
+                started_by: StartedBy::User,
+                options: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        let old = sample();
+        sqlx::query(
+            "INSERT INTO run_metrics (run_id, start_ms, len_ms, created_at, snapshot) \
+             VALUES ($1, 0, 1000, 0, $2)",
+        )
+        .bind(run.id.0)
+        .bind(legacy_row(&old))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let mut new = sample();
+        new.start_ns = 1_000_000_000;
+        new.end_ns = 2_000_000_000;
+        store
+            .put_interval(run.id, Duration::from_secs(1), &new)
+            .await
+            .unwrap();
+        let back = store.intervals(run.id, None, None).await.unwrap();
+        assert_eq!((&back[0].snapshot, &back[1].snapshot), (&old, &new));
+        for to in [RunStatus::Starting, RunStatus::Running, RunStatus::Passed] {
+            store
+                .transition_run(run.id, to, &RunEnd::default())
+                .await
+                .unwrap();
+        }
+        let policy = RollupPolicy {
+            to_10s_after: Duration::ZERO,
+            to_60s_after: Duration::from_secs(3600),
+            batch_rows: 10,
+        };
+        let later = OffsetDateTime::now_utc() + time::Duration::seconds(5);
+        store.rollup_at(&policy, later).await.unwrap();
+        let rolled = store.intervals(run.id, None, None).await.unwrap();
+        assert_eq!(rolled.len(), 1);
+        let expected = merge_snapshots([&old, &new]).unwrap();
+        assert_eq!(rolled[0].snapshot, expected);
+        store.close().await;
     }
 }

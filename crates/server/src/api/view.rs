@@ -13,15 +13,23 @@
 //! Intervals are read in order of their start; a later rewrite of an
 //! interval already folded (none happens with one segment) is not seen
 //! until the fold is evicted.
+//!
+//! An ended run's fold is stored once complete (`Store::put_run_view`,
+//! issue 16): its state and points, [`VIEW_FORMAT`]. Its page is then
+//! served from that one row instead of folding every interval again (an
+//! hour of 1 s intervals with 20 endpoints takes seconds to fold). The
+//! leader computes the views of ended runs that have none in the
+//! background ([`spawn_backfill`]), so a run's page is ready when it ends,
+//! and runs that ended before this existed get theirs once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use stampede_metrics::thresholds::Thresholds;
 use stampede_metrics::Registry;
 use stampede_store::{Run, RunId};
@@ -36,6 +44,25 @@ use crate::state::AppState;
 /// Folds kept at once; the least recently created one goes first.
 const MAX_VIEWS: usize = 64;
 
+/// The shape of the stored views (`Store::put_run_view`): bump it when
+/// what a view holds or how it is computed changes, and every view is
+/// computed again from the intervals.
+pub const VIEW_FORMAT: i64 = 1;
+
+/// An ended run's stored view: what the page reads.
+#[derive(Deserialize)]
+struct StoredView {
+    state: RunState,
+    points: Vec<IntervalPoint>,
+}
+
+/// [`StoredView`] as it is written, borrowed from the fold.
+#[derive(Serialize)]
+struct StoredViewRef<'a> {
+    state: &'a RunState,
+    points: &'a [IntervalPoint],
+}
+
 /// One run's fold.
 struct View {
     live: LiveRun,
@@ -44,6 +71,225 @@ struct View {
     next_ms: Option<i64>,
     /// The run had ended when the fold was last extended.
     complete: bool,
+    /// An ended run's view read from the store (then `live` is unused).
+    stored: Option<StoredView>,
+}
+
+impl View {
+    fn new(run: &Run, script: String) -> Result<View, AppError> {
+        let specs = stampede_output::export::thresholds_from_options(&run.options)
+            .map_err(|e| AppError::unprocessable("invalid_thresholds", e.to_string()))?;
+        let registry = Arc::new(Registry::new());
+        let live = LiveRun::new(
+            &run.id.to_string(),
+            Some(script),
+            registry.clone(),
+            specs,
+            Duration::from_secs(1),
+        );
+        Ok(View {
+            live,
+            registry,
+            next_ms: None,
+            complete: false,
+            stored: None,
+        })
+    }
+
+    fn state(&self) -> &RunState {
+        match &self.stored {
+            Some(s) => &s.state,
+            None => self.live.state(),
+        }
+    }
+
+    fn page(&self, after: Option<u64>) -> MetricsPage {
+        match &self.stored {
+            Some(s) => MetricsPage::after(&s.state.id, s.state.interval_ms, &s.points, after),
+            None => self.live.page(after),
+        }
+    }
+
+    /// Reads an ended run's stored view, if it has one that parses.
+    async fn load(&mut self, state: &AppState, id: RunId, script: &str) -> bool {
+        let json = match state.store.run_view(id, VIEW_FORMAT).await {
+            Ok(Some(json)) => json,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(run = %id, error = %e, "stored view unreadable: folding the intervals");
+                return false;
+            }
+        };
+        match serde_json::from_slice::<StoredView>(&json) {
+            Ok(mut v) => {
+                // The scenario may have been renamed since.
+                v.state.script = Some(script.to_owned());
+                self.stored = Some(v);
+                self.complete = true;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(run = %id, error = %e, "stored view malformed: folding the intervals");
+                false
+            }
+        }
+    }
+
+    /// Brings the fold up to `run` (read before its intervals); stores the
+    /// view once the run has ended. True when it stored the view now.
+    async fn extend(
+        &mut self,
+        state: &AppState,
+        run: &Run,
+        script: &str,
+    ) -> Result<bool, AppError> {
+        let id = run.id;
+        let status = web_status(run);
+        if status.is_final() && self.next_ms.is_none() && self.load(state, id, script).await {
+            return Ok(false);
+        }
+        let rows = state.store.intervals(id, self.next_ms, None).await?;
+        let mut snaps = Vec::with_capacity(rows.len());
+        for row in rows.iter() {
+            let snap = row
+                .snapshot
+                .clone()
+                .into_snapshot(&self.registry)
+                .map_err(|e| AppError::unprocessable("invalid_metrics", e.to_string()))?;
+            snaps.push(snap);
+        }
+        self.live.extend(&snaps);
+        if let Some(last) = rows.last() {
+            self.next_ms = Some(last.start_ms + 1);
+        }
+        if let Some(p) = state.orchestrator.progress(id) {
+            let scenarios = if p.scenarios.is_empty() {
+                // A runner that reports totals only.
+                vec![ScenarioState {
+                    name: "all scenarios".into(),
+                    executor: format!("{} VUs initialized", p.max_vus),
+                    elapsed_s: p.elapsed_s,
+                    active_vus: p.active_vus,
+                    max_vus: p.max_vus,
+                    completed: p.completed,
+                    interrupted: p.interrupted,
+                    ..ScenarioState::default()
+                }]
+            } else {
+                p.scenarios.iter().map(scenario_state).collect()
+            };
+            let elapsed = Duration::try_from_secs_f64(p.elapsed_s).unwrap_or_default();
+            self.live.set_progress(scenarios, elapsed);
+        }
+        if !status.is_final() {
+            self.live.set_status(status);
+            return Ok(false);
+        }
+        let code = run.exit_code.and_then(|c| i32::try_from(c).ok());
+        self.live.finish(
+            status,
+            code.unwrap_or(0),
+            run.error.clone(),
+            &Thresholds::default(),
+        );
+        let done: Vec<ScenarioState> = self
+            .live
+            .state()
+            .scenarios
+            .iter()
+            .map(|s| ScenarioState {
+                fraction: 1.0,
+                finished: true,
+                ..s.clone()
+            })
+            .collect();
+        let elapsed = Duration::try_from_secs_f64(self.live.state().elapsed_s).unwrap_or_default();
+        self.live.set_progress(done, elapsed);
+        self.complete = true;
+        let view = StoredViewRef {
+            state: self.live.state(),
+            points: self.live.points(),
+        };
+        let json = serde_json::to_vec(&view).expect("a view serializes");
+        match state.store.put_run_view(id, VIEW_FORMAT, &json).await {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                // The page is served all the same; the next fold tries again.
+                tracing::warn!(run = %id, error = %e, "could not store the run's view");
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// The name the page shows for `run`: its scenario's.
+async fn script_name(state: &AppState, run: &Run) -> String {
+    state
+        .store
+        .scenario(run.scenario_id)
+        .await
+        .map(|s| s.name)
+        .unwrap_or_else(|_| format!("scenario {}", run.scenario_id))
+}
+
+/// How often the leader looks for ended runs without a stored view.
+const BACKFILL_EVERY: Duration = Duration::from_secs(2);
+
+/// Runs whose view is computed per pass, at most.
+const BACKFILL_BATCH: u32 = 8;
+
+/// On the leader, computes and stores the views of ended runs that have
+/// none, a few per pass: a run's page is ready soon after it ends, and
+/// one that ended before views were stored gets its view once. The folds
+/// are not cached (pages read the stored rows). A run whose view cannot be
+/// computed or stored is not tried again until the server restarts.
+pub fn spawn_backfill(state: Arc<AppState>, leader: Arc<dyn crate::schedules::Leadership>) {
+    tokio::spawn(async move {
+        let mut failed: HashSet<RunId> = HashSet::new();
+        let mut tick = tokio::time::interval(BACKFILL_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !leader.is_leader() {
+                continue;
+            }
+            let limit =
+                BACKFILL_BATCH.saturating_add(u32::try_from(failed.len()).unwrap_or(u32::MAX));
+            let runs = match state.store.runs_without_view(VIEW_FORMAT, limit).await {
+                Ok(runs) => runs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking for runs without a stored view");
+                    continue;
+                }
+            };
+            let todo: Vec<RunId> = runs
+                .into_iter()
+                .filter(|r| !failed.contains(r))
+                .take(BACKFILL_BATCH as usize)
+                .collect();
+            for id in todo {
+                match backfill(&state, id).await {
+                    Ok(true) => tracing::debug!(run = %id, "stored the run's view"),
+                    Ok(false) => {
+                        failed.insert(id);
+                    }
+                    Err(e) => {
+                        tracing::warn!(run = %id, error = %e.message, "could not compute the run's view");
+                        failed.insert(id);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Computes and stores one ended run's view; true when stored.
+async fn backfill(state: &AppState, id: RunId) -> Result<bool, AppError> {
+    let run = state.store.run(id).await?;
+    let script = script_name(state, &run).await;
+    View::new(&run, script.clone())?
+        .extend(state, &run, &script)
+        .await
 }
 
 /// A run's fold, locked while it is extended or read.
@@ -63,22 +309,7 @@ impl Views {
         if let Some(v) = map.get(&run.id) {
             return Ok(v.clone());
         }
-        let specs = stampede_output::export::thresholds_from_options(&run.options)
-            .map_err(|e| AppError::unprocessable("invalid_thresholds", e.to_string()))?;
-        let registry = Arc::new(Registry::new());
-        let live = LiveRun::new(
-            &run.id.to_string(),
-            Some(script),
-            registry.clone(),
-            specs,
-            Duration::from_secs(1),
-        );
-        let view = Arc::new(tokio::sync::Mutex::new(View {
-            live,
-            registry,
-            next_ms: None,
-            complete: false,
-        }));
+        let view = Arc::new(tokio::sync::Mutex::new(View::new(run, script)?));
         if order.len() >= MAX_VIEWS {
             if let Some(old) = order.pop_front() {
                 map.remove(&old);
@@ -97,74 +328,10 @@ impl Views {
     ) -> Result<tokio::sync::OwnedMutexGuard<View>, AppError> {
         // The run first: once it reads as ended, every interval is stored.
         let run = state.store.run(id).await?;
-        let script = state
-            .store
-            .scenario(run.scenario_id)
-            .await
-            .map(|s| s.name)
-            .unwrap_or_else(|_| format!("scenario {}", run.scenario_id));
-        let mut v = self.entry(&run, script)?.lock_owned().await;
-        if v.complete {
-            return Ok(v);
-        }
-        let rows = state.store.intervals(id, v.next_ms, None).await?;
-        let mut snaps = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let snap = row
-                .snapshot
-                .clone()
-                .into_snapshot(&v.registry)
-                .map_err(|e| AppError::unprocessable("invalid_metrics", e.to_string()))?;
-            snaps.push(snap);
-        }
-        v.live.extend(&snaps);
-        if let Some(last) = rows.last() {
-            v.next_ms = Some(last.start_ms + 1);
-        }
-        if let Some(p) = state.orchestrator.progress(id) {
-            let scenarios = if p.scenarios.is_empty() {
-                // A runner that reports totals only.
-                vec![ScenarioState {
-                    name: "all scenarios".into(),
-                    executor: format!("{} VUs initialized", p.max_vus),
-                    elapsed_s: p.elapsed_s,
-                    active_vus: p.active_vus,
-                    max_vus: p.max_vus,
-                    completed: p.completed,
-                    interrupted: p.interrupted,
-                    ..ScenarioState::default()
-                }]
-            } else {
-                p.scenarios.iter().map(scenario_state).collect()
-            };
-            let elapsed = Duration::try_from_secs_f64(p.elapsed_s).unwrap_or_default();
-            v.live.set_progress(scenarios, elapsed);
-        }
-        let status = web_status(&run);
-        if status.is_final() {
-            let code = run.exit_code.and_then(|c| i32::try_from(c).ok());
-            v.live.finish(
-                status,
-                code.unwrap_or(0),
-                run.error.clone(),
-                &Thresholds::default(),
-            );
-            let done: Vec<ScenarioState> = v
-                .live
-                .state()
-                .scenarios
-                .iter()
-                .map(|s| ScenarioState {
-                    fraction: 1.0,
-                    finished: true,
-                    ..s.clone()
-                })
-                .collect();
-            let elapsed = Duration::try_from_secs_f64(v.live.state().elapsed_s).unwrap_or_default();
-            v.live.set_progress(done, elapsed);
-            v.complete = true;
-        } else {
-            v.live.set_status(status);
+        let script = script_name(state, &run).await;
+        let mut v = self.entry(&run, script.clone())?.lock_owned().await;
+        if !v.complete {
+            v.extend(state, &run, &script).await?;
         }
         Ok(v)
     }
@@ -177,12 +344,12 @@ impl Views {
         after: Option<u64>,
     ) -> Result<(RunState, MetricsPage), AppError> {
         let v = self.sync(state, id).await?;
-        Ok((v.live.state().clone(), v.live.page(after)))
+        Ok((v.state().clone(), v.page(after)))
     }
 
     /// The run's state alone.
     pub async fn state(&self, state: &AppState, id: RunId) -> Result<RunState, AppError> {
-        Ok(self.sync(state, id).await?.live.state().clone())
+        Ok(self.sync(state, id).await?.state().clone())
     }
 }
 

@@ -122,6 +122,7 @@ macro_rules! all_cases {
             interrupted,
             intervals,
             rollup_and_retention,
+            stored_views,
             concurrent_writes,
             audit,
             alert_rules,

@@ -155,7 +155,13 @@ pub(crate) async fn rollup_and_retention(store: &Store) {
             .unwrap(),
         0
     );
+    store.put_run_view(old.id, 1, b"{}").await.unwrap();
     assert_eq!(store.delete_metrics_before(later, 1).await.unwrap(), 2);
+    assert_eq!(
+        store.run_view(old.id, 1).await.unwrap(),
+        None,
+        "the view goes with the intervals"
+    );
     assert!(store
         .intervals(old.id, None, None)
         .await
@@ -223,5 +229,48 @@ pub(crate) async fn concurrent_writes(store: &Store) {
             .unwrap()
             .total,
         4
+    );
+}
+
+pub(crate) async fn stored_views(store: &Store) {
+    let (u, s) = user_and_scenario(store).await;
+    let run = store.create_run(&new_run(s.id, u.id)).await.unwrap();
+    let snap = common::http_snapshot(0, &[("home", &[1.0])]);
+    store
+        .put_interval(run.id, Duration::from_secs(1), &snap)
+        .await
+        .unwrap();
+    let view = br#"{"state":{"status":"passed"},"points":[1,2,3]}"#;
+    // Only an ended run has a view.
+    assert!(matches!(
+        store.put_run_view(run.id, 1, view).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.put_run_view(RunId(999), 1, view).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.runs_without_view(1, 10).await.unwrap(), []);
+    finish(store, run.id, RunStatus::Passed).await;
+    assert_eq!(store.runs_without_view(1, 10).await.unwrap(), [run.id]);
+    assert_eq!(store.run_view(run.id, 1).await.unwrap(), None);
+    store.put_run_view(run.id, 1, view).await.unwrap();
+    assert_eq!(
+        store.run_view(run.id, 1).await.unwrap().as_deref(),
+        Some(&view[..])
+    );
+    assert_eq!(
+        store.run_view(run.id, 2).await.unwrap(),
+        None,
+        "another format"
+    );
+    assert_eq!(store.runs_without_view(1, 10).await.unwrap(), []);
+    assert_eq!(store.runs_without_view(2, 10).await.unwrap(), [run.id]);
+    // Replaced, never duplicated.
+    store.put_run_view(run.id, 2, b"[]").await.unwrap();
+    assert_eq!(store.run_view(run.id, 1).await.unwrap(), None);
+    assert_eq!(
+        store.run_view(run.id, 2).await.unwrap().as_deref(),
+        Some(&b"[]"[..])
     );
 }
