@@ -369,6 +369,8 @@ pub fn compile(
         }
     };
 
+    let tls = crate::tls::tls_files(&file.http, &dir, read, &mut p);
+
     // Options, validated as a script's would be.
     let (options, http2, cookies) = options(&file, &mut p);
     if p.list.is_empty() {
@@ -397,6 +399,7 @@ pub fn compile(
         options,
         http2,
         cookies,
+        tls,
     })
 }
 

@@ -371,6 +371,43 @@ function parseCsv(text) {
 }
 "#;
 
+/// `http.tls_auth` as k6's `tlsAuth` (the PEM files opened in the init
+/// code, as k6 users write it), and a note on `http.ca_certs`, which k6
+/// takes from the environment rather than from options.
+fn tls_options(out: &mut String, c: &Compiled, out_dir: Option<&Path>) {
+    let h = &c.file.http;
+    if !h.tls_auth.is_empty() {
+        let entries: Vec<String> = h
+            .tls_auth
+            .iter()
+            .map(|a| {
+                let domains: Vec<String> = a.domains.iter().map(|d| js_str(d)).collect();
+                format!(
+                    "  {{ domains: [{}], cert: open({}), key: open({}) }},",
+                    domains.join(", "),
+                    js_str(&file_path(c, &a.cert, out_dir)),
+                    js_str(&file_path(c, &a.key, out_dir))
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "options.tlsAuth = [\n{}\n];", entries.join("\n"));
+    }
+    if !h.ca_certs.is_empty() {
+        let files: Vec<String> = h
+            .ca_certs
+            .iter()
+            .map(|f| file_path(c, f, out_dir))
+            .collect();
+        let _ = writeln!(
+            out,
+            "// http.ca_certs: k6 has no option for CA certificates; it trusts the PEM file\n\
+             // named by SSL_CERT_FILE instead of the system's roots. Run it with\n\
+             // SSL_CERT_FILE=<one PEM file holding {}>.",
+            files.join(" and ")
+        );
+    }
+}
+
 /// The k6 script equivalent to `c`; file paths relative to `out_dir` when
 /// the script is written next to the scenario.
 pub fn k6_script(c: &Compiled, out_dir: Option<&Path>) -> String {
@@ -382,7 +419,9 @@ pub fn k6_script(c: &Compiled, out_dir: Option<&Path>) -> String {
     );
     out.push_str("import http from 'k6/http';\nimport { check, sleep } from 'k6';\nimport exec from 'k6/execution';\nimport { SharedArray } from 'k6/data';\n\n");
     let options = serde_json::to_string_pretty(&c.options).unwrap_or_default();
-    let _ = writeln!(out, "export const options = {options};\n");
+    let _ = writeln!(out, "export const options = {options};");
+    tls_options(&mut out, c, out_dir);
+    out.push('\n');
     let vars: serde_json::Map<String, Value> = c.file.variables.clone().into_iter().collect();
     let _ = writeln!(out, "const variables = {};", Value::Object(vars));
     let _ = writeln!(

@@ -211,4 +211,6 @@ pub struct Compiled {
     pub http2: Option<bool>,
     /// A cookie jar per VU.
     pub cookies: bool,
+    /// `http.ca_certs` and `http.tls_auth`, read and checked.
+    pub tls: crate::tls::TlsFiles,
 }

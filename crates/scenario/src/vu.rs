@@ -34,7 +34,8 @@ use crate::template::Scope;
 /// A compiled scenario as the engine's native program.
 pub struct Program {
     c: Arc<Compiled>,
-    h2: OnceLock<Result<Arc<Client>, String>>,
+    /// The client of [`Program::client`] when the run's does not do.
+    client: OnceLock<Result<Arc<Client>, String>>,
     env: OnceLock<Arc<std::collections::BTreeMap<String, String>>>,
 }
 
@@ -43,24 +44,29 @@ impl Program {
     pub fn new(c: Arc<Compiled>) -> Self {
         Self {
             c,
-            h2: OnceLock::new(),
+            client: OnceLock::new(),
             env: OnceLock::new(),
         }
     }
 
     /// The run's client, or one with the same settings but the HTTP
-    /// version `http.version` asks for.
+    /// version `http.version` asks for and the scenario's CA certificates
+    /// and client certificates added (kept out of the run's options, so
+    /// that no key travels or shows with them).
     fn client(&self, test: &TestEnv) -> Result<Arc<Client>, ScriptError> {
-        let Some(http2) = self.c.http2 else {
-            return Ok(test.http.client.clone());
-        };
-        if test.http.client.config().http2 == http2 {
+        let run = test.http.client.config();
+        let http2 = self.c.http2.unwrap_or(run.http2);
+        if run.http2 == http2 && self.c.tls.is_empty() {
             return Ok(test.http.client.clone());
         }
-        self.h2
+        self.client
             .get_or_init(|| {
-                let mut cfg = test.http.client.config().clone();
+                let mut cfg = run.clone();
                 cfg.http2 = http2;
+                cfg.extra_root_certs
+                    .extend(self.c.tls.roots.iter().cloned());
+                cfg.client_certs
+                    .extend(self.c.tls.client_certs.iter().cloned());
                 Client::new(cfg).map(Arc::new).map_err(|e| e.to_string())
             })
             .clone()
