@@ -420,6 +420,10 @@ pub struct RequestSpec {
     /// A raw body (a template).
     #[serde(default)]
     pub body: Option<String>,
+    /// A raw body read from a file, sent byte for byte (binary payloads;
+    /// relative to the scenario file). Set its `Content-Type` in `headers`.
+    #[serde(default)]
+    pub body_file: Option<String>,
     /// Variables taken from the response: `json.path.0.to`,
     /// `header.Name` or `regex:pattern` (first group, or the match).
     #[serde(default)]

@@ -217,7 +217,7 @@ pub fn parse_file(src: &str, path: &Path) -> Result<ScenarioFile, Vec<Diagnostic
 
 impl ScenarioFile {
     /// The files the scenario reads, as written (feeders by name, then multipart
-    /// uploads of `setup` and `requests`, then TLS certificates and keys), without duplicates: what must
+    /// uploads and body files of `setup` and `requests`, then TLS certificates and keys), without duplicates: what must
     /// travel with it to another machine.
     pub fn data_files(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -225,16 +225,14 @@ impl ScenarioFile {
             .feeders
             .values()
             .flat_map(|f| f.csv.iter().chain(f.json.iter()));
-        let uploads = self
-            .setup
-            .iter()
-            .chain(&self.requests)
-            .filter_map(|r| r.multipart.as_ref())
-            .flat_map(|m| m.values())
-            .filter_map(|p| match p {
+        let uploads = self.setup.iter().chain(&self.requests).flat_map(|r| {
+            let parts = r.multipart.iter().flat_map(|m| m.values());
+            let files = parts.filter_map(|p| match p {
                 format::Part::File { file, .. } => Some(file),
                 format::Part::Field(_) => None,
             });
+            files.chain(r.body_file.iter())
+        });
         let h = &self.http;
         let tls = h
             .ca_certs

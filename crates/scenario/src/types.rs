@@ -107,6 +107,8 @@ pub enum Body {
     Multipart(Vec<(String, CPart)>),
     /// Raw text.
     Raw(Template),
+    /// A file's bytes, read at load time.
+    File(bytes::Bytes),
 }
 
 /// A pause.

@@ -407,6 +407,7 @@ impl ScenarioVu {
                 Bytes::from(json_value(j, &view).to_string()),
             ),
             Body::Raw(t) => (None, Bytes::from(t.render(&view))),
+            Body::File(data) => (None, data.clone()),
             Body::Form(pairs) => {
                 let mut f = url::form_urlencoded::Serializer::new(String::new());
                 for (k, v) in pairs {
