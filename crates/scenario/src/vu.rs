@@ -315,7 +315,20 @@ impl ScenarioVu {
 
     /// Runs request `i` with its retries, checks, extraction and think
     /// time; whether every check and extraction passed.
+    ///
+    /// The exchange is a boxed future of its own, freed before the think
+    /// time: a VU sleeping between requests holds only this small future
+    /// (a timer), not the request, the response and the retry timer.
     async fn run_request(&mut self, c: &Compiled, i: usize) -> Result<bool, IterationOutcome> {
+        let passed = Box::pin(self.exchange(c, i)).await?;
+        if let Some(t) = c.requests[i].think {
+            pause(t).await;
+        }
+        Ok(passed)
+    }
+
+    /// Request `i` with its retries, checks and extraction.
+    async fn exchange(&mut self, c: &Compiled, i: usize) -> Result<bool, IterationOutcome> {
         let r = &c.requests[i];
         let mut request = Some(self.build(i, r).map_err(IterationOutcome::Failed)?);
         let mut attempt = 0;
@@ -348,13 +361,7 @@ impl ScenarioVu {
             attempt += 1;
             tokio::time::sleep(delay).await;
         };
-        let passed = self.judge(i, r, &ex);
-        // Not kept through the think time: a sleeping VU holds no response.
-        drop((ex, request));
-        if let Some(t) = r.think {
-            pause(t).await;
-        }
-        Ok(passed)
+        Ok(self.judge(i, r, &ex))
     }
 
     /// The URL of request `i`: parsed again only when its text changed.
