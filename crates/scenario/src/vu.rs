@@ -5,9 +5,10 @@
 //!
 //! It is a task on its scheduler thread, not a coroutine (see the engine's
 //! `native.rs`): it awaits I/O, and the engine drops an iteration's future
-//! when the VU is interrupted. A request's future (several KB) is boxed
-//! only while it is in flight, so that a VU sleeping through its think time
-//! holds a few hundred bytes besides its connection. Tag sets are built
+//! when the VU is interrupted. A request's exchange (its future, several
+//! KB: request, response, retry timer) is boxed only while it runs, so that
+//! a VU sleeping through its think time holds a timer and a few hundred
+//! bytes besides its connection (which then keeps no buffers). Tag sets are built
 //! once per distinct (request, method, status, protocol, error) and looked
 //! up by comparing those fields, the URL of a request whose text did not
 //! change is not parsed again, and one clock reading stamps a request's
