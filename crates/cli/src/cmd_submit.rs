@@ -240,15 +240,29 @@ fn declarative_content(path: &Path) -> Result<Value, String> {
         }
         let data = std::fs::read(dir.join(p))
             .map_err(|e| format!("cannot read {rel} (read by {}): {e}", path.display()))?;
-        let data = String::from_utf8(data).map_err(|_| {
-            format!(
-                "{rel} is not UTF-8 text: pack a scenario that reads binary files with \
-                 `stampede archive` and submit the archive"
-            )
-        })?;
-        files.insert(rel, data);
+        match String::from_utf8(data) {
+            Ok(text) => {
+                files.insert(rel, text);
+            }
+            // `files` carries text: a binary file (an upload, a body) makes
+            // it travel as the archive `stampede archive` writes.
+            Err(_) => return declarative_archive(path),
+        }
     }
     Ok(json!({"kind": "declarative", "files": files, "entry": entry}))
+}
+
+/// A declarative scenario's upload as a k6 archive holding it and every
+/// file it reads, byte for byte.
+fn declarative_archive(path: &Path) -> Result<Value, String> {
+    let scenario = stampede_scenario::Scenario::load(path).map_err(|d| {
+        d.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let archive = scenario.to_archive(json!({}), BTreeMap::new());
+    Ok(json!({"kind": "declarative", "archive": B64.encode(archive.to_tar())}))
 }
 
 fn is_terminal_status(s: &str) -> bool {

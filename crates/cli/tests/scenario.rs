@@ -8,10 +8,16 @@
 //! certificate verification and `insecure_skip_tls_verify`, multipart
 //! bodies with a file, retries with exponential backoff and jitter on
 //! 503/429 (attempts counted and timed at the server), per-request
-//! timeouts (a server that never answers), redirects and cookies.
+//! timeouts (a server that never answers), redirects and cookies; a
+//! private CA (`http.ca_certs`) and client certificates (`http.tls_auth`)
+//! against a server that requires one, natively and converted under k6.
+
+#[path = "../../engine/tests/common/tls_server.rs"]
+mod tls_server;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -588,4 +594,145 @@ thresholds:
         (4, 0),
         "the cookie came back: {checks}"
     );
+}
+
+/// An HTTPS/1.1 server for `localhost` whose certificate a fresh CA signed
+/// and which requires a client certificate from that CA; it answers
+/// `client` to the client certificate it expects. The CA, the client
+/// certificate and its key are written into `dir` as `ca.pem`, `client.pem`
+/// and `client-key.pem`; the port.
+fn mtls_server(dir: &Path) -> u16 {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Stampede scenario test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (cert, key)
+    };
+    let (server_cert, server_key) = leaf(vec!["localhost".into()]);
+    let (client_cert, client_key) = leaf(Vec::new());
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("client.pem"), client_cert.pem()).unwrap();
+    std::fs::write(dir.join("client-key.pem"), client_key.serialize_pem()).unwrap();
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![server_cert.der().clone()], key)
+            .unwrap(),
+    );
+    let expected = client_cert.der().clone();
+    tls_server::serve(config, move |conn| {
+        match conn.peer_certificates().and_then(|c| c.first()) {
+            Some(c) if *c == expected => "client",
+            _ => "unknown",
+        }
+        .to_string()
+    })
+}
+
+#[test]
+fn private_cas_and_client_certificates() {
+    // A private CA: the demo server's self-signed certificate, trusted
+    // through `ca_certs` with verification on.
+    let server = stampede_demo::TestServer::start_tls_in_background();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("self.pem"),
+        server.certificate_pem().unwrap(),
+    )
+    .unwrap();
+    let yaml = format!(
+        "base_url: {}\n\
+         load: {{ executor: per-vu-iterations, vus: 2, iterations: 3 }}\n\
+         http: {{ ca_certs: [self.pem], tls_min: tls1.3 }}\n\
+         requests:\n  - {{ name: get, GET: /get, check: {{ status: 200 }} }}\n",
+        server.url()
+    );
+    let (code, s, stderr) = run_scenario(dir.path(), &yaml);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(request_checks(&s, "get"), (6, 0), "{s}");
+    assert_eq!(count(&s, "http_reqs"), 6, "{s}");
+
+    // A server that requires a client certificate: with `tls_auth` it
+    // gets the right one; without, no request gets through.
+    let port = mtls_server(dir.path());
+    let scenario = |auth: &str| {
+        format!(
+            "base_url: https://localhost:{port}\n\
+             load: {{ executor: per-vu-iterations, vus: 2, iterations: 2 }}\n\
+             http:\n  ca_certs: [ca.pem]\n{auth}\
+             requests:\n  - {{ name: who, GET: /, check: {{ status: 200, body_contains: client }} }}\n"
+        )
+    };
+    let with_cert = scenario(
+        "  tls_auth:\n    - { cert: client.pem, key: client-key.pem, domains: [localhost] }\n",
+    );
+    let (code, s, stderr) = run_scenario(dir.path(), &with_cert);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(request_checks(&s, "who"), (8, 0), "{s}");
+    let (code, s, stderr) = run_scenario(dir.path(), &scenario(""));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(s["metrics"]["http_req_failed"]["value"], 1.0, "{s}");
+    assert_eq!(request_checks(&s, "who"), (0, 8), "{s}");
+
+    // A key file that is missing: exit 104 before any load, at its place.
+    let missing = scenario("  tls_auth:\n    - { cert: client.pem, key: gone.pem }\n");
+    let (code, _, stderr) = run_scenario(dir.path(), &missing);
+    assert_eq!(code, Some(104), "{stderr}");
+    assert!(
+        stderr.contains("s.yaml:6:32: http.tls_auth[0].key: cannot read"),
+        "{stderr}"
+    );
+
+    // The k6 conversion opens the same files as `tlsAuth`; real k6 trusts
+    // the CA through SSL_CERT_FILE, as the script's note says.
+    let js = dir.path().join("s.js");
+    std::fs::write(dir.path().join("s.yaml"), &with_cert).unwrap();
+    let out = stampede(
+        &["convert", "s.yaml", "-o", js.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export_path = dir.path().join("k6.json");
+    let mut k6 = Command::new("k6");
+    k6.args(["run", "--quiet", "--summary-export"])
+        .arg(&export_path)
+        .arg(&js)
+        .current_dir(dir.path())
+        .env("K6_NO_USAGE_REPORT", "true")
+        .env("SSL_CERT_FILE", dir.path().join("ca.pem"));
+    let out = run(k6);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(request_checks(&export(&export_path), "who"), (8, 0));
 }

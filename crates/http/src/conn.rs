@@ -243,7 +243,7 @@ impl Conn {
             remote,
             tls,
             rbuf: BytesMut::new(),
-            wbuf: Vec::with_capacity(512),
+            wbuf: Vec::new(),
             served: 0,
         }
     }

@@ -369,6 +369,8 @@ pub fn compile(
         }
     };
 
+    let tls = crate::tls::tls_files(&file.http, &dir, read, &mut p);
+
     // Options, validated as a script's would be.
     let (options, http2, cookies) = options(&file, &mut p);
     if p.list.is_empty() {
@@ -397,6 +399,7 @@ pub fn compile(
         options,
         http2,
         cookies,
+        tls,
     })
 }
 
@@ -596,13 +599,14 @@ fn request(
         spec.form.is_some(),
         spec.multipart.is_some(),
         spec.body.is_some(),
+        spec.body_file.is_some(),
     ];
     if bodies.iter().filter(|b| **b).count() > 1 {
         c.p.add(
             c.anchor,
             &spec.name,
             format!(
-                "request {:?}: give at most one of json, form, multipart, body",
+                "request {:?}: give at most one of json, form, multipart, body, body_file",
                 spec.name
             ),
         );
@@ -654,6 +658,19 @@ fn request(
         Body::Multipart(parts)
     } else if let Some(b) = &spec.body {
         Body::Raw(c.template(b))
+    } else if let Some(f) = &spec.body_file {
+        let full = c.dir.join(f);
+        match (c.read)(&full) {
+            Ok(d) => Body::File(bytes::Bytes::from(d)),
+            Err(e) => {
+                c.p.add(
+                    c.anchor,
+                    f,
+                    format!("body_file: cannot read {}: {e}", full.display()),
+                );
+                Body::None
+            }
+        }
     } else {
         Body::None
     };

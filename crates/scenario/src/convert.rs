@@ -161,7 +161,7 @@ fn canonical(h: &str) -> String {
         .join("-")
 }
 
-fn request_fn(out: &mut String, i: usize, r: &CRequest, c: &Compiled, out_dir: Option<&Path>) {
+fn request_fn(out: &mut String, i: usize, r: &CRequest, c: &Compiled) {
     let _ = writeln!(out, "// {}", r.name);
     let _ = writeln!(out, "function req{i}() {{");
     let _ = writeln!(out, "  let url = {};", text(&r.url));
@@ -201,6 +201,17 @@ fn request_fn(out: &mut String, i: usize, r: &CRequest, c: &Compiled, out_dir: O
             format!("JSON.stringify({})", json(j))
         }
         Body::Raw(t) => text(t),
+        Body::File(_) => {
+            let rel = c
+                .file
+                .requests
+                .iter()
+                .chain(&c.file.setup)
+                .find(|s| s.name == r.name)
+                .and_then(|s| s.body_file.clone())
+                .unwrap_or_default();
+            format!("files[{}]", js_str(&rel))
+        }
         Body::Form(pairs) => format!(
             "{{{}}}",
             pairs
@@ -220,10 +231,9 @@ fn request_fn(out: &mut String, i: usize, r: &CRequest, c: &Compiled, out_dir: O
                         ..
                     } => {
                         let rel = multipart_source(c, r, k).unwrap_or_default();
-                        let path = file_path(c, &rel, out_dir);
                         format!(
-                            "http.file(open({}, 'b'), {}, {})",
-                            js_str(&path),
+                            "http.file(files[{}], {}, {})",
+                            js_str(&rel),
                             js_str(filename),
                             js_str(content_type)
                         )
@@ -317,7 +327,12 @@ fn request_fn(out: &mut String, i: usize, r: &CRequest, c: &Compiled, out_dir: O
 
 /// The file a multipart part of request `r` reads (from the file as written).
 fn multipart_source(c: &Compiled, r: &CRequest, key: &str) -> Option<String> {
-    let spec = c.file.requests.iter().find(|s| s.name == r.name)?;
+    let spec = c
+        .file
+        .requests
+        .iter()
+        .chain(&c.file.setup)
+        .find(|s| s.name == r.name)?;
     match spec.multipart.as_ref()?.get(key)? {
         crate::format::Part::File { file, .. } => Some(file.clone()),
         crate::format::Part::Field(_) => None,
@@ -371,6 +386,43 @@ function parseCsv(text) {
 }
 "#;
 
+/// `http.tls_auth` as k6's `tlsAuth` (the PEM files opened in the init
+/// code, as k6 users write it), and a note on `http.ca_certs`, which k6
+/// takes from the environment rather than from options.
+fn tls_options(out: &mut String, c: &Compiled, out_dir: Option<&Path>) {
+    let h = &c.file.http;
+    if !h.tls_auth.is_empty() {
+        let entries: Vec<String> = h
+            .tls_auth
+            .iter()
+            .map(|a| {
+                let domains: Vec<String> = a.domains.iter().map(|d| js_str(d)).collect();
+                format!(
+                    "  {{ domains: [{}], cert: open({}), key: open({}) }},",
+                    domains.join(", "),
+                    js_str(&file_path(c, &a.cert, out_dir)),
+                    js_str(&file_path(c, &a.key, out_dir))
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "options.tlsAuth = [\n{}\n];", entries.join("\n"));
+    }
+    if !h.ca_certs.is_empty() {
+        let files: Vec<String> = h
+            .ca_certs
+            .iter()
+            .map(|f| file_path(c, f, out_dir))
+            .collect();
+        let _ = writeln!(
+            out,
+            "// http.ca_certs: k6 has no option for CA certificates; it trusts the PEM file\n\
+             // named by SSL_CERT_FILE instead of the system's roots. Run it with\n\
+             // SSL_CERT_FILE=<one PEM file holding {}>.",
+            files.join(" and ")
+        );
+    }
+}
+
 /// The k6 script equivalent to `c`; file paths relative to `out_dir` when
 /// the script is written next to the scenario.
 pub fn k6_script(c: &Compiled, out_dir: Option<&Path>) -> String {
@@ -382,7 +434,9 @@ pub fn k6_script(c: &Compiled, out_dir: Option<&Path>) -> String {
     );
     out.push_str("import http from 'k6/http';\nimport { check, sleep } from 'k6';\nimport exec from 'k6/execution';\nimport { SharedArray } from 'k6/data';\n\n");
     let options = serde_json::to_string_pretty(&c.options).unwrap_or_default();
-    let _ = writeln!(out, "export const options = {options};\n");
+    let _ = writeln!(out, "export const options = {options};");
+    tls_options(&mut out, c, out_dir);
+    out.push('\n');
     let vars: serde_json::Map<String, Value> = c.file.variables.clone().into_iter().collect();
     let _ = writeln!(out, "const variables = {};", Value::Object(vars));
     let _ = writeln!(
@@ -410,10 +464,35 @@ pub fn k6_script(c: &Compiled, out_dir: Option<&Path>) -> String {
         );
     }
     let _ = writeln!(out, "}};\nlet rows = {{}};\nlet first = true;\n");
+    // Files sent as bodies or uploads, read in the init code: k6's open()
+    // works only there.
+    let mut sent: Vec<&String> = Vec::new();
+    for spec in c.file.requests.iter().chain(&c.file.setup) {
+        let parts = spec.multipart.iter().flat_map(|m| m.values());
+        let uploads = parts.filter_map(|p| match p {
+            crate::format::Part::File { file, .. } => Some(file),
+            crate::format::Part::Field(_) => None,
+        });
+        for f in uploads.chain(spec.body_file.iter()) {
+            if !sent.contains(&f) {
+                sent.push(f);
+            }
+        }
+    }
+    let _ = writeln!(out, "const files = {{");
+    for f in sent {
+        let _ = writeln!(
+            out,
+            "  {}: open({}, 'b'),",
+            js_str(f),
+            js_str(&file_path(c, f, out_dir))
+        );
+    }
+    let _ = writeln!(out, "}};\n");
     out.push_str(HELPERS);
     out.push('\n');
     for (i, r) in c.requests.iter().enumerate() {
-        request_fn(&mut out, i, r, c, out_dir);
+        request_fn(&mut out, i, r, c);
     }
     if !c.setup.is_empty() {
         let _ = writeln!(out, "export function setup() {{");

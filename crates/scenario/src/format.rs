@@ -231,6 +231,30 @@ pub struct HttpOptions {
     /// on bodies then).
     #[serde(default)]
     pub discard_response_bodies: Option<bool>,
+    /// PEM files of certificate authorities trusted besides the built-in
+    /// Mozilla roots (relative to the scenario file): for servers whose
+    /// certificates a private CA signed.
+    #[serde(default)]
+    pub ca_certs: Vec<String>,
+    /// Client certificates (k6's `tlsAuth`) offered to servers that ask
+    /// for one.
+    #[serde(default)]
+    pub tls_auth: Vec<TlsAuth>,
+}
+
+/// A client certificate (k6's `tlsAuth` entry), its PEM files relative to
+/// the scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsAuth {
+    /// PEM certificate chain, leaf first.
+    pub cert: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1; not encrypted).
+    pub key: String,
+    /// Hosts offered this certificate first (`*.example.com` wildcards);
+    /// other hosts get the first certificate they accept.
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
 
 /// A pause: fixed, or uniformly random between two bounds.
@@ -396,6 +420,10 @@ pub struct RequestSpec {
     /// A raw body (a template).
     #[serde(default)]
     pub body: Option<String>,
+    /// A raw body read from a file, sent byte for byte (binary payloads;
+    /// relative to the scenario file). Set its `Content-Type` in `headers`.
+    #[serde(default)]
+    pub body_file: Option<String>,
     /// Variables taken from the response: `json.path.0.to`,
     /// `header.Name` or `regex:pattern` (first group, or the match).
     #[serde(default)]

@@ -36,6 +36,7 @@ mod feeder;
 mod format;
 mod rules;
 mod template;
+mod tls;
 mod types;
 mod vu;
 
@@ -48,6 +49,7 @@ use stampede_js::{Archive, FileData};
 
 pub use compile::{Compiled, Diagnostic, ReadFile};
 pub use format::{schema, ScenarioFile};
+pub use tls::TlsFiles;
 
 /// A loaded, validated scenario.
 pub struct Scenario {
@@ -215,7 +217,7 @@ pub fn parse_file(src: &str, path: &Path) -> Result<ScenarioFile, Vec<Diagnostic
 
 impl ScenarioFile {
     /// The files the scenario reads, as written (feeders by name, then multipart
-    /// uploads of `setup` and `requests`), without duplicates: what must
+    /// uploads and body files of `setup` and `requests`, then TLS certificates and keys), without duplicates: what must
     /// travel with it to another machine.
     pub fn data_files(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -223,17 +225,20 @@ impl ScenarioFile {
             .feeders
             .values()
             .flat_map(|f| f.csv.iter().chain(f.json.iter()));
-        let uploads = self
-            .setup
-            .iter()
-            .chain(&self.requests)
-            .filter_map(|r| r.multipart.as_ref())
-            .flat_map(|m| m.values())
-            .filter_map(|p| match p {
+        let uploads = self.setup.iter().chain(&self.requests).flat_map(|r| {
+            let parts = r.multipart.iter().flat_map(|m| m.values());
+            let files = parts.filter_map(|p| match p {
                 format::Part::File { file, .. } => Some(file),
                 format::Part::Field(_) => None,
             });
-        for f in feeders.chain(uploads) {
+            files.chain(r.body_file.iter())
+        });
+        let h = &self.http;
+        let tls = h
+            .ca_certs
+            .iter()
+            .chain(h.tls_auth.iter().flat_map(|a| [&a.cert, &a.key]));
+        for f in feeders.chain(uploads).chain(tls) {
             if !out.contains(f) {
                 out.push(f.clone());
             }

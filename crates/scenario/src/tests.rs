@@ -324,14 +324,64 @@ requests:
   - name: r
     POST: http://127.0.0.1:9/y
     multipart: { g: { file: logo.png } }
+  - name: raw
+    PUT: http://127.0.0.1:9/z
+    body_file: blob.bin
 "#;
     let file = crate::parse_file(src, std::path::Path::new("s.yaml")).unwrap();
-    // Feeders by name (`more` before `users`), then uploads in order.
+    // Feeders by name (`more` before `users`), then uploads and bodies in
+    // order.
     assert_eq!(
         file.data_files(),
-        ["more.json", "data/users.csv", "logo.png"]
+        ["more.json", "data/users.csv", "logo.png", "blob.bin"]
     );
     let err =
         crate::parse_file("load: {}\nrequests: []\nbogus: 1\n", "s.yaml".as_ref()).unwrap_err();
     assert_eq!((err[0].line, err[0].col), (3, 1), "{}", err[0]);
+}
+
+#[test]
+fn body_files_are_sent_byte_for_byte_and_opened_in_the_init_code_of_the_k6_script() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blob.bin"), [0xffu8, 0, 1]).unwrap();
+    std::fs::write(dir.path().join("p.png"), [0x89u8, b'P']).unwrap();
+    let src = "\
+load: { vus: 1, iterations: 1, executor: shared-iterations }
+requests:
+  - name: raw
+    PUT: http://127.0.0.1:9/z
+    body_file: blob.bin
+  - name: up
+    POST: http://127.0.0.1:9/u
+    multipart: { f: { file: p.png } }
+";
+    let s = Scenario::parse(src, &dir.path().join("s.yaml")).unwrap_or_else(|e| panic!("{e:?}"));
+    match &s.compiled().requests[0].body {
+        crate::compile::Body::File(b) => assert_eq!(&b[..], [0xff, 0, 1]),
+        other => panic!("{other:?}"),
+    }
+    let js = s.to_k6_script(Some(dir.path()));
+    assert!(
+        js.contains("const files = {\n  \"blob.bin\": open(\"blob.bin\", 'b'),\n  \"p.png\": open(\"p.png\", 'b'),\n};"),
+        "{js}"
+    );
+    assert!(
+        js.contains("http.request(\"PUT\", url, files[\"blob.bin\"]"),
+        "{js}"
+    );
+    assert!(js.contains("http.file(files[\"p.png\"]"), "{js}");
+
+    let e = errors(&src.replace("body_file: blob.bin", "body_file: gone.bin"));
+    assert!(
+        e[0].starts_with("t.yaml:5:16: body_file: cannot read gone.bin"),
+        "{e:?}"
+    );
+    let e = errors(&src.replace(
+        "    body_file: blob.bin",
+        "    body_file: blob.bin\n    body: x",
+    ));
+    assert!(
+        e[0].contains("give at most one of json, form, multipart, body, body_file"),
+        "{e:?}"
+    );
 }

@@ -107,6 +107,8 @@ pub enum Body {
     Multipart(Vec<(String, CPart)>),
     /// Raw text.
     Raw(Template),
+    /// A file's bytes, read at load time.
+    File(bytes::Bytes),
 }
 
 /// A pause.
@@ -211,4 +213,6 @@ pub struct Compiled {
     pub http2: Option<bool>,
     /// A cookie jar per VU.
     pub cookies: bool,
+    /// `http.ca_certs` and `http.tls_auth`, read and checked.
+    pub tls: crate::tls::TlsFiles,
 }

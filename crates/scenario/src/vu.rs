@@ -5,9 +5,10 @@
 //!
 //! It is a task on its scheduler thread, not a coroutine (see the engine's
 //! `native.rs`): it awaits I/O, and the engine drops an iteration's future
-//! when the VU is interrupted. A request's future (several KB) is boxed
-//! only while it is in flight, so that a VU sleeping through its think time
-//! holds a few hundred bytes besides its connection. Tag sets are built
+//! when the VU is interrupted. A request's exchange (its future, several
+//! KB: request, response, retry timer) is boxed only while it runs, so that
+//! a VU sleeping through its think time holds a timer and a few hundred
+//! bytes besides its connection (which then keeps no buffers). Tag sets are built
 //! once per distinct (request, method, status, protocol, error) and looked
 //! up by comparing those fields, the URL of a request whose text did not
 //! change is not parsed again, and one clock reading stamps a request's
@@ -34,7 +35,8 @@ use crate::template::Scope;
 /// A compiled scenario as the engine's native program.
 pub struct Program {
     c: Arc<Compiled>,
-    h2: OnceLock<Result<Arc<Client>, String>>,
+    /// The client of [`Program::client`] when the run's does not do.
+    client: OnceLock<Result<Arc<Client>, String>>,
     env: OnceLock<Arc<std::collections::BTreeMap<String, String>>>,
 }
 
@@ -43,24 +45,29 @@ impl Program {
     pub fn new(c: Arc<Compiled>) -> Self {
         Self {
             c,
-            h2: OnceLock::new(),
+            client: OnceLock::new(),
             env: OnceLock::new(),
         }
     }
 
     /// The run's client, or one with the same settings but the HTTP
-    /// version `http.version` asks for.
+    /// version `http.version` asks for and the scenario's CA certificates
+    /// and client certificates added (kept out of the run's options, so
+    /// that no key travels or shows with them).
     fn client(&self, test: &TestEnv) -> Result<Arc<Client>, ScriptError> {
-        let Some(http2) = self.c.http2 else {
-            return Ok(test.http.client.clone());
-        };
-        if test.http.client.config().http2 == http2 {
+        let run = test.http.client.config();
+        let http2 = self.c.http2.unwrap_or(run.http2);
+        if run.http2 == http2 && self.c.tls.is_empty() {
             return Ok(test.http.client.clone());
         }
-        self.h2
+        self.client
             .get_or_init(|| {
-                let mut cfg = test.http.client.config().clone();
+                let mut cfg = run.clone();
                 cfg.http2 = http2;
+                cfg.extra_root_certs
+                    .extend(self.c.tls.roots.iter().cloned());
+                cfg.client_certs
+                    .extend(self.c.tls.client_certs.iter().cloned());
                 Client::new(cfg).map(Arc::new).map_err(|e| e.to_string())
             })
             .clone()
@@ -309,7 +316,20 @@ impl ScenarioVu {
 
     /// Runs request `i` with its retries, checks, extraction and think
     /// time; whether every check and extraction passed.
+    ///
+    /// The exchange is a boxed future of its own, freed before the think
+    /// time: a VU sleeping between requests holds only this small future
+    /// (a timer), not the request, the response and the retry timer.
     async fn run_request(&mut self, c: &Compiled, i: usize) -> Result<bool, IterationOutcome> {
+        let passed = Box::pin(self.exchange(c, i)).await?;
+        if let Some(t) = c.requests[i].think {
+            pause(t).await;
+        }
+        Ok(passed)
+    }
+
+    /// Request `i` with its retries, checks and extraction.
+    async fn exchange(&mut self, c: &Compiled, i: usize) -> Result<bool, IterationOutcome> {
         let r = &c.requests[i];
         let mut request = Some(self.build(i, r).map_err(IterationOutcome::Failed)?);
         let mut attempt = 0;
@@ -342,13 +362,7 @@ impl ScenarioVu {
             attempt += 1;
             tokio::time::sleep(delay).await;
         };
-        let passed = self.judge(i, r, &ex);
-        // Not kept through the think time: a sleeping VU holds no response.
-        drop((ex, request));
-        if let Some(t) = r.think {
-            pause(t).await;
-        }
-        Ok(passed)
+        Ok(self.judge(i, r, &ex))
     }
 
     /// The URL of request `i`: parsed again only when its text changed.
@@ -401,6 +415,7 @@ impl ScenarioVu {
                 Bytes::from(json_value(j, &view).to_string()),
             ),
             Body::Raw(t) => (None, Bytes::from(t.render(&view))),
+            Body::File(data) => (None, data.clone()),
             Body::Form(pairs) => {
                 let mut f = url::form_urlencoded::Serializer::new(String::new());
                 for (k, v) in pairs {

@@ -2,7 +2,8 @@
 //! with the YAML and its feeder, a 422 with every problem's file, line and
 //! column (nothing stored), a kind that disagrees with the entry refused,
 //! a feeder outside the uploaded files refused, runs split over segments
-//! with the exact request count, and `stampede submit x.yaml`.
+//! with the exact request count, and `stampede submit x.yaml` (with text
+//! files, and with binary ones, which travel in an archive).
 
 use serde_json::{json, Value};
 
@@ -222,4 +223,53 @@ pub fn declarative_scenarios(db: Option<&str>) {
         None,
     );
     assert_eq!(list["total"], 1, "{list}");
+
+    // Binary files (a raw body, a multipart upload) travel byte for byte:
+    // `submit` sends the scenario as an archive then, and the run checks
+    // what the server received.
+    let bin = [0xffu8, 0x00, 0x01, 0xfe];
+    std::fs::write(dir.path().join("data/blob.bin"), bin).unwrap();
+    std::fs::write(dir.path().join("data/photo.png"), bin).unwrap();
+    let yaml = dir.path().join("binary.yaml");
+    std::fs::write(&yaml, BINARY).unwrap();
+    let out = stampede(
+        &["submit", "-q", "-e", &base, yaml.to_str().unwrap()],
+        &[("STAMPEDE_CONFIG_DIR", cfg_dir)],
+        "",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("checks"), "{stdout}");
+    let (_, list) = call(
+        &addr,
+        "GET",
+        "/api/v1/scenarios?name=binary",
+        Some(&token),
+        None,
+    );
+    assert_eq!(list["total"], 1, "{list}");
 }
+
+/// Sends binary files, with a text feeder beside them; its thresholds fail
+/// the run unless every byte arrived.
+const BINARY: &str = r#"name: binary
+base_url: "{{env BASE}}"
+load: { executor: shared-iterations, vus: 2, iterations: 6, max_duration: 60s }
+feeders: { users: { csv: data/users.csv } }
+requests:
+  - name: raw
+    POST: /post?user={{users.name}}
+    headers: { Content-Type: application/octet-stream }
+    body_file: data/blob.bin
+    check: { status: 200, json.data: "data:application/octet-stream;base64,/wAB/g==" }
+  - name: upload
+    POST: /post
+    multipart: { photo: { file: data/photo.png, content_type: image/png }, note: hi }
+    check: { status: 200, json.files.photo: "data:image/png;base64,/wAB/g==", json.form.note: hi }
+thresholds: { checks: ["rate==1"], "http_reqs{name:raw}": ["count==6"], "http_reqs{name:upload}": ["count==6"] }
+"#;
