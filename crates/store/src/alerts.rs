@@ -165,6 +165,54 @@ pub struct NewAlert {
     pub at: OffsetDateTime,
 }
 
+/// Where an alert event is to be delivered: the channels, when the first
+/// attempt is due and until when the recording server leases it (see
+/// `pending.rs`). Recorded with the event, in one transaction.
+#[derive(Clone, Debug)]
+pub struct Due<'a> {
+    /// The channels, each one pending row.
+    pub channels: &'a [i64],
+    /// When the first attempt is due.
+    pub next_at: OffsetDateTime,
+    /// Until when the recording server owns the rows.
+    pub lease_until: OffsetDateTime,
+}
+
+impl Due<'_> {
+    /// No channel: the event is stored only.
+    pub const NOWHERE: Due<'static> = Due {
+        channels: &[],
+        next_at: OffsetDateTime::UNIX_EPOCH,
+        lease_until: OffsetDateTime::UNIX_EPOCH,
+    };
+
+    /// Inserts the pending rows of `event` of `alert_id` in `tx`.
+    pub(crate) async fn record(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        alert_id: i64,
+        event: &str,
+    ) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(self.channels.len());
+        for &channel in self.channels {
+            let row = sqlx::query(
+                "INSERT INTO alert_pending_deliveries \
+                   (alert_id, channel_id, event, attempts, next_at, lease_until) \
+                 VALUES ($1, $2, $3, 0, $4, $5) RETURNING id",
+            )
+            .bind(alert_id)
+            .bind(channel)
+            .bind(event)
+            .bind(to_ms(self.next_at))
+            .bind(to_ms(self.lease_until))
+            .fetch_one(&mut **tx)
+            .await?;
+            ids.push(col(&row, "id")?);
+        }
+        Ok(ids)
+    }
+}
+
 /// A stored alert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -509,28 +557,54 @@ impl Store {
     /// Records that `a`'s rule fired for its subject. `None` when an alert
     /// of that rule and subject is already firing (one per episode).
     pub async fn fire_alert(&self, a: &NewAlert) -> Result<Option<Alert>> {
-        let res = sqlx::query(&format!(
-            "INSERT INTO alerts (rule_id, rule_name, severity, subject, run_id, state, value, \
-               message, fired_at) VALUES ($1, $2, $3, $4, $5, 'firing', $6, $7, $8) \
-             RETURNING {ALERT_COLUMNS}"
-        ))
-        .bind(a.rule_id)
-        .bind(&a.rule_name)
-        .bind(a.severity.as_str())
-        .bind(&a.subject)
-        .bind(a.run_id.map(|r| r.0))
-        .bind(a.value.filter(|v| v.is_finite()))
-        .bind(&a.message)
-        .bind(to_ms(a.at))
-        .fetch_one(&self.pool)
-        .await;
-        match res {
-            Ok(row) => Ok(Some(alert_from_row(&row)?)),
-            Err(e) => match StoreError::from(e) {
-                StoreError::Conflict(_) => Ok(None),
-                e => Err(e),
-            },
+        Ok(self.fire_alert_due(a, &Due::NOWHERE).await?.map(|(a, _)| a))
+    }
+
+    /// [`Store::fire_alert`], with the event's deliveries on `due`'s
+    /// channels recorded in the same transaction: a server that dies right
+    /// after leaves them pending for the next one, never an alert that was
+    /// stored but not notified. Returns the pending rows' ids, in `due`'s
+    /// channel order.
+    pub async fn fire_alert_due(
+        &self,
+        a: &NewAlert,
+        due: &Due<'_>,
+    ) -> Result<Option<(Alert, Vec<i64>)>> {
+        let mut tx = self.pool.begin().await?;
+        // A missing value is a literal NULL, not a bound one: sqlx 0.8's Any
+        // binds a NULL f64 as a float4 (`AnyArguments` swaps Real and
+        // Double), and PostgreSQL keeps that type for the cached statement,
+        // so the next alert's float8 value would be refused.
+        let value = a.value.filter(|v| v.is_finite());
+        let sql = format!(
+            "INSERT INTO alerts (rule_id, rule_name, severity, subject, run_id, state, message, \
+               fired_at, value) VALUES ($1, $2, $3, $4, $5, 'firing', $6, $7, {}) \
+             RETURNING {ALERT_COLUMNS}",
+            if value.is_some() { "$8" } else { "NULL" }
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(a.rule_id)
+            .bind(&a.rule_name)
+            .bind(a.severity.as_str())
+            .bind(&a.subject)
+            .bind(a.run_id.map(|r| r.0))
+            .bind(&a.message)
+            .bind(to_ms(a.at));
+        if let Some(v) = value {
+            q = q.bind(v);
         }
+        let res = q.fetch_one(&mut *tx).await;
+        let alert = match res {
+            Ok(row) => alert_from_row(&row)?,
+            // Dropping `tx` rolls it back.
+            Err(e) => match StoreError::from(e) {
+                StoreError::Conflict(_) => return Ok(None),
+                e => return Err(e),
+            },
+        };
+        let pending = due.record(&mut tx, alert.id, "fired").await?;
+        tx.commit().await?;
+        Ok(Some((alert, pending)))
     }
 
     /// Resolves the firing alert of `rule_id` about `subject`, if any.
@@ -540,6 +614,22 @@ impl Store {
         subject: &str,
         at: OffsetDateTime,
     ) -> Result<Option<Alert>> {
+        Ok(self
+            .resolve_alert_due(rule_id, subject, at, &Due::NOWHERE)
+            .await?
+            .map(|(a, _)| a))
+    }
+
+    /// [`Store::resolve_alert`], with the deliveries of the resolution
+    /// recorded in the same transaction (as [`Store::fire_alert_due`]).
+    pub async fn resolve_alert_due(
+        &self,
+        rule_id: i64,
+        subject: &str,
+        at: OffsetDateTime,
+        due: &Due<'_>,
+    ) -> Result<Option<(Alert, Vec<i64>)>> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE alerts SET state = 'resolved', resolved_at = $3 \
              WHERE rule_id = $1 AND subject = $2 AND state = 'firing' RETURNING {ALERT_COLUMNS}"
@@ -547,9 +637,15 @@ impl Store {
         .bind(rule_id)
         .bind(subject)
         .bind(to_ms(at))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.as_ref().map(alert_from_row).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let alert = alert_from_row(&row)?;
+        let pending = due.record(&mut tx, alert.id, "resolved").await?;
+        tx.commit().await?;
+        Ok(Some((alert, pending)))
     }
 
     /// Alert `id`.

@@ -121,7 +121,7 @@ pub use scenarios::MAX_ARCHIVE_BYTES;
 pub use views::MAX_VIEW_BYTES;
 
 pub use alerts::{
-    Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, NewAlert,
+    Alert, AlertFilter, AlertRule, AlertState, Channel, ChannelKind, Delivery, Due, NewAlert,
     NewAlertRule, NewChannel, RuleScope, Severity, DEFAULT_MIN_INTERVAL_MS, RULE_OPS,
 };
 pub use baselines::Baseline;

@@ -10,6 +10,7 @@
 
 use serde::Serialize;
 
+use crate::alerts::Due;
 use crate::db::{col, from_ms, to_ms};
 use crate::error::Result;
 use crate::Store;
@@ -44,19 +45,15 @@ impl Store {
         next_at: time::OffsetDateTime,
         lease_until: time::OffsetDateTime,
     ) -> Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO alert_pending_deliveries \
-               (alert_id, channel_id, event, attempts, next_at, lease_until) \
-             VALUES ($1, $2, $3, 0, $4, $5) RETURNING id",
-        )
-        .bind(alert_id)
-        .bind(channel_id)
-        .bind(event)
-        .bind(to_ms(next_at))
-        .bind(to_ms(lease_until))
-        .fetch_one(&self.pool)
-        .await?;
-        col(&row, "id")
+        let mut tx = self.pool.begin().await?;
+        let due = Due {
+            channels: &[channel_id],
+            next_at,
+            lease_until,
+        };
+        let ids = due.record(&mut tx, alert_id, event).await?;
+        tx.commit().await?;
+        Ok(ids[0])
     }
 
     /// After a failed attempt: `attempts` made, the next due at `next_at`,

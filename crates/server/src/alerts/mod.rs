@@ -34,7 +34,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use stampede_metrics::{Builtin, WireSnapshot};
-use stampede_store::{Alert, NewAlert, NewAlertRule, RunId, RunStatus, ScenarioId, Store};
+use stampede_store::{
+    Alert, Channel, Due, NewAlert, NewAlertRule, RunId, RunStatus, ScenarioId, Store,
+};
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -477,7 +479,7 @@ impl Alerting {
         orchestrator: &Arc<Orchestrator>,
     ) {
         for t in transitions {
-            let (alert, event) = match t {
+            let (alert, event, deliveries) = match t {
                 Transition::Fire {
                     rule_id,
                     subject,
@@ -504,8 +506,10 @@ impl Alerting {
                         message,
                         at: (self.clock)(),
                     };
-                    match self.store.fire_alert(&new).await {
-                        Ok(Some(a)) => {
+                    let channels = self.channels_of(Some(rule_id)).await;
+                    let ids: Vec<i64> = channels.iter().map(|c| c.id).collect();
+                    match self.store.fire_alert_due(&new, &self.due(&ids)).await {
+                        Ok(Some((a, pending))) => {
                             self.fired
                                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             if let (true, Some(run)) = (rule.rule.stop_run, run_id) {
@@ -513,7 +517,14 @@ impl Alerting {
                                     tracing::warn!(run = %run, rule = %rule.rule.name, "run stopped by an alert rule");
                                 }
                             }
-                            (a, "fired")
+                            (
+                                a,
+                                "fired",
+                                channels
+                                    .into_iter()
+                                    .zip(pending.into_iter().map(Some))
+                                    .collect(),
+                            )
                         }
                         Ok(None) => continue,
                         Err(e) => {
@@ -523,12 +534,21 @@ impl Alerting {
                     }
                 }
                 Transition::Resolve { rule_id, subject } => {
+                    let channels = self.channels_of(Some(rule_id)).await;
+                    let ids: Vec<i64> = channels.iter().map(|c| c.id).collect();
                     match self
                         .store
-                        .resolve_alert(rule_id, &subject, (self.clock)())
+                        .resolve_alert_due(rule_id, &subject, (self.clock)(), &self.due(&ids))
                         .await
                     {
-                        Ok(Some(a)) => (a, "resolved"),
+                        Ok(Some((a, pending))) => (
+                            a,
+                            "resolved",
+                            channels
+                                .into_iter()
+                                .zip(pending.into_iter().map(Some))
+                                .collect(),
+                        ),
                         Ok(None) => continue,
                         Err(e) => {
                             tracing::error!(error = %e, "cannot resolve an alert");
@@ -537,7 +557,7 @@ impl Alerting {
                     }
                 }
             };
-            self.notify(alert, event).await;
+            self.dispatch(alert, event, deliveries);
         }
     }
 
@@ -585,14 +605,9 @@ impl Alerting {
         Ok(n)
     }
 
-    /// Publishes `alert`'s `event` on the hub and delivers it to its rule's channels.
-    pub async fn notify(&self, alert: Alert, event: &'static str) {
-        tracing::info!(alert = alert.id, event, subject = %alert.subject, message = %alert.message, "alert");
-        self.hub.publish(
-            alert.run_id,
-            json!({"type": "alert", "event": event, "alert": alert}),
-        );
-        let channels = match alert.rule_id {
+    /// The enabled channels of `rule_id`'s rule (none without a rule).
+    async fn channels_of(&self, rule_id: Option<i64>) -> Vec<Channel> {
+        let ids = match rule_id {
             Some(r) => self
                 .store
                 .alert_rule(r)
@@ -601,39 +616,70 @@ impl Alerting {
                 .unwrap_or_default(),
             None => Vec::new(),
         };
-        for id in channels {
-            let Ok(channel) = self.store.channel(id).await else {
-                continue;
-            };
-            if !channel.enabled {
-                continue;
+        let mut channels = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Ok(c) = self.store.channel(id).await {
+                if c.enabled {
+                    channels.push(c);
+                }
             }
+        }
+        channels
+    }
+
+    /// Deliveries on `channels` due now, leased by this server.
+    fn due<'a>(&self, channels: &'a [i64]) -> Due<'a> {
+        let now = OffsetDateTime::now_utc();
+        Due {
+            channels,
+            next_at: now,
+            lease_until: self.retry.lease_until(now),
+        }
+    }
+
+    /// Publishes `alert`'s `event` on the hub and attempts its deliveries,
+    /// each a pending row (`Some(id)`) recorded before.
+    fn dispatch(&self, alert: Alert, event: &'static str, deliveries: Vec<(Channel, Option<i64>)>) {
+        tracing::info!(alert = alert.id, event, subject = %alert.subject, message = %alert.message, "alert");
+        self.hub.publish(
+            alert.run_id,
+            json!({"type": "alert", "event": event, "alert": alert}),
+        );
+        for (channel, id) in deliveries {
             let (store, secrets, retry, alert) = (
                 self.store.clone(),
                 self.secrets.clone(),
                 self.retry.clone(),
                 alert.clone(),
             );
-            let pending = match store
-                .add_pending_delivery(
-                    alert.id,
-                    channel.id,
-                    event,
-                    OffsetDateTime::now_utc(),
-                    self.retry.lease_until(OffsetDateTime::now_utc()),
-                )
+            let pending = id.map(|id| notify::Pending { id, attempts: 0 });
+            tokio::spawn(async move {
+                notify::deliver(&store, &secrets, &channel, &alert, event, &retry, pending).await;
+            });
+        }
+    }
+
+    /// Publishes `alert`'s `event` (stored already) on the hub and delivers
+    /// it to its rule's channels. The evaluator's own alerts record their
+    /// deliveries with the event instead (`Store::fire_alert_due`).
+    pub async fn notify(&self, alert: Alert, event: &'static str) {
+        let mut deliveries = Vec::new();
+        for channel in self.channels_of(alert.rule_id).await {
+            let due = self.due(&[]);
+            let id = match self
+                .store
+                .add_pending_delivery(alert.id, channel.id, event, due.next_at, due.lease_until)
                 .await
             {
-                Ok(id) => Some(notify::Pending { id, attempts: 0 }),
+                Ok(id) => Some(id),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot persist an alert delivery; trying it anyway");
                     None
                 }
             };
-            tokio::spawn(async move {
-                notify::deliver(&store, &secrets, &channel, &alert, event, &retry, pending).await;
-            });
+            deliveries.push((channel, id));
         }
+        self.dispatch(alert, event, deliveries);
     }
 }
 

@@ -441,6 +441,87 @@ pub(crate) async fn channels_and_deliveries(store: &Store) {
     assert_eq!(ids(claim(41, 60).await.unwrap()), vec![p1, p2]);
     store.finish_pending_delivery(p1).await.unwrap();
     assert_eq!(store.pending_deliveries().await.unwrap().len(), 1);
+    // An event and its deliveries are stored in one transaction: a second
+    // firing of the same episode stores neither, the resolution has its
+    // own rows, and a delivery that cannot be stored (no such channel)
+    // takes its event back with it.
+    let due = Due {
+        channels: &[c.id],
+        next_at: at(50),
+        lease_until: at(55),
+    };
+    let episode = NewAlert {
+        rule_id: Some(r.id),
+        rule_name: "hooked".into(),
+        severity: Severity::Warning,
+        subject: format!("run:{}:atomic", run.id),
+        run_id: Some(run.id),
+        value: Some(0.5),
+        message: "m".into(),
+        at: at(50),
+    };
+    let (b, fired) = store
+        .fire_alert_due(&episode, &due)
+        .await
+        .unwrap()
+        .expect("fires");
+    assert!(store
+        .fire_alert_due(&episode, &due)
+        .await
+        .unwrap()
+        .is_none());
+    let (resolved, gone) = store
+        .resolve_alert_due(r.id, &episode.subject, at(60), &due)
+        .await
+        .unwrap()
+        .expect("resolves");
+    assert_eq!((resolved.id, resolved.state), (b.id, AlertState::Resolved));
+    assert!(store
+        .resolve_alert_due(r.id, &episode.subject, at(61), &due)
+        .await
+        .unwrap()
+        .is_none());
+    let of_b = |v: Vec<PendingDelivery>| {
+        v.into_iter()
+            .filter(|p| p.alert_id == b.id)
+            .map(|p| (p.id, p.channel_id, p.event, p.next_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of_b(store.pending_deliveries().await.unwrap()),
+        vec![
+            (fired[0], c.id, "fired".to_string(), at(50)),
+            (gone[0], c.id, "resolved".to_string(), at(50)),
+        ]
+    );
+    let lost = NewAlert {
+        subject: format!("run:{}:no-channel", run.id),
+        ..episode.clone()
+    };
+    let nowhere = Due {
+        channels: &[c.id + 1000],
+        ..due.clone()
+    };
+    assert!(store.fire_alert_due(&lost, &nowhere).await.is_err());
+    // Alerts with and without a value (a rule's, a schedule's) share one
+    // statement: on PostgreSQL a NULL bound first must not type it for
+    // the next value (sqlx's Any binds a NULL f64 as a float4).
+    for i in 0..6 {
+        let probe = NewAlert {
+            subject: format!("run:{}:probe{i}", run.id),
+            value: (i % 2 == 1).then_some(1.5),
+            ..episode.clone()
+        };
+        let fired = store.fire_alert(&probe).await.unwrap().expect("fires");
+        assert_eq!(fired.value, probe.value);
+    }
+    assert!(
+        store.fire_alert(&lost).await.unwrap().is_some(),
+        "nothing half-saved: the episode fires afresh"
+    );
+    for p in [fired[0], gone[0]] {
+        store.finish_pending_delivery(p).await.unwrap();
+    }
     store.delete_channel(c.id).await.unwrap();
     assert!(store.pending_deliveries().await.unwrap().is_empty());
     assert_eq!(store.deliveries(a.id).await.unwrap()[0].channel_id, None);
