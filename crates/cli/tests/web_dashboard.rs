@@ -486,6 +486,59 @@ fn port_minus_one_serves_nothing_and_still_exports() {
     assert!(html.starts_with("<!DOCTYPE html>"));
 }
 
+#[test]
+fn open_hands_the_dashboard_to_the_desktop_opener() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.js"),
+        "export const options = { iterations: 1 };\nexport default function () {}\n",
+    )
+    .unwrap();
+    // A stand-in `xdg-open`, first on PATH, records what it was asked to open.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let opened = dir.path().join("opened");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut run = Run::start(
+        dir.path(),
+        &[
+            ("K6_WEB_DASHBOARD", "true".into()),
+            ("K6_WEB_DASHBOARD_PORT", "0".into()),
+            ("K6_WEB_DASHBOARD_OPEN", "true".into()),
+            ("PATH", path),
+        ],
+    );
+    let addr = run.dashboard();
+    assert_eq!(run.wait_exit(WAIT), 0, "{}", run.output());
+    // The opener is started, not waited for.
+    let deadline = Instant::now() + WAIT;
+    let url = loop {
+        match std::fs::read_to_string(&opened) {
+            Ok(s) if !s.is_empty() => break s,
+            _ => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "xdg-open was not run:\n{}",
+            run.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(url.trim_end_matches('/'), format!("http://{addr}"));
+}
+
 /// One HTTP/1.1 request over a fresh connection; the status and the body.
 fn http(addr: SocketAddr, request: &str) -> (u16, String) {
     use std::io::{Read, Write};
