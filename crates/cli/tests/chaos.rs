@@ -471,7 +471,9 @@ fn the_run_summary_reports_the_recovery_time_of_chaos_phases() {
     assert_eq!(chaos["slo"]["k"], 2, "{chaos}");
     let fault = &chaos["faults"][0];
     let end = fault["fault_end_s"].as_f64().unwrap();
-    assert!((3.5..5.0).contains(&end), "{fault}");
+    // The inject phase ends at 4 s; measured on 1 s intervals whose
+    // alignment with the phases varies by up to one interval.
+    assert!((3.0..=5.0).contains(&end), "{fault}");
     assert!(fault["recovery_s"].as_f64().is_some(), "{fault}");
     let html = std::fs::read_to_string(&html).unwrap();
     assert!(
