@@ -17,7 +17,6 @@ mod tls_server;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -596,61 +595,15 @@ thresholds:
     );
 }
 
-/// An HTTPS/1.1 server for `localhost` whose certificate a fresh CA signed
-/// and which requires a client certificate from that CA; it answers
-/// `client` to the client certificate it expects. The CA, the client
-/// certificate and its key are written into `dir` as `ca.pem`, `client.pem`
-/// and `client-key.pem`; the port.
+/// An mTLS server (see `tls_server::mtls_server`) whose CA, client
+/// certificate and key are written into `dir` as `ca.pem`, `client.pem` and
+/// `client-key.pem`; the port.
 fn mtls_server(dir: &Path) -> u16 {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Stampede scenario test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf = |names: Vec<String>| {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(names)
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        (cert, key)
-    };
-    let (server_cert, server_key) = leaf(vec!["localhost".into()]);
-    let (client_cert, client_key) = leaf(Vec::new());
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.join("client.pem"), client_cert.pem()).unwrap();
-    std::fs::write(dir.join("client-key.pem"), client_key.serialize_pem()).unwrap();
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.der().clone()).unwrap();
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
-    )
-    .build()
-    .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(vec![server_cert.der().clone()], key)
-            .unwrap(),
-    );
-    let expected = client_cert.der().clone();
-    tls_server::serve(config, move |conn| {
-        match conn.peer_certificates().and_then(|c| c.first()) {
-            Some(c) if *c == expected => "client",
-            _ => "unknown",
-        }
-        .to_string()
-    })
+    let server = tls_server::mtls_server("Stampede scenario test CA");
+    std::fs::write(dir.join("ca.pem"), &server.ca_pem).unwrap();
+    std::fs::write(dir.join("client.pem"), &server.cert_pem).unwrap();
+    std::fs::write(dir.join("client-key.pem"), &server.key_pem).unwrap();
+    server.port
 }
 
 #[test]

@@ -7,70 +7,13 @@ mod common;
 #[path = "common/tls_server.rs"]
 mod tls_server;
 
-use std::sync::Arc;
-
 use common::{run_script_with, Run};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::WebPkiClientVerifier;
 use stampede_demo::TestServer;
 use stampede_engine::ExitCode;
-
-/// A client certificate (PEM) and the port of an HTTPS server for
-/// `localhost` that requires it; the server answers every request with
-/// `client` when it got that certificate.
-struct MtlsServer {
-    port: u16,
-    cert_pem: String,
-    key_pem: String,
-}
+use tls_server::MtlsServer;
 
 fn mtls_server() -> MtlsServer {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Stampede engine test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf = |names: Vec<String>| {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(names)
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        (cert, key)
-    };
-    let (server_cert, server_key) = leaf(vec!["localhost".into()]);
-    let (client_cert, client_key) = leaf(Vec::new());
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.der().clone()).unwrap();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(vec![server_cert.der().clone()], key)
-            .unwrap(),
-    );
-    let expected: CertificateDer<'static> = client_cert.der().clone();
-    let port = tls_server::serve(config, move |conn| {
-        match conn.peer_certificates().and_then(|c| c.first()) {
-            Some(c) if *c == expected => "client",
-            _ => "unknown",
-        }
-        .to_string()
-    });
-    MtlsServer {
-        port,
-        cert_pem: client_cert.pem(),
-        key_pem: client_key.serialize_pem(),
-    }
+    tls_server::mtls_server("Stampede engine test CA")
 }
 
 /// Runs `script` with `URL` (the mTLS server), `CERT` and `KEY` in `__ENV`.

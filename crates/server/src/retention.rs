@@ -135,39 +135,7 @@ mod tests {
     async fn a_pass_deletes_by_age_on_the_clock_it_is_given() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        let u = store
-            .create_user(&NewUser {
-                username: "u".into(),
-                password_hash: "x".into(),
-                role: Role::Editor,
-                quotas: Quotas::default(),
-            })
-            .await
-            .unwrap();
-        let s = store
-            .create_scenario(&NewScenario {
-                owner_id: u.id,
-                name: "s".into(),
-                description: String::new(),
-                tags: vec![],
-                content: ScenarioContent {
-                    archive: b"{}".to_vec(),
-                    entry: "script.js".into(),
-                    options: json!({}),
-                    k6_archive: None,
-                    kind: Default::default(),
-                },
-            })
-            .await
-            .unwrap();
-        let run = store
-            .create_run(&NewRun {
-                scenario_id: s.id,
-                scenario_version: None,
-                user_id: Some(u.id),
-                started_by: StartedBy::User,
-                options: json!({}),
-            })
+        let (_, s, run) = stampede_store::fixture::scratch_run(&store, "u")
             .await
             .unwrap();
         for st in [RunStatus::Starting, RunStatus::Running] {

@@ -34,7 +34,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use stampede_metrics::{Builtin, Registry, Sink, TagSet, WireSnapshot};
 use stampede_store::*;
 
@@ -157,38 +156,7 @@ async fn main() -> Result<(), StoreError> {
         .map_or(2000, |s| s.parse().expect("RPS"));
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open_data_dir(dir.path()).await?;
-    let user = store
-        .create_user(&NewUser {
-            username: "bench".into(),
-            password_hash: "x".into(),
-            role: Role::Admin,
-            quotas: Quotas::default(),
-        })
-        .await?;
-    let scenario = store
-        .create_scenario(&NewScenario {
-            owner_id: user.id,
-            name: "size".into(),
-            description: String::new(),
-            tags: vec![],
-            content: ScenarioContent {
-                archive: b"export default function () {}".to_vec(),
-                entry: "script.js".into(),
-                options: json!({}),
-                k6_archive: None,
-                kind: Default::default(),
-            },
-        })
-        .await?;
-    let run = store
-        .create_run(&NewRun {
-            scenario_id: scenario.id,
-            scenario_version: None,
-            user_id: Some(user.id),
-            started_by: StartedBy::User,
-            options: json!({}),
-        })
-        .await?;
+    let (_, _, run) = stampede_store::fixture::scratch_run(&store, "size").await?;
     let reg = Registry::new();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut json_bytes, mut series) = (0usize, 0usize);

@@ -81,6 +81,7 @@ mod codec;
 mod db;
 mod error;
 mod fence;
+pub mod fixture;
 mod metrics;
 #[macro_use]
 mod model;

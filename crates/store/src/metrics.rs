@@ -494,41 +494,7 @@ mod tests {
         use crate::model::*;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        let user = store
-            .create_user(&NewUser {
-                username: "u".into(),
-                password_hash: "x".into(),
-                role: Role::Admin,
-                quotas: Quotas::default(),
-            })
-            .await
-            .unwrap();
-        let scenario = store
-            .create_scenario(&NewScenario {
-                owner_id: user.id,
-                name: "s".into(),
-                description: String::new(),
-                tags: vec![],
-                content: ScenarioContent {
-                    archive: b"export default function () {}".to_vec(),
-                    entry: "script.js".into(),
-                    options: serde_json::json!({}),
-                    k6_archive: None,
-                    kind: Default::default(),
-                },
-            })
-            .await
-            .unwrap();
-        let run = store
-            .create_run(&NewRun {
-                scenario_id: scenario.id,
-                scenario_version: None,
-                user_id: Some(user.id),
-                started_by: StartedBy::User,
-                options: serde_json::json!({}),
-            })
-            .await
-            .unwrap();
+        let (_, _, run) = crate::fixture::scratch_run(&store, "u").await.unwrap();
         let old = sample();
         sqlx::query(
             "INSERT INTO run_metrics (run_id, start_ms, len_ms, created_at, snapshot) \

@@ -8,7 +8,6 @@ mod common;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use serde_json::json;
 use stampede_metrics::{Builtin, Stat};
 use stampede_store::*;
 
@@ -19,39 +18,7 @@ async fn rolled_up(
     Vec<stampede_metrics::WireSnapshot>,
 ) {
     let (store, _dir) = common::sqlite_store().await;
-    let u = store
-        .create_user(&NewUser {
-            username: "p".into(),
-            password_hash: "h".into(),
-            role: Role::Admin,
-            quotas: Quotas::default(),
-        })
-        .await
-        .unwrap();
-    let s = store
-        .create_scenario(&NewScenario {
-            owner_id: u.id,
-            name: "p".into(),
-            description: String::new(),
-            tags: vec![],
-            content: ScenarioContent {
-                archive: b"x".to_vec(),
-                entry: "x.js".into(),
-                options: json!({}),
-                k6_archive: None,
-                kind: Default::default(),
-            },
-        })
-        .await
-        .unwrap();
-    let run = store
-        .create_run(&NewRun {
-            scenario_id: s.id,
-            scenario_version: None,
-            user_id: None,
-            started_by: StartedBy::User,
-            options: json!({}),
-        })
+    let (_, _, run) = stampede_store::fixture::scratch_run(&store, "p")
         .await
         .unwrap();
     let mut originals = Vec::new();

@@ -46,3 +46,75 @@ pub fn serve(
     });
     port
 }
+
+/// An HTTPS server for `localhost` that requires a client certificate,
+/// with its own CA: it answers `client` to the client certificate issued
+/// with it and `unknown` otherwise.
+#[allow(dead_code)] // each test binary reads the parts it needs
+pub struct MtlsServer {
+    /// The server's loopback port.
+    pub port: u16,
+    /// The CA that signed both certificates (PEM).
+    pub ca_pem: String,
+    /// The client certificate the server expects (PEM).
+    pub cert_pem: String,
+    /// The client certificate's private key (PEM).
+    pub key_pem: String,
+}
+
+/// Starts an [`MtlsServer`] whose CA has the common name `ca_name`.
+#[allow(dead_code)] // not every test binary including this file uses it
+pub fn mtls_server(ca_name: &str) -> MtlsServer {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (cert, key)
+    };
+    let (server_cert, server_key) = leaf(vec!["localhost".into()]);
+    let (client_cert, client_key) = leaf(Vec::new());
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![server_cert.der().clone()], key)
+            .unwrap(),
+    );
+    let expected = client_cert.der().clone();
+    let port = serve(config, move |conn| {
+        match conn.peer_certificates().and_then(|c| c.first()) {
+            Some(c) if *c == expected => "client",
+            _ => "unknown",
+        }
+        .to_string()
+    });
+    MtlsServer {
+        port,
+        ca_pem: ca.pem(),
+        cert_pem: client_cert.pem(),
+        key_pem: client_key.serialize_pem(),
+    }
+}
