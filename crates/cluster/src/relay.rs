@@ -236,7 +236,7 @@ impl WorkerRelay {
         let front = Front::start(forward).await.map_err(|e| {
             TransportError(format!("the chaos relay cannot listen on loopback: {e}"))
         })?;
-        tracing::info!(run, addr = %front.addr(), "chaos relay for the run's agent listens");
+        tracing::info!(run = %run, addr = %front.addr(), "chaos relay for the run's agent listens");
         Ok(WorkerRelay {
             front,
             run: run.to_string(),
