@@ -231,7 +231,13 @@ impl WorkerRelay {
         let for_calls = run.to_string();
         let forward: Forwarder = Arc::new(move |call| {
             let (client, conn, run) = (client.clone(), conn.clone(), for_calls.clone());
-            Box::pin(async move { relay_call(&client, conn, &run, call).await })
+            Box::pin(async move {
+                let (method, path) = (call.method.clone(), call.path.clone());
+                let reply = relay_call(&client, conn, &run, call).await;
+                // Method, path and status only: bodies may name anything.
+                tracing::info!(run = %run, %method, %path, status = reply.status, "chaos relay call");
+                reply
+            })
         });
         let front = Front::start(forward).await.map_err(|e| {
             TransportError(format!("the chaos relay cannot listen on loopback: {e}"))

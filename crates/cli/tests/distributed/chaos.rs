@@ -234,3 +234,62 @@ fn a_chaos_stage_on_a_remote_worker_reaches_its_agent_through_the_relay() {
     assert!(!redis_has(&c, &format!("stampede:run:{run}:chaos:agent")));
     assert!(!redis_has(&c, &format!("stampede:run:{run}:chaos:req")));
 }
+
+/// The worker holding the relayed chaos stage dies right after its script
+/// injected the fault: a spare resumes the segment with a relay of its
+/// own, through which the restore (and teardown's restore-all) reach the
+/// stage's agent — the fault does not outlive its phase (its deadline is
+/// past the run's end), and the recovery gate passes. (When the kill lands
+/// before the inject's iteration was reported, the resumer injects again:
+/// harmless, the restore still undoes it.)
+#[test]
+fn a_resumed_chaos_segment_restores_through_its_new_worker_s_relay() {
+    let c = Cluster::start();
+    let mut workers = [c.worker("ka", 20), c.worker("kb", 20)];
+    c.wait_workers(2);
+    let script = RELAYED
+        .replace(
+            "inject: '3s', recover: '4s'",
+            "inject: '10s', recover: '6s'",
+        )
+        .replace("duration: '20s'", "duration: '60s'");
+    assert!(script.contains("inject: '10s'") && script.contains("'60s'"));
+    let (s, p) = c.call(
+        "POST",
+        "/api/v1/pipelines",
+        Some(json!({
+            "pipeline": RELAYED_PIPELINE,
+            "files": {"chaos.js": script},
+            "env": {"UP": c.target.url()},
+        })),
+    );
+    assert_eq!(s, 201, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    let victim = super::poll(60, "the inject to go through a relay", || {
+        workers.iter().position(|w| {
+            plain(&w.log()).lines().any(|l| {
+                l.contains("chaos relay call") && l.contains("/inject") && l.contains("status=200")
+            })
+        })
+    });
+    workers[victim].kill9();
+    let spare = &workers[1 - victim];
+    let p = super::poll(180, "the pipeline to end", || {
+        let (_, v) = c.call("GET", &format!("/api/v1/pipelines/{id}"), None);
+        (v["status"] != "running").then_some(v)
+    });
+    let log = plain(&spare.log());
+    assert!(log.contains("resuming a lost worker's segment"), "{log}");
+    assert_eq!(p["status"], "passed", "{p}\n{log}");
+    let stage = &p["stages"][0];
+    assert!(
+        stage["findings"]["recovery"]["recovery_s"]
+            .as_f64()
+            .is_some(),
+        "{stage}"
+    );
+    let restored = log.lines().any(|l| {
+        l.contains("chaos relay call") && l.contains("/restore") && l.contains("status=200")
+    });
+    assert!(restored, "the spare's relay carried no restore:\n{log}");
+}
