@@ -202,18 +202,27 @@ async fn serve(client: redis::Client, run: String, agent: String) {
                 status = reply.status, "chaos relay: call answered");
             let key = reply_key(&run, &env.id);
             let text = serde_json::to_string(&reply).expect("replies serialize");
-            let sent: redis::RedisResult<()> = redis::pipe()
-                .rpush(&key, text)
-                .ignore()
-                .expire(&key, REPLY_TTL_S)
-                .ignore()
-                .query_async(&mut conn)
-                .await;
-            if let Err(e) = sent {
+            if let Err(e) = push(&mut conn, &key, text, REPLY_TTL_S).await {
                 tracing::warn!(run = %run, error = %e, "chaos relay: cannot send a reply");
             }
         });
     }
+}
+
+/// Appends `text` to the list `key`, which lives `ttl_s` more seconds.
+async fn push(
+    conn: &mut ConnectionManager,
+    key: &str,
+    text: String,
+    ttl_s: i64,
+) -> redis::RedisResult<()> {
+    redis::pipe()
+        .rpush(key, text)
+        .ignore()
+        .expire(key, ttl_s)
+        .ignore()
+        .query_async(conn)
+        .await
 }
 
 /// The worker's end of one run's relay: a loopback [`Front`] whose calls
@@ -304,14 +313,7 @@ async fn relay_call(
     };
     let text = serde_json::to_string(&env).expect("envelopes serialize");
     let key = requests_key(run);
-    let queued: redis::RedisResult<()> = redis::pipe()
-        .rpush(&key, text)
-        .ignore()
-        .expire(&key, REQUESTS_TTL_S)
-        .ignore()
-        .query_async(&mut conn)
-        .await;
-    if let Err(e) = queued {
+    if let Err(e) = push(&mut conn, &key, text, REQUESTS_TTL_S).await {
         return redis_err(e);
     }
     // BLPOP blocks its connection: one of its own for this wait.

@@ -158,6 +158,30 @@ fn plain(text: &str) -> String {
     out
 }
 
+/// Starts [`RELAYED_PIPELINE`] with `script` as its stage's script;
+/// returns the pipeline's id.
+fn start_relayed(c: &Cluster, script: &str) -> i64 {
+    let (s, p) = c.call(
+        "POST",
+        "/api/v1/pipelines",
+        Some(json!({
+            "pipeline": RELAYED_PIPELINE,
+            "files": {"chaos.js": script},
+            "env": {"UP": c.target.url()},
+        })),
+    );
+    assert_eq!(s, 201, "{p}");
+    p["id"].as_i64().unwrap()
+}
+
+/// The pipeline `id` once it ended.
+fn wait_pipeline(c: &Cluster, id: i64) -> Value {
+    super::poll(180, "the pipeline to end", || {
+        let (_, v) = c.call("GET", &format!("/api/v1/pipelines/{id}"), None);
+        (v["status"] != "running").then_some(v)
+    })
+}
+
 /// Whether Redis has `key`.
 fn redis_has(c: &Cluster, key: &str) -> bool {
     let out = Command::new("redis-cli")
@@ -179,21 +203,8 @@ fn a_chaos_stage_on_a_remote_worker_reaches_its_agent_through_the_relay() {
     let c = Cluster::start();
     let w = c.worker("rw", 20);
     c.wait_workers(1);
-    let (s, p) = c.call(
-        "POST",
-        "/api/v1/pipelines",
-        Some(json!({
-            "pipeline": RELAYED_PIPELINE,
-            "files": {"chaos.js": RELAYED},
-            "env": {"UP": c.target.url()},
-        })),
-    );
-    assert_eq!(s, 201, "{p}");
-    let id = p["id"].as_i64().unwrap();
-    let p = super::poll(180, "the pipeline to end", || {
-        let (_, v) = c.call("GET", &format!("/api/v1/pipelines/{id}"), None);
-        (v["status"] != "running").then_some(v)
-    });
+    let id = start_relayed(&c, RELAYED);
+    let p = wait_pipeline(&c, id);
     let stage = &p["stages"][0];
     let run = stage["run_id"].as_i64().unwrap_or_else(|| panic!("{p}"));
     let r = c.wait_final(run);
@@ -254,17 +265,7 @@ fn a_resumed_chaos_segment_restores_through_its_new_worker_s_relay() {
         )
         .replace("duration: '20s'", "duration: '60s'");
     assert!(script.contains("inject: '10s'") && script.contains("'60s'"));
-    let (s, p) = c.call(
-        "POST",
-        "/api/v1/pipelines",
-        Some(json!({
-            "pipeline": RELAYED_PIPELINE,
-            "files": {"chaos.js": script},
-            "env": {"UP": c.target.url()},
-        })),
-    );
-    assert_eq!(s, 201, "{p}");
-    let id = p["id"].as_i64().unwrap();
+    let id = start_relayed(&c, &script);
     let victim = super::poll(60, "the inject to go through a relay", || {
         workers.iter().position(|w| {
             plain(&w.log()).lines().any(|l| {
@@ -274,10 +275,7 @@ fn a_resumed_chaos_segment_restores_through_its_new_worker_s_relay() {
     });
     workers[victim].kill9();
     let spare = &workers[1 - victim];
-    let p = super::poll(180, "the pipeline to end", || {
-        let (_, v) = c.call("GET", &format!("/api/v1/pipelines/{id}"), None);
-        (v["status"] != "running").then_some(v)
-    });
+    let p = wait_pipeline(&c, id);
     let log = plain(&spare.log());
     assert!(log.contains("resuming a lost worker's segment"), "{log}");
     assert_eq!(p["status"], "passed", "{p}\n{log}");
