@@ -280,3 +280,59 @@ async fn restore_target(name: &str, target: &mut Target) -> Result<(), AgentErro
     tracing::info!(target = name, "chaos: fault restored");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blackhole() -> Option<Faults> {
+        Some(Faults {
+            blackhole: true,
+            ..Faults::default()
+        })
+    }
+
+    async fn injected(agent: &Agent) -> bool {
+        agent.states().await[0].injected
+    }
+
+    /// A resumed segment may run its one-iteration inject scenario again
+    /// (through a relay or not): the second inject neither breaks the
+    /// restore nor lets the first inject's timer cut the second short.
+    #[tokio::test(start_paused = true)]
+    async fn a_repeated_inject_keeps_restore_and_the_dead_mans_switch() {
+        let agent = Agent::new();
+        agent
+            .add_proxy("t", "127.0.0.1:0".parse().unwrap(), "127.0.0.1:9")
+            .await
+            .unwrap();
+        let ten = Some(Duration::from_secs(10));
+        agent.inject("t", blackhole(), ten).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        agent.inject("t", blackhole(), ten).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(
+            injected(&agent).await,
+            "the first inject's timer undid the second"
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            !injected(&agent).await,
+            "the second inject's timer did not restore"
+        );
+
+        agent.inject("t", blackhole(), None).await.unwrap();
+        agent.inject("t", blackhole(), None).await.unwrap();
+        agent.restore("t").await.unwrap();
+        assert!(!injected(&agent).await);
+        assert!(
+            !agent.states().await[0]
+                .proxy
+                .as_ref()
+                .unwrap()
+                .faults
+                .blackhole
+        );
+        assert!(agent.restore_all().await.is_empty());
+    }
+}

@@ -10,6 +10,8 @@
 //! - [`Agent`]: named targets of both kinds, injected and restored by name,
 //!   with timed restores and a restore-everything for shutdown; [`api`]
 //!   serves it over HTTP.
+//! - [`relay`]: the HTTP ends of the relay that lets a remote worker's
+//!   script reach a pipeline stage's agent (only its control API).
 //! - [`recovery`]: the time from the end of a fault until the SLO holds for
 //!   `k` consecutive intervals.
 //!
@@ -36,6 +38,7 @@ pub mod faults;
 pub mod process;
 pub mod proxy;
 pub mod recovery;
+pub mod relay;
 pub mod serve;
 
 pub use agent::{Agent, AgentError, TargetState};

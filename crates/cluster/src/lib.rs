@@ -3,15 +3,18 @@
 //! ([`runner`]), and the [`Transport`] seam with its in-process
 //! implementation ([`LocalTransport`], one child process per segment), and
 //! issue 15's Redis Streams transport ([`redis`]: the server's
-//! [`RedisTransport`] and `stampede worker`'s [`Worker`]).
+//! [`RedisTransport`] and `stampede worker`'s [`Worker`]), and the chaos
+//! [`relay`] that carries a pipeline agent's control calls over Redis.
 //!
 //! The orchestrator in `stampede-server` talks to a `Transport` only, so
 //! issue 15's Redis Streams transport slots in without changing it. This
-//! crate knows nothing of HTTP or storage.
+//! crate knows nothing of storage, nor of HTTP (the relay's HTTP ends are
+//! `stampede-chaos`'s).
 
 pub mod memory;
 pub mod protocol;
 pub mod redis;
+pub mod relay;
 pub mod runner;
 pub mod targets;
 pub mod transport;

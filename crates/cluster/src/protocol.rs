@@ -73,6 +73,12 @@ pub struct SegmentJob {
     /// takes it over).
     #[serde(default)]
     pub resume: Option<Resume>,
+    /// The run's chaos agent (`CHAOS_AGENT`) is reached through the Redis
+    /// relay (`relay.rs`): a `stampede worker` gives the script a loopback
+    /// relay of its own instead. Only sent when set, so jobs without it
+    /// stay readable by older workers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chaos_relay: bool,
 }
 
 /// A segment's share of a split run.

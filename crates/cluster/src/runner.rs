@@ -673,6 +673,7 @@ mod tests {
             summary_gate: false,
             share: None,
             resume: None,
+            chaos_relay: false,
         };
         let (low, top) = option_layers(&job).unwrap();
         let merged = low.merge(top);

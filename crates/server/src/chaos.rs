@@ -10,11 +10,19 @@
 //! once every interval is stored, before `handleSummary` runs, so that
 //! `handleSummary`'s data has it under `stampede_chaos` as in `stampede
 //! run`; [`annotate`] then keeps that value.
+//!
+//! A pipeline stage's chaos agent listens on this host's loopback. With
+//! Redis workers (`--redis`), which may run on other hosts, the stage's run
+//! is marked for the chaos relay ([`StageRelay`]): each worker gives its
+//! script a loopback relay as `CHAOS_AGENT`, and this process answers the
+//! run's relayed calls with the stage's agent for as long as the run goes
+//! (`stampede_cluster::relay`).
 
 use serde_json::Value;
 use stampede_cluster::protocol::SummarySettings;
+use stampede_cluster::relay::AgentRelay;
 use stampede_pipeline::chaos_summary as recovery;
-use stampede_store::{Run, RunEnd, Store};
+use stampede_store::{Run, RunEnd, RunId, Store};
 
 use crate::orchestrator::SUMMARY_TEXT_KEY;
 
@@ -82,4 +90,37 @@ pub async fn annotate(store: &Store, run: &Run, settings: &SummarySettings, end:
         );
     }
     summary.insert(recovery::KEY.into(), value);
+}
+
+/// A pipeline stage's agent that the stage's run reaches through the
+/// Redis relay.
+pub struct StageRelay {
+    url: String,
+    agent: String,
+}
+
+impl StageRelay {
+    /// The relay a stage's run needs: with Redis workers (`redis`), when
+    /// the stage declares chaos targets, its agent's address (the
+    /// `CHAOS_AGENT` the pipeline added last to the stage's variables).
+    pub fn of(redis: Option<&str>, job: &stampede_pipeline::StageJob) -> Option<StageRelay> {
+        let url = redis?;
+        job.spec.chaos.as_ref()?;
+        let agent = job
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "CHAOS_AGENT")
+            .map(|(_, v)| v.clone())?;
+        Some(StageRelay {
+            url: url.to_string(),
+            agent,
+        })
+    }
+
+    /// Starts answering run `run`'s relayed calls with the agent; stop the
+    /// returned relay when the run is over.
+    pub fn serve(&self, run: RunId) -> Result<AgentRelay, String> {
+        AgentRelay::spawn(&self.url, &run.to_string(), &self.agent).map_err(|e| e.to_string())
+    }
 }

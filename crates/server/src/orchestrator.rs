@@ -53,6 +53,10 @@ pub struct StartRequest {
     /// What starts the run when not the caller (a pipeline); never from JSON.
     #[serde(skip)]
     pub started_by: Option<StartedBy>,
+    /// The run's `CHAOS_AGENT` is a pipeline stage's agent that remote
+    /// workers reach through the Redis relay; never from JSON.
+    #[serde(skip)]
+    pub chaos_relay: bool,
 }
 
 impl StartRequest {
@@ -433,6 +437,7 @@ impl Orchestrator {
             summary_gate: false,
             share: None,
             resume: None,
+            chaos_relay: req.chaos_relay,
         };
         let (max_vus, max_duration_s, settings) = self.validate(&job).await?;
         self.check_quotas(who, max_vus, max_duration_s).await?;

@@ -18,6 +18,10 @@
 //! and is published on the hub (`{"type": "pipeline", ...}`); at the end
 //! the report (the pipeline crate's `PipelineReport`) is stored with the
 //! verdict. A restart ends running pipelines as errored (`lib.rs`).
+//!
+//! A chaos stage's agent runs in this process; with Redis workers the
+//! stage's run reaches it through the chaos relay (`chaos.rs`), served
+//! from the run's start to its end.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -526,12 +530,14 @@ async fn run_stage(
         .await
         .map_err(|e| Check::failed("run", e.to_string()))?;
     let o = &job.spec.options;
+    let relay = crate::chaos::StageRelay::of(state.config.redis.as_deref(), &job);
     let req = StartRequest {
         vus: o.vus.map(|v| v as i64),
         duration: o.duration.clone(),
         iterations: o.iterations.map(|v| v as i64),
         env: Some(job.env.iter().cloned().collect()),
         started_by: Some(StartedBy::Pipeline(pipeline_id.to_string())),
+        chaos_relay: relay.is_some(),
         ..StartRequest::default()
     };
     let mut hub = state.hub.subscribe();
@@ -540,6 +546,17 @@ async fn run_stage(
         .start(who, &scenario, &req)
         .await
         .map_err(|e| Check::failed("run", format!("the run could not start: {}", e.message)))?;
+    // Ends with the run (dropped on an early return: its presence lapses).
+    let relay = match relay.map(|r| r.serve(id)).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            state.orchestrator.abort(id);
+            return Err(Check::failed(
+                "chaos",
+                format!("the chaos relay could not start: {e}"),
+            ));
+        }
+    };
     let _ = updates.send(Update::RunStarted(job.name.clone(), id));
     let deadline = job
         .timeout
@@ -578,6 +595,9 @@ async fn run_stage(
                 }
             }
         }
+    }
+    if let Some(relay) = relay {
+        relay.stop().await;
     }
     let run = state
         .store

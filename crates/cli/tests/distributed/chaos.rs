@@ -102,3 +102,192 @@ fn handle_summary_of_a_split_chaos_run_gets_the_recovery_as_stampede_run_does() 
         );
     }
 }
+
+/// A chaos stage whose fault is an HTTP error rate on the proxy `t` in
+/// front of the target: the inject threshold fails unless the fault really
+/// reached the wire, and `injectFault` records the `CHAOS_AGENT` it got.
+const RELAYED: &str = r#"import http from 'k6/http';
+import { check, sleep } from 'k6';
+import chaos from 'stampede/chaos';
+export const options = {
+  scenarios: chaos.phases({ baseline: '2s', inject: '3s', recover: '4s', vus: 2, exec: 'traffic', k: 2, slo: { error_rate: 0.01 } }),
+  thresholds: {
+    'http_req_failed{phase:baseline}': ['rate<0.01'],
+    'http_req_failed{phase:inject}': ['rate>0.9'],
+  },
+};
+export function traffic() {
+  http.get(`http://${__ENV.CHAOS_T_ADDR}/get`);
+  sleep(0.05);
+}
+export function injectFault() {
+  check(true, { [`agent at ${__ENV.CHAOS_AGENT};`]: (v) => v });
+  chaos.agent().inject('t', { error_rate: 1, error_status: 503 }, { duration: '20s' });
+}
+export function restoreFault() { chaos.agent().restore('t'); }
+export function teardown() { chaos.agent().restoreAll(); }
+"#;
+
+const RELAYED_PIPELINE: &str = "name: relayed
+stages:
+  chaos:
+    script: chaos.js
+    timeout: 3m
+    chaos:
+      proxies:
+        t: { upstream: '${UP}' }
+    gate:
+      recovery: { scenario: recover, slo: { error_rate: 0.01 }, k: 2, max: 10s }
+";
+
+/// `text` without its ANSI colour sequences (the worker's log).
+fn plain(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Starts [`RELAYED_PIPELINE`] with `script` as its stage's script;
+/// returns the pipeline's id.
+fn start_relayed(c: &Cluster, script: &str) -> i64 {
+    let (s, p) = c.call(
+        "POST",
+        "/api/v1/pipelines",
+        Some(json!({
+            "pipeline": RELAYED_PIPELINE,
+            "files": {"chaos.js": script},
+            "env": {"UP": c.target.url()},
+        })),
+    );
+    assert_eq!(s, 201, "{p}");
+    p["id"].as_i64().unwrap()
+}
+
+/// The pipeline `id` once it ended.
+fn wait_pipeline(c: &Cluster, id: i64) -> Value {
+    super::poll(180, "the pipeline to end", || {
+        let (_, v) = c.call("GET", &format!("/api/v1/pipelines/{id}"), None);
+        (v["status"] != "running").then_some(v)
+    })
+}
+
+/// Whether Redis has `key`.
+fn redis_has(c: &Cluster, key: &str) -> bool {
+    let out = Command::new("redis-cli")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &c.redis.port.to_string(),
+            "EXISTS",
+            key,
+        ])
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).trim() != "0"
+}
+
+#[test]
+fn a_chaos_stage_on_a_remote_worker_reaches_its_agent_through_the_relay() {
+    let c = Cluster::start();
+    let w = c.worker("rw", 20);
+    c.wait_workers(1);
+    let id = start_relayed(&c, RELAYED);
+    let p = wait_pipeline(&c, id);
+    let stage = &p["stages"][0];
+    let run = stage["run_id"].as_i64().unwrap_or_else(|| panic!("{p}"));
+    let r = c.wait_final(run);
+    assert_eq!(p["status"], "passed", "{p}\n{r}\n{}", w.log());
+    // The fault was injected (the inject threshold held: > 90 % errors)
+    // and restored (the recovery gate passed: the SLO held again).
+    assert!(
+        stage["findings"]["recovery"]["recovery_s"]
+            .as_f64()
+            .is_some(),
+        "{stage}"
+    );
+
+    // The script's agent was the worker's relay, not the server's agent.
+    let text = r["summary"].to_string();
+    let addr = text
+        .split("agent at ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap_or_else(|| panic!("no recorded CHAOS_AGENT in {text}"));
+    let log = plain(&w.log());
+    let listens = log
+        .lines()
+        .find(|l| l.contains("chaos relay for the run's agent listens"))
+        .unwrap_or_else(|| panic!("the worker started no relay:\n{log}"));
+    assert!(
+        listens.contains(&format!("addr={addr}")),
+        "{addr}: {listens}"
+    );
+    // Inject, restore and teardown's restore-all went through it, and it
+    // closed with the segment.
+    let closed = log
+        .lines()
+        .find(|l| l.contains("chaos relay closed"))
+        .unwrap_or_else(|| panic!("the relay did not close:\n{log}"));
+    assert!(closed.contains("calls=3"), "{closed}");
+    // The server stopped serving the run's calls with the run.
+    assert!(!redis_has(&c, &format!("stampede:run:{run}:chaos:agent")));
+    assert!(!redis_has(&c, &format!("stampede:run:{run}:chaos:req")));
+}
+
+/// The worker holding the relayed chaos stage dies right after its script
+/// injected the fault: a spare resumes the segment with a relay of its
+/// own, through which the restore (and teardown's restore-all) reach the
+/// stage's agent — the fault does not outlive its phase (its deadline is
+/// past the run's end), and the recovery gate passes. (When the kill lands
+/// before the inject's iteration was reported, the resumer injects again:
+/// harmless, the restore still undoes it.)
+#[test]
+fn a_resumed_chaos_segment_restores_through_its_new_worker_s_relay() {
+    let c = Cluster::start();
+    let mut workers = [c.worker("ka", 20), c.worker("kb", 20)];
+    c.wait_workers(2);
+    let script = RELAYED
+        .replace(
+            "inject: '3s', recover: '4s'",
+            "inject: '10s', recover: '6s'",
+        )
+        .replace("duration: '20s'", "duration: '60s'");
+    assert!(script.contains("inject: '10s'") && script.contains("'60s'"));
+    let id = start_relayed(&c, &script);
+    let victim = super::poll(60, "the inject to go through a relay", || {
+        workers.iter().position(|w| {
+            plain(&w.log()).lines().any(|l| {
+                l.contains("chaos relay call") && l.contains("/inject") && l.contains("status=200")
+            })
+        })
+    });
+    workers[victim].kill9();
+    let spare = &workers[1 - victim];
+    let p = wait_pipeline(&c, id);
+    let log = plain(&spare.log());
+    assert!(log.contains("resuming a lost worker's segment"), "{log}");
+    assert_eq!(p["status"], "passed", "{p}\n{log}");
+    let stage = &p["stages"][0];
+    assert!(
+        stage["findings"]["recovery"]["recovery_s"]
+            .as_f64()
+            .is_some(),
+        "{stage}"
+    );
+    let restored = log.lines().any(|l| {
+        l.contains("chaos relay call") && l.contains("/restore") && l.contains("status=200")
+    });
+    assert!(restored, "the spare's relay carried no restore:\n{log}");
+}

@@ -12,7 +12,9 @@
 //! interval is written together with what a resumer needs (the next
 //! interval, the iterations done per scenario, in the lease hash), and a
 //! worker taking a started lease over resumes the segment where the run
-//! is ([`crate::protocol::Resume`]).
+//! is ([`crate::protocol::Resume`]). A job whose run has a pipeline
+//! stage's chaos agent (`chaos_relay`) gets, for the segment's lifetime, a
+//! loopback relay of this worker's as `CHAOS_AGENT` ([`crate::relay`]).
 //!
 //! A lease already owned by a live worker (a redelivered entry) is given
 //! back or dropped, never run twice. SIGTERM drains: no new leases, running
@@ -73,6 +75,8 @@ struct Running {
     start_ms: Arc<std::sync::atomic::AtomicU64>,
     /// The kinds of control ([`control_field`]) already passed on.
     applied: std::collections::BTreeSet<&'static str>,
+    /// The segment's chaos relay, stopped with it.
+    _relay: Option<crate::relay::WorkerRelay>,
 }
 
 /// A lease whose segment ended, to acknowledge.
@@ -470,6 +474,23 @@ impl Worker {
         let mut job = lease.job.clone();
         job.resume = resume_point(&state);
         let resume = job.resume.as_ref().map(|r| r.start_unix_ms);
+        // A pipeline stage's agent listens on the server's loopback: the
+        // script reaches it through a relay of this worker's own.
+        let relay = match job.chaos_relay {
+            false => None,
+            true => {
+                match crate::relay::WorkerRelay::start(self.client.clone(), &job.run_id).await {
+                    Ok(r) => {
+                        job.env.insert("CHAOS_AGENT".into(), r.addr().to_string());
+                        Some(r)
+                    }
+                    Err(e) => {
+                        tracing::error!(lease = %lease.id, error = %e, "cannot start the chaos relay");
+                        return; // Pending: retried, as a segment that cannot start.
+                    }
+                }
+            }
+        };
         match &job.resume {
             Some(r) => tracing::warn!(
                 lease = %lease.id, vus = lease.vus, from_interval = r.next_interval,
@@ -502,6 +523,7 @@ impl Worker {
                 control,
                 start_ms: start,
                 applied: Default::default(),
+                _relay: relay,
             },
         );
     }

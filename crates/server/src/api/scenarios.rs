@@ -177,6 +177,7 @@ impl Content {
             summary_gate: false,
             share: None,
             resume: None,
+            chaos_relay: false,
         }
     }
 }
