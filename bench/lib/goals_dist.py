@@ -16,7 +16,10 @@ urllib; the run's figures are the server's merged summary.
 - dist_controller: `crates/server/examples/controller_load.rs` (release
   build) replays 100 simulated workers x 500 series per second through the
   server's merge, verdict and store path and reports its CPU time per
-  simulated second: <= 25% of one core.
+  simulated second: <= 25% of one core. The example links the server's
+  allocator (mimalloc, crate stampede-alloc). On a shared machine one run
+  varies by a few points, so the full bench runs it several times and
+  judges the median (the load average at the time is reported with it).
 """
 
 import json
@@ -36,12 +39,14 @@ PARAMS = {
     "full": {
         "dist_worker": {"vus": 50, "duration": 10, "min_ratio": 0.95},
         "dist_recovery": {"trials": 5, "max_s": 10.0, "run_s": 40},
-        "dist_controller": {"workers": 100, "series": 500, "seconds": 30, "max_share": 0.25},
+        "dist_controller": {"workers": 100, "series": 500, "seconds": 30, "max_share": 0.25,
+                            "trials": 3},
     },
     "quick": {
         "dist_worker": {"vus": 20, "duration": 3, "min_ratio": 0.95},
         "dist_recovery": {"trials": 1, "max_s": 10.0, "run_s": 25},
-        "dist_controller": {"workers": 100, "series": 500, "seconds": 5, "max_share": 0.25},
+        "dist_controller": {"workers": 100, "series": 500, "seconds": 5, "max_share": 0.25,
+                            "trials": 1},
     },
 }
 
@@ -281,6 +286,7 @@ def _controller_load(ctx):
 
 def dist_controller(ctx, p):
     w, n, secs, limit = p["workers"], p["series"], p["seconds"], p["max_share"]
+    trials = p.get("trials", 1)
     goal = Goal("dist_controller", "D2. Controller load",
                 f"merge + thresholds + store of {w} workers x {n} series per second: "
                 f"<= {limit:.0%} of one core",
@@ -291,19 +297,24 @@ def dist_controller(ctx, p):
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         goal.verdict, goal.measured = "ERROR", str(e)
         return goal
-    res = tools.measure(ctx, [path, str(w), str(n), str(secs)], name="controller-load",
-                        timeout=600)
-    run = tools.Run(tool="stampede-server", proc=res)
-    try:
-        with open(res.stdout) as f:
-            run.figures = json.loads(f.read().strip().splitlines()[-1])
-    except (OSError, ValueError, IndexError) as e:
-        run.problem = f"no figures ({e.__class__.__name__}); exit {res.exit_code}"
-    goal.rows.append((f"controller_load {w} {n} {secs}", run))
+    shares = []
+    for trial in range(trials):
+        res = tools.measure(ctx, [path, str(w), str(n), str(secs)],
+                            name=f"controller-load-{trial + 1}", timeout=600)
+        run = tools.Run(tool="stampede-server", proc=res)
+        try:
+            with open(res.stdout) as f:
+                run.figures = json.loads(f.read().strip().splitlines()[-1])
+            shares.append(run.figures["core_share"])
+        except (OSError, ValueError, IndexError, KeyError) as e:
+            run.problem = f"no figures ({e.__class__.__name__}); exit {res.exit_code}"
+        goal.rows.append((f"controller_load {w} {n} {secs} #{trial + 1}", run))
     if _problems(goal):
         return goal
-    share = run.figures["core_share"]
-    goal.measured = f"{share:.1%} of one core"
+    share = sorted(shares)[len(shares) // 2]
+    load = os.getloadavg()[0]
+    goal.measured = (f"{share:.1%} of one core (median of {len(shares)}: "
+                     f"{', '.join(f'{s:.1%}' for s in shares)}; load {load:.1f})")
     goal.verdict = "PASS" if share <= limit else "FAIL"
     return goal
 

@@ -1,6 +1,7 @@
 //! The `stampede` command-line tool: runs k6 scripts.
 
-mod alloc;
+// The global allocator (mimalloc), shared with the benches.
+use stampede_alloc as _;
 mod api;
 mod banner;
 mod chaos_summary;

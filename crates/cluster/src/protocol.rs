@@ -422,9 +422,40 @@ impl SegmentEvent {
     }
 
     /// Parses [`SegmentEvent::to_line`]'s output.
+    ///
+    /// An `interval` line (the bulk of what a controller reads: one per
+    /// worker per second, most of it the snapshot) is read straight into
+    /// its fields; every other line, and an interval line that does not
+    /// read that way, goes through the enum's derived (internally tagged)
+    /// form, which first buffers the whole object — so both accept and
+    /// reject the same lines, and errors read as they always did.
     pub fn from_line(line: &str) -> Result<Self, String> {
+        if let Ok(IntervalLine {
+            index, snapshot, ..
+        }) = serde_json::from_str(line)
+        {
+            return Ok(SegmentEvent::Interval { index, snapshot });
+        }
         serde_json::from_str(line).map_err(|e| format!("malformed segment event: {e}"))
     }
+}
+
+/// The fields of a [`SegmentEvent::Interval`] line in any order, the tag
+/// included: a line with another tag fails at its first field (writers put
+/// the tag first), before anything is allocated.
+#[derive(Deserialize)]
+struct IntervalLine {
+    #[serde(rename = "event")]
+    _event: IntervalTag,
+    index: u64,
+    snapshot: WireSnapshot,
+}
+
+/// The one tag [`IntervalLine`] accepts.
+#[derive(Deserialize)]
+enum IntervalTag {
+    #[serde(rename = "interval")]
+    Interval,
 }
 
 #[cfg(test)]
@@ -463,6 +494,65 @@ mod tests {
             assert_eq!(SegmentEvent::from_line(&line).unwrap(), e);
         }
         assert!(SegmentEvent::from_line("{\"event\":\"nope\"}").is_err());
+    }
+
+    /// An interval line as workers before the direct read wrote it
+    /// (serde's derived internally tagged form, tag first).
+    const OLD_INTERVAL: &str = concat!(
+        r#"{"event":"interval","index":3,"snapshot":{"start_ns":3000000000,"end_ns":4000000000,"#,
+        r#""metrics":[{"name":"http_reqs","type":"counter","contains":"default"},"#,
+        r#"{"name":"http_req_duration","type":"trend","contains":"time"},"#,
+        r#"{"name":"http_req_failed","type":"rate","contains":"default"},"#,
+        r#"{"name":"vus","type":"gauge","contains":"default"}],"entries":["#,
+        r#"{"metric":0,"tags":{"name":"home","status":"200"},"agg":{"type":"counter","sum":3.0,"samples":3}},"#,
+        r#"{"metric":1,"tags":{"name":"home","status":"200"},"agg":{"type":"trend","count":3,"sum":173.0,"min":12.5,"max":80.25,"hist":"HISTFAAAACR4nJNpmSzMwMDAxgABzFCaEUL+/2//ASKw2YNpsjYLAHCGBj4="}},"#,
+        r#"{"metric":2,"tags":{},"agg":{"type":"rate","passes":1,"total":3}},"#,
+        r#"{"metric":3,"tags":{},"agg":{"type":"gauge","value":5.0,"time_ns":3500000000,"min":1.0,"max":5.0,"samples":4}}]}}"#
+    );
+
+    #[test]
+    fn interval_lines_decode_as_the_derived_form_decodes_them() {
+        let derived = |l: &str| serde_json::from_str::<SegmentEvent>(l).map_err(|e| e.to_string());
+        let old = SegmentEvent::from_line(OLD_INTERVAL).unwrap();
+        assert_eq!(Ok(old.clone()), derived(OLD_INTERVAL));
+        let SegmentEvent::Interval { index, snapshot } = &old else {
+            panic!("an interval: {old:?}");
+        };
+        assert_eq!((*index, snapshot.entries.len()), (3, 4));
+        // Written again, the line is the same bytes.
+        assert_eq!(old.to_line(), OLD_INTERVAL);
+        let body = OLD_INTERVAL
+            .strip_prefix(r#"{"event":"interval","#)
+            .unwrap();
+        let snap = &OLD_INTERVAL[OLD_INTERVAL.find(r#""snapshot""#).unwrap()..];
+        let cases = [
+            // The tag last, unknown fields, spaces: both read them alike.
+            format!(r#"{{{},"event":"interval"}}"#, &body[..body.len() - 1]),
+            format!(r#"{{"event":"interval","from":"w1",{body}"#),
+            format!(r#"{{ "event" : "interval" , {body}"#),
+            format!(r#"{{"index":3,"event":"interval",{snap}"#),
+            // Bad: both refuse.
+            format!(r#"{{"event":"interval","index":3,"index":4,{snap}"#),
+            format!(r#"{{"event":"interval",{snap}"#),
+            format!(r#"{{"event":"interval","index":-3,{snap}"#),
+            format!(r#"{{"event":"started","index":3,{snap}"#),
+            OLD_INTERVAL.replace(r#""count":3"#, r#""count":2"#),
+            OLD_INTERVAL.replace(r#""type":"trend","count""#, r#""type":"rate","count""#),
+        ];
+        for line in &cases {
+            let ours = SegmentEvent::from_line(line);
+            match (&ours, derived(line)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, &b, "{line}"),
+                (Err(a), Err(b)) => assert_eq!(a, &format!("malformed segment event: {b}")),
+                (a, b) => panic!("{line}: ours {a:?}, derived {b:?}"),
+            }
+        }
+        let read = cases.iter().filter(|l| SegmentEvent::from_line(l).is_ok());
+        assert_eq!(
+            read.count(),
+            5,
+            "the tag-last, extra-field, spaced, reordered and started lines"
+        );
     }
 
     #[test]

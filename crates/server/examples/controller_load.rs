@@ -9,13 +9,17 @@
 //! transport reads, parsed, added to the [`IntervalMerger`], the released
 //! merge applied to the [`Judge`] (thresholds evaluated every 2 s) and
 //! stored in a SQLite store. It runs unpaced and reports the process's CPU
-//! time per simulated second: its share of one core.
+//! time per simulated second: its share of one core. It links the
+//! allocator the `stampede` binary ships (`stampede-alloc`), so that it
+//! measures what a server spends.
 //!
 //! ```sh
 //! cargo run --release -p stampede-server --example controller_load -- [WORKERS] [SERIES] [SECONDS]
 //! ```
 
 use std::time::{Duration, Instant};
+
+use stampede_alloc as _;
 
 use serde_json::json;
 use stampede_cluster::protocol::{SummarySettings, ThresholdWire};
@@ -173,6 +177,8 @@ async fn main() {
     let mut judge = Judge::new(settings).expect("valid thresholds");
     let mut merger = IntervalMerger::new(workers, 0, Duration::from_secs(10));
 
+    // Marks the end of the preparation (e.g. for `perf record --control`).
+    eprintln!("replaying {seconds} s of {workers} workers x {series} series");
     let (cpu0, wall0) = (cpu_time(), Instant::now());
     let mut stored = 0u64;
     for (i, second) in lines.iter().enumerate() {

@@ -8,11 +8,15 @@
 //! the non-zero (index, count) pairs of the HDR V2 encoding — and adds those
 //! pairs into the accumulating histogram directly. Reading a sparse histogram
 //! (percentiles, re-encoding) expands it once, exactly as the hdrhistogram
-//! deserializer would have.
+//! deserializer would have. For the same reason the inflater that decodes
+//! and the deflater that encodes (the same bytes as hdrhistogram's
+//! `V2DeflateSerializer`) are kept per thread rather than made per
+//! histogram: setting one up costs more than a small histogram's data.
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
-use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
 use super::trend::SIGFIG;
@@ -142,12 +146,72 @@ impl LazyHist {
     }
 }
 
+/// Buffers and a deflate compressor kept between encodings: a fresh
+/// compressor (what `V2DeflateSerializer` makes for each histogram) costs
+/// more to allocate and set up than compressing a one-second trend does.
+struct Encoder {
+    plain: V2Serializer,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    z: flate2::Compress,
+}
+
+thread_local! {
+    static ENCODER: RefCell<Encoder> = RefCell::new(Encoder {
+        plain: V2Serializer::new(),
+        buf: Vec::new(),
+        out: Vec::new(),
+        // What `V2DeflateSerializer` uses: zlib framing, the default level.
+        z: flate2::Compress::new(flate2::Compression::default(), true),
+    });
+}
+
+/// `h`'s HDR V2 deflate encoding (the same bytes `V2DeflateSerializer`
+/// writes), handed to `then`.
+pub(crate) fn encode_deflate<R>(h: &Histogram<u64>, then: impl FnOnce(&[u8]) -> R) -> R {
+    ENCODER.with(|e| {
+        let e = &mut *e.borrow_mut();
+        e.buf.clear();
+        e.plain
+            .serialize(h, &mut e.buf)
+            .expect("serializing into a Vec cannot fail");
+        e.out.clear();
+        e.out.extend_from_slice(&V2_DEFLATE_COOKIE.to_be_bytes());
+        e.out.extend_from_slice(&[0; 4]); // the length, below
+        e.z.reset();
+        loop {
+            e.out.reserve(e.buf.len() / 2 + 64);
+            let input = &e.buf[e.z.total_in() as usize..];
+            match e
+                .z
+                .compress_vec(input, &mut e.out, flate2::FlushCompress::Finish)
+            {
+                Ok(flate2::Status::StreamEnd) => break,
+                Ok(_) => {}
+                Err(err) => unreachable!("deflating into a growing Vec cannot fail: {err}"),
+            }
+        }
+        let len =
+            u32::try_from(e.out.len() - 8).expect("a histogram encodes in far less than 4 GiB");
+        e.out[4..8].copy_from_slice(&len.to_be_bytes());
+        then(&e.out)
+    })
+}
+
 fn be_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 fn be_u64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+thread_local! {
+    /// An inflater and its output buffer kept between decodings: a fresh
+    /// one (about 40 kB of state to allocate and clear) costs more than
+    /// inflating a worker's one-second trend does.
+    static DECODER: RefCell<(flate2::Decompress, Vec<u8>)> =
+        RefCell::new((flate2::Decompress::new(true), Vec::new()));
 }
 
 /// The sparse form of a V2 (plain or deflate) encoding, or `None` when it
@@ -163,23 +227,29 @@ fn sparse_v2(bytes: &[u8]) -> Result<Option<Sparse>, String> {
             let Some(zlib) = bytes.get(8..8 + len as usize) else {
                 return Ok(None);
             };
-            let mut plain = Vec::with_capacity(V2_HEADER + 4 * zlib.len());
-            let mut z = flate2::Decompress::new(true);
-            loop {
-                let before = z.total_in();
-                match z.decompress_vec(
-                    &zlib[z.total_in() as usize..],
-                    &mut plain,
-                    flate2::FlushDecompress::Finish,
-                ) {
-                    Ok(flate2::Status::StreamEnd) => break,
-                    Ok(_) if plain.len() == plain.capacity() => plain.reserve(plain.len().max(256)),
-                    Ok(_) if z.total_in() > before => {}
-                    // Truncated or corrupt: let the full deserializer say so.
-                    Ok(_) | Err(_) => return Ok(None),
+            DECODER.with(|d| {
+                let (z, plain) = &mut *d.borrow_mut();
+                z.reset(true);
+                plain.clear();
+                plain.reserve(V2_HEADER + 4 * zlib.len());
+                loop {
+                    let before = z.total_in();
+                    match z.decompress_vec(
+                        &zlib[z.total_in() as usize..],
+                        plain,
+                        flate2::FlushDecompress::Finish,
+                    ) {
+                        Ok(flate2::Status::StreamEnd) => break,
+                        Ok(_) if plain.len() == plain.capacity() => {
+                            plain.reserve(plain.len().max(256))
+                        }
+                        Ok(_) if z.total_in() > before => {}
+                        // Truncated or corrupt: let the full deserializer say so.
+                        Ok(_) | Err(_) => return Ok(None),
+                    }
                 }
-            }
-            Ok(sparse_plain(&plain))
+                Ok(sparse_plain(plain))
+            })
         }
         _ => Ok(None),
     }
@@ -282,6 +352,24 @@ mod tests {
                 prop_assert_eq!(counts(a.get()), counts(b.get()));
                 prop_assert_eq!(a.get().len(), b.get().len());
             }
+        }
+    }
+
+    #[test]
+    fn encodes_the_bytes_the_deflate_serializer_writes() {
+        let mut h = Histogram::<u64>::new(SIGFIG).unwrap();
+        // Empty, then one value, then many: the kept compressor starts over
+        // for each histogram.
+        for round in 0..4u64 {
+            for v in 0..round * 5000 {
+                h.record_n(v * 37 % 900_000 + round, v % 7 + 1).unwrap();
+            }
+            let mut want = Vec::new();
+            V2DeflateSerializer::new().serialize(&h, &mut want).unwrap();
+            let got = encode_deflate(&h, <[u8]>::to_vec);
+            assert_eq!(got, want, "round {round}");
+            let back = LazyHist::decode(&got).unwrap();
+            assert_eq!(counts(back.get()), counts(&h));
         }
     }
 

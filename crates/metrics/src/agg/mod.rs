@@ -1,6 +1,7 @@
 //! Aggregates: what a sink keeps per (metric, tag set) instead of samples.
 
 mod counter;
+mod de;
 mod gauge;
 mod hist;
 mod rate;
@@ -8,7 +9,7 @@ mod trend;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use counter::CounterAgg;
 pub use gauge::GaugeAgg;
@@ -19,7 +20,10 @@ use crate::kind::MetricType;
 use crate::stat::Stat;
 
 /// The aggregate of one metric's samples; the variant follows the metric type.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Serialized as an object tagged by `type` (`{"type": "trend", ...}`);
+/// read by a hand-written `Deserialize` (in `de.rs`) that does not buffer it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Aggregate {
     /// Sum of a counter.

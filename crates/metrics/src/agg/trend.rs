@@ -1,7 +1,8 @@
 //! Trend aggregate: exact count/sum/min/max plus HDR histograms for percentiles.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
 use super::hist::LazyHist;
@@ -218,24 +219,24 @@ impl PartialEq for TrendAgg {
     }
 }
 
-/// Serde form: histograms as base64 of HDR V2 deflate encoding.
+/// Serde form: histograms as base64 of HDR V2 deflate encoding (read in
+/// place when the input allows: base64 has nothing to unescape).
 #[derive(Serialize, Deserialize)]
-struct TrendWire {
+struct TrendWire<'a> {
     count: u64,
     sum: f64,
     min: f64,
     max: f64,
-    hist: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    neg: Option<String>,
+    #[serde(borrow)]
+    hist: Cow<'a, str>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    neg: Option<Cow<'a, str>>,
 }
 
 fn encode(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut buf)
-        .expect("serializing into a Vec cannot fail");
-    base64::engine::general_purpose::STANDARD.encode(buf)
+    super::hist::encode_deflate(h, |bytes| {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    })
 }
 
 fn decode(s: &str) -> Result<LazyHist, String> {
@@ -252,8 +253,8 @@ impl Serialize for TrendAgg {
             sum: self.sum,
             min: self.min,
             max: self.max,
-            hist: encode(self.pos.get()),
-            neg: self.neg.as_ref().map(|h| encode(h.get())),
+            hist: encode(self.pos.get()).into(),
+            neg: self.neg.as_ref().map(|h| encode(h.get()).into()),
         }
         .serialize(serializer)
     }

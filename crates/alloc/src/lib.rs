@@ -1,6 +1,11 @@
-//! The global allocator: mimalloc, whose thread-local free lists make the
-//! many short-lived allocations of a request (header lists, futures,
-//! responses) cheaper than glibc's bins.
+//! The global allocator of Stampede's binaries: mimalloc, whose
+//! thread-local free lists make the many short-lived allocations of a
+//! request (header lists, futures, responses) cheaper than glibc's bins.
+//!
+//! A crate of its own so that every program that should measure what ships
+//! — the `stampede` binary, and the benches that stand in for parts of it
+//! (`crates/server/examples/controller_load.rs`) — links the same allocator
+//! with the same options by naming it: `use stampede_alloc as _;`.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
@@ -83,3 +88,36 @@ static CONFIGURE: extern "C" fn() = {
     }
     configure
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_options_are_set_before_the_first_allocation() {
+        // SAFETY: reading an option has no precondition.
+        let eager = unsafe { mi::mi_option_get(MI_OPTION_ARENA_EAGER_COMMIT) };
+        assert_eq!(eager, 0);
+    }
+
+    #[test]
+    fn blocks_are_mimallocs_and_aligned_as_asked() {
+        for align in [1, 8, 16, 64, 4096] {
+            let layout = Layout::from_size_align(100, align).unwrap();
+            // SAFETY: a non-zero size; the block is freed below.
+            let p = unsafe { std::alloc::alloc_zeroed(layout) };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0, "align {align}");
+            // SAFETY: `p` is a live block of this heap.
+            assert!(
+                unsafe { mi::mi_is_in_heap_region(p.cast()) },
+                "align {align}"
+            );
+            // SAFETY: `p` came from `alloc_zeroed` with `layout`.
+            let p = unsafe { std::alloc::realloc(p, layout, 5000) };
+            assert_eq!(p as usize % align, 0, "realloc keeps align {align}");
+            // SAFETY: as above, with the new size.
+            unsafe { std::alloc::dealloc(p, Layout::from_size_align(5000, align).unwrap()) };
+        }
+    }
+}
