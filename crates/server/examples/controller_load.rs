@@ -29,9 +29,7 @@ use stampede_metrics::{
 };
 use stampede_server::merge::{IntervalMerger, INTERVAL};
 use stampede_server::verdict::Judge;
-use stampede_store::{
-    NewRun, NewScenario, NewUser, Quotas, Role, ScenarioContent, StartedBy, Store,
-};
+use stampede_store::Store;
 
 const METRICS: [(&str, MetricType, ValueType); 5] = [
     ("http_reqs", MetricType::Counter, ValueType::Default),
@@ -108,39 +106,7 @@ async fn main() {
     let store = Store::open_sqlite(&dir.path().join("stampede.db"))
         .await
         .expect("the store opens");
-    let user = store
-        .create_user(&NewUser {
-            username: "bench".into(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bench".into(),
-            role: Role::Editor,
-            quotas: Quotas::default(),
-        })
-        .await
-        .expect("a user");
-    let scenario = store
-        .create_scenario(&NewScenario {
-            owner_id: user.id,
-            name: "controller-load".into(),
-            description: String::new(),
-            tags: Vec::new(),
-            content: ScenarioContent {
-                archive: b"export default function () {}".to_vec(),
-                entry: "script.js".into(),
-                k6_archive: None,
-                kind: Default::default(),
-                options: json!({}),
-            },
-        })
-        .await
-        .expect("a scenario");
-    let run = store
-        .create_run(&NewRun {
-            scenario_id: scenario.id,
-            scenario_version: None,
-            user_id: Some(user.id),
-            started_by: StartedBy::User,
-            options: json!({}),
-        })
+    let (_, _, run) = stampede_store::fixture::scratch_run(&store, "controller-load")
         .await
         .expect("a run");
 
