@@ -501,12 +501,14 @@ impl Drop for Turns<'_> {
 fn run_scenario(vu: &mut Vu, run: &ScenarioRun, release: &AtomicBool, stats: &RunStats) {
     vu.activate(run.info.clone());
     let mut turns = Turns::start(run, release, stats);
-    let slot = Slot::new();
+    // Where this VU waits for arrivals (arrival-rate executors only).
+    let mut slot: Option<Arc<Slot>> = None;
     loop {
         match turns.next() {
             Next::Iteration => {}
             Next::Arrival(arrivals) => {
-                let (arrivals, slot) = (arrivals.clone(), slot.clone());
+                let slot = slot.get_or_insert_with(Slot::new).clone();
+                let arrivals = arrivals.clone();
                 let got = suspend(move || async move { arrivals.wait(&slot).await });
                 if !turns.arrived(matches!(got, Ok(true))) {
                     break;
@@ -537,15 +539,17 @@ async fn run_native_scenario(
 ) {
     vu.activate(run.info.clone());
     let mut turns = Turns::start(run, release, stats);
-    let slot = Slot::new();
+    // Where this VU waits for arrivals (arrival-rate executors only).
+    let mut slot: Option<Arc<Slot>> = None;
     loop {
         match turns.next() {
             Next::Iteration => {}
             Next::Arrival(arrivals) => {
+                let slot = slot.get_or_insert_with(Slot::new);
                 let got = tokio::select! {
                     biased;
                     _ = interrupt.wait() => false,
-                    got = arrivals.wait(&slot) => got,
+                    got = arrivals.wait(slot) => got,
                 };
                 if !turns.arrived(got) {
                     break;
