@@ -31,6 +31,9 @@ PARAMS = {
 }
 
 ONE_CORE = ["--threads", "1"]
+# The p99 column needs p(99) in the summary (scripts set summaryTrendStats;
+# a scenario has no options block for it).
+TREND_STATS = ["--summary-trend-stats", "avg,min,med,max,p(90),p(95),p(99)"]
 
 
 def _scenario(ctx, name, load, think=None):
@@ -115,7 +118,7 @@ def native_arrival(ctx, p):
                      {"executor": "constant-arrival-rate", "rate": rate, "duration": f"{d}s",
                       "pool": vus, "max_vus": vus})
     run = _add_cost(tools.k6_like(
-        ctx, ctx.tools["stampede"], path, name="native-arrival", args=ONE_CORE,
+        ctx, ctx.tools["stampede"], path, name="native-arrival", args=ONE_CORE + TREND_STATS,
         env_vars={"TARGET": ctx.target.url}, timeout=_grace(d), nofile=ctx.nofile), "iterations")
     if run.ok:
         run.figures["share"] = run.figures["iterations"] / (rate * d)

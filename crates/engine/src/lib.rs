@@ -19,6 +19,7 @@
 //! ```
 
 mod archive;
+mod arrivals;
 mod collector;
 mod control;
 mod error;

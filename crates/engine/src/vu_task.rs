@@ -14,6 +14,7 @@ use stampede_js::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::arrivals::{Arrivals, Slot};
 use crate::native::{NativeProgram, NativeVu};
 use crate::stats::RunStats;
 
@@ -33,10 +34,11 @@ pub(crate) enum Gate {
         /// Iterations per VU.
         each: u64,
     },
-    /// Wait for iteration starts sent by the executor (arrival rate).
+    /// Wait for iteration starts handed out by the executor (arrival
+    /// rate; see `arrivals.rs`).
     Arrivals {
-        /// Starts, carrying the iteration's number in the schedule.
-        rx: async_channel::Receiver<u64>,
+        /// Where idle VUs wait for starts.
+        arrivals: Arc<Arrivals>,
         /// VUs running an iteration right now (the executor counts the
         /// others as available).
         busy: Arc<AtomicI64>,
@@ -361,7 +363,7 @@ enum Next<'a> {
     /// Runs an iteration.
     Iteration,
     /// Waits for the executor to start an iteration (arrival rate).
-    Arrival(&'a async_channel::Receiver<u64>),
+    Arrival(&'a Arc<Arrivals>),
     /// Leaves the scenario.
     Leave,
 }
@@ -411,10 +413,10 @@ impl<'a> Turns<'a> {
                     Next::Iteration
                 }
             }
-            Gate::Arrivals { rx, .. } => {
+            Gate::Arrivals { arrivals, .. } => {
                 // A VU waiting for an arrival is not active.
                 self.stats.vus_active.fetch_sub(1, Ordering::Relaxed);
-                Next::Arrival(rx)
+                Next::Arrival(arrivals)
             }
         }
     }
@@ -499,13 +501,16 @@ impl Drop for Turns<'_> {
 fn run_scenario(vu: &mut Vu, run: &ScenarioRun, release: &AtomicBool, stats: &RunStats) {
     vu.activate(run.info.clone());
     let mut turns = Turns::start(run, release, stats);
+    // Where this VU waits for arrivals (arrival-rate executors only).
+    let mut slot: Option<Arc<Slot>> = None;
     loop {
         match turns.next() {
             Next::Iteration => {}
-            Next::Arrival(rx) => {
-                let rx = rx.clone();
-                let got = suspend(move || async move { rx.recv().await });
-                if !turns.arrived(matches!(got, Ok(Ok(_)))) {
+            Next::Arrival(arrivals) => {
+                let slot = slot.get_or_insert_with(Slot::new).clone();
+                let arrivals = arrivals.clone();
+                let got = suspend(move || async move { arrivals.wait(&slot).await });
+                if !turns.arrived(matches!(got, Ok(true))) {
                     break;
                 }
             }
@@ -534,14 +539,17 @@ async fn run_native_scenario(
 ) {
     vu.activate(run.info.clone());
     let mut turns = Turns::start(run, release, stats);
+    // Where this VU waits for arrivals (arrival-rate executors only).
+    let mut slot: Option<Arc<Slot>> = None;
     loop {
         match turns.next() {
             Next::Iteration => {}
-            Next::Arrival(rx) => {
+            Next::Arrival(arrivals) => {
+                let slot = slot.get_or_insert_with(Slot::new);
                 let got = tokio::select! {
                     biased;
                     _ = interrupt.wait() => false,
-                    got = rx.recv() => got.is_ok(),
+                    got = arrivals.wait(slot) => got,
                 };
                 if !turns.arrived(got) {
                     break;

@@ -11,6 +11,7 @@ use stampede_config::executor::ArrivalSchedule;
 use stampede_js::log::Level;
 
 use super::{sleep_until, Crew, ExecCtx, ScenarioPlan};
+use crate::arrivals::Arrivals;
 use crate::progress::ScenarioProgress;
 use crate::vu_task::Gate;
 
@@ -27,10 +28,10 @@ pub(super) async fn run(
     s: Settings,
     schedule: ArrivalSchedule,
 ) {
-    let (tx, rx) = async_channel::unbounded::<u64>();
+    let arrivals = Arrivals::new();
     let busy = Arc::new(AtomicI64::new(0));
     let gate = Gate::Arrivals {
-        rx,
+        arrivals: arrivals.clone(),
         busy: busy.clone(),
     };
     let mut crew = Crew::new(ctx, plan, gate, progress);
@@ -67,9 +68,10 @@ pub(super) async fn run(
                 _ = ctx.stopper.stopped() => break 'schedule,
             }
         }
-        let available = crew.len() as i64 - busy.load(Ordering::Acquire) - tx.len() as i64;
+        let queued = arrivals.queued() as i64;
+        let available = crew.len() as i64 - busy.load(Ordering::Acquire) - queued;
         if available > 0 {
-            let _ = tx.try_send(number);
+            arrivals.start();
         } else {
             ctx.dropped(&plan.info);
             let allocated = (crew.len() + initializing.len()) as u64;

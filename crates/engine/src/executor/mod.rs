@@ -314,8 +314,8 @@ impl Crew {
     /// back in the pool.
     pub async fn finish(&mut self, graceful: Duration, ramp_grace: Option<Duration>) {
         self.run.stop.store(true, Ordering::Release);
-        if let Gate::Arrivals { rx, .. } = &self.run.gate {
-            rx.close();
+        if let Gate::Arrivals { arrivals, .. } = &self.run.gate {
+            arrivals.close();
         }
         let deadline = Instant::now() + graceful;
         let stopper = self.ctx.stopper.clone();
