@@ -79,10 +79,10 @@ impl Arrivals {
             return;
         }
         match g.idle.pop() {
-            Some(slot) => {
-                drop(g);
-                slot.give(STARTED);
-            }
+            // Given under the lock, so that a wait abandoned meanwhile
+            // (`Listed::drop`, under the lock too) sees the start it was
+            // handed and passes it on rather than losing it.
+            Some(slot) => slot.give(STARTED),
             None => g.queued += 1,
         }
     }
