@@ -181,6 +181,30 @@ fn bad_flags_and_scripts_get_precise_errors() {
 }
 
 #[test]
+fn an_abort_in_the_last_iteration_exits_108_every_time() {
+    // The aborting iteration ends the scenario, racing the task that
+    // watches for aborts: the binary exited 0 in about one run in seven
+    // before the lifecycle read the abort itself. Repeated to show a loss.
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "abort.js",
+        "import exec from 'k6/execution';\n\
+         export const options = { iterations: 1 };\n\
+         export default function () { exec.test.abort('enough'); }\n",
+    );
+    for _ in 0..20 {
+        let out = stampede(&["run", "--quiet", "abort.js"], dir.path(), &[]);
+        assert_eq!(out.status.code(), Some(108), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("aborted"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn script_from_stdin_and_config_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

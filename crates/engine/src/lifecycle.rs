@@ -191,6 +191,11 @@ pub(crate) async fn lifecycle(mut l: Lifecycle<'_>) -> LifecycleOutcome {
     });
     let resume = resume.map(|r| (r, offset));
     crate::scenarios::run_all(plan, ctx, l.progress_list, l.stats, resume.as_ref()).await;
+    // An abort in the last iteration can end the scenarios before the
+    // watch above has run: its stop reason is recorded here as well.
+    if let Some(reason) = l.control.abort_reason() {
+        l.stopper.stop(StopReason::ScriptAbort(reason));
+    }
 
     // teardown()
     let mut exit_code = ExitCode::Ok;
