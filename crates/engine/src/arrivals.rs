@@ -93,17 +93,20 @@ impl Arrivals {
     }
 
     /// Issues no more starts: every waiting VU is released (its wait
-    /// returns false), and so is every later wait.
-    pub fn close(&self) {
-        let idle = {
+    /// returns false), and so is every later wait. Returns the starts
+    /// issued that no VU took, which will never run: the executor counts
+    /// them as dropped, as k6 does an iteration no VU was free for, so
+    /// that iterations and drops add up to the schedule.
+    pub fn close(&self) -> u64 {
+        let (idle, queued) = {
             let mut g = self.lock();
             g.closed = true;
-            g.queued = 0;
-            std::mem::take(&mut g.idle)
+            (std::mem::take(&mut g.idle), std::mem::take(&mut g.queued))
         };
         for slot in idle {
             slot.give(CLOSED);
         }
+        queued
     }
 
     /// Waits, as the VU owning `slot`, for an iteration start: true when
@@ -203,7 +206,9 @@ mod tests {
         let mut w = Box::pin(a.wait(&s1));
         assert_eq!(w.as_mut().now_or_never(), None);
         a.start();
-        a.close();
+        // A start nobody took yet never runs: the close reports it.
+        a.start();
+        assert_eq!(a.close(), 1);
         // The start was handed over before the close: it stands.
         assert_eq!(w.as_mut().now_or_never(), Some(true));
         let mut w = Box::pin(a.wait(&s1));
@@ -211,6 +216,7 @@ mod tests {
         assert_eq!(w.as_mut().now_or_never(), Some(false));
         assert_eq!(a.wait(&s2).now_or_never(), Some(false));
         assert_eq!(a.queued(), 0);
+        assert_eq!(a.close(), 0);
     }
 
     #[tokio::test]

@@ -145,6 +145,12 @@ fn arrival_rate_drops_when_vus_run_out() {
     )
     .unwrap();
     assert!(run.count("dropped_iterations", &[("scenario", "r")]) >= 10);
+    // Every scheduled start (21, as k6: one at 0 s and one at 1 s) either
+    // ran or was dropped.
+    assert_eq!(
+        run.count("iterations", &[]) + run.count("dropped_iterations", &[]),
+        21
+    );
     assert!(
         run.logged("Insufficient VUs, reached 2 active VUs"),
         "{:?}",

@@ -315,7 +315,10 @@ impl Crew {
     pub async fn finish(&mut self, graceful: Duration, ramp_grace: Option<Duration>) {
         self.run.stop.store(true, Ordering::Release);
         if let Gate::Arrivals { arrivals, .. } = &self.run.gate {
-            arrivals.close();
+            // One sample per iteration, as k6 records each drop.
+            for _ in 0..arrivals.close() {
+                self.ctx.dropped(&self.run.info);
+            }
         }
         let deadline = Instant::now() + graceful;
         let stopper = self.ctx.stopper.clone();
