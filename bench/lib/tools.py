@@ -101,6 +101,7 @@ def summary_figures(data):
     fig["p50_ms"] = float(dur.get("med", dur.get("p(50)", 0.0)) or 0.0)
     fig["p99_ms"] = float(dur.get("p(99)", 0.0) or 0.0)
     fig["avg_ms"] = float(dur.get("avg", 0.0) or 0.0)
+    fig["max_ms"] = float(dur.get("max", 0.0) or 0.0)
     return fig
 
 
