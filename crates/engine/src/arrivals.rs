@@ -37,6 +37,21 @@ struct Inner {
     closed: bool,
 }
 
+impl Inner {
+    fn start(&mut self) {
+        if self.closed {
+            return;
+        }
+        match self.idle.pop() {
+            // Given under the lock, so that a wait abandoned meanwhile
+            // (`Listed::drop`, under the lock too) sees the start it was
+            // handed and passes it on rather than losing it.
+            Some(slot) => slot.give(STARTED),
+            None => self.queued += 1,
+        }
+    }
+}
+
 /// Where one VU waits for its next start.
 #[derive(Default)]
 pub(crate) struct Slot {
@@ -71,24 +86,28 @@ impl Arrivals {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts an iteration: on the VU idle most recently, or on the next
+    /// Starts an iteration when one of the `free` VUs (those not running
+    /// one) is not already promised a start issued earlier; whether it
+    /// did. The start goes to the VU idle most recently, or to the next
     /// VU to wait when none waits now.
-    pub fn start(&self) {
+    pub fn try_start(&self, free: i64) -> bool {
         let mut g = self.lock();
-        if g.closed {
-            return;
+        if free <= g.queued as i64 {
+            return false;
         }
-        match g.idle.pop() {
-            // Given under the lock, so that a wait abandoned meanwhile
-            // (`Listed::drop`, under the lock too) sees the start it was
-            // handed and passes it on rather than losing it.
-            Some(slot) => slot.give(STARTED),
-            None => g.queued += 1,
-        }
+        g.start();
+        true
+    }
+
+    /// Starts an iteration whatever the number of free VUs.
+    #[cfg(test)]
+    fn start(&self) {
+        self.lock().start();
     }
 
     /// Starts issued and not yet taken by a VU.
-    pub fn queued(&self) -> u64 {
+    #[cfg(test)]
+    fn queued(&self) -> u64 {
         self.lock().queued
     }
 
@@ -197,6 +216,21 @@ mod tests {
         assert_eq!(a.wait(&slot).now_or_never(), Some(true));
         assert_eq!(a.queued(), 0);
         assert_eq!(a.wait(&slot).now_or_never(), None);
+    }
+
+    #[tokio::test]
+    async fn a_start_needs_a_free_vu_not_promised_one_already() {
+        let a = Arrivals::new();
+        assert!(!a.try_start(0));
+        assert!(a.try_start(1));
+        // The one free VU is promised the queued start.
+        assert!(!a.try_start(1));
+        assert!(a.try_start(2));
+        assert_eq!(a.queued(), 2);
+        let slot = Slot::new();
+        assert_eq!(a.wait(&slot).now_or_never(), Some(true));
+        assert!(a.try_start(2));
+        assert_eq!(a.queued(), 2);
     }
 
     #[tokio::test]

@@ -68,11 +68,8 @@ pub(super) async fn run(
                 _ = ctx.stopper.stopped() => break 'schedule,
             }
         }
-        let queued = arrivals.queued() as i64;
-        let available = crew.len() as i64 - busy.load(Ordering::Acquire) - queued;
-        if available > 0 {
-            arrivals.start();
-        } else {
+        let free = crew.len() as i64 - busy.load(Ordering::Acquire);
+        if !arrivals.try_start(free) {
             ctx.dropped(&plan.info);
             let allocated = (crew.len() + initializing.len()) as u64;
             if allocated < s.max_vus {
