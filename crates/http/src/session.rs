@@ -93,7 +93,10 @@ impl Session {
     /// Performs a request with its redirects and auth legs and reports every
     /// hop. Never fails: errors are in the hops and the response, as in k6.
     pub async fn request(&self, req: Request, jar: Option<&CookieJar>) -> Exchange {
-        let deadline = tokio::time::Instant::now() + req.timeout;
+        // One clock reading starts the whole request and its first hop.
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::from_std(started) + req.timeout;
+        let mut hop_start = Some(started);
         let cfg = &self.inner.cfg;
         let Request {
             method,
@@ -133,6 +136,8 @@ impl Session {
         let mut content_encoding = None;
         let mut body = body;
         if !compression.is_empty() && !body.is_empty() {
+            // The hops start after the compression, as k6's timings do.
+            hop_start = None;
             match crate::compress::compress(&body, &compression) {
                 Ok((b, enc)) => {
                     body = b;
@@ -204,7 +209,8 @@ impl Session {
                 collect: !discard_body,
                 close: cfg.no_connection_reuse,
             };
-            let (mut hop, outcome) = self.hop(&params, deadline).await;
+            let start = hop_start.take().unwrap_or_else(Instant::now);
+            let (mut hop, outcome) = self.hop(&params, start, deadline).await;
             let (raw, tls) = match outcome {
                 Ok(r) => r,
                 Err((e, partial)) => {
@@ -367,17 +373,19 @@ impl Session {
         }
     }
 
-    /// One request on the wire, bounded by the deadline.
+    /// One request on the wire, started at `start` and bounded by the
+    /// deadline.
     async fn hop(
         &self,
         p: &HopParams<'_>,
+        start: Instant,
         deadline: tokio::time::Instant,
     ) -> (
         Hop,
         Result<(RawResponse, Option<crate::response::TlsInfo>), (HttpError, Bytes)>,
     ) {
         let mut st = HopState {
-            start: Instant::now(),
+            start,
             got_conn: None,
             connect: None,
             tls: None,

@@ -148,6 +148,14 @@ impl Template {
         self.segs.iter().all(|s| matches!(s, Seg::Lit(_)))
     }
 
+    /// Whether the template renders the same text all run long: literal
+    /// text and environment variables only.
+    pub fn is_fixed(&self) -> bool {
+        self.segs
+            .iter()
+            .all(|s| matches!(s, Seg::Lit(_) | Seg::Expr(Expr::Env(..))))
+    }
+
     /// The expressions.
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
         self.segs.iter().filter_map(|s| match s {
@@ -286,6 +294,23 @@ mod tests {
         let e = Template::parse("{{env HOST}}/{{env PORT 80}}/{{env NONE}}").unwrap();
         assert_eq!(e.render(&scope()), "h/80/");
         assert_eq!(&u[14..15], "4");
+    }
+
+    #[test]
+    fn only_literals_and_env_are_fixed() {
+        assert!(Template::parse("http://x/a").unwrap().is_fixed());
+        assert!(Template::parse("{{env TARGET}}/a/{{env P 1}}")
+            .unwrap()
+            .is_fixed());
+        for dynamic in [
+            "/{{id}}",
+            "/{{users.email}}",
+            "/{{random 1 2}}",
+            "/{{vu}}",
+            "/{{uuid}}",
+        ] {
+            assert!(!Template::parse(dynamic).unwrap().is_fixed(), "{dynamic}");
+        }
     }
 
     #[test]

@@ -163,14 +163,20 @@ impl HopKey {
         self.request == request
             && self.status == hop.status
             && self.method == hop.method
-            && self.proto == hop.proto
-            && self.tls_version == hop.tls_version
+            && same(self.proto, hop.proto)
+            && same(self.tls_version, hop.tls_version)
             && match (&self.error, &hop.error) {
                 (None, None) => true,
                 (Some((code, msg)), Some(e)) => *code == e.code && *msg == e.message,
                 _ => false,
             }
     }
+}
+
+/// Equal static strings; the same constant, usually, so the pointers are
+/// compared before the bytes.
+fn same(a: &'static str, b: &'static str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
 }
 
 struct ScenarioVu {
@@ -333,7 +339,7 @@ impl ScenarioVu {
         let r = &c.requests[i];
         let mut request = Some(self.build(i, r).map_err(IterationOutcome::Failed)?);
         let mut attempt = 0;
-        let ex = loop {
+        let (ex, now) = loop {
             // Retries send a copy; the last attempt sends the original.
             let req = match r.retry.as_ref().filter(|p| attempt < p.max) {
                 Some(_) => request.clone(),
@@ -354,7 +360,7 @@ impl ScenarioVu {
                     && ((ex.response.error.is_some() && ex.response.status == 0 && p.on_error)
                         || p.on.contains(&ex.response.status))
             });
-            let Some(p) = retry else { break ex };
+            let Some(p) = retry else { break (ex, now) };
             let mut delay = p.delay(attempt);
             if p.jitter {
                 delay = delay.mul_f64(rand::rng().random_range(0.5..=1.0));
@@ -362,11 +368,17 @@ impl ScenarioVu {
             attempt += 1;
             tokio::time::sleep(delay).await;
         };
-        Ok(self.judge(i, r, &ex))
+        Ok(self.judge(i, r, &ex, now))
     }
 
-    /// The URL of request `i`: parsed again only when its text changed.
+    /// The URL of request `i`: parsed again only when its text changed,
+    /// and not even rendered again when it cannot change.
     fn url(&mut self, i: usize, r: &CRequest) -> Result<url::Url, String> {
+        if r.url.is_fixed() {
+            if let Some(Some((_, url))) = self.urls.get(i) {
+                return Ok(url.clone());
+            }
+        }
         let view = View {
             c: &self.c,
             s: &self.state,
@@ -539,7 +551,7 @@ impl ScenarioVu {
 impl ScenarioVu {
     /// Checks and extraction on the final response; each failure is a
     /// failed `checks` sample, never an error of the iteration.
-    fn judge(&mut self, i: usize, r: &CRequest, ex: &Exchange) -> bool {
+    fn judge(&mut self, i: usize, r: &CRequest, ex: &Exchange, now: u64) -> bool {
         let mut all = true;
         let res = &ex.response;
         let body_json = (r
@@ -550,7 +562,6 @@ impl ScenarioVu {
         .then(|| serde_json::from_slice::<Value>(&res.body).ok())
         .flatten();
         let duration_ms = res.timings.duration().as_secs_f64() * 1000.0;
-        let now = now_ns();
         for (k, c) in r.checks.iter().enumerate() {
             let ok = match &c.kind {
                 CheckKind::Status(list) => list.contains(&res.status),
