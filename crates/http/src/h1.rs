@@ -124,16 +124,16 @@ pub(crate) async fn receive(
     marks: &mut Marks,
 ) -> Result<RawResponse, HttpError> {
     let mut interim = 0;
-    let mut resp = loop {
+    let (mut resp, framed) = loop {
         match parse_head(&conn.rbuf)? {
-            Some((consumed, resp)) => {
+            Some((consumed, resp, framed)) => {
                 conn.rbuf.advance(consumed);
                 // Go skips up to 5 interim responses; 101 is final (and unsupported).
                 if (100..200).contains(&resp.status) && resp.status != 101 && interim < 5 {
                     interim += 1;
                     continue;
                 }
-                break resp;
+                break (resp, framed);
             }
             None => {
                 if fill(conn, marks).await? == 0 {
@@ -155,7 +155,7 @@ pub(crate) async fn receive(
             ),
         ));
     }
-    let framing = framing(&resp, head_request)?;
+    let framing = framing(&resp, framed, head_request)?;
     marks.in_plain_body = collect && matches!(framing, Framing::Length(_) | Framing::Close);
     resp.body = match framing {
         Framing::None => Bytes::new(),
@@ -183,12 +183,24 @@ pub(crate) async fn receive(
     Ok(resp)
 }
 
-fn framing(resp: &RawResponse, head_request: bool) -> Result<Framing, HttpError> {
+/// Which framing headers a response head has, so that `framing` looks up
+/// only those.
+#[derive(Debug, Clone, Copy, Default)]
+struct Framed {
+    transfer_encoding: bool,
+    content_length: bool,
+}
+
+fn framing(resp: &RawResponse, framed: Framed, head_request: bool) -> Result<Framing, HttpError> {
     if head_request || resp.status == 204 || resp.status == 304 || (100..200).contains(&resp.status)
     {
         return Ok(Framing::None);
     }
-    if let Some(te) = resp.header("Transfer-Encoding") {
+    let te = framed
+        .transfer_encoding
+        .then(|| resp.header("Transfer-Encoding"))
+        .flatten();
+    if let Some(te) = te {
         if te
             .rsplit(',')
             .next()
@@ -197,7 +209,11 @@ fn framing(resp: &RawResponse, head_request: bool) -> Result<Framing, HttpError>
             return Ok(Framing::Chunked);
         }
     }
-    if let Some(cl) = resp.header("Content-Length") {
+    let cl = framed
+        .content_length
+        .then(|| resp.header("Content-Length"))
+        .flatten();
+    if let Some(cl) = cl {
         // Repeated identical values were joined with ", "; Go accepts those.
         let first = cl.split(',').next().unwrap_or("").trim();
         if cl.split(',').any(|v| v.trim() != first) {
@@ -344,17 +360,17 @@ fn parse_chunk_size(line: &[u8]) -> Option<usize> {
 }
 
 /// Parses a complete response head, or returns None if more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse)>, HttpError> {
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => Ok(Some((n, to_raw(&resp)))),
+        Ok(httparse::Status::Complete(n)) => Ok(Some(with_len(n, to_raw(&resp)))),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             let mut headers = vec![httparse::EMPTY_HEADER; 1024];
             let mut resp = httparse::Response::new(&mut headers);
             match resp.parse(buf) {
-                Ok(httparse::Status::Complete(n)) => Ok(Some((n, to_raw(&resp)))),
+                Ok(httparse::Status::Complete(n)) => Ok(Some(with_len(n, to_raw(&resp)))),
                 Ok(httparse::Status::Partial) => Ok(None),
                 Err(_) => Err(HttpError::malformed("too many headers".to_string())),
             }
@@ -363,14 +379,23 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse)>, HttpError> {
     }
 }
 
-fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
+fn with_len(n: usize, (resp, framed): (RawResponse, Framed)) -> (usize, RawResponse, Framed) {
+    (n, resp, framed)
+}
+
+fn to_raw(resp: &httparse::Response<'_, '_>) -> (RawResponse, Framed) {
     let minor_version = resp.version.unwrap_or(1);
     let headers = HeaderList::from_headers(resp.headers.iter().map(|h| (h.name, h.value)));
     let mut set_cookies = Vec::new();
     let mut www_authenticate = Vec::new();
     let mut connection_close = minor_version == 0;
+    let mut framed = Framed::default();
     for h in resp.headers.iter() {
-        if h.name.eq_ignore_ascii_case("set-cookie") {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            framed.content_length = true;
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            framed.transfer_encoding = true;
+        } else if h.name.eq_ignore_ascii_case("set-cookie") {
             set_cookies.push(header_text(h.value));
         } else if h.name.eq_ignore_ascii_case("www-authenticate") {
             www_authenticate.push(header_text(h.value));
@@ -385,7 +410,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
             }
         }
     }
-    RawResponse {
+    let raw = RawResponse {
         proto: if minor_version == 0 {
             "HTTP/1.0"
         } else {
@@ -398,7 +423,8 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> RawResponse {
         www_authenticate,
         body: Bytes::new(),
         keep_alive: !connection_close,
-    }
+    };
+    (raw, framed)
 }
 
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`;
@@ -557,7 +583,7 @@ mod tests {
     #[test]
     fn head_merges_repeats_and_keeps_cookies_apart() {
         let raw = b"HTTP/1.1 200 OK\r\nx-multi: a\r\nX-Multi: b\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n";
-        let (n, r) = parse_head(raw).unwrap().unwrap();
+        let (n, r, _) = parse_head(raw).unwrap().unwrap();
         assert_eq!(n, raw.len());
         assert_eq!(r.header("X-Multi"), Some("a, b"));
         assert_eq!(r.headers.iter().next(), Some(("X-Multi", "a, b")));
@@ -568,9 +594,9 @@ mod tests {
 
     #[test]
     fn http10_closes_unless_keep_alive() {
-        let (_, r) = parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();
+        let (_, r, _) = parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();
         assert!(!r.keep_alive);
-        let (_, r) = parse_head(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n")
+        let (_, r, _) = parse_head(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n")
             .unwrap()
             .unwrap();
         assert!(r.keep_alive);

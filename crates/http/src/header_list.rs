@@ -39,6 +39,13 @@ impl HeaderList {
             text: String::with_capacity(bytes),
             spans: Vec::with_capacity(count),
         };
+        if !has_repeats(headers.clone()) {
+            // The usual case: one pass, no lookups.
+            for (name, value) in headers {
+                list.push(name, &text(value));
+            }
+            return list;
+        }
         for (i, (name, value)) in headers.clone().enumerate() {
             if list.position(name).is_some() {
                 continue; // joined to its first appearance
@@ -59,6 +66,16 @@ impl HeaderList {
                 .push([offset(ns), offset(vs), offset(list.text.len())]);
         }
         list
+    }
+
+    /// Appends a header whose name is not in the list yet.
+    fn push(&mut self, name: &str, value: &str) {
+        let ns = self.text.len();
+        push_canonical(&mut self.text, name);
+        let vs = self.text.len();
+        self.text.push_str(value);
+        self.spans
+            .push([offset(ns), offset(vs), offset(self.text.len())]);
     }
 
     /// The value of `name` (case-insensitive).
@@ -145,6 +162,27 @@ impl<'a> FromIterator<(&'a str, &'a str)> for HeaderList {
         let pairs: Vec<(&str, &[u8])> = iter.into_iter().map(|(k, v)| (k, v.as_bytes())).collect();
         Self::from_headers(pairs)
     }
+}
+
+/// Whether a name appears twice (ignoring ASCII case). Heads of up to
+/// `FEW` headers are checked pairwise on the names as received; longer
+/// ones are assumed to repeat, which only sends them the general way.
+fn has_repeats<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> bool {
+    const FEW: usize = 32;
+    let mut seen: [&str; FEW] = [""; FEW];
+    for (i, (name, _)) in headers.enumerate() {
+        if i == FEW {
+            return true;
+        }
+        if seen[..i]
+            .iter()
+            .any(|s| s.len() == name.len() && s.eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+        seen[i] = name;
+    }
+    false
 }
 
 fn offset(n: usize) -> u32 {
@@ -292,6 +330,20 @@ mod tests {
         assert_eq!(h.len(), 2);
         assert_eq!(h.get("a").map(str::len), Some(1000 * 10 + 999 * 2));
         assert!(h.text.len() < 40_000, "{}", h.text.len());
+    }
+
+    #[test]
+    fn long_heads_without_repeats_keep_every_header() {
+        let names: Vec<String> = (0..40).map(|i| format!("x-h{i}")).collect();
+        let h = HeaderList::from_headers(names.iter().map(|n| (n.as_str(), &b"v"[..])));
+        assert_eq!(h.len(), 40);
+        assert_eq!(h.iter().nth(39), Some(("X-H39", "v")));
+        assert!(!has_repeats(
+            names.iter().map(|n| (n.as_str(), &b""[..])).take(32)
+        ));
+        assert!(has_repeats(
+            [("Via", &b""[..]), ("VIA", &b""[..])].into_iter()
+        ));
     }
 
     #[test]
