@@ -348,9 +348,8 @@ impl ScenarioVu {
             let Some(req) = req else {
                 return Err(IterationOutcome::Failed(format!("{}: no request", r.name)));
             };
-            // Boxed: the request's future is large and lives only while
-            // the request is in flight.
-            let ex = Box::pin(self.session.request(req, self.jar.as_ref())).await;
+            // Inline: this future is boxed already (see `run_request`).
+            let ex = self.session.request(req, self.jar.as_ref()).await;
             let now = now_ns();
             for hop in &ex.hops {
                 self.record_hop(i, r, hop, now);
