@@ -188,13 +188,34 @@ pub(crate) async fn receive(
 #[derive(Debug, Clone, Copy, Default)]
 struct Framed {
     transfer_encoding: bool,
-    content_length: bool,
+    /// How many Content-Length headers.
+    content_lengths: u32,
+    /// The value of the last one when it is plain digits.
+    length: Option<usize>,
+}
+
+/// A Content-Length value of plain digits (blanks around allowed); None
+/// for anything else, which `framing` then judges as Go does.
+fn plain_length(value: &[u8]) -> Option<usize> {
+    let v = value.trim_ascii();
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')))
 }
 
 fn framing(resp: &RawResponse, framed: Framed, head_request: bool) -> Result<Framing, HttpError> {
     if head_request || resp.status == 204 || resp.status == 304 || (100..200).contains(&resp.status)
     {
         return Ok(Framing::None);
+    }
+    // The usual head: one plain Content-Length, no Transfer-Encoding.
+    if let (false, 1, Some(n)) = (
+        framed.transfer_encoding,
+        framed.content_lengths,
+        framed.length,
+    ) {
+        return Ok(Framing::Length(n));
     }
     let te = framed
         .transfer_encoding
@@ -209,8 +230,7 @@ fn framing(resp: &RawResponse, framed: Framed, head_request: bool) -> Result<Fra
             return Ok(Framing::Chunked);
         }
     }
-    let cl = framed
-        .content_length
+    let cl = (framed.content_lengths > 0)
         .then(|| resp.header("Content-Length"))
         .flatten();
     if let Some(cl) = cl {
@@ -392,7 +412,8 @@ fn to_raw(resp: &httparse::Response<'_, '_>) -> (RawResponse, Framed) {
     let mut framed = Framed::default();
     for h in resp.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
-            framed.content_length = true;
+            framed.content_lengths += 1;
+            framed.length = plain_length(h.value);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             framed.transfer_encoding = true;
         } else if h.name.eq_ignore_ascii_case("set-cookie") {
@@ -570,6 +591,42 @@ mod tests {
             go_malformed(b"garbage\r\n"),
             "malformed HTTP response \"garbage\""
         );
+    }
+
+    #[test]
+    fn plain_content_lengths() {
+        assert_eq!(plain_length(b"28"), Some(28));
+        assert_eq!(plain_length(b" 7\t"), Some(7));
+        for v in [
+            &b""[..],
+            b"+5",
+            b"5, 5",
+            b"-1",
+            b"1e3",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(plain_length(v), None, "{v:?}");
+        }
+        let framed = |raw: &[u8]| {
+            let (_, r, f) = parse_head(raw).unwrap().unwrap();
+            framing(&r, f, false)
+        };
+        assert!(matches!(
+            framed(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n"),
+            Ok(Framing::Length(12))
+        ));
+        assert!(matches!(
+            framed(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"),
+            Ok(Framing::Length(3))
+        ));
+        assert!(
+            framed(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n").is_err()
+        );
+        assert!(framed(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
+        assert!(matches!(
+            framed(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Ok(Framing::Chunked)
+        ));
     }
 
     #[test]

@@ -210,7 +210,18 @@ fn text(value: &[u8]) -> Cow<'_, str> {
 /// `Content-Type`; a name with bytes outside the token set is kept as is.
 pub(crate) fn push_canonical(out: &mut String, name: &str) {
     let bytes = name.as_bytes();
-    if !bytes.iter().all(|&b| is_token_byte(b)) || is_canonical(bytes) {
+    // One pass decides both (servers mostly send canonical names).
+    let mut canonical = true;
+    let mut upper = true;
+    for &b in bytes {
+        if !is_token_byte(b) {
+            out.push_str(name);
+            return;
+        }
+        canonical &= !(upper && b.is_ascii_lowercase() || !upper && b.is_ascii_uppercase());
+        upper = b == b'-';
+    }
+    if canonical {
         out.push_str(name);
         return;
     }
