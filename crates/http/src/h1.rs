@@ -384,13 +384,15 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpEr
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => Ok(Some(with_len(n, to_raw(&resp)))),
+        Ok(httparse::Status::Complete(n)) => Ok(Some(with_len(n, to_raw(&resp, &buf[..n])))),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             let mut headers = vec![httparse::EMPTY_HEADER; 1024];
             let mut resp = httparse::Response::new(&mut headers);
             match resp.parse(buf) {
-                Ok(httparse::Status::Complete(n)) => Ok(Some(with_len(n, to_raw(&resp)))),
+                Ok(httparse::Status::Complete(n)) => {
+                    Ok(Some(with_len(n, to_raw(&resp, &buf[..n]))))
+                }
                 Ok(httparse::Status::Partial) => Ok(None),
                 Err(_) => Err(HttpError::malformed("too many headers".to_string())),
             }
@@ -403,9 +405,10 @@ fn with_len(n: usize, (resp, framed): (RawResponse, Framed)) -> (usize, RawRespo
     (n, resp, framed)
 }
 
-fn to_raw(resp: &httparse::Response<'_, '_>) -> (RawResponse, Framed) {
+/// The response parsed from `head`.
+fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (RawResponse, Framed) {
     let minor_version = resp.version.unwrap_or(1);
-    let headers = HeaderList::from_headers(resp.headers.iter().map(|h| (h.name, h.value)));
+    let headers = HeaderList::from_head(head, resp.headers);
     let mut set_cookies = Vec::new();
     let mut www_authenticate = Vec::new();
     let mut connection_close = minor_version == 0;

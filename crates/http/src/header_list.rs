@@ -1,15 +1,36 @@
 //! Response headers as Go's `Header` holds them and k6 shows them, kept in
-//! two allocations whatever their number.
+//! two allocations whatever their number. A response's list is made on
+//! first use from the head as received: most responses of a load test are
+//! never asked for a header.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 
 /// Response headers: canonical names (`content-type` → `Content-Type`), the
 /// values of a repeated name joined with `, `, in order of first
-/// appearance. Names and values live back to back in one string.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// appearance.
+#[derive(Clone, Default)]
 pub struct HeaderList {
+    listed: OnceLock<Listed>,
+    /// The head the list is made of on first use, if any.
+    raw: Option<RawHead>,
+}
+
+/// A response head as received and where its names and values are.
+#[derive(Clone)]
+struct RawHead {
+    head: Bytes,
+    /// Name start and end, value start and end, in `head`.
+    spans: Vec<[u32; 4]>,
+}
+
+/// The list itself: names and values back to back in one string.
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Listed {
     text: String,
     /// Where each header's name starts, its value starts (the name's end)
     /// and its value ends, in `text`.
@@ -27,6 +48,107 @@ impl HeaderList {
     /// under its first appearance. Invalid UTF-8 in a value is replaced, as
     /// Go's strings show it.
     pub fn from_headers<'a, I>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+        I::IntoIter: Clone,
+    {
+        Self {
+            listed: OnceLock::from(Listed::from_headers(headers)),
+            raw: None,
+        }
+    }
+
+    /// The list of `headers`, parsed from `head` (the response head as
+    /// received, which is copied), made when first used.
+    pub(crate) fn from_head(head: &[u8], headers: &[httparse::Header<'_>]) -> Self {
+        let base = head.as_ptr() as usize;
+        // Where a slice of `head` is; an empty one may point anywhere.
+        let at = |s: &[u8]| -> Option<[u32; 2]> {
+            if s.is_empty() {
+                return Some([0, 0]);
+            }
+            let start = (s.as_ptr() as usize).checked_sub(base)?;
+            (start + s.len() <= head.len()).then(|| [offset(start), offset(start + s.len())])
+        };
+        let spans: Option<Vec<[u32; 4]>> = headers
+            .iter()
+            .map(|h| {
+                let [ns, ne] = at(h.name.as_bytes())?;
+                let [vs, ve] = at(h.value)?;
+                Some([ns, ne, vs, ve])
+            })
+            .collect();
+        match spans {
+            Some(spans) => Self {
+                listed: OnceLock::new(),
+                raw: Some(RawHead {
+                    head: Bytes::copy_from_slice(head),
+                    spans,
+                }),
+            },
+            None => Self::from_headers(headers.iter().map(|h| (h.name, h.value))),
+        }
+    }
+
+    fn listed(&self) -> &Listed {
+        self.listed.get_or_init(|| match &self.raw {
+            Some(RawHead { head, spans }) => {
+                Listed::from_headers(spans.iter().map(|&[ns, ne, vs, ve]| {
+                    let name = std::str::from_utf8(&head[range(ns, ne)]).unwrap_or_default();
+                    (name, &head[range(vs, ve)])
+                }))
+            }
+            None => Listed::default(),
+        })
+    }
+
+    /// Whether there is a header `name` (case-insensitive), without making
+    /// the list.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        match (self.listed.get(), &self.raw) {
+            (None, Some(RawHead { head, spans })) => spans
+                .iter()
+                .any(|&[ns, ne, _, _]| head[range(ns, ne)].eq_ignore_ascii_case(name.as_bytes())),
+            _ => self.get(name).is_some(),
+        }
+    }
+
+    /// The value of `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let l = self.listed();
+        l.position(name).map(|i| l.value(i))
+    }
+
+    /// (name, value) pairs in order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            list: self.listed(),
+            next: 0,
+        }
+    }
+
+    /// How many distinct names.
+    pub fn len(&self) -> usize {
+        self.listed().spans.len()
+    }
+
+    /// Whether there is no header.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PartialEq for HeaderList {
+    fn eq(&self, other: &Self) -> bool {
+        self.listed() == other.listed()
+    }
+}
+
+impl Eq for HeaderList {}
+
+impl Listed {
+    /// See [`HeaderList::from_headers`].
+    fn from_headers<'a, I>(headers: I) -> Self
     where
         I: IntoIterator<Item = (&'a str, &'a [u8])>,
         I::IntoIter: Clone,
@@ -78,29 +200,6 @@ impl HeaderList {
             .push([offset(ns), offset(vs), offset(self.text.len())]);
     }
 
-    /// The value of `name` (case-insensitive).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.position(name).map(|i| self.value(i))
-    }
-
-    /// (name, value) pairs in order.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            list: self,
-            next: 0,
-        }
-    }
-
-    /// How many distinct names.
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    /// Whether there is no header.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
     fn position(&self, name: &str) -> Option<usize> {
         (0..self.spans.len()).find(|&i| self.name(i).eq_ignore_ascii_case(name))
     }
@@ -118,7 +217,7 @@ impl HeaderList {
 
 /// The (name, value) pairs of a [`HeaderList`].
 pub struct Iter<'a> {
-    list: &'a HeaderList,
+    list: &'a Listed,
     next: usize,
 }
 
@@ -127,7 +226,7 @@ impl<'a> Iterator for Iter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let i = self.next;
-        if i >= self.list.len() {
+        if i >= self.list.spans.len() {
             return None;
         }
         self.next += 1;
@@ -135,7 +234,7 @@ impl<'a> Iterator for Iter<'a> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.list.len() - self.next;
+        let n = self.list.spans.len() - self.next;
         (n, Some(n))
     }
 }
@@ -340,7 +439,8 @@ mod tests {
         let h = HeaderList::from_headers(pairs);
         assert_eq!(h.len(), 2);
         assert_eq!(h.get("a").map(str::len), Some(1000 * 10 + 999 * 2));
-        assert!(h.text.len() < 40_000, "{}", h.text.len());
+        let text = &h.listed().text;
+        assert!(text.len() < 40_000, "{}", text.len());
     }
 
     #[test]
@@ -355,6 +455,33 @@ mod tests {
         assert!(has_repeats(
             [("Via", &b""[..]), ("VIA", &b""[..])].into_iter()
         ));
+    }
+
+    #[test]
+    fn a_head_is_listed_on_first_use_only() {
+        let buf =
+            b"HTTP/1.1 200 OK\r\ncontent-type: a\r\nX-Empty:\r\nx-rep: 1\r\nX-REP: 2\r\n\r\nbody";
+        let mut headers = [httparse::EMPTY_HEADER; 8];
+        let mut resp = httparse::Response::new(&mut headers);
+        let n = match resp.parse(buf).unwrap() {
+            httparse::Status::Complete(n) => n,
+            httparse::Status::Partial => unreachable!(),
+        };
+        let h = HeaderList::from_head(&buf[..n], resp.headers);
+        assert!(h.contains("CONTENT-TYPE") && h.contains("x-empty"));
+        assert!(!h.contains("content-length"));
+        assert!(h.listed.get().is_none(), "contains() does not list");
+        let eager = list(&[
+            ("content-type", b"a"),
+            ("X-Empty", b""),
+            ("x-rep", b"1"),
+            ("X-REP", b"2"),
+        ]);
+        assert_eq!(h, eager);
+        assert!(h.listed.get().is_some());
+        assert_eq!(h.get("x-rep"), Some("1, 2"));
+        assert_eq!(h.get("x-empty"), Some(""));
+        assert_eq!(h.clone().iter().count(), 3);
     }
 
     #[test]

@@ -324,7 +324,7 @@ impl Session {
         let mut raw = raw;
         let mut body = std::mem::take(&mut raw.body);
         let mut error = None;
-        if !discard && !body.is_empty() {
+        if !discard && !body.is_empty() && raw.headers.contains("Content-Encoding") {
             if let Some(ce) = raw.header("Content-Encoding") {
                 match crate::compress::decompress(body.clone(), ce) {
                     Ok(b) => body = b,
