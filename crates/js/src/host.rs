@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stampede_metrics::{Metric, Registry, Sample, Sink, TagSet};
+use stampede_metrics::{Metric, Registry, Sample, SeriesRef, Sink, TagSet};
 
 use crate::log::Logger;
 use crate::program::Program;
@@ -191,6 +191,27 @@ impl Emitter {
     /// Records one sample.
     pub fn emit(&self, metric: Metric, tags: &TagSet, value: f64, time_ns: u64) {
         self.sink.borrow_mut().add(metric, tags, value, time_ns);
+        self.keep_raw(metric, tags, value, time_ns);
+    }
+
+    /// Records one sample through `at` (see `Sink::add_via`): the caller
+    /// keeps one `SeriesRef` per series it records into again and again.
+    pub fn emit_via(
+        &self,
+        at: &mut SeriesRef,
+        metric: Metric,
+        tags: &TagSet,
+        value: f64,
+        time_ns: u64,
+    ) {
+        self.sink
+            .borrow_mut()
+            .add_via(at, metric, tags, value, time_ns);
+        self.keep_raw(metric, tags, value, time_ns);
+    }
+
+    /// Keeps the sample for the raw outputs, when they are on.
+    fn keep_raw(&self, metric: Metric, tags: &TagSet, value: f64, time_ns: u64) {
         if let Some(raw) = &self.raw {
             raw.borrow_mut().push(Sample {
                 metric,

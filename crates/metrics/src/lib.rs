@@ -66,7 +66,7 @@ pub use error::MetricError;
 pub use kind::{MetricType, ValueType};
 pub use registry::{is_valid_name, Metric, MetricDef, MetricId, Registry};
 pub use sample::Sample;
-pub use sink::Sink;
+pub use sink::{SeriesRef, Sink};
 pub use snapshot::{Snapshot, SnapshotEntry};
 pub use stat::{Stat, StatParseError};
 pub use store::Store;

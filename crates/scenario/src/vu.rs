@@ -27,7 +27,7 @@ use stampede_js::{
     now_ns, Emitter, IterationOutcome, IterationRequest, ScenarioInfo, ScriptError, TestEnv,
     VuConfig,
 };
-use stampede_metrics::{Builtin, SystemTagSet, TagSet};
+use stampede_metrics::{Builtin, SeriesRef, SystemTagSet, TagSet};
 
 use crate::compile::{Body, CPart, CRequest, CheckKind, Compiled, Extract, JsonT, Think, Want};
 use crate::template::Scope;
@@ -104,6 +104,7 @@ impl NativeProgram for Program {
             env: self.env.get_or_init(|| Arc::new(test.env.clone())).clone(),
             tags: Vec::new(),
             check_tags: Vec::new(),
+            base_refs: Default::default(),
             urls: Vec::new(),
             first: true,
             sent: 0,
@@ -194,9 +195,13 @@ struct ScenarioVu {
     /// `__ENV`.
     env: Arc<std::collections::BTreeMap<String, String>>,
     /// Hop tag sets seen (a handful: a linear search beats hashing).
-    tags: Vec<(HopKey, TagSet)>,
+    /// With where their nine `http_req_*` series are in the sink.
+    tags: Vec<(HopKey, TagSet, [SeriesRef; 9])>,
     /// `checks` tag sets by request, then check (extractions after checks).
-    check_tags: Vec<Vec<Option<TagSet>>>,
+    check_tags: Vec<Vec<Option<(TagSet, SeriesRef)>>>,
+    /// Where the series of `base` are in the sink: iterations, iteration
+    /// duration, data sent, data received.
+    base_refs: [SeriesRef; 4],
     /// By request: the last URL text and its parse.
     urls: Vec<Option<(String, url::Url)>>,
     first: bool,
@@ -218,6 +223,7 @@ impl NativeVu for ScenarioVu {
         self.base = self.emitter.intern(TagSet::from_pairs(pairs));
         self.tags.clear();
         self.check_tags.clear();
+        self.base_refs = Default::default();
     }
 
     fn run_iteration(&mut self, req: IterationRequest<'_>) -> VuFuture<'_, IterationOutcome> {
@@ -230,10 +236,10 @@ impl NativeVu for ScenarioVu {
             let now = now_ns();
             self.emit_data(now);
             if outcome != IterationOutcome::Interrupted {
-                let (e, tags) = (&self.emitter, &self.base);
-                e.emit(Builtin::Iterations.metric(), tags, 1.0, now);
+                let (e, tags, [its, dur, ..]) = (&self.emitter, &self.base, &mut self.base_refs);
+                e.emit_via(its, Builtin::Iterations.metric(), tags, 1.0, now);
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
-                e.emit(Builtin::IterationDuration.metric(), tags, ms, now);
+                e.emit_via(dur, Builtin::IterationDuration.metric(), tags, ms, now);
             }
             outcome
         })
@@ -266,11 +272,18 @@ impl NativeVu for ScenarioVu {
 impl ScenarioVu {
     /// Emits the bytes sent and received since the last time.
     fn emit_data(&mut self, now: u64) {
-        let (e, tags) = (&self.emitter, &self.base);
+        let (e, tags, [.., sent_at, received_at]) =
+            (&self.emitter, &self.base, &mut self.base_refs);
         let sent = std::mem::take(&mut self.sent) as f64;
-        e.emit(Builtin::DataSent.metric(), tags, sent, now);
+        e.emit_via(sent_at, Builtin::DataSent.metric(), tags, sent, now);
         let received = std::mem::take(&mut self.received) as f64;
-        e.emit(Builtin::DataReceived.metric(), tags, received, now);
+        e.emit_via(
+            received_at,
+            Builtin::DataReceived.metric(),
+            tags,
+            received,
+            now,
+        );
     }
 }
 
@@ -481,8 +494,8 @@ impl ScenarioVu {
     fn record_hop(&mut self, i: usize, r: &CRequest, hop: &Hop, now: u64) {
         // k6's default expected statuses: 200-399.
         let expected = (200..400).contains(&hop.status);
-        let tags = match self.tags.iter().find(|(k, _)| k.matches(i, hop)) {
-            Some((_, t)) => t.clone(),
+        let at = match self.tags.iter().position(|(k, _, _)| k.matches(i, hop)) {
+            Some(at) => at,
             None => {
                 let t = self.hop_tags(r, hop, expected);
                 let key = HopKey {
@@ -497,8 +510,8 @@ impl ScenarioVu {
                 if self.tags.len() >= MAX_HOP_TAGS {
                     self.tags.clear();
                 }
-                self.tags.push((key, t.clone()));
-                t
+                self.tags.push((key, t, Default::default()));
+                self.tags.len() - 1
             }
         };
         let t = &hop.timings;
@@ -514,8 +527,9 @@ impl ScenarioVu {
             (Builtin::HttpReqReceiving, ms(t.receiving)),
             (Builtin::HttpReqFailed, if expected { 0.0 } else { 1.0 }),
         ];
-        for (m, v) in samples {
-            self.emitter.emit(m.metric(), &tags, v, now);
+        let (_, tags, refs) = &mut self.tags[at];
+        for ((m, v), r) in samples.into_iter().zip(refs.iter_mut()) {
+            self.emitter.emit_via(r, m.metric(), tags, v, now);
         }
         self.sent += hop.bytes_sent;
         self.received += hop.bytes_received;
@@ -622,20 +636,17 @@ impl ScenarioVu {
         if self.check_tags[i].len() <= k {
             self.check_tags[i].resize_with(k + 1, || None);
         }
-        let tags = match &self.check_tags[i][k] {
-            Some(t) => t.clone(),
-            None => {
-                let name = name();
-                let mut pairs: Vec<(&str, &str)> = self.base.iter().collect();
-                pairs.push(("check", &name));
-                let t = self.emitter.intern(TagSet::from_pairs(pairs));
-                self.check_tags[i][k] = Some(t.clone());
-                t
-            }
-        };
+        let slot = &mut self.check_tags[i][k];
+        let (tags, at) = slot.get_or_insert_with(|| {
+            let name = name();
+            let mut pairs: Vec<(&str, &str)> = self.base.iter().collect();
+            pairs.push(("check", &name));
+            let t = self.emitter.intern(TagSet::from_pairs(pairs));
+            (t, SeriesRef::default())
+        });
         let value = if ok { 1.0 } else { 0.0 };
         self.emitter
-            .emit(Builtin::Checks.metric(), &tags, value, now);
+            .emit_via(at, Builtin::Checks.metric(), tags, value, now);
     }
 }
 
