@@ -152,54 +152,6 @@ impl Sink {
 }
 
 #[cfg(test)]
-mod series_ref_tests {
-    use super::*;
-    use crate::builtin::Builtin;
-
-    #[test]
-    fn a_series_ref_skips_the_lookup_within_an_interval_only() {
-        let mut sink = Sink::new();
-        let get = sink.intern(TagSet::from_pairs([("method", "GET")]));
-        let post = sink.intern(TagSet::from_pairs([("method", "POST")]));
-        let reqs = Builtin::HttpReqs.metric();
-        let dur = Builtin::HttpReqDuration.metric();
-        let mut at = SeriesRef::default();
-        sink.add_via(&mut at, reqs, &get, 1.0, 1);
-        sink.add_via(&mut at, reqs, &get, 1.0, 2);
-        // Another series through the same ref: looked up, not misfiled.
-        sink.add_via(&mut at, dur, &get, 5.0, 2);
-        sink.add_via(&mut at, reqs, &post, 1.0, 3);
-        sink.add(reqs, &get, 1.0, 3);
-        let snap = sink.take(0, 10);
-        let count = |m: Metric, t: &TagSet| {
-            snap.entries
-                .iter()
-                .find(|e| e.metric == m.id && e.tags == *t)
-                .map(|e| match &e.agg {
-                    Aggregate::Counter(c) => c.sum,
-                    Aggregate::Trend(t) => t.count() as f64,
-                    _ => -1.0,
-                })
-        };
-        assert_eq!(count(reqs, &get), Some(3.0));
-        assert_eq!(count(reqs, &post), Some(1.0));
-        assert_eq!(count(dur, &get), Some(1.0));
-        // After a take the ref is stale: the series is made again.
-        sink.add_via(&mut at, reqs, &post, 1.0, 11);
-        let snap = sink.take(10, 20);
-        assert_eq!(snap.entries.len(), 1);
-        // A ref filled in by another sink is only a miss.
-        let mut other = Sink::new();
-        let mut elsewhere = SeriesRef::default();
-        other.add_via(&mut elsewhere, dur, &post, 1.0, 1);
-        sink.add_via(&mut elsewhere, reqs, &get, 1.0, 21);
-        let snap = sink.take(20, 30);
-        assert_eq!(snap.entries.len(), 1);
-        assert_eq!(snap.entries[0].metric, reqs.id);
-    }
-}
-
-#[cfg(test)]
 mod intern_tests {
     use super::*;
 
@@ -246,5 +198,47 @@ mod tests {
         );
         assert_eq!(snap.entries[1].agg.samples(), 2);
         assert!(sink.take(1_000, 2_000).entries.is_empty());
+    }
+
+    #[test]
+    fn a_series_ref_skips_the_lookup_within_an_interval_only() {
+        let mut sink = Sink::new();
+        let get = sink.intern(TagSet::from_pairs([("method", "GET")]));
+        let post = sink.intern(TagSet::from_pairs([("method", "POST")]));
+        let reqs = Builtin::HttpReqs.metric();
+        let dur = Builtin::HttpReqDuration.metric();
+        let mut at = SeriesRef::default();
+        sink.add_via(&mut at, reqs, &get, 1.0, 1);
+        sink.add_via(&mut at, reqs, &get, 1.0, 2);
+        // Another series through the same ref: looked up, not misfiled.
+        sink.add_via(&mut at, dur, &get, 5.0, 2);
+        sink.add_via(&mut at, reqs, &post, 1.0, 3);
+        sink.add(reqs, &get, 1.0, 3);
+        let snap = sink.take(0, 10);
+        let count = |m: Metric, t: &TagSet| {
+            snap.entries
+                .iter()
+                .find(|e| e.metric == m.id && e.tags == *t)
+                .map(|e| match &e.agg {
+                    Aggregate::Counter(c) => c.sum,
+                    Aggregate::Trend(t) => t.count() as f64,
+                    _ => -1.0,
+                })
+        };
+        assert_eq!(count(reqs, &get), Some(3.0));
+        assert_eq!(count(reqs, &post), Some(1.0));
+        assert_eq!(count(dur, &get), Some(1.0));
+        // After a take the ref is stale: the series is made again.
+        sink.add_via(&mut at, reqs, &post, 1.0, 11);
+        let snap = sink.take(10, 20);
+        assert_eq!(snap.entries.len(), 1);
+        // A ref filled in by another sink is only a miss.
+        let mut other = Sink::new();
+        let mut elsewhere = SeriesRef::default();
+        other.add_via(&mut elsewhere, dur, &post, 1.0, 1);
+        sink.add_via(&mut elsewhere, reqs, &get, 1.0, 21);
+        let snap = sink.take(20, 30);
+        assert_eq!(snap.entries.len(), 1);
+        assert_eq!(snap.entries[0].metric, reqs.id);
     }
 }

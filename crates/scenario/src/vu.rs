@@ -10,7 +10,8 @@
 //! a VU sleeping through its think time holds a timer and a few hundred
 //! bytes besides its connection (which then keeps no buffers). Tag sets are built
 //! once per distinct (request, method, status, protocol, error) and looked
-//! up by comparing those fields, the URL of a request whose text did not
+//! up by comparing those fields, each series is recorded through a
+//! `SeriesRef` (no lookup in the sink), the URL of a request whose text did not
 //! change is not parsed again, and one clock reading stamps a request's
 //! samples: a steady load allocates no tags and little else.
 
