@@ -384,15 +384,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpEr
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => Ok(Some(with_len(n, to_raw(&resp, &buf[..n])))),
+        Ok(httparse::Status::Complete(n)) => Ok(Some(to_raw(&resp, &buf[..n]))),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             let mut headers = vec![httparse::EMPTY_HEADER; 1024];
             let mut resp = httparse::Response::new(&mut headers);
             match resp.parse(buf) {
-                Ok(httparse::Status::Complete(n)) => {
-                    Ok(Some(with_len(n, to_raw(&resp, &buf[..n]))))
-                }
+                Ok(httparse::Status::Complete(n)) => Ok(Some(to_raw(&resp, &buf[..n]))),
                 Ok(httparse::Status::Partial) => Ok(None),
                 Err(_) => Err(HttpError::malformed("too many headers".to_string())),
             }
@@ -401,12 +399,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpEr
     }
 }
 
-fn with_len(n: usize, (resp, framed): (RawResponse, Framed)) -> (usize, RawResponse, Framed) {
-    (n, resp, framed)
-}
-
-/// The response parsed from `head`.
-fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (RawResponse, Framed) {
+/// The response parsed from `head` (a complete head), with the head's
+/// length as `parse_head` returns it.
+fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse, Framed) {
     let minor_version = resp.version.unwrap_or(1);
     let headers = HeaderList::from_head(head, resp.headers);
     let mut set_cookies = Vec::new();
@@ -448,7 +443,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (RawResponse, Frame
         body: Bytes::new(),
         keep_alive: !connection_close,
     };
-    (raw, framed)
+    (head.len(), raw, framed)
 }
 
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`;

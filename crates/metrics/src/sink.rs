@@ -44,23 +44,27 @@ impl Sink {
     /// Records one sample of `metric` with `tags`, taken at `time_ns`.
     #[inline]
     pub fn add(&mut self, metric: Metric, tags: &TagSet, value: f64, time_ns: u64) {
+        let index = self.series(metric, tags);
+        self.map[index].add(value, time_ns);
+    }
+
+    /// The index of the series `(metric, tags)` in the map, made if new.
+    #[inline]
+    fn series(&mut self, metric: Metric, tags: &TagSet) -> usize {
         let probe = KeyRef {
             metric: metric.id,
             tags,
         };
-        if let Some(agg) = self.map.get_mut(&probe) {
-            agg.add(value, time_ns);
-            return;
+        match self.map.get_index_of(&probe) {
+            Some(i) => i,
+            None => {
+                let key = Key {
+                    metric: metric.id,
+                    tags: tags.clone(),
+                };
+                self.map.insert_full(key, Aggregate::new(metric.kind)).0
+            }
         }
-        let mut agg = Aggregate::new(metric.kind);
-        agg.add(value, time_ns);
-        self.map.insert(
-            Key {
-                metric: metric.id,
-                tags: tags.clone(),
-            },
-            agg,
-        );
     }
 
     /// Records like [`Sink::add`], through `at`: when `at` still points at
@@ -84,20 +88,7 @@ impl Sink {
                 }
             }
         }
-        let probe = KeyRef {
-            metric: metric.id,
-            tags,
-        };
-        let index = match self.map.get_index_of(&probe) {
-            Some(i) => i,
-            None => {
-                let key = Key {
-                    metric: metric.id,
-                    tags: tags.clone(),
-                };
-                self.map.insert_full(key, Aggregate::new(metric.kind)).0
-            }
-        };
+        let index = self.series(metric, tags);
         self.map[index].add(value, time_ns);
         *at = SeriesRef {
             interval: self.takes + 1,
