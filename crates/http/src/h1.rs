@@ -381,9 +381,19 @@ fn parse_chunk_size(line: &[u8]) -> Option<usize> {
 
 /// Parses a complete response head, or returns None if more bytes are needed.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpError> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut resp = httparse::Response::new(&mut headers);
-    match resp.parse(buf) {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    // Uninitialised slots: httparse writes the ones it fills, so the 2 KB
+    // array is not zeroed for every response.
+    let mut headers = [const { std::mem::MaybeUninit::uninit() }; 64];
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut resp,
+        buf,
+        &mut headers,
+    );
+    match parsed {
         Ok(httparse::Status::Complete(n)) => Ok(Some(to_raw(&resp, &buf[..n]))),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -419,11 +429,11 @@ fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse
         } else if h.name.eq_ignore_ascii_case("www-authenticate") {
             www_authenticate.push(header_text(h.value));
         } else if h.name.eq_ignore_ascii_case("connection") {
-            for token in String::from_utf8_lossy(h.value).split(',') {
-                let t = token.trim();
-                if t.eq_ignore_ascii_case("close") {
+            for token in h.value.split(|&b| b == b',') {
+                let t = token.trim_ascii();
+                if t.eq_ignore_ascii_case(b"close") {
                     connection_close = true;
-                } else if t.eq_ignore_ascii_case("keep-alive") && minor_version == 0 {
+                } else if t.eq_ignore_ascii_case(b"keep-alive") && minor_version == 0 {
                     connection_close = false;
                 }
             }

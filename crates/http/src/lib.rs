@@ -82,6 +82,7 @@ mod compress;
 mod config;
 mod conn;
 mod cookies;
+mod deadline;
 mod debug;
 mod digest;
 mod dns;

@@ -15,6 +15,7 @@ use url::Url;
 use crate::config::ClientInner;
 use crate::conn::{Conn, Counted, KeyRef, Stream};
 use crate::cookies::{parse_set_cookie, CookieJar};
+use crate::deadline::Timers;
 use crate::dns::{self, DnsCache};
 use crate::error::{code, HttpError};
 use crate::h1::{self, Marks, RawResponse};
@@ -36,6 +37,7 @@ pub struct Session {
     inner: Arc<ClientInner>,
     state: RefCell<State>,
     dns: RefCell<DnsCache>,
+    timers: Timers,
 }
 
 impl std::fmt::Debug for Session {
@@ -73,6 +75,7 @@ impl Session {
             inner,
             state: RefCell::new(State::default()),
             dns: RefCell::default(),
+            timers: Timers::default(),
         }
     }
 
@@ -399,14 +402,18 @@ impl Session {
         };
         // A deadline already passed (a zero timeout, or `Infinity`, which
         // converts as in Go to a negative one) fails before dialing, as in
-        // k6; `timeout_at` would first try the connection. (The hop's start
+        // k6; a timer would first try the connection. (The hop's start
         // is the clock reading: none more on the request path.)
         let res = if tokio::time::Instant::from_std(st.start) >= deadline {
             Err(HttpError::timeout())
         } else {
-            match tokio::time::timeout_at(deadline, self.hop_inner(p, &mut st)).await {
-                Ok(r) => r,
-                Err(_) => Err(HttpError::timeout()),
+            match self
+                .timers
+                .within(deadline, self.hop_inner(p, &mut st))
+                .await
+            {
+                Some(r) => r,
+                None => Err(HttpError::timeout()),
             }
         };
         let done = Instant::now();
