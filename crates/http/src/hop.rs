@@ -22,7 +22,7 @@ pub(crate) struct HopState {
     pub(crate) tls: Option<(Instant, Instant)>,
     pub(crate) marks: Marks,
     /// The HTTP/1 connection while this hop uses it.
-    pub(crate) conn: Option<Conn>,
+    pub(crate) conn: Option<Box<Conn>>,
     pub(crate) counters: Option<Arc<Counters>>,
     pub(crate) counters_at_start: (u64, u64),
     pub(crate) remote: Option<SocketAddr>,
