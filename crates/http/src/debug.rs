@@ -87,7 +87,7 @@ fn dump_response(r: &RawResponse, full: bool) -> String {
     }
     // Go's Header.Write sorts by name; a stable sort keeps repeats in order.
     lines.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out = format!("{} {} {}\r\n{framing}", r.proto, r.status, r.reason);
+    let mut out = format!("{} {} {}\r\n{framing}", r.proto, r.status, r.reason());
     for (k, v) in lines {
         out.push_str(k);
         out.push_str(": ");
@@ -133,7 +133,7 @@ mod tests {
         RawResponse {
             proto: "HTTP/1.1",
             status: 200,
-            reason: "OK".into(),
+            status_text: "200 OK".into(),
             headers: [
                 ("Server", "nginx"),
                 ("Content-Length", "5"),
@@ -193,7 +193,7 @@ mod tests {
         assert!(d.response.unwrap().ends_with("\r\n\r\nhello"));
         let mut empty = response();
         empty.status = 302;
-        empty.reason = "Found".into();
+        empty.status_text = "302 Found".into();
         empty.headers = [
             ("Server", "nginx"),
             ("Content-Length", "0"),

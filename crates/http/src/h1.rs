@@ -44,7 +44,8 @@ pub(crate) struct RawResponse {
     /// `HTTP/1.1`, `HTTP/1.0` or `HTTP/2.0`.
     pub(crate) proto: &'static str,
     pub(crate) status: u16,
-    pub(crate) reason: String,
+    /// k6's status text: the code, a space and the reason (`200 OK`).
+    pub(crate) status_text: String,
     /// Canonical names, repeats joined by `, `, first-appearance order.
     pub(crate) headers: HeaderList,
     /// Each `Set-Cookie` value separately.
@@ -56,6 +57,11 @@ pub(crate) struct RawResponse {
 }
 
 impl RawResponse {
+    /// The reason phrase (`OK`), from the status text.
+    pub(crate) fn reason(&self) -> &str {
+        self.status_text.split_once(' ').map_or("", |(_, r)| r)
+    }
+
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)
     }
@@ -151,7 +157,8 @@ pub(crate) async fn receive(
             crate::error::code::GENERIC,
             format!(
                 "unsupported response status: {} {}",
-                resp.status, resp.reason
+                resp.status,
+                resp.reason()
             ),
         ));
     }
@@ -446,7 +453,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse
             "HTTP/1.1"
         },
         status: resp.code.unwrap_or(0),
-        reason: resp.reason.unwrap_or("").to_string(),
+        status_text: status_text(resp.code.unwrap_or(0), resp.reason.unwrap_or("")),
         headers,
         set_cookies,
         www_authenticate,
@@ -454,6 +461,17 @@ fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse
         keep_alive: !connection_close,
     };
     (head.len(), raw, framed)
+}
+
+/// k6's status text: `200 OK`.
+pub(crate) fn status_text(status: u16, reason: &str) -> String {
+    let mut code = itoa::Buffer::new();
+    let code = code.format(status);
+    let mut s = String::with_capacity(code.len() + 1 + reason.len());
+    s.push_str(code);
+    s.push(' ');
+    s.push_str(reason);
+    s
 }
 
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`;

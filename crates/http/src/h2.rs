@@ -97,7 +97,10 @@ pub(crate) async fn round_trip(
     Ok(RawResponse {
         proto: "HTTP/2.0",
         status: parts.status.as_u16(),
-        reason: parts.status.canonical_reason().unwrap_or("").to_string(),
+        status_text: crate::h1::status_text(
+            parts.status.as_u16(),
+            parts.status.canonical_reason().unwrap_or(""),
+        ),
         headers,
         set_cookies,
         www_authenticate,

@@ -158,7 +158,8 @@ impl Session {
             }
         }
         let max_redirects = max_redirects.unwrap_or(cfg.max_redirects);
-        let initial_host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        // Made at the first redirect (while `url` is still the first one).
+        let mut initial_host: Option<String> = None;
 
         let mut method = method;
         let mut url = url;
@@ -300,9 +301,11 @@ impl Session {
                     host_override = None;
                     carry_basic = false;
                 }
+                let initial_host = initial_host
+                    .get_or_insert_with(|| url.host_str().unwrap_or("").to_ascii_lowercase());
                 let next_host = next.host_str().unwrap_or("").to_ascii_lowercase();
                 strip_sensitive =
-                    !(next_host == initial_host || has_dot_suffix(&next_host, &initial_host));
+                    !(next_host == *initial_host || has_dot_suffix(&next_host, initial_host));
                 if !user_has_referer {
                     referer = referer_for(&url, &next);
                 }
@@ -361,7 +364,7 @@ impl Session {
             .collect();
         let response = Response {
             status: raw.status,
-            status_text: status_line(raw.status, &raw.reason),
+            status_text: raw.status_text,
             proto: raw.proto,
             headers: raw.headers,
             body,
@@ -662,16 +665,6 @@ fn pool_key(url: &Url) -> Result<KeyRef<'_>, HttpError> {
 }
 
 /// `200 OK`: the status line as k6 shows it.
-fn status_line(status: u16, reason: &str) -> String {
-    let mut code = itoa::Buffer::new();
-    let code = code.format(status);
-    let mut s = String::with_capacity(code.len() + 1 + reason.len());
-    s.push_str(code);
-    s.push(' ');
-    s.push_str(reason);
-    s
-}
-
 fn request_target(url: &Url) -> String {
     match url.query() {
         Some(q) => format!("{}?{}", url.path(), q),
