@@ -105,6 +105,10 @@ impl LazyHist {
 
     /// The histogram, to change: expanded, and no longer sparse.
     pub(crate) fn get_mut(&mut self) -> &mut Histogram<u64> {
+        if self.sparse.is_none() && self.dense.get().is_some() {
+            // A recording VU's histogram: dense already.
+            return self.dense.get_mut().expect("checked just above");
+        }
         self.get();
         self.sparse = None;
         self.dense.get_mut().expect("expanded just above")
