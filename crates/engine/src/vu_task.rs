@@ -548,7 +548,7 @@ async fn run_native_scenario(
                 let slot = slot.get_or_insert_with(Slot::new);
                 let got = tokio::select! {
                     biased;
-                    _ = interrupt.wait() => false,
+                    _ = interrupt.interrupted() => false,
                     got = arrivals.wait(slot) => got,
                 };
                 if !turns.arrived(got) {
@@ -562,7 +562,7 @@ async fn run_native_scenario(
             let iteration = vu.run_iteration(turns.request());
             tokio::select! {
                 biased;
-                _ = interrupt.wait() => None,
+                _ = interrupt.interrupted() => None,
                 outcome = iteration => Some(outcome),
             }
         };
@@ -573,7 +573,7 @@ async fn run_native_scenario(
         if let Some(rest) = turns.rest(started, &outcome) {
             tokio::select! {
                 biased;
-                _ = interrupt.wait() => {},
+                _ = interrupt.interrupted() => {},
                 _ = tokio::time::sleep(rest) => {},
             }
         }
