@@ -11,6 +11,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Position;
 
 use crate::conn::{Conn, MAX_READ_AHEAD, READ_BUF};
 use crate::error::{HttpError, Op};
@@ -511,21 +512,13 @@ pub(crate) fn encode_head(buf: &mut Vec<u8>, p: &HopParams<'_>, inline_body: boo
     buf.reserve(HEAD_BUF);
     buf.extend_from_slice(p.method.as_str().as_bytes());
     buf.push(b' ');
-    buf.extend_from_slice(p.url.path().as_bytes());
-    if let Some(q) = p.url.query() {
-        buf.push(b'?');
-        buf.extend_from_slice(q.as_bytes());
-    }
+    // The path and query, then the host and port, as the URL spells them
+    // (a default port is not in a parsed URL): slices, nothing formatted.
+    buf.extend_from_slice(p.url[Position::BeforePath..Position::AfterQuery].as_bytes());
     buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     match p.host_override {
         Some(h) => buf.extend_from_slice(h.as_bytes()),
-        None => {
-            buf.extend_from_slice(p.url.host_str().unwrap_or("").as_bytes());
-            if let Some(port) = p.url.port() {
-                buf.push(b':');
-                push_decimal(buf, port as usize);
-            }
-        }
+        None => buf.extend_from_slice(p.url[Position::BeforeHost..Position::AfterPort].as_bytes()),
     }
     buf.extend_from_slice(b"\r\n");
     if let Some(ua) = p.user_agent {
@@ -653,6 +646,48 @@ mod tests {
             framed(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Ok(Framing::Chunked)
         ));
+    }
+
+    #[test]
+    fn request_lines_and_hosts_as_the_url_spells_them() {
+        let head = |url: &str| {
+            let (method, url, body) = (Method::GET, url::Url::parse(url).unwrap(), Bytes::new());
+            let p = HopParams {
+                method: &method,
+                url: &url,
+                host_override: None,
+                headers: &[],
+                strip_sensitive: false,
+                user_agent: None,
+                authorization: None,
+                cookie: "",
+                referer: None,
+                content_encoding: None,
+                body: &body,
+                collect: true,
+                close: false,
+            };
+            let mut buf = Vec::new();
+            encode_head(&mut buf, &p, false);
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(head("http://h"), "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        // A default port is not sent; another one is.
+        assert_eq!(head("http://h:80/a"), "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(
+            head("https://h:8443/a"),
+            "GET /a HTTP/1.1\r\nHost: h:8443\r\n\r\n"
+        );
+        // Credentials and the fragment stay out; an empty query stays in.
+        assert_eq!(
+            head("http://u:p@h:81/a/b?x=1&y=%20#frag"),
+            "GET /a/b?x=1&y=%20 HTTP/1.1\r\nHost: h:81\r\n\r\n"
+        );
+        assert_eq!(head("http://h/p?"), "GET /p? HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(
+            head("http://[::1]:8080/"),
+            "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"
+        );
     }
 
     #[test]
