@@ -331,7 +331,11 @@ mod tests {
         // Halves and their neighbours across the range.
         let mut x: f64 = 0.000_5;
         while x < 1e13 {
-            values.extend([x, f64::from_bits(x.to_bits() - 1), f64::from_bits(x.to_bits() + 1)]);
+            values.extend([
+                x,
+                f64::from_bits(x.to_bits() - 1),
+                f64::from_bits(x.to_bits() + 1),
+            ]);
             x = x * 3.7 + 0.000_5;
         }
         for v in values {
