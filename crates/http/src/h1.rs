@@ -39,7 +39,8 @@ pub(crate) struct Marks {
     pub(crate) in_plain_body: bool,
 }
 
-/// A parsed response, body still content-encoded.
+/// A parsed response, body still content-encoded. Boxed from the parser
+/// on: it moves about ten times on its way to the `Response`.
 #[derive(Debug)]
 pub(crate) struct RawResponse {
     /// `HTTP/1.1`, `HTTP/1.0` or `HTTP/2.0`.
@@ -129,7 +130,7 @@ pub(crate) async fn receive(
     head_request: bool,
     collect: bool,
     marks: &mut Marks,
-) -> Result<RawResponse, HttpError> {
+) -> Result<Box<RawResponse>, HttpError> {
     let mut interim = 0;
     let (mut resp, framed) = loop {
         match parse_head(&conn.rbuf)? {
@@ -388,7 +389,7 @@ fn parse_chunk_size(line: &[u8]) -> Option<usize> {
 }
 
 /// Parses a complete response head, or returns None if more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpError> {
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, Box<RawResponse>, Framed)>, HttpError> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -419,7 +420,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, RawResponse, Framed)>, HttpEr
 
 /// The response parsed from `head` (a complete head), with the head's
 /// length as `parse_head` returns it.
-fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse, Framed) {
+fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, Box<RawResponse>, Framed) {
     let minor_version = resp.version.unwrap_or(1);
     let headers = HeaderList::from_head(head, resp.headers);
     let mut set_cookies = Vec::new();
@@ -447,7 +448,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse
             }
         }
     }
-    let raw = RawResponse {
+    let raw = Box::new(RawResponse {
         proto: if minor_version == 0 {
             "HTTP/1.0"
         } else {
@@ -460,7 +461,7 @@ fn to_raw(resp: &httparse::Response<'_, '_>, head: &[u8]) -> (usize, RawResponse
         www_authenticate,
         body: Bytes::new(),
         keep_alive: !connection_close,
-    };
+    });
     (head.len(), raw, framed)
 }
 

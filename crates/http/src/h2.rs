@@ -62,7 +62,7 @@ pub(crate) async fn round_trip(
     sender: &mut SendRequest<Full<Bytes>>,
     p: &HopParams<'_>,
     marks: &mut Marks,
-) -> Result<RawResponse, HttpError> {
+) -> Result<Box<RawResponse>, HttpError> {
     let req = build(p)?;
     sender.ready().await.map_err(|e| to_error(&e))?;
     let fut = sender.send_request(req);
@@ -94,7 +94,7 @@ pub(crate) async fn round_trip(
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
     let headers = HeaderList::from_headers(pairs);
-    Ok(RawResponse {
+    Ok(Box::new(RawResponse {
         proto: "HTTP/2.0",
         status: parts.status.as_u16(),
         status_text: crate::h1::status_text(
@@ -106,7 +106,7 @@ pub(crate) async fn round_trip(
         www_authenticate,
         body: out.freeze(),
         keep_alive: true,
-    })
+    }))
 }
 
 fn build(p: &HopParams<'_>) -> Result<http::Request<Full<Bytes>>, HttpError> {

@@ -154,8 +154,9 @@ impl Response {
 pub struct Exchange {
     /// Every request sent, in order; the last one is the final response's.
     pub hops: Vec<Hop>,
-    /// The final response.
-    pub response: Response,
+    /// The final response, boxed: an exchange moves several times on its
+    /// way to the caller, and a pointer is cheaper to move than 600 bytes.
+    pub response: Box<Response>,
     /// The chain stopped at a redirect because the limit was reached. k6
     /// warns about it when the limit came from the global `maxRedirects`:
     /// `Stopped after N redirects and returned the redirection; pass
@@ -171,7 +172,7 @@ impl Exchange {
     pub fn unsent(url: Url, e: HttpError) -> Exchange {
         Exchange {
             hops: Vec::new(),
-            response: Response {
+            response: Box::new(Response {
                 status: 0,
                 status_text: String::new(),
                 proto: "",
@@ -183,7 +184,7 @@ impl Exchange {
                 remote: None,
                 tls: None,
                 cookies: Vec::new(),
-            },
+            }),
             redirect_limit_reached: false,
         }
     }

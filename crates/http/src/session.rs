@@ -323,7 +323,7 @@ impl Session {
         &self,
         mut hops: Vec<Hop>,
         url: Url,
-        raw: RawResponse,
+        raw: Box<RawResponse>,
         tls: Option<crate::response::TlsInfo>,
         discard: bool,
         limit_reached: bool,
@@ -362,7 +362,7 @@ impl Session {
             .filter_map(|s| parse_set_cookie(s))
             .map(|c| c.into_response_cookie())
             .collect();
-        let response = Response {
+        let response = Box::new(Response {
             status: raw.status,
             status_text: raw.status_text,
             proto: raw.proto,
@@ -374,7 +374,7 @@ impl Session {
             remote,
             tls,
             cookies,
-        };
+        });
         Exchange {
             hops,
             response,
@@ -391,7 +391,7 @@ impl Session {
         deadline: tokio::time::Instant,
     ) -> (
         Hop,
-        Result<(RawResponse, Option<crate::response::TlsInfo>), (HttpError, Bytes)>,
+        Result<(Box<RawResponse>, Option<crate::response::TlsInfo>), (HttpError, Bytes)>,
     ) {
         let mut st = HopState {
             start,
@@ -467,7 +467,7 @@ impl Session {
                 (Some(t), Ok(_)) => t.ocsp_status(),
                 _ => "",
             },
-            debug: crate::debug::dump(self.inner.cfg.debug, p, res.as_ref().ok()),
+            debug: crate::debug::dump(self.inner.cfg.debug, p, res.as_deref().ok()),
         };
         let res = match res {
             Ok(r) => Ok((r, tls)),
@@ -487,7 +487,7 @@ impl Session {
         &self,
         p: &HopParams<'_>,
         st: &mut HopState,
-    ) -> Result<RawResponse, HttpError> {
+    ) -> Result<Box<RawResponse>, HttpError> {
         let key = pool_key(p.url)?;
         let mut retried = false;
         loop {
@@ -721,8 +721,8 @@ fn failed_response(
     timings: Timings,
     remote: Option<SocketAddr>,
     e: HttpError,
-) -> Response {
-    Response {
+) -> Box<Response> {
+    Box::new(Response {
         status: 0,
         status_text: String::new(),
         proto: "",
@@ -734,7 +734,7 @@ fn failed_response(
         remote,
         tls: None,
         cookies: Vec::new(),
-    }
+    })
 }
 
 /// An exchange that failed before anything went on the wire: one hop with the
