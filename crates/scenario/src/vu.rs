@@ -230,7 +230,7 @@ impl NativeVu for ScenarioVu {
 
     fn run_iteration(&mut self, req: IterationRequest<'_>) -> VuFuture<'_, IterationOutcome> {
         let iteration = req.iteration_in_test;
-        Box::pin(async move {
+        boxed_in_place(|| async move {
             let start = Instant::now();
             self.state.vu = self.id_in_test;
             self.state.iteration = iteration;
