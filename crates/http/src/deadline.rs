@@ -159,11 +159,11 @@ mod tests {
         rt().block_on(async {
             let timers = Timers::default();
             let start = Instant::now();
-            // The first request leaves a timer set for 1 s.
-            let first = timers
-                .within(start + Duration::from_secs(1), async {})
-                .await;
+            // The first request waits once, and leaves a timer set for 1 s.
+            let first = tokio::task::yield_now();
+            let first = timers.within(start + Duration::from_secs(1), first).await;
             assert_eq!(first, Some(()));
+            assert_eq!(timers.0.borrow().len(), 1);
             // The second has 5 s: the spare timer fires at 1 s, is moved to
             // 5 s, and a 3 s future completes.
             let d = start + Duration::from_secs(5);

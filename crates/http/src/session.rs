@@ -32,7 +32,9 @@ use crate::response::{Exchange, Hop, Response, Timings};
 /// a request takes a connection out of the pool for its duration and puts it
 /// back when the response is complete and the connection reusable. Nothing is
 /// borrowed across an await. Futures are not `Send`; run them on the VU's
-/// current-thread runtime. No task is spawned.
+/// current-thread runtime. No task is spawned. The session keeps timers of
+/// that runtime for its requests' deadlines (see `deadline`), so it stays
+/// on one runtime, as a VU does.
 pub struct Session {
     inner: Arc<ClientInner>,
     state: RefCell<State>,
