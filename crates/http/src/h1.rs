@@ -6,6 +6,7 @@
 //! parses the response from a buffer the connection keeps, which also gives
 //! exact timestamps for k6's sending/waiting/receiving without an I/O shim.
 
+use std::mem::MaybeUninit;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -393,28 +394,30 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Box<RawResponse>, Framed)>, H
     if buf.is_empty() {
         return Ok(None);
     }
-    // Uninitialised slots: httparse writes the ones it fills, so the 2 KB
-    // array is not zeroed for every response.
-    let mut headers = [const { std::mem::MaybeUninit::uninit() }; 64];
-    let mut resp = httparse::Response::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
-        &mut resp,
-        buf,
-        &mut headers,
-    );
-    match parsed {
-        Ok(httparse::Status::Complete(n)) => Ok(Some(to_raw(&resp, &buf[..n]))),
-        Ok(httparse::Status::Partial) => Ok(None),
+    // 64 slots on the stack, and 1024 on the heap for the rare longer head.
+    match parse_with(buf, &mut [const { MaybeUninit::uninit() }; 64]) {
+        Ok(parsed) => Ok(parsed),
         Err(httparse::Error::TooManyHeaders) => {
-            let mut headers = vec![httparse::EMPTY_HEADER; 1024];
-            let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(buf) {
-                Ok(httparse::Status::Complete(n)) => Ok(Some(to_raw(&resp, &buf[..n]))),
-                Ok(httparse::Status::Partial) => Ok(None),
-                Err(_) => Err(HttpError::malformed("too many headers".to_string())),
-            }
+            parse_with(buf, &mut vec![MaybeUninit::uninit(); 1024])
+                .map_err(|_| HttpError::malformed("too many headers".to_string()))
         }
         Err(_) => Err(HttpError::malformed(go_malformed(buf))),
+    }
+}
+
+/// One attempt of `parse_head` with `slots` for the headers, left
+/// uninitialised: httparse writes the ones it fills, so the 2 KB array is
+/// not zeroed for every response.
+fn parse_with<'b>(
+    buf: &'b [u8],
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<(usize, Box<RawResponse>, Framed)>, httparse::Error> {
+    let mut resp = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, buf, slots)?
+    {
+        httparse::Status::Complete(n) => Ok(Some(to_raw(&resp, &buf[..n]))),
+        httparse::Status::Partial => Ok(None),
     }
 }
 
@@ -727,6 +730,28 @@ mod tests {
                 "{b:#x}"
             );
         }
+    }
+
+    #[test]
+    fn long_heads_take_the_larger_slots_and_longer_ones_fail() {
+        let head = |n: usize| {
+            let mut h = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..n {
+                h.extend_from_slice(format!("X-H{i}: {i}\r\n").as_bytes());
+            }
+            h.extend_from_slice(b"\r\n");
+            h
+        };
+        let buf = head(100);
+        let (n, r, _) = parse_head(&buf).unwrap().unwrap();
+        assert_eq!((n, r.headers.len()), (buf.len(), 100));
+        assert_eq!(r.header("x-h99"), Some("99"));
+        // Not complete yet, on the larger slots too.
+        assert!(parse_head(&buf[..buf.len() - 2]).unwrap().is_none());
+        let Err(e) = parse_head(&head(1025)) else {
+            panic!("1025 headers parsed")
+        };
+        assert!(e.message.contains("too many headers"), "{}", e.message);
     }
 
     #[test]

@@ -105,12 +105,11 @@ impl LazyHist {
 
     /// The histogram, to change: expanded, and no longer sparse.
     pub(crate) fn get_mut(&mut self) -> &mut Histogram<u64> {
-        if self.sparse.is_none() && self.dense.get().is_some() {
-            // A recording VU's histogram: dense already.
-            return self.dense.get_mut().expect("checked just above");
+        // A recording VU's histogram is dense already: nothing to do.
+        if self.sparse.is_some() || self.dense.get().is_none() {
+            self.get();
+            self.sparse = None;
         }
-        self.get();
-        self.sparse = None;
         self.dense.get_mut().expect("expanded just above")
     }
 
